@@ -1,0 +1,40 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for them.
+SHELL := /bin/bash
+UV := $(shell ./scripts/ensure-uv.sh)
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test setup lint types imports pytest bench demo clean
+
+setup:
+	$(UV) sync --frozen
+
+run: setup
+	$(UV) run python -m recon.cli.run_demo
+
+lint: setup
+	$(UV) run ruff check src tests bench
+	$(UV) run ruff format --check src tests bench
+
+types: setup
+	$(UV) run mypy
+
+imports: setup
+	$(UV) run lint-imports
+
+pytest: setup
+	$(UV) run pytest -n $(PYTEST_WORKERS) --timeout 600
+
+test: lint types imports pytest
+
+format: setup
+	$(UV) run ruff format src tests bench
+	$(UV) run ruff check --fix src tests bench
+
+bench: setup
+	$(UV) run python bench/engine_bench.py
+
+demo: setup
+	$(UV) run recon demo --rows 10000 --out var/demo
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
