@@ -1,0 +1,57 @@
+"""The rule set that suits the demo data (written next to it as rules.yaml).
+
+Why each pass looks the way it does:
+- exact: the bank shows the ledger reference with other case, spacing and prefixes ("/REF/INV2024000123",
+  "inv 2024 000123"); its digits are the part that survives every variant, so `digits` recovers it.
+- near: no usable reference on the bank side; amount within a cent, date within 3 days, and the counterparty
+  and description as printed by the bank decide between candidates (decoys have the same amount and currency).
+- batches: a customer pays several invoices of one day with one transfer; the ledger lines of one
+  counterparty, date and currency add up to the bank line.
+- reference-breaks: the reference agrees but the bank deducted a fee, so the amount differs: a break.
+"""
+
+DEMO_RULES = """\
+version: 1
+name: demo-ledger-vs-bank
+left: {id: id, amount: amount}
+right: {id: id, amount: amount}
+columns: {amount: decimal, date: date, id: string, reference: string}
+passes:
+  - name: exact
+    kind: one_to_one
+    match:
+      - {left: reference, right: reference, op: equals, normalize: [digits]}
+      - {left: amount, right: amount, op: equals}
+      - {left: currency, right: currency, op: equals}
+  - name: near
+    kind: one_to_one
+    match:
+      - {left: currency, right: currency, op: equals}
+      - {left: amount, right: amount, op: tolerance, abs: 0.01}
+      - {left: date, right: date, op: within_days, days: 3}
+    score:
+      - {left: counterparty, right: counterparty, method: jaro_winkler, weight: 2, normalize: [upper]}
+      - {left: description, right: description, method: token_set, weight: 1, normalize: [upper]}
+    min_score: {min_score}
+  - name: batches
+    kind: many_to_one
+    group_by: [counterparty, date, currency]
+    max_group_size: 10
+    match:
+      - {left: currency, right: currency, op: equals}
+      - {left: date, right: date, op: within_days, days: 3}
+    sum: {left: amount, right: amount, abs: 0.01}
+  - name: reference-breaks
+    kind: one_to_one
+    match:
+      - {left: reference, right: reference, op: equals, normalize: [digits]}
+      - {left: currency, right: currency, op: equals}
+    compare:
+      - {left: amount, right: amount, abs: 0.01}
+"""
+
+NEAR_MIN_SCORE = "0.65"
+
+
+def demo_rules_text() -> str:
+    return DEMO_RULES.replace("{min_score}", NEAR_MIN_SCORE)
