@@ -7,6 +7,8 @@ Columns on both sides: id, date, amount, currency, reference, counterparty, desc
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -92,7 +94,7 @@ def _bank_reference(style: pl.Expr, prefix: pl.Expr, number: pl.Expr) -> pl.Expr
         pl.concat_str(pl.lit("EREF+"), prefix, pl.lit(f"-{YEAR}-"), number),
         pl.concat_str(lower, pl.lit(f"{YEAR}/"), number),
     )
-    expr = pl.when(style == 0).then(forms[0])
+    expr: Any = pl.when(style == 0).then(forms[0])  # Then, then ChainedThen
     for k, form in enumerate(forms[1:], start=1):
         expr = expr.when(style == k).then(form)
     return expr.otherwise(pl.lit(None, dtype=pl.String))

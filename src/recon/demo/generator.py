@@ -105,7 +105,7 @@ def _business_days() -> np.ndarray:
 
 def _magnitudes(rng: np.random.Generator, size: int, mu: float, sigma: float) -> np.ndarray:
     cents = np.rint(np.exp(rng.normal(mu, sigma, size)) * 100).astype(np.int64)
-    return np.clip(cents, 100, 500_000_000)
+    return np.clip(cents, 100, 500_000_000).astype(np.int64)
 
 
 def _ledger_rows(rows: int, n_names: int, rng: np.random.Generator) -> tuple[Ledger, int]:
@@ -179,7 +179,9 @@ def _lines(case: np.ndarray, **columns: np.ndarray) -> Bank:
 
 def _concat(parts: list[Bank]) -> Bank:
     fields = Bank.__dataclass_fields__
-    return Bank(**{f: np.concatenate([getattr(p, f) for p in parts]).astype(np.int64, copy=False) for f in fields})
+    return Bank(
+        **{f: np.concatenate([getattr(p, f) for p in parts]).astype(np.int64, copy=False) for f in fields}
+    )
 
 
 def _variants(rng: np.random.Generator, size: int, p: tuple[float, ...]) -> np.ndarray:
