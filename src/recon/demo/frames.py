@@ -97,7 +97,8 @@ def _bank_reference(style: pl.Expr, prefix: pl.Expr, number: pl.Expr) -> pl.Expr
     expr: Any = pl.when(style == 0).then(forms[0])  # Then, then ChainedThen
     for k, form in enumerate(forms[1:], start=1):
         expr = expr.when(style == k).then(form)
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
+    result: pl.Expr = expr.otherwise(pl.lit(None, dtype=pl.String))
+    return result
 
 
 def bank_frame(

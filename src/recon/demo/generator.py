@@ -105,7 +105,8 @@ def _business_days() -> np.ndarray:
 
 def _magnitudes(rng: np.random.Generator, size: int, mu: float, sigma: float) -> np.ndarray:
     cents = np.rint(np.exp(rng.normal(mu, sigma, size)) * 100).astype(np.int64)
-    return np.clip(cents, 100, 500_000_000).astype(np.int64)
+    clipped: np.ndarray = np.clip(cents, 100, 500_000_000)
+    return clipped
 
 
 def _ledger_rows(rows: int, n_names: int, rng: np.random.Generator) -> tuple[Ledger, int]:
