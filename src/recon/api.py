@@ -1,0 +1,15 @@
+"""All /api/v1 routers. A new domain adds one `api_router.include_router(...)` line here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from recon.core.errors import PROBLEM_RESPONSES
+from recon.observability.health import build_health_router
+from recon.projects.endpoints import router as projects_router
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+api_router.include_router(build_health_router(include_in_schema=True))
+api_router.include_router(projects_router)

@@ -1,0 +1,112 @@
+"""Engine, sessions and the request-scoped `DbSession` dependency.
+
+Only boundaries commit: `DbSession` commits when the endpoint has produced its response (before it is sent)
+and rolls back on any error; jobs open their own sessions with `session_scope`. Services and repositories
+`flush()` when they need ids or constraint checks, never `commit()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from recon.config import Settings
+
+SessionFactory = sessionmaker[Session]
+
+
+def normalize_database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
+    url = make_url(normalize_database_url(settings.database_url))
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(settings, url.render_as_string(hide_password=False), **overrides)
+    kwargs: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "echo": settings.db_echo,
+        "connect_args": {"connect_timeout": 5},
+    }
+    kwargs.update(overrides)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(settings: Settings, url: str, **overrides: Any) -> Engine:
+    database = make_url(url).database
+    in_memory = not database or database == ":memory:"
+    if database and not in_memory:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
+        "echo": settings.db_echo,
+    }
+    if not in_memory:
+        # A file database needs no pool: connections are cheap and this avoids sharing one across threads.
+        kwargs["poolclass"] = NullPool
+    kwargs.update(overrides)
+    engine = create_engine(url, **kwargs)
+    busy_ms = settings.sqlite_busy_timeout_ms
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def create_session_factory(engine: Engine) -> SessionFactory:
+    # expire_on_commit=False: objects stay readable after the boundary commits (responses, job results).
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def session_scope(factory: SessionFactory) -> Iterator[Session]:
+    """A unit of work outside a request (jobs, CLI): commit on success, roll back on error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_session_factory(request: Request) -> SessionFactory:
+    factory: SessionFactory = request.app.state.session_factory
+    return factory
+
+
+def get_db_session(request: Request) -> Iterator[Session]:
+    with session_scope(get_session_factory(request)) as session:
+        yield session
+
+
+# scope="function": the teardown (commit) runs once the endpoint's response is built but BEFORE it is sent,
+# so a failed commit becomes an error response instead of a silent loss after a 2xx.
+DbSession = Annotated[Session, Depends(get_db_session, scope="function")]

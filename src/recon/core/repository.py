@@ -1,0 +1,63 @@
+"""A small generic repository: typed get, project-scoped get and keyset lists. Domain repositories subclass
+it and add their queries; they flush, never commit (the request/task boundary commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from recon.core.errors import Conflict, NotFound
+from recon.core.pagination import Page, PageParams, SortKey, keyset_page
+from recon.models.base import Base
+
+M = TypeVar("M", bound=Base)
+
+
+class Repository(Generic[M]):
+    model: type[M]
+    # Human name in 404 messages ("dataset not found").
+    noun: str = "resource"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, id_: str) -> M | None:
+        return self.session.get(self.model, id_)
+
+    def get_in_project(self, project_id: str, id_: str) -> M | None:
+        """The row only if it belongs to `project_id` (the model must have a project_id column)."""
+        column = self.model.__table__.c.project_id
+        pk = self.model.__table__.c.id
+        return self.session.scalar(select(self.model).where(pk == id_, column == project_id))
+
+    def get_in_project_or_404(self, project_id: str, id_: str) -> M:
+        obj = self.get_in_project(project_id, id_)
+        if obj is None:
+            raise NotFound(f"{self.noun} not found")
+        return obj
+
+    def add(self, obj: M) -> M:
+        self.session.add(obj)
+        self.session.flush()
+        return obj
+
+    def page(
+        self,
+        stmt: Select,  # type: ignore[type-arg]
+        keys: Sequence[SortKey],
+        params: PageParams,
+    ) -> Page[M]:
+        return keyset_page(self.session, stmt, keys, params)
+
+
+def check_version(obj: Any, expected: int | None) -> None:
+    """Optimistic concurrency for a client-sent version (If-Match / body `version`): 409 when stale."""
+    if expected is not None and obj.version != expected:
+        raise Conflict(
+            f"version {expected} is stale; the current version is {obj.version}",
+            type="https://recon.dev/problems/version-conflict",
+            title="Version conflict",
+        )

@@ -1,0 +1,92 @@
+"""Request and response bodies of the projects domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from recon.models import Role
+
+
+class ProjectSettings(BaseModel):
+    """Per-project switches. Other domains add their fields here (unknown keys are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_approval: bool = Field(
+        default=True, description="Manual decisions need a second person's approval (maker-checker)."
+    )
+
+
+class ProjectSettingsView(ProjectSettings):
+    """Stored settings as answered (keys no longer known are ignored rather than failing the response)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    settings: ProjectSettings = Field(default_factory=ProjectSettings)
+
+
+class ProjectUpdate(BaseModel):
+    """Only the fields sent are changed. `version` (optional) must match the current one, else 409."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    settings: ProjectSettings | None = None
+    version: int | None = Field(default=None, ge=1)
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    org_id: str
+    name: str
+    description: str
+    settings: ProjectSettingsView
+    created_by_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class ProjectWithRole(ProjectOut):
+    role: Role = Field(description="The caller's role in this project.")
+
+
+class MemberAdd(BaseModel):
+    """Add a user of the same organisation, by id or by email."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = Field(default=None, max_length=36)
+    email: EmailStr | None = None
+    role: Role
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> MemberAdd:
+        if (self.user_id is None) == (self.email is None):
+            raise ValueError("give exactly one of user_id or email")
+        return self
+
+
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    email: str
+    full_name: str
+    role: Role
+    created_at: dt.datetime
