@@ -1,0 +1,131 @@
+"""Engine commands of the `recon` CLI: match, rules check, demo."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recon.cli import console
+from recon.cli.console import BadInput, fail
+from recon.cli.match import MatchRequest, check_columns, load_rules, read_side, run_match
+from recon.cli.report import RunProgress, render_summary
+
+
+class OutputFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+def match(  # noqa: PLR0917 (Typer maps parameters to options)
+    left: Annotated[Path, typer.Argument(help="Left file (e.g. the ledger): csv, parquet, xlsx or json.")],
+    right: Annotated[Path, typer.Argument(help="Right file (e.g. the bank statement).")],
+    rules: Annotated[Path, typer.Option("--rules", "-r", help="Rule set (YAML or JSON).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for summary.json and the result files.")
+    ],
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Format of the result files.")] = (
+        OutputFormat.parquet
+    ),
+    memory_limit: Annotated[
+        str | None,
+        typer.Option("--memory-limit", help="Bound the engine's memory, e.g. 512MB (spills to disk)."),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="Engine threads (default: all cores).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")] = False,
+) -> None:
+    """Reconcile LEFT against RIGHT with the rules; write summary.json, matches and unmatched files to OUT."""
+    from recon.engine import EngineError
+
+    request = MatchRequest(left, right, rules, out, fmt.value, memory_limit, threads)
+    try:
+        if quiet:
+            summary = run_match(request)
+        else:
+            with RunProgress(console.err) as progress:
+                summary = run_match(request, progress)
+    except BadInput as exc:
+        fail(exc.lines)
+    except EngineError as exc:
+        fail([f"engine failure: {line}" for line in str(exc).splitlines()], code=console.EXIT_FAILURE)
+    if not quiet:
+        render_summary(console.out, summary, str(out))
+
+
+def rules_check(
+    rules: Annotated[Path, typer.Argument(help="Rule set (YAML or JSON).")],
+    left: Annotated[
+        Path | None, typer.Option("--left", help="Also check the columns of this left file.")
+    ] = None,
+    right: Annotated[Path | None, typer.Option("--right", help="... and of this right file.")] = None,
+) -> None:
+    """Validate a rule set and print its plan (blocking keys per pass); with --left/--right check columns."""
+    try:
+        if not rules.is_file():
+            raise BadInput([f"{rules}: file not found (RULES)"])
+        if (left is None) != (right is None):
+            raise BadInput(["give both --left and --right to check the columns, or neither"])
+        ruleset = load_rules(rules)
+        if left is not None and right is not None:
+            named = (("--left", left), ("--right", right))
+            missing = [f"{path}: file not found ({label})" for label, path in named if not path.is_file()]
+            if missing:
+                raise BadInput(missing)
+            sides = read_side(left, ruleset, "left", rules), read_side(right, ruleset, "right", rules)
+            check_columns(ruleset, *sides)
+    except BadInput as exc:
+        fail(exc.lines)
+    console.out.print(str(ruleset.plan()), markup=False, soft_wrap=True, highlight=False)
+    if left is not None and right is not None:
+        for path, side in zip((left, right), sides, strict=True):
+            console.out.print(
+                f"{path}: {side.rows_read:,} rows, {side.table.num_rows:,} accepted, "
+                f"{side.rejected.num_rows:,} rejected; columns OK",
+                markup=False,
+                soft_wrap=True,
+            )
+            for problem in side.errors[:5]:
+                console.out.print(f"  {path}: {problem}", markup=False, soft_wrap=True)
+    console.out.print(f"{rules}: OK", markup=False, soft_wrap=True)
+
+
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for ledger.csv, bank.csv, rules.yaml, truth.csv.")
+    ],
+    rows: Annotated[int, typer.Option("--rows", "-n", min=1, help="Number of ledger rows.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 7,
+) -> None:
+    """Generate seeded demo data: a ledger and a bank statement with known truth, and rules that suit them."""
+    from recon.demo import generate
+    from recon.demo.cases import MAX_ROWS
+
+    if rows > MAX_ROWS:
+        fail([f"--rows: at most {MAX_ROWS:,} (got {rows:,})"])
+    if out.exists() and not out.is_dir():
+        fail([f"{out}: exists and is not a directory (--out)"])
+    files = generate(rows, out, seed=seed)
+    for label, path in (
+        ("left", files.left),
+        ("right", files.right),
+        ("rules", files.rules),
+        ("truth", files.truth),
+    ):
+        console.out.print(f"{label:>5}: {path}", markup=False, soft_wrap=True)
+    console.out.print(
+        f"Try: recon match {files.left} {files.right} --rules {files.rules} --out {out / 'out'}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("match")(match)
+    rules_app = typer.Typer(help="Work with rule sets.", no_args_is_help=True)
+    rules_app.command("check")(rules_check)
+    app.add_typer(rules_app, name="rules")
+    app.command("demo")(demo)

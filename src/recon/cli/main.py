@@ -1,0 +1,40 @@
+"""The `recon` command line: engine commands (match, rules check, demo) and platform commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from recon import __version__
+from recon.cli import engine_cmds, platform_cmds
+
+app = typer.Typer(
+    name="recon",
+    help="Reconciliation platform: match two datasets with a declarative rule set.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from recon.engine import ENGINE_VERSION
+
+        typer.echo(f"recon {__version__} (engine {ENGINE_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Reconciliation platform: match two datasets with a declarative rule set."""
+
+
+engine_cmds.register(app)
+platform_cmds.register(app)

@@ -1,0 +1,153 @@
+"""`recon match` without the command line: read both files as the rules say, reconcile, write the outputs.
+
+Bad input (rules, options, files, columns) raises BadInput with one line per problem; the engine's own
+failures (EngineError) propagate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recon.cli.console import BadInput
+
+SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+FORMATS = ("parquet", "csv")
+
+
+@dataclass(frozen=True)
+class MatchRequest:
+    left: Path
+    right: Path
+    rules: Path
+    out: Path
+    fmt: str = "parquet"
+    memory_limit: str | None = None
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What the progress display hears about: a named step starting ("start") or ending ("done")."""
+
+    name: str
+    state: str
+    detail: str = ""
+
+
+Listener = Callable[[Any], None]  # receives Stage and recon.engine.ProgressEvent objects
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_request(req: MatchRequest) -> None:
+    problems = []
+    for label, path in (("LEFT", req.left), ("RIGHT", req.right), ("--rules", req.rules)):
+        if not path.exists():
+            problems.append(f"{path}: file not found ({label})")
+        elif not path.is_file():
+            problems.append(f"{path}: not a regular file ({label})")
+    if req.out.exists() and not req.out.is_dir():
+        problems.append(f"{req.out}: exists and is not a directory (--out)")
+    if req.fmt not in FORMATS:
+        problems.append(f"--format: {req.fmt!r} is not one of {', '.join(FORMATS)}")
+    if req.memory_limit is not None and not SIZE.match(req.memory_limit):
+        problems.append(f"--memory-limit: {req.memory_limit!r} is not a size like 512MB or 2GB")
+    if req.threads is not None and req.threads < 1:
+        problems.append(f"--threads: must be at least 1 (got {req.threads})")
+    if problems:
+        raise BadInput(problems)
+
+
+def load_rules(path: Path) -> Any:
+    from recon.engine import RulesError, load_rules
+
+    try:
+        return load_rules(path)
+    except RulesError as exc:
+        raise BadInput(str(exc).splitlines()) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput([f"{path}: cannot read the rules file ({exc})"]) from exc
+
+
+def read_side(path: Path, rules: Any, side: str, rules_path: Path) -> Any:
+    """Ingest one file with the column types and read options the rules give for that side."""
+    from recon.ingest import IngestError, ReadOptions, read_file
+
+    try:
+        options = ReadOptions.from_mapping(rules.read_options(side), where=f"{side}.read")
+    except IngestError as exc:
+        raise BadInput([f"{rules_path}: {exc}"]) from exc
+    try:
+        return read_file(path, options=options, types=rules.column_types(side))
+    except IngestError as exc:
+        raise BadInput([str(exc.with_file(str(path)))]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput([f"{path}: cannot read ({exc})"]) from exc
+
+
+def check_columns(rules: Any, left: Any, right: Any) -> None:
+    from recon.engine import RulesError
+
+    try:
+        rules.check_columns(left.table.column_names, right.table.column_names)
+    except RulesError as exc:
+        raise BadInput(str(exc).splitlines()) from exc
+
+
+@contextmanager
+def _stage(listener: Listener, name: str) -> Iterator[None]:
+    listener(Stage(name, "start"))
+    yield
+    listener(Stage(name, "done"))
+
+
+def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> dict[str, Any]:
+    """Run one reconciliation end to end; return the summary as written to summary.json."""
+    from recon.engine import reconcile
+
+    started = time.perf_counter()
+    check_request(req)
+    rules = load_rules(req.rules)
+    with _stage(listener, f"read {req.left.name}"):
+        left = read_side(req.left, rules, "left", req.rules)
+    with _stage(listener, f"read {req.right.name}"):
+        right = read_side(req.right, rules, "right", req.rules)
+    check_columns(rules, left, right)
+    req.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill:
+        result = reconcile(
+            left.table,
+            right.table,
+            rules,
+            left_rejected=left.rejected,
+            right_rejected=right.rejected,
+            memory_limit=req.memory_limit,
+            temp_dir=spill,
+            threads=req.threads,
+            progress=listener,
+        )
+    inputs = {
+        "left_file": str(req.left),
+        "right_file": str(req.right),
+        "left_sha256": left.sha256,
+        "right_sha256": right.sha256,
+        "rules_sha256": sha256_of(req.rules),
+    }
+    extra = {"inputs": inputs, "elapsed_s": round(time.perf_counter() - started, 3)}
+    with _stage(listener, f"write {req.fmt} to {req.out}"):
+        result.write(req.out, fmt=req.fmt, extra_summary=extra)
+    return {**result.summary, **extra}
