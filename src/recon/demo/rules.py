@@ -13,8 +13,8 @@ Why each pass looks the way it does:
 DEMO_RULES = """\
 version: 1
 name: demo-ledger-vs-bank
-left: {id: id, amount: amount}
-right: {id: id, amount: amount}
+left: {id: id}
+right: {id: id}
 columns: {amount: decimal, date: date, id: string, reference: string}
 passes:
   - name: exact
