@@ -1,0 +1,397 @@
+"""Rules -> per-pass SQL plan: blocking keys, post-join checks, scores, closeness and comparisons.
+
+Blocking (no pass ever compares all pairs):
+- every `equals` condition (normalizers applied as SQL) is a hash-join key; `tolerance` with abs 0 and
+  `within_days` with days 0 are equalities too;
+- in addition one *band* key: for grouped kinds the `sum` tolerance (group sum against the other side),
+  otherwise the first absolute tolerance, else the first date window, else the first percent tolerance.
+  A band buckets values into buckets twice the tolerance wide; the probing (left) side joins the buckets
+  its window touches, so candidates within the tolerance always share a bucket;
+- a pass with neither blocks on shared normalised word tokens of its first contains/similarity condition,
+  ignoring tokens shared by more than TOKEN_PAIR_LIMIT pairs (too common to tell records apart).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from recon.engine import sql
+from recon.engine.model import CompareItem, Condition, PassSpec, RuleData, ScoreItem, SumSpec, column_of
+
+TOKEN_PAIR_LIMIT = 10_000
+SIDE_ALIAS = {"left": "l", "right": "r"}
+
+
+@dataclass(frozen=True)
+class Band:
+    """A bucket key from a tolerance: |left - right| <= tol implies shared bucket (see module doc)."""
+
+    kind: str  # abs | pct | days
+    tol: Decimal | int
+    label: str
+
+    def bucket(self, value: str) -> str:
+        return self._floor(self._scaled(value))
+
+    def low(self, value: str) -> str:
+        if self.kind == "abs":
+            return self._floor(self._scaled(f"({value} - {sql.literal(self.tol)})"))
+        if self.kind == "days":
+            return self._floor(self._scaled(f"({value} - {int(self.tol)})"))
+        return self._pct_edge(value, -1)
+
+    def high(self, value: str) -> str:
+        if self.kind == "abs":
+            return self._floor(self._scaled(f"({value} + {sql.literal(self.tol)})"))
+        if self.kind == "days":
+            return self._floor(self._scaled(f"({value} + {int(self.tol)})"))
+        return self._pct_edge(value, 1)
+
+    def sign(self, value: str) -> str | None:
+        return f"sign({value})" if self.kind == "pct" else None
+
+    def _width(self) -> float:
+        if self.kind == "abs":
+            return 2 * float(self.tol)
+        if self.kind == "days":
+            return float(2 * int(self.tol) + 1)
+        return -2 * math.log(1 - float(self.tol) / 100)
+
+    def _scaled(self, value: str) -> str:
+        if self.kind == "days":
+            return f"(({value} - DATE '1970-01-01') / {self._width()!r})"
+        if self.kind == "abs":
+            return f"(CAST({value} AS DOUBLE) / {self._width()!r})"
+        return f"(ln(abs(CAST({value} AS DOUBLE))) / {self._width()!r})"
+
+    def _floor(self, scaled: str) -> str:
+        return f"CAST(floor({scaled}) AS BIGINT)"
+
+    def _pct_edge(self, value: str, direction: int) -> str:
+        # ln|y| lies within ln|x| -+ -ln(1 - q); 1e-9 bucket slack absorbs floating-point rounding.
+        shift = -math.log(1 - float(self.tol) / 100) / self._width()
+        edge = f"CAST(floor({self._scaled(value)} + {direction * shift + direction * 1e-9!r}) AS BIGINT)"
+        return f"CASE WHEN {value} = 0 THEN 0 ELSE {edge} END"
+
+    def describe(self) -> str:
+        width = {
+            "abs": f"buckets of {2 * Decimal(self.tol)}",
+            "days": f"buckets of {2 * int(self.tol) + 1} days",
+        }
+        return f"band {self.label} ({width.get(self.kind, 'log-scale buckets')})"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A post-join condition; `sql` is None for rapidfuzz-evaluated similarity (method token_set)."""
+
+    index: int
+    label: str
+    sql: str | None
+    left: str = ""
+    right: str = ""
+    minimum: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScorePart:
+    index: int
+    label: str
+    method: str
+    weight: float
+    left: str  # operand alias on each side
+    right: str
+    sql: str | None  # similarity SQL over l./r. aliases; None -> rapidfuzz
+
+
+@dataclass(frozen=True)
+class PassPlan:
+    spec: PassSpec
+    columns: dict[str, dict[str, str]]  # side -> {alias: SQL over input columns} to materialise
+    raw: dict[str, tuple[str, ...]]  # side -> referenced input columns carried along
+    keys: tuple[tuple[str, str, str], ...]  # (left alias, right alias, label)
+    band: Band | None
+    band_source: str | None  # "sum" or a condition index as text
+    tokens: tuple[str, str, str] | None
+    checks: tuple[Check, ...]
+    scores: tuple[ScorePart, ...]
+    closeness: tuple[str, ...]  # SQL parts over l./r. aliases (a grouped sum part is added by the executor)
+    compares: tuple[Check, ...]
+    group_by: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def describe(self) -> str:
+        spec = self.spec
+        head = f"pass {spec.index + 1} '{spec.name}' ({spec.kind}"
+        if spec.group_by:
+            head += f", group_by {', '.join(spec.group_by)}"
+        if spec.kind != "one_to_one":
+            head += f", max_group_size {spec.max_group_size}"
+        lines = [head + ")"]
+        blocking = [label for _, _, label in self.keys]
+        if self.band:
+            blocking.append(self.band.describe())
+        if self.tokens:
+            blocking.append(
+                f"shared tokens of {self.tokens[2]} (tokens in > {TOKEN_PAIR_LIMIT} pairs ignored)"
+            )
+        lines.append(f"  blocking keys: {'; '.join(blocking) or 'none'}")
+        lines.extend(f"  {note}" for note in self.notes)
+        key_labels = {label for _, _, label in self.keys}
+        after = [check.label for check in self.checks if check.label not in key_labels]
+        if after:
+            lines.append(f"  checks after join: {'; '.join(after)}")
+        if spec.sum:
+            tol = f"abs {spec.sum.abs}" if spec.sum.abs is not None else f"pct {spec.sum.pct}"
+            lines.append(f"  sum: {spec.sum.left} vs {spec.sum.right} within {tol}")
+        if self.scores:
+            parts = " + ".join(f"{part.weight:g} x {part.label}" for part in self.scores)
+            lines.append(f"  score: ({parts}) / {sum(part.weight for part in self.scores):g}")
+        else:
+            lines.append("  score: closeness of tolerances and date windows (1.0 when there are none)")
+        if spec.min_score is not None:
+            lines.append(f"  min_score: {spec.min_score}")
+        if self.compares:
+            lines.append(f"  compare (break when any differs): {'; '.join(c.label for c in self.compares)}")
+        if spec.suggest or spec.suggest_below is not None:
+            lines.append(
+                "  suggested: everything" if spec.suggest else f"  suggested below score {spec.suggest_below}"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Plan:
+    rules: RuleData
+    passes: tuple[PassPlan, ...]
+
+    def __str__(self) -> str:
+        rules = self.rules
+        lines = [
+            f"rules '{rules.name}': {len(self.passes)} pass(es), left id '{rules.left.id}', "
+            f"right id '{rules.right.id}'",
+            "duplicates: "
+            + (
+                "flag (extra copies of records identical on every column but the id are set aside)"
+                if rules.duplicates == "flag"
+                else "allow"
+            ),
+        ]
+        lines.extend(pass_plan.describe() for pass_plan in self.passes)
+        return "\n".join(lines)
+
+
+Categories = Mapping[str, str]
+
+
+def build_plan(rules: RuleData, left: Categories, right: Categories) -> Plan:
+    """The plan for the given column categories (sql.STRING / NUMBER / DATE / TIMESTAMP / OTHER)."""
+    return Plan(rules, tuple(_plan_pass(spec, {"left": left, "right": right}) for spec in rules.passes))
+
+
+class _Builder:
+    """Collects the per-side columns a pass needs while its conditions are planned."""
+
+    def __init__(self, categories: Mapping[str, Categories]) -> None:
+        self.categories = categories
+        self.columns: dict[str, dict[str, str]] = {"left": {}, "right": {}}
+        self.raw: dict[str, list[str]] = {"left": [], "right": []}
+
+    def cat(self, side: str, column: str) -> str:
+        return self.categories[side].get(column, sql.STRING)
+
+    def carry(self, side: str, column: str) -> None:
+        if column not in self.raw[side]:
+            self.raw[side].append(column)
+
+    def define(self, alias: str, left: str, right: str) -> None:
+        self.columns["left"][alias], self.columns["right"][alias] = left, right
+
+    def both(
+        self, item: Condition | ScoreItem | CompareItem | SumSpec
+    ) -> tuple[tuple[str, str], tuple[str, str]]:
+        """Carries both columns of an item and returns ((left column, category), (right column, category))."""
+        self.carry("left", item.left)
+        self.carry("right", item.right)
+        return (item.left, self.cat("left", item.left)), (item.right, self.cat("right", item.right))
+
+
+def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories]) -> PassPlan:
+    build = _Builder(categories)
+    keys: list[tuple[str, str, str]] = []
+    checks: list[Check] = []
+    closeness: list[str] = []
+    bands: list[tuple[int, Band, int]] = []
+    for i, cond in enumerate(spec.match):
+        alias, la, ra = f"__m{i}", f"l.__m{i}", f"r.__m{i}"
+        (lcol, lcat), (rcol, rcat) = build.both(cond)
+        if cond.op == "equals":
+            build.define(alias, *sql.equality_operands((lcol, lcat), (rcol, rcat), cond.normalize))
+            label = f"{_named(lcol, cond.normalize)} = {_named(rcol, cond.normalize)}"
+            keys.append((alias, alias, label))
+            checks.append(Check(i, label, f"{la} = {ra}"))
+        elif cond.op == "tolerance":
+            build.define(alias, sql.number(lcol, lcat), sql.number(rcol, rcat))
+            label = _tolerance_label(lcol, rcol, cond.abs, cond.pct)
+            checks.append(Check(i, label, sql.within_amount(f"{la} - {ra}", la, ra, cond.abs, cond.pct)))
+            closeness.append(sql.amount_closeness(la, ra, cond.abs, cond.pct))
+            tol = cond.abs if cond.abs is not None else cond.pct
+            assert tol is not None
+            if tol == 0:
+                keys.append((alias, alias, f"{lcol} = {rcol}"))
+            else:
+                kind = "abs" if cond.abs is not None else "pct"
+                bands.append((0 if kind == "abs" else 2, Band(kind, tol, label), i))
+        elif cond.op == "within_days":
+            days = cond.days or 0
+            build.define(alias, sql.day(lcol, lcat), sql.day(rcol, rcat))
+            label = f"{rcol} - {lcol} within {days} days"
+            checks.append(Check(i, label, f"abs({ra} - {la}) <= {days}"))
+            closeness.append(sql.days_closeness(la, ra, days))
+            if days == 0:
+                keys.append((alias, alias, f"{lcol} = {rcol} (dates)"))
+            else:
+                bands.append((1, Band("days", days, label), i))
+        else:
+            build.define(
+                alias, sql.normalized(lcol, lcat, cond.normalize), sql.normalized(rcol, rcat, cond.normalize)
+            )
+            checks.append(_text_check(i, cond, la, ra))
+    band: Band | None = None
+    band_source: str | None = None
+    notes: list[str] = []
+    grouped_by = spec.kind != "one_to_one" and bool(spec.group_by)
+    if spec.sum is not None:
+        (lcol, lcat), (rcol, rcat) = build.both(spec.sum)
+        build.define("__sv", sql.number(lcol, lcat), sql.number(rcol, rcat))
+    if grouped_by:
+        assert spec.sum is not None
+        keys = [key for key in keys if _on_group_columns(spec, int(key[0][3:]))]
+        sum_label = _tolerance_label(f"sum({spec.sum.left})", spec.sum.right, spec.sum.abs, spec.sum.pct)
+        if spec.kind == "one_to_many":
+            sum_label = _tolerance_label(spec.sum.left, f"sum({spec.sum.right})", spec.sum.abs, spec.sum.pct)
+        elif spec.kind == "many_to_many":
+            sum_label = _tolerance_label(
+                f"sum({spec.sum.left})", f"sum({spec.sum.right})", spec.sum.abs, spec.sum.pct
+            )
+        tol = spec.sum.abs if spec.sum.abs is not None else spec.sum.pct
+        assert tol is not None
+        if tol == 0:
+            keys.append(("__sv", "__sv", sum_label.replace("| <= 0", "| = 0")))
+        else:
+            band = Band("abs" if spec.sum.abs is not None else "pct", tol, sum_label)
+            band_source = "sum"
+        for side in spec.many_sides:
+            for column in spec.group_by:
+                build.carry(side, column)
+        sides = " and ".join(spec.many_sides)
+        notes.append(
+            f"groups: {sides} records grouped by {', '.join(spec.group_by)} (1..{spec.max_group_size})"
+        )
+    elif bands:
+        _, band, index = min(bands, key=lambda item: item[0])
+        band_source = str(index)
+    if spec.kind in ("many_to_one", "one_to_many") and not grouped_by:
+        notes.append(
+            f"groups: subset search over the 24 nearest candidates, 2..{spec.max_group_size} members"
+        )
+    elif spec.kind == "many_to_many" and not grouped_by:
+        notes.append(f"groups: connected candidate components, up to {spec.max_group_size} per side")
+    tokens = _token_block(spec) if not keys and band is None else None
+    return PassPlan(
+        spec=spec,
+        columns=build.columns,
+        raw={side: tuple(names) for side, names in build.raw.items()},
+        keys=tuple(keys),
+        band=band,
+        band_source=band_source,
+        tokens=tokens,
+        checks=tuple(checks),
+        scores=_score_parts(spec, build),
+        closeness=tuple(closeness),
+        compares=_compare_checks(spec, build),
+        group_by=spec.group_by,
+        notes=tuple(notes),
+    )
+
+
+def _named(column: str, normalizers: tuple[str, ...]) -> str:
+    return sql.normalized_label(column, normalizers)
+
+
+def _on_group_columns(spec: PassSpec, index: int) -> bool:
+    """True when the condition's column on every grouped side is a group_by column."""
+    cond = spec.match[index]
+    return all(column_of(cond, side) in spec.group_by for side in spec.many_sides)
+
+
+def _tolerance_label(left: str, right: str, abs_tol: Decimal | None, pct_tol: Decimal | None) -> str:
+    return f"|{left} - {right}| <= {abs_tol}" if abs_tol is not None else f"|{left} - {right}| <= {pct_tol}%"
+
+
+def _text_check(index: int, cond: Condition, la: str, ra: str) -> Check:
+    lname, rname = _named(cond.left, cond.normalize), _named(cond.right, cond.normalize)
+    if cond.op == "contains":
+        forward, backward = f"contains({la}, {ra})", f"contains({ra}, {la})"
+        predicate = {"left_contains_right": forward, "right_contains_left": backward}.get(
+            cond.direction, f"({forward} OR {backward})"
+        )
+        return Check(index, f"{lname} contains {rname} ({cond.direction})", f"coalesce({predicate}, false)")
+    method = cond.method or "exact"
+    minimum = cond.min if cond.min is not None else 0.0
+    label = f"{method}({lname}, {rname}) >= {minimum}"
+    expr = sql.similarity(method, la, ra)
+    return Check(index, label, None if expr is None else f"{expr} >= {minimum!r}", la, ra, minimum)
+
+
+def _token_block(spec: PassSpec) -> tuple[str, str, str] | None:
+    for i, cond in enumerate(spec.match):
+        if cond.op in ("contains", "similarity"):
+            return (
+                f"__m{i}",
+                f"__m{i}",
+                f"{_named(cond.left, cond.normalize)} ~ {_named(cond.right, cond.normalize)}",
+            )
+    return None
+
+
+def _score_parts(spec: PassSpec, build: _Builder) -> tuple[ScorePart, ...]:
+    parts = []
+    for i, item in enumerate(spec.score):
+        alias = f"__s{i}"
+        (lcol, lcat), (rcol, rcat) = build.both(item)
+        build.define(
+            alias, sql.normalized(lcol, lcat, item.normalize), sql.normalized(rcol, rcat, item.normalize)
+        )
+        label = f"{item.method}({_named(lcol, item.normalize)}, {_named(rcol, item.normalize)})"
+        expr = sql.similarity(item.method, f"l.{alias}", f"r.{alias}")
+        parts.append(ScorePart(i, label, item.method, item.weight, alias, alias, expr))
+    return tuple(parts)
+
+
+def _compare_checks(spec: PassSpec, build: _Builder) -> tuple[Check, ...]:
+    checks = []
+    for i, item in enumerate(spec.compare):
+        alias, la, ra = f"__c{i}", f"l.__c{i}", f"r.__c{i}"
+        (lcol, lcat), (rcol, rcat) = build.both(item)
+        if item.abs is not None or item.pct is not None:
+            build.define(alias, sql.number(lcol, lcat), sql.number(rcol, rcat))
+            label = _tolerance_label(lcol, rcol, item.abs, item.pct)
+            predicate = sql.within_amount(f"{la} - {ra}", la, ra, item.abs, item.pct)
+        elif item.days is not None:
+            build.define(alias, sql.day(lcol, lcat), sql.day(rcol, rcat))
+            label = f"{rcol} - {lcol} within {item.days} days"
+            predicate = f"abs({ra} - {la}) <= {item.days}"
+        else:
+            build.define(alias, *sql.equality_operands((lcol, lcat), (rcol, rcat), item.normalize))
+            label = f"{_named(lcol, item.normalize)} = {_named(rcol, item.normalize)}"
+            predicate = f"{la} IS NOT DISTINCT FROM {ra}"
+        checks.append(Check(i, label, f"coalesce({predicate}, false)"))
+    return tuple(checks)

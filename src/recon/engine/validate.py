@@ -1,0 +1,504 @@
+"""Strict validation of the raw rules mapping into the rule model; collects every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+
+from recon.engine.model import (
+    COLUMN_TYPES,
+    DIRECTIONS,
+    DUPLICATE_MODES,
+    GROUPED_KINDS,
+    KINDS,
+    METHODS,
+    NORMALIZERS,
+    OPS,
+    CompareItem,
+    Condition,
+    PassSpec,
+    Problem,
+    RuleData,
+    RulesError,
+    ScoreItem,
+    SideSpec,
+    SumSpec,
+)
+
+TOP_KEYS = ("version", "name", "description", "left", "right", "columns", "passes", "duplicates")
+SIDE_KEYS = ("id", "amount", "read")
+PASS_KEYS = (
+    "name",
+    "kind",
+    "description",
+    "match",
+    "score",
+    "min_score",
+    "compare",
+    "suggest",
+    "suggest_below",
+)
+GROUPED_PASS_KEYS = ("group_by", "max_group_size", "sum")
+OP_KEYS: dict[str, tuple[str, ...]] = {
+    "equals": ("normalize",),
+    "tolerance": ("abs", "pct"),
+    "within_days": ("days",),
+    "contains": ("normalize", "direction"),
+    "similarity": ("method", "min", "normalize"),
+}
+CONDITION_KEYS = ("left", "right", "op", "normalize", "abs", "pct", "days", "direction", "method", "min")
+SCORE_KEYS = ("left", "right", "method", "weight", "normalize")
+COMPARE_KEYS = ("left", "right", "abs", "pct", "days", "normalize")
+SUM_KEYS = ("left", "right", "abs", "pct")
+
+
+def suggestion(word: str, allowed: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss, else ''."""
+    allowed = list(allowed)
+    close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
+    if not close and len(word) >= 3:
+        close = [name for name in allowed if name.lower().startswith(word.lower())][:1]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def join(location: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{location}[{key}]"
+    return f"{location}.{key}" if location else key
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that records duplicate mapping keys instead of silently keeping the last one."""
+
+    duplicate_problems: list[Problem]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                self.duplicate_problems.append(Problem(f"line {line}", f"duplicate key '{key}'"))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_document(text: str, source: str) -> Any:
+    """Parse YAML or JSON text (JSON when it starts with '{'), reporting syntax errors with a line."""
+    if text.lstrip().startswith("{"):
+        duplicates: list[Problem] = []
+
+        def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            keys = [key for key, _ in pairs]
+            duplicates.extend(
+                Problem("", f"duplicate key '{key}'") for key in sorted(set(keys)) if keys.count(key) > 1
+            )
+            return dict(pairs)
+
+        try:
+            document = json.loads(text, object_pairs_hook=pairs_hook)
+        except json.JSONDecodeError as exc:
+            problem = Problem(f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}")
+            raise RulesError([problem], source) from None
+        if duplicates:
+            raise RulesError(duplicates, source)
+        return document
+    loader = _StrictLoader(text)
+    loader.duplicate_problems = []
+    try:
+        document = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise RulesError([Problem(where, f"invalid YAML: {exc.problem or exc}")], source) from None
+    except yaml.YAMLError as exc:
+        raise RulesError([Problem("", f"invalid YAML: {exc}")], source) from None
+    finally:
+        loader.dispose()
+    if loader.duplicate_problems:
+        raise RulesError(loader.duplicate_problems, source)
+    return document
+
+
+class Validator:
+    """Turns the parsed document into RuleData, collecting problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, location: str, message: str) -> None:
+        self.problems.append(Problem(location, message))
+
+    # -- primitive checks -------------------------------------------------------------------------
+    def mapping(self, value: Any, location: str, what: str = "a mapping") -> dict[str, Any] | None:
+        if not isinstance(value, Mapping):
+            self.add(location, f"expected {what}, got {_describe(value)}")
+            return None
+        return dict(value)
+
+    def keys(
+        self,
+        mapping: Mapping[str, Any],
+        location: str,
+        allowed: Iterable[str],
+        required: Iterable[str] = (),
+        *,
+        elsewhere: Mapping[str, str] | None = None,
+        hints: Iterable[str] = (),
+    ) -> None:
+        """Unknown keys (with did-you-mean over allowed + hints), keys valid only elsewhere, missing keys."""
+        allowed = tuple(allowed)
+        elsewhere = elsewhere or {}
+        for key in mapping:
+            if not isinstance(key, str):
+                self.add(location, f"keys must be text, got {_describe(key)}")
+            elif key in elsewhere:
+                self.add(location, f"key '{key}' {elsewhere[key]}")
+            elif key not in allowed:
+                self.add(location, f"unknown key '{key}'{suggestion(key, (*allowed, *hints))}")
+        for key in required:
+            if key not in mapping:
+                self.add(location, f"missing required key '{key}'")
+
+    def text(self, value: Any, location: str) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            self.add(location, f"expected non-empty text, got {_describe(value)}")
+            return None
+        return value
+
+    def choice(self, value: Any, location: str, allowed: tuple[str, ...], what: str) -> str | None:
+        if not isinstance(value, str):
+            self.add(location, f"expected one of {', '.join(allowed)}, got {_describe(value)}")
+            return None
+        if value not in allowed:
+            self.add(location, f"unknown {what} '{value}'{suggestion(value, allowed)}")
+            return None
+        return value
+
+    def number(
+        self,
+        value: Any,
+        location: str,
+        *,
+        low: Decimal | None = None,
+        high: Decimal | None = None,
+        positive: bool = False,
+    ) -> Decimal | None:
+        parsed: Decimal | None = None
+        if isinstance(value, bool) or value is None:
+            parsed = None
+        elif isinstance(value, int | float | str):
+            try:
+                parsed = Decimal(str(value).strip())
+            except InvalidOperation:
+                parsed = None
+            if parsed is not None and not parsed.is_finite():
+                parsed = None
+        if parsed is None:
+            self.add(location, f"expected a number, got {_describe(value)}")
+            return None
+        if positive and parsed <= 0:
+            self.add(location, f"must be greater than 0, got {value}")
+            return None
+        if (low is not None and parsed < low) or (high is not None and parsed > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            self.add(location, f"must be {bounds}, got {value}")
+            return None
+        return parsed
+
+    def integer(self, value: Any, location: str, low: int) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(location, f"expected a whole number, got {_describe(value)}")
+            return None
+        if value < low:
+            self.add(location, f"must be at least {low}, got {value}")
+            return None
+        return value
+
+    def boolean(self, value: Any, location: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.add(location, f"expected true or false, got {_describe(value)}")
+            return None
+        return value
+
+    def text_list(self, value: Any, location: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            self.add(location, f"expected a non-empty list of column names, got {_describe(value)}")
+            return ()
+        names = [self.text(item, join(location, i)) for i, item in enumerate(value)]
+        return tuple(name for name in names if name is not None)
+
+    def normalizers(self, value: Any, location: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.add(location, f"expected a list of normalizers, got {_describe(value)}")
+            return ()
+        names = [
+            self.choice(item, join(location, i), NORMALIZERS, "normalizer") for i, item in enumerate(value)
+        ]
+        return tuple(name for name in names if name is not None)
+
+    def ratio(self, mapping: Mapping[str, Any], key: str, location: str) -> float | None:
+        if key not in mapping:
+            return None
+        value = self.number(mapping[key], join(location, key), low=Decimal(0), high=Decimal(1))
+        return None if value is None else float(value)
+
+    def amount_tolerance(
+        self, mapping: Mapping[str, Any], location: str, required: bool
+    ) -> tuple[Decimal | None, Decimal | None]:
+        given = [key for key in ("abs", "pct") if key in mapping]
+        if len(given) > 1:
+            self.add(location, "give either 'abs' or 'pct', not both")
+        elif required and not given:
+            self.add(location, "missing required key 'abs' or 'pct' (the allowed difference)")
+        abs_value = pct_value = None
+        if "abs" in mapping:
+            abs_value = self.number(mapping["abs"], join(location, "abs"), low=Decimal(0))
+        if "pct" in mapping:
+            pct_value = self.number(mapping["pct"], join(location, "pct"), low=Decimal(0))
+            if pct_value is not None and pct_value >= 100:
+                self.add(join(location, "pct"), f"must be below 100 (a percentage), got {mapping['pct']}")
+                pct_value = None
+        return abs_value, pct_value
+
+    def days(self, mapping: Mapping[str, Any], location: str) -> int | None:
+        return self.integer(mapping["days"], join(location, "days"), 0) if "days" in mapping else None
+
+    def sides(self, mapping: Mapping[str, Any], location: str) -> tuple[str, str]:
+        left = self.text(mapping["left"], join(location, "left")) if "left" in mapping else None
+        right = self.text(mapping["right"], join(location, "right")) if "right" in mapping else None
+        return left or "", right or ""
+
+    # -- structure -----------------------------------------------------------------------------
+    def document(self, raw: Any) -> RuleData | None:
+        top = self.mapping(raw, "", "a mapping at the top level (version, name, left, right, passes)")
+        if top is None:
+            return None
+        self.keys(top, "", TOP_KEYS, required=("version", "name", "left", "right", "passes"))
+        if "version" in top and (isinstance(top["version"], bool) or top["version"] != 1):
+            self.add("version", f"unsupported version {top['version']!r} (only version 1 exists)")
+        name = self.text(top["name"], "name") if "name" in top else None
+        left = self.side(top.get("left"), "left") if "left" in top else None
+        right = self.side(top.get("right"), "right") if "right" in top else None
+        columns = self.column_hints(top.get("columns"), "columns")
+        duplicates = "flag"
+        if "duplicates" in top:
+            duplicates = (
+                self.choice(top["duplicates"], "duplicates", DUPLICATE_MODES, "duplicates mode") or "flag"
+            )
+        passes = self.passes(top.get("passes"), "passes") if "passes" in top else ()
+        description = top.get("description") if isinstance(top.get("description"), str) else None
+        if name is None or left is None or right is None:
+            return None
+        return RuleData(1, name, left, right, columns, passes, duplicates, description)
+
+    def side(self, raw: Any, location: str) -> SideSpec | None:
+        if isinstance(raw, str) and raw.strip():
+            return SideSpec(id=raw)
+        spec = self.mapping(raw, location, "a mapping like {id: id}")
+        if spec is None:
+            return None
+        self.keys(spec, location, SIDE_KEYS, required=("id",))
+        record_id = self.text(spec["id"], join(location, "id")) if "id" in spec else None
+        amount = self.text(spec["amount"], join(location, "amount")) if "amount" in spec else None
+        read = self.mapping(spec["read"], join(location, "read")) if "read" in spec else None
+        return SideSpec(record_id, amount, read) if record_id else None
+
+    def column_hints(self, raw: Any, location: str) -> dict[str, str]:
+        if raw is None:
+            return {}
+        hints = self.mapping(raw, location, "a mapping of column: type")
+        result: dict[str, str] = {}
+        for column, kind in (hints or {}).items():
+            chosen = self.choice(kind, join(location, str(column)), COLUMN_TYPES, "column type")
+            if chosen:
+                result[str(column)] = chosen
+        return result
+
+    def passes(self, raw: Any, location: str) -> tuple[PassSpec, ...]:
+        if not isinstance(raw, list) or not raw:
+            self.add(location, f"expected a non-empty list of passes, got {_describe(raw)}")
+            return ()
+        result: list[PassSpec] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(raw):
+            spec = self.one_pass(item, index)
+            name = item.get("name") if isinstance(item, Mapping) else None
+            if isinstance(name, str) and name in seen:
+                self.add(
+                    join(join(location, index), "name"),
+                    f"duplicate pass name '{name}' (also used by passes[{seen[name]}])",
+                )
+            if isinstance(name, str):
+                seen.setdefault(name, index)
+            if spec is not None:
+                result.append(spec)
+        return tuple(result)
+
+    def one_pass(self, raw: Any, index: int) -> PassSpec | None:
+        location = f"passes[{index}]"
+        spec = self.mapping(raw, location)
+        if spec is None:
+            return None
+        kind = self.choice(spec["kind"], join(location, "kind"), KINDS, "kind") if "kind" in spec else None
+        grouped = kind in GROUPED_KINDS
+        allowed = PASS_KEYS + GROUPED_PASS_KEYS if grouped or kind is None else PASS_KEYS
+        only_grouped = "is only allowed for grouped kinds (one_to_many, many_to_one, many_to_many)"
+        elsewhere = {key: only_grouped for key in GROUPED_PASS_KEYS} if kind == "one_to_one" else {}
+        required = ("name", "kind", "sum") if grouped else ("name", "kind")
+        self.keys(spec, location, allowed, required=required, elsewhere=elsewhere)
+        name = self.text(spec["name"], join(location, "name")) if "name" in spec else None
+        group_by = self.text_list(spec["group_by"], join(location, "group_by")) if "group_by" in spec else ()
+        needs_match = not (grouped and group_by)
+        match = self.conditions(spec.get("match"), join(location, "match"), required=needs_match)
+        score = self.score_items(spec.get("score"), join(location, "score"))
+        compare = self.compare_items(spec.get("compare"), join(location, "compare"))
+        max_group_size = 10
+        if "max_group_size" in spec:
+            max_group_size = self.integer(spec["max_group_size"], join(location, "max_group_size"), 2) or 10
+        sum_spec = self.sum_spec(spec["sum"], join(location, "sum")) if "sum" in spec and grouped else None
+        flags = {key: self.boolean(spec[key], join(location, key)) for key in ("suggest",) if key in spec}
+        if name is None or kind is None:
+            return None
+        return PassSpec(
+            index=index,
+            name=name,
+            kind=kind,
+            match=match,
+            score=score,
+            min_score=self.ratio(spec, "min_score", location),
+            compare=compare,
+            group_by=group_by,
+            max_group_size=max_group_size,
+            sum=sum_spec,
+            suggest=bool(flags.get("suggest")),
+            suggest_below=self.ratio(spec, "suggest_below", location),
+            description=spec.get("description") if isinstance(spec.get("description"), str) else None,
+        )
+
+    def items(self, raw: Any, location: str, required: bool) -> list[tuple[str, dict[str, Any]]]:
+        if raw is None and not required:
+            return []
+        if not isinstance(raw, list) or (required and not raw):
+            self.add(location, f"expected a non-empty list of conditions, got {_describe(raw)}")
+            return []
+        result = []
+        for index, item in enumerate(raw):
+            spec = self.mapping(item, join(location, index))
+            if spec is not None:
+                result.append((join(location, index), spec))
+        return result
+
+    def conditions(self, raw: Any, location: str, required: bool) -> tuple[Condition, ...]:
+        result = []
+        for where, spec in self.items(raw, location, required):
+            op = self.choice(spec["op"], join(where, "op"), OPS, "op") if "op" in spec else None
+            allowed = ("left", "right", "op", *OP_KEYS[op]) if op else CONDITION_KEYS
+            elsewhere = {
+                key: f"does not apply to op '{op}'" for key in CONDITION_KEYS if op and key not in allowed
+            }
+            self.keys(spec, where, allowed, ("left", "right", "op"), elsewhere=elsewhere, hints=OPS)
+            left, right = self.sides(spec, where)
+            normalize = self.normalizers(spec.get("normalize"), join(where, "normalize"))
+            abs_value, pct_value = self.amount_tolerance(spec, where, required=op == "tolerance")
+            days = self.days(spec, where)
+            if op == "within_days" and "days" not in spec:
+                self.add(where, "missing required key 'days'")
+            method, minimum = None, None
+            if op == "similarity":
+                for key in ("method", "min"):
+                    if key not in spec:
+                        self.add(where, f"missing required key '{key}'")
+                if "method" in spec:
+                    method = self.choice(spec["method"], join(where, "method"), METHODS, "method")
+                minimum = self.ratio(spec, "min", where)
+            direction = "left_contains_right"
+            if "direction" in spec:
+                direction = (
+                    self.choice(spec["direction"], join(where, "direction"), DIRECTIONS, "direction") or ""
+                )
+            if op:
+                result.append(
+                    Condition(
+                        left,
+                        right,
+                        op,
+                        where,
+                        normalize,
+                        abs_value,
+                        pct_value,
+                        days,
+                        method,
+                        minimum,
+                        direction,
+                    )
+                )
+        return tuple(result)
+
+    def score_items(self, raw: Any, location: str) -> tuple[ScoreItem, ...]:
+        result = []
+        for where, spec in self.items(raw, location, required=False):
+            self.keys(spec, where, SCORE_KEYS, ("left", "right", "method"), hints=METHODS)
+            left, right = self.sides(spec, where)
+            method = (
+                self.choice(spec["method"], join(where, "method"), METHODS, "method")
+                if "method" in spec
+                else None
+            )
+            weight = Decimal(1)
+            if "weight" in spec:
+                weight = self.number(spec["weight"], join(where, "weight"), positive=True) or Decimal(1)
+            normalize = self.normalizers(spec.get("normalize"), join(where, "normalize"))
+            if method:
+                result.append(ScoreItem(left, right, method, where, float(weight), normalize))
+        return tuple(result)
+
+    def compare_items(self, raw: Any, location: str) -> tuple[CompareItem, ...]:
+        result = []
+        for where, spec in self.items(raw, location, required=False):
+            self.keys(spec, where, COMPARE_KEYS, ("left", "right"))
+            left, right = self.sides(spec, where)
+            if len([key for key in ("abs", "pct", "days") if key in spec]) > 1:
+                self.add(where, "give at most one of 'abs', 'pct' or 'days'")
+            if "normalize" in spec and any(key in spec for key in ("abs", "pct", "days")):
+                self.add(where, "'normalize' applies only to equality comparisons (no abs/pct/days)")
+            abs_value, pct_value = self.amount_tolerance(spec, where, required=False)
+            normalize = self.normalizers(spec.get("normalize"), join(where, "normalize"))
+            result.append(
+                CompareItem(left, right, where, abs_value, pct_value, self.days(spec, where), normalize)
+            )
+        return tuple(result)
+
+    def sum_spec(self, raw: Any, location: str) -> SumSpec | None:
+        spec = self.mapping(raw, location, "a mapping like {left: amount, right: amount, abs: 0.01}")
+        if spec is None:
+            return None
+        self.keys(spec, location, SUM_KEYS, ("left", "right"))
+        left, right = self.sides(spec, location)
+        abs_value, pct_value = self.amount_tolerance(spec, location, required=True)
+        return SumSpec(left, right, location, abs_value, pct_value)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{value!r} ({type(value).__name__})"
