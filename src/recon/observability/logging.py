@@ -36,6 +36,21 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stdout` is at emit time (test capture swaps it after configuration)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Idempotent: replaces the root handler each call (tests build many apps)."""
     shared = _shared_processors()
@@ -56,7 +71,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(formatter)
     handler.set_name("recon")
     root = logging.getLogger()
