@@ -1,0 +1,82 @@
+"""Parsers by name; the format is chosen by explicit name, magic bytes, file extension, then content.
+
+A parser is `(data: bytes, options: ReadOptions) -> RawTable`. Built-in parsers register themselves when
+`recon.ingest.parsers` is imported; bank formats (mt940, camt053, bai2, ofx) plug in the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from recon.ingest.errors import IngestError, did_you_mean
+from recon.ingest.options import ReadOptions
+from recon.ingest.raw import RawTable
+
+Parser = Callable[[bytes, ReadOptions], RawTable]
+
+
+@dataclass(frozen=True, slots=True)
+class ParserSpec:
+    name: str
+    parse: Parser
+    extensions: tuple[str, ...] = ()
+    magic: tuple[bytes, ...] = ()
+
+
+_PARSERS: dict[str, ParserSpec] = {}
+_ALIASES = {"excel": "xlsx", "xlsm": "xlsx", "jsonl": "json", "ndjson": "json", "tsv": "csv", "txt": "csv"}
+
+
+def register(
+    name: str, parse: Parser, *, extensions: tuple[str, ...] = (), magic: tuple[bytes, ...] = ()
+) -> None:
+    """Register (or replace) the parser `name`; `extensions` without dots, `magic` = leading bytes."""
+    _PARSERS[name] = ParserSpec(name, parse, tuple(e.lower() for e in extensions), magic)
+
+
+def _builtins() -> dict[str, ParserSpec]:
+    importlib.import_module("recon.ingest.parsers")
+    return _PARSERS
+
+
+def names() -> list[str]:
+    return sorted(_builtins())
+
+
+def get(name: str) -> ParserSpec:
+    parsers = _builtins()
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in parsers:
+        raise IngestError(
+            f"unknown format {name!r}; known: {', '.join(sorted(parsers))}{did_you_mean(name, parsers)}"
+        )
+    return parsers[key]
+
+
+def _looks_like_json(data: bytes) -> bool:
+    head = data[:64].removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head[:1] in (b"[", b"{")
+
+
+def choose(data: bytes, filename: str | None, format: str | None = None) -> ParserSpec:
+    """The parser for these bytes: explicit `format`, else magic bytes, else extension, else content."""
+    if format is not None:
+        return get(format)
+    parsers = _builtins()
+    for spec in parsers.values():
+        if any(data.startswith(magic) for magic in spec.magic):
+            return spec
+    suffix = PurePath(filename).suffix.lower().lstrip(".") if filename else ""
+    if suffix == "xls":
+        raise IngestError("legacy .xls workbooks are not supported; save the sheet as .xlsx or CSV")
+    for spec in parsers.values():
+        if suffix in spec.extensions:
+            return spec
+    if _looks_like_json(data):
+        return parsers["json"]
+    if b"\0" in data[:4096]:
+        raise IngestError("binary content of an unknown format; pass format= (csv, xlsx, parquet, json)")
+    return parsers["csv"]
