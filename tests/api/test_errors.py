@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
+import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from recon.core.db import DbSession, SessionFactory
 from recon.core.errors import NotFound
-from recon.models import User
+from recon.models import Organization, User
 
 sqlite_only = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 PROBLEM = "application/problem+json"
@@ -96,3 +100,35 @@ def test_crash_is_500_problem_without_stack_trace(app: FastAPI) -> None:
         assert "secret" not in response.text and "Traceback" not in response.text
         assert body["request_id"] == "crash-1"
         assert assert_problem(client.get("/gone"), 404, "not-found")["detail"] == "it is gone"
+
+
+def test_failed_commit_is_an_error_response_and_rolls_back(
+    app: FastAPI, session_factory: SessionFactory, make_org: Callable[..., Organization]
+) -> None:
+    """The boundary commits before the response is sent: a commit-time failure is never a silent 2xx."""
+    make_org(name="Taken")
+
+    @app.post("/two-orgs")
+    def two_orgs(session: DbSession) -> dict[str, str]:
+        session.add(Organization(name="Fresh"))
+        session.add(Organization(name="Taken"))  # unique violation surfaces at commit (no flush here)
+        return {"status": "created"}
+
+    with TestClient(app) as client:
+        assert_problem(client.post("/two-orgs"), 409, "conflict")
+    with session_factory() as session:
+        assert session.scalar(select(Organization).where(Organization.name == "Fresh")) is None
+
+
+def test_log_lines_carry_the_current_trace_id(capsys: pytest.CaptureFixture[str]) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from recon.observability.logging import configure_logging
+
+    configure_logging("INFO")
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        structlog.get_logger("test").info("inside_span")
+        expected = format(span.get_span_context().trace_id, "032x")
+    line = next(json.loads(raw) for raw in capsys.readouterr().out.splitlines() if "inside_span" in raw)
+    assert line["trace_id"] == expected
