@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from recon.auth.dependencies import CurrentUser, ProjectAdmin, ProjectOwner, ProjectViewer
 from recon.core.db import DbSession
 from recon.core.pagination import Page, Pagination
+from recon.core.params import ProjectId, UserId
 from recon.models import Project, Role
 from recon.projects.schemas import (
     MemberAdd,
@@ -22,9 +21,6 @@ from recon.projects.schemas import (
 from recon.projects.service import ProjectService
 
 router = APIRouter(prefix="/projects", tags=["projects"])
-
-ProjectId = Annotated[str, Path(description="Project id", max_length=64)]
-UserId = Annotated[str, Path(description="User id", max_length=64)]
 
 
 def _with_role(project: Project, role: str | Role) -> ProjectWithRole:
