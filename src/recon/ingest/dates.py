@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 from recon.ingest.cells import Failure, Parsed, failure, trimmed_text
 
 ISO_DATE = "%Y-%m-%d"
-_ISO_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 _ISO_DATETIME = r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 ISO_DATETIME = "ISO 8601 date-time"
 _SAMPLE = 1000
@@ -64,8 +63,8 @@ def candidates(dayfirst: bool) -> list[str]:
 
 
 def twin(fmt: str) -> str | None:
-    """The same format with day and month swapped, when that is a different format."""
-    if "%d" not in fmt or "%m" not in fmt:
+    """For a numeric day-first or month-first format, the same format with day and month swapped."""
+    if not fmt.startswith(("%d", "%m")) or "%d" not in fmt or "%m" not in fmt:
         return None
     return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
@@ -94,11 +93,11 @@ def _rolled_over(text: pa.Array, stamps: pa.Array, fmt: str) -> pa.Array:
 
 def parse_with_format(text: pa.Array, fmt: str) -> pa.Array:
     """date32 values of trimmed, non-empty `text`; null where the text does not fit `fmt`."""
-    if fmt == ISO_DATE and pc.all(pc.fill_null(pc.match_substring_regex(text, _ISO_SHAPE), True)).as_py():
+    if fmt == ISO_DATE:
         try:
-            return pc.cast(text, pa.date32())
+            return pc.cast(text, pa.date32())  # strict YYYY-MM-DD with calendar checks; fails as a whole
         except pa.ArrowInvalid:
-            pass  # an impossible date somewhere: take the general path, which reports it per cell
+            pass  # some cell is not an ISO date: the general path reports them one by one
     if fmt == ISO_DATETIME:
         return parse_with_format(pc.replace_substring_regex(text, _ISO_DATETIME, r"\1"), ISO_DATE)
     stamps = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
@@ -146,7 +145,9 @@ def detect_format(text: pa.Array, dayfirst: bool) -> Detection:
             fits, parsed = _fits_all(text, fmt)
             if fits:
                 other = twin(fmt)
-                ambiguous = other if other and _fits_all(text, other)[0] else None
+                ambiguous = (
+                    other if other and _fits_all(sample, other)[0] and _fits_all(text, other)[0] else None
+                )
                 return Detection(fmt, parsed, ambiguous)
     scores = [
         (len(sample) - parse_with_format(sample, fmt).null_count, -i, fmt) for i, fmt in enumerate(tried)
@@ -165,14 +166,15 @@ def parse_date_text(values: pa.Array, formats: Sequence[str], dayfirst: bool = T
         return Parsed(result, _failed(text, result, f"is not a date in format {shown}"))
     found = detect_format(text, dayfirst)
     if found.format is None:
-        return Parsed(found.values, _failed(text, found.values, "is not a date in any known format"))
+        reason = "is not a date in any known format (set read.date_format)"
+        return Parsed(found.values, _failed(text, found.values, reason))
     note = found.format
     if found.ambiguous_with:
         order = "day-first" if dayfirst else "month-first"
         note = f"{found.format} (also fits {found.ambiguous_with}; chose {order} as dayfirst={dayfirst})"
-    reason = f"is not a date in the detected format {found.format}"
+    reason = f"is not a date in the detected format {found.format} (set read.date_format)"
     return Parsed(found.values, _failed(text, found.values, reason), note)
 
 
 def _failed(text: pa.Array, result: pa.Array, reason: str) -> list[Failure]:
-    return failure(pc.and_(pc.is_valid(text), pc.is_null(result)), f"{reason} (set read.date_format)")
+    return failure(pc.and_(pc.is_valid(text), pc.is_null(result)), reason)

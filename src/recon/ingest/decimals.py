@@ -86,17 +86,21 @@ def parse_decimal_text(values: pa.Array, decimal: str = ".", thousands: str | No
         failures = [
             Failure(failures[0].mask, f"is not a decimal ({describe_separators(decimal, thousands)})")
         ]
-    length = pc.utf8_length(canonical)
+    length = pc.binary_length(canonical)  # canonical text is ASCII
     dot = pc.find_substring(canonical, ".")
     has_dot = pc.greater_equal(dot, 0)
     scale = pc.if_else(has_dot, pc.subtract(pc.subtract(length, dot), 1), 0)
-    digits = pc.subtract(
-        pc.if_else(has_dot, dot, length), pc.cast(pc.starts_with(canonical, "-"), pa.int32())
-    )
     too_fine = pc.fill_null(pc.greater(scale, MAX_PRECISION), False)
     max_scale = pc.max(pc.if_else(too_fine, None, scale)).as_py() or 0
-    too_big = pc.fill_null(pc.greater(pc.add(digits, max_scale), MAX_PRECISION), False)
-    oversized = pc.or_(too_fine, too_big)
+    oversized = too_fine
+    if (pc.max(length).as_py() or 0) + max_scale > MAX_PRECISION:  # rare: count integer digits per cell
+        digits = pc.subtract(
+            pc.if_else(has_dot, dot, length), pc.cast(pc.starts_with(canonical, "-"), pa.int32())
+        )
+        oversized = pc.or_(
+            too_fine, pc.fill_null(pc.greater(pc.add(digits, max_scale), MAX_PRECISION), False)
+        )
     failures += failure(oversized, f"has more digits than decimal({MAX_PRECISION}, {max_scale}) can hold")
-    canonical = nulls_where(canonical, oversized)
+    if failures:
+        canonical = nulls_where(canonical, oversized)
     return Parsed(pc.cast(canonical, pa.decimal128(MAX_PRECISION, max_scale)), failures)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,19 +77,21 @@ def read_bytes(
     record whose id is empty is rejected too. Whole-file problems raise IngestError.
     """
     options = options or ReadOptions()
-    try:
-        hints = columns.check_types(types)
-        parser = registry.choose(data, filename, format)
-        raw = parser.parse(data, options)
-        return _result(raw, data=data, format=parser.name, options=options, hints=hints, id_column=id_column)
-    except IngestError as exc:
-        raise exc.with_file(filename) from exc.__cause__
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())  # hashlib releases the GIL
+        try:
+            hints = columns.check_types(types)
+            parser = registry.choose(data, filename, format)
+            raw = parser.parse(data, options)
+            result = _result(raw, format=parser.name, options=options, hints=hints, id_column=id_column)
+        except IngestError as exc:
+            raise exc.with_file(filename) from exc.__cause__
+        return replace(result, sha256=digest.result())
 
 
 def _result(
     raw: RawTable,
     *,
-    data: bytes,
     format: str,
     options: ReadOptions,
     hints: dict[str, str],
@@ -110,7 +113,7 @@ def _result(
         rejected=rejected,
         errors=errors,
         rows_read=table.num_rows + rejected.num_rows,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256="",
         format=format,
         detected=raw.detected | typed.detected,
     )
