@@ -9,6 +9,7 @@ It autogenerates against an empty temporary SQLite database (render_as_batch) an
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,15 @@ def main() -> int:
             command.revision(alembic_config(settings), message="initial", autogenerate=True, rev_id="0001")
             generated = next(VERSIONS.glob("0001_*.py"))
             generated.rename(INITIAL)
+            # Stable output: the same models give the same file (no timestamp churn in diffs).
+            text = re.sub(
+                r"^Create Date: .*$",
+                "Create Date: (regenerated from the models)",
+                INITIAL.read_text(),
+                count=1,
+                flags=re.M,
+            )
+            INITIAL.write_text(text)
         finally:
             for path in parked.iterdir():
                 shutil.move(path, VERSIONS / path.name)
