@@ -1,0 +1,106 @@
+"""Objects as files under DATA_DIR/objects, written to a temp file, fsynced, then renamed into place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from recon.storage.base import (
+    HashingLimiter,
+    ObjectNotFound,
+    ObjectStore,
+    StoredObject,
+    check_key,
+    check_prefix,
+    content_key,
+    iter_chunks,
+)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStore(ObjectStore):
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._tmp = self.root / ".tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_of(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    @contextmanager
+    def _temp_file(self) -> Iterator[tuple[BinaryIO, Path]]:
+        """A temp file in the store's own directory (same filesystem, so the final rename is atomic);
+        removed unless it was moved into place."""
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle, path
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _publish(self, temp: Path, key: str, *, replace: bool) -> None:
+        target = self.path_of(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if replace:
+            os.replace(temp, target)
+        else:
+            try:  # link() fails if the key exists: a concurrent identical upload is not rewritten
+                os.link(temp, target)
+            except FileExistsError:
+                return
+        _fsync_dir(target.parent)
+
+    def put_stream(self, stream: BinaryIO, *, max_bytes: int, prefix: str = "uploads") -> StoredObject:
+        check_prefix(prefix)
+        limiter = HashingLimiter(max_bytes)
+        with self._temp_file() as (handle, temp):
+            for chunk in iter_chunks(stream):
+                limiter.update(chunk)  # raises UploadTooLarge; the temp file is removed on the way out
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            key = content_key(prefix, limiter.hexdigest)
+            if not self.path_of(key).exists():
+                self._publish(temp, key, replace=False)
+        return StoredObject(key=key, sha256=limiter.hexdigest, size=limiter.size)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.path_of(key)  # validate before writing anything
+        with self._temp_file() as (handle, temp):
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            self._publish(temp, key, replace=True)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.path_of(key).open("rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def exists(self, key: str) -> bool:
+        return self.path_of(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self.path_of(key).unlink(missing_ok=True)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self.path_of(key)
+        if not path.is_file():
+            raise ObjectNotFound(key)
+        yield path
