@@ -1,11 +1,13 @@
 """All models, imported here so `Base.metadata` is complete (Alembic, tests). Add new domains below."""
 
+from recon.models.audit import AuditEvent
 from recon.models.auth import Organization, User
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_id
 from recon.models.projects import Project, ProjectMember, Role
 from recon.models.types import JSONDoc, Money, UTCDateTime
 
 __all__ = [
+    "AuditEvent",
     "Base",
     "IdMixin",
     "JSONDoc",

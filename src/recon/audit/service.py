@@ -1,0 +1,138 @@
+"""Recording and verifying audit events. `record_event` is called by every domain that changes state.
+
+Appends run in the caller's transaction, so an event exists exactly when the change it describes was
+committed. Appends to a chain are serialised until that transaction ends (PostgreSQL: a transaction-scoped
+advisory lock per chain; SQLite: the database write lock, taken before the chain head is read), so two
+transactions can never both extend the same head; the unique (chain, seq) constraint is the last guard.
+There is deliberately no update or delete API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from recon.audit.chain import (
+    GENESIS_HASH,
+    ChainReport,
+    ChainVerification,
+    chain_key,
+    check_events,
+    event_hash,
+    normalize_data,
+)
+from recon.core.time import utcnow
+from recon.models import Project, User
+from recon.models.audit import AuditEvent
+from recon.models.base import new_id
+
+log = structlog.get_logger("recon.audit")
+
+_VERIFY_BATCH = 2000
+
+
+def record_event(
+    session: Session,
+    *,
+    action: str,
+    actor_id: str | None,
+    project_id: str | None,
+    entity_type: str,
+    entity_id: str | None,
+    data: Mapping[str, Any] | None = None,
+    request_id: str | None = None,
+    org_id: str | None = None,
+) -> AuditEvent:
+    """Append an event to its chain in the caller's transaction (flushed, not committed).
+
+    `org_id` defaults to the project's (or else the actor's) organisation; `request_id` to the current
+    request's id. `data` must be JSON-like; decimals and timestamps are stored as strings.
+    """
+    if org_id is None:
+        org_id = _org_of(session, project_id, actor_id)
+    if request_id is None:
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+    payload = normalize_data(data)
+    chain = chain_key(project_id, org_id)
+    _lock_chain(session, chain)
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head is not None else (1, GENESIS_HASH)
+    fields: dict[str, Any] = {
+        "id": new_id(),
+        "chain": chain,
+        "seq": seq,
+        "occurred_at": utcnow(),
+        "actor_id": actor_id,
+        "org_id": org_id,
+        "project_id": project_id,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "data": payload,
+        "request_id": request_id,
+        "prev_hash": prev_hash,
+    }
+    event = AuditEvent(**fields, hash=event_hash(fields))
+    session.add(event)
+    session.flush()
+    log.info("audit_event", action=action, entity_type=entity_type, entity_id=entity_id, seq=seq)
+    return event
+
+
+def _org_of(session: Session, project_id: str | None, actor_id: str | None) -> str | None:
+    if project_id is not None:
+        project = session.get(Project, project_id)
+        if project is not None:
+            return project.org_id
+    if actor_id is not None:
+        user = session.get(User, actor_id)
+        if user is not None:
+            return user.org_id
+    return None
+
+
+def _lock_chain(session: Session, chain: str) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _advisory_key(chain)})
+    elif dialect == "sqlite":
+        # A write that touches no row still takes SQLite's write lock (held until commit), so the head read
+        # next is the latest one and no other writer can append before this transaction ends.
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE 1 = 0"))
+    else:  # pragma: no cover - only the two supported backends
+        raise RuntimeError(f"audit appends are not supported on {dialect}")
+
+
+def _advisory_key(chain: str) -> int:
+    digest = hashlib.sha256(f"recon.audit:{chain}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+# -- verification -----------------------------------------------------------------------------------------
+def _rows(session: Session, chain: str | None) -> Iterator[dict[str, Any]]:
+    stmt = select(*AuditEvent.__table__.columns).order_by(AuditEvent.chain, AuditEvent.seq)
+    if chain is not None:
+        stmt = stmt.where(AuditEvent.chain == chain)
+    result = session.execute(stmt.execution_options(yield_per=_VERIFY_BATCH))
+    for row in result.mappings():
+        yield dict(row)
+
+
+def verify_report(session: Session, *, chain: str | None = None) -> ChainReport:
+    """Check every chain (or one) in streaming batches; see `recon.audit.chain.check_events`."""
+    return check_events(_rows(session, chain))
+
+
+def verify_chain(session: Session, *, chain: str | None = None) -> ChainVerification:
+    """(ok, first_broken_event_id, reason) over every chain (or one chain)."""
+    return verify_report(session, chain=chain).verification()
