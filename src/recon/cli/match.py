@@ -11,6 +11,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,26 @@ def _stage(listener: Listener, name: str) -> Iterator[None]:
     listener(Stage(name, "done"))
 
 
+def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, Any]:
+    """Read both sides at once (parsing releases the GIL, so two files take little longer than one);
+    problems of both files are reported together."""
+
+    def read(path: Path, side: str) -> Any:
+        with _stage(listener, f"read {path.name}"):
+            return read_side(path, rules, side, req.rules)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(read, req.left, "left"), pool.submit(read, req.right, "right")]
+    problems: list[str] = []
+    for future in futures:
+        failure = future.exception()
+        if isinstance(failure, BadInput):
+            problems.extend(failure.lines)
+    if problems:
+        raise BadInput(problems)
+    return futures[0].result(), futures[1].result()
+
+
 def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> dict[str, Any]:
     """Run one reconciliation end to end; return the summary as written to summary.json."""
     from recon.engine import reconcile
@@ -122,10 +143,7 @@ def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> di
     started = time.perf_counter()
     check_request(req)
     rules = load_rules(req.rules)
-    with _stage(listener, f"read {req.left.name}"):
-        left = read_side(req.left, rules, "left", req.rules)
-    with _stage(listener, f"read {req.right.name}"):
-        right = read_side(req.right, rules, "right", req.rules)
+    left, right = read_both(req, rules, listener)
     check_columns(rules, left, right)
     req.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill:
