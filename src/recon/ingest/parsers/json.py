@@ -39,10 +39,10 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
     while stack:
         prefix, items = stack[-1]
         for key, value in items:
-            if isinstance(value, dict) and value:
+            if isinstance(value, dict):  # an empty object adds no column
                 stack.append((f"{prefix}{key}.", iter(value.items())))
                 break
-            out[f"{prefix}{key}"] = None if isinstance(value, dict) else value
+            out[f"{prefix}{key}"] = value
         else:
             stack.pop()
     return out
