@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from recon.audit.endpoints import router as audit_router
 from recon.core.errors import PROBLEM_RESPONSES
+from recon.jobs.endpoints import router as jobs_router
 from recon.observability.health import build_health_router
 from recon.projects.endpoints import router as projects_router
 
@@ -13,3 +15,5 @@ API_PREFIX = "/api/v1"
 api_router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
 api_router.include_router(build_health_router(include_in_schema=True))
 api_router.include_router(projects_router)
+api_router.include_router(audit_router)
+api_router.include_router(jobs_router)

@@ -26,6 +26,7 @@ from recon.audit.chain import (
     event_hash,
     normalize_data,
 )
+from recon.audit.schemas import AuditVerification, ChainHead
 from recon.core.time import utcnow
 from recon.models import Project, User
 from recon.models.audit import AuditEvent
@@ -136,3 +137,17 @@ def verify_report(session: Session, *, chain: str | None = None) -> ChainReport:
 def verify_chain(session: Session, *, chain: str | None = None) -> ChainVerification:
     """(ok, first_broken_event_id, reason) over every chain (or one chain)."""
     return verify_report(session, chain=chain).verification()
+
+
+def verify_project(session: Session, project_id: str) -> AuditVerification:
+    """Verify the chain of one project (events of other projects are neither read nor named)."""
+    report = verify_report(session, chain=project_id)
+    ok, first_broken, reason = report.verification()
+    head = report.heads.get(project_id)
+    return AuditVerification(
+        ok=ok,
+        events_checked=report.events_checked,
+        first_broken_event_id=first_broken,
+        reason=reason,
+        head=ChainHead(seq=head[0], hash=head[1]) if head else None,
+    )
