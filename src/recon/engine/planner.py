@@ -305,6 +305,7 @@ def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories]) -> PassPlan
     elif spec.kind == "many_to_many" and not grouped_by:
         notes.append(f"groups: connected candidate components, up to {spec.max_group_size} per side")
     tokens = _token_block(spec) if not keys and band is None else None
+    scores, compares = _score_parts(spec, build), _compare_checks(spec, build)
     return PassPlan(
         spec=spec,
         columns=build.columns,
@@ -314,9 +315,9 @@ def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories]) -> PassPlan
         band_source=band_source,
         tokens=tokens,
         checks=tuple(checks),
-        scores=_score_parts(spec, build),
+        scores=scores,
         closeness=tuple(closeness),
-        compares=_compare_checks(spec, build),
+        compares=compares,
         group_by=spec.group_by,
         notes=tuple(notes),
     )

@@ -124,8 +124,8 @@ def days_closeness(left: str, right: str, days: int) -> str:
 
 def mean(parts: Sequence[str]) -> str:
     if not parts:
-        return "1.0"
-    return f"(({' + '.join(parts)}) / {len(parts)}.0)"
+        return "CAST(1 AS DOUBLE)"
+    return f"CAST(({' + '.join(parts)}) / {len(parts)} AS DOUBLE)"
 
 
 def json_text(expr: str) -> str:

@@ -1,0 +1,310 @@
+"""DuckDB session of one reconcile: side tables in id order, duplicates, pass tables, candidate pairs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import fuzz, process
+
+from recon.engine import sql
+from recon.engine.errors import EngineError, InputError
+from recon.engine.planner import TOKEN_PAIR_LIMIT, Check, PassPlan
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+ALIAS = {"left": "L", "right": "R"}
+
+
+def category(data_type: pa.DataType) -> str:
+    if (
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_string_view(data_type)
+    ):
+        return sql.STRING
+    if pa.types.is_decimal(data_type) or pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
+        return sql.NUMBER
+    if pa.types.is_date(data_type):
+        return sql.DATE
+    if pa.types.is_timestamp(data_type):
+        return sql.TIMESTAMP
+    return sql.OTHER
+
+
+@dataclass
+class Side:
+    """One input side; row i of `table` is the record with __rid i (rows sorted by id as text)."""
+
+    name: str
+    table: pa.Table
+    ids: pa.Array
+    id_column: str
+
+    @property
+    def n(self) -> int:
+        return int(self.table.num_rows)
+
+    def categories(self) -> dict[str, str]:
+        return {f.name: category(f.type) for f in self.table.schema}
+
+
+def order_by_id(name: str, table: pa.Table, id_column: str) -> Side:
+    """Sort records by id (text) so that record order never depends on file order; ids must be unique."""
+    ids = table.column(id_column).combine_chunks()
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        ids = pc.cast(ids, pa.string())
+    ids = pc.cast(ids, pa.string())
+    if ids.null_count:
+        row = pc.index(pc.is_null(ids), True).as_py() + 1
+        raise InputError(f"{name}: record {row} has no value in id column '{id_column}'")
+    if len(ids) > 1 and not pc.all(pc.greater(ids[1:], ids[:-1])).as_py():
+        order = pc.sort_indices(ids)
+        table, ids = table.take(order), ids.take(order)
+        same = pc.equal(ids[1:], ids[:-1])
+        if pc.any(same).as_py():
+            duplicate = ids[pc.index(same, True).as_py()].as_py()
+            raise InputError(f"{name}: id '{duplicate}' occurs more than once in column '{id_column}'")
+    return Side(name, table.combine_chunks(), ids, id_column)
+
+
+@dataclass
+class PairCandidates:
+    """Candidate pairs of a pass after every condition, with their scores (sorted by left, right)."""
+
+    left: IntArray
+    right: IntArray
+    score: FloatArray
+    compare_ok: BoolArray
+    sims: dict[str, FloatArray] = field(default_factory=dict)  # rapidfuzz-computed columns by name
+    extra: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    below_left: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # had candidates, all < min
+    below_right: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    below_best_left: FloatArray = field(default_factory=lambda: np.zeros(0))
+    below_best_right: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+
+class Session:
+    """One in-memory DuckDB connection; closed (and its spill directory removed) by close()."""
+
+    def __init__(self, memory_limit: str | None, temp_dir: str | None, threads: int | None) -> None:
+        self.threads = threads or os.cpu_count() or 1
+        self._own_temp = temp_dir is None
+        self.temp_dir = temp_dir or tempfile.mkdtemp(prefix="recon-duckdb-")
+        config: dict[str, Any] = {"threads": self.threads, "temp_directory": self.temp_dir}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        try:
+            self.con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise InputError(
+                f"cannot start DuckDB ({exc}); check memory_limit / temp_dir / threads"
+            ) from None
+        self.con.execute("SET preserve_insertion_order = false")
+        self.sides: dict[str, Side] = {}
+
+    def close(self) -> None:
+        self.con.close()
+        if self._own_temp:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def run(self, query: str) -> None:
+        try:
+            self.con.execute(query)
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {exc}") from exc
+
+    def arrow(self, query: str) -> pa.Table:
+        try:
+            return self.con.sql(query).to_arrow_table()
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {exc}") from exc
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def add_side(self, side: Side) -> None:
+        self.sides[side.name] = side
+        table = side.table.append_column("__rid", pa.array(np.arange(side.n, dtype=np.int64)))
+        self.register(ALIAS[side.name], table)
+
+    def duplicates(self, side: Side) -> tuple[IntArray, IntArray]:
+        """(rid, first rid) of records identical to a lower-id record on every column but the id."""
+        columns = [sql.quote(c) for c in side.table.column_names if c != side.id_column]
+        if not columns or side.n < 2:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        src = ALIAS[side.name]
+        cols = ", ".join(columns)
+        query = f"""
+            WITH hashed AS (SELECT __rid, hash({cols}) AS h FROM {src}),
+            shared AS (SELECT h FROM hashed GROUP BY h HAVING count(*) > 1),
+            suspects AS (SELECT * FROM {src} WHERE __rid IN (
+                SELECT __rid FROM hashed WHERE h IN (SELECT h FROM shared))),
+            firsts AS (SELECT __rid, min(__rid) OVER (PARTITION BY {cols}) AS first FROM suspects)
+            SELECT __rid, first FROM firsts WHERE __rid <> first ORDER BY __rid"""
+        result = self.arrow(query)
+        return _ints(result, "__rid"), _ints(result, "first")
+
+    def pass_table(self, name: str, side: str, plan: PassPlan, rids: IntArray, band_role: str | None) -> None:
+        """Materialise the available records of a side with the columns the pass needs."""
+        self.register(f"{name}_avail", pa.table({"__rid": rids}))
+        columns = dict(plan.columns[side])
+        if band_role and plan.band is not None and plan.band_source != "sum":
+            value = plan.columns[side][f"__m{plan.band_source}"]
+            columns.update(band_columns(plan, value, band_role))
+        elif band_role and plan.band is not None and side not in plan.spec.many_sides:
+            columns.update(band_columns(plan, plan.columns[side]["__sv"], band_role))
+        raw = "".join(f", {sql.quote(c)}" for c in plan.raw[side])
+        derived = "".join(f", {expr} AS {sql.quote(alias)}" for alias, expr in columns.items())
+        self.run(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT __rid{raw}{derived} FROM {ALIAS[side]} "
+            f"WHERE __rid IN (SELECT __rid FROM {name}_avail)"
+        )
+        self.con.unregister(f"{name}_avail")
+
+    def pair_candidates(
+        self, plan: PassPlan, left: str, right: str, extra: dict[str, str] | None = None
+    ) -> PairCandidates:
+        """Candidates of a pass between two pass tables, every condition applied, scored (see rules doc)."""
+        select = ["l.__rid AS lr", "r.__rid AS rr"]
+        for part in plan.scores:
+            if part.sql is not None:
+                select.append(f"{part.sql} AS __sim{part.index}")
+            else:
+                select += [f"l.{part.left} AS __ls{part.index}", f"r.{part.right} AS __rs{part.index}"]
+        python_checks = [check for check in plan.checks if check.sql is None]
+        for check in python_checks:
+            select += [f"{check.left} AS __lc{check.index}", f"{check.right} AS __rc{check.index}"]
+        if not plan.scores:
+            select.append(f"{sql.mean(plan.closeness)} AS __close")
+        compare = " AND ".join(check.sql or "true" for check in plan.compares) or "true"
+        select.append(f"{compare} AS __cmp")
+        select += [f"{expr} AS {alias}" for alias, expr in (extra or {}).items()]
+        key_labels = {label for _, _, label in plan.keys}
+        where = [c.sql for c in plan.checks if c.sql is not None and c.label not in key_labels] or ["true"]
+        query = (
+            f"SELECT {', '.join(select)} FROM {join_clause(plan, left, right)} WHERE {' AND '.join(where)}"
+        )
+        table = self.arrow(query + " ORDER BY lr, rr")
+        ok = np.ones(table.num_rows, bool)
+        sims: dict[str, FloatArray] = {}
+        for check in python_checks:
+            sim = self.token_set(table, f"__lc{check.index}", f"__rc{check.index}")
+            sims[f"check{check.index}"] = sim
+            ok &= sim >= check.minimum - 1e-12
+        if plan.scores:
+            total = np.zeros(table.num_rows)
+            for part in plan.scores:
+                if part.sql is not None:
+                    sim = _floats(table, f"__sim{part.index}")
+                else:
+                    sim = self.token_set(table, f"__ls{part.index}", f"__rs{part.index}")
+                sims[f"score{part.index}"] = sim
+                total += part.weight * sim
+            score = total / sum(part.weight for part in plan.scores)
+        else:
+            score = _floats(table, "__close")
+        lr, rr = _ints(table, "lr"), _ints(table, "rr")
+        cmp = table.column("__cmp").to_numpy(zero_copy_only=False).astype(bool)
+        extras = {alias: table.column(alias).to_numpy(zero_copy_only=False) for alias in (extra or {})}
+        result = PairCandidates(lr[ok], rr[ok], score[ok], cmp[ok], {k: v[ok] for k, v in sims.items()})
+        result.extra = {k: v[ok] for k, v in extras.items()}
+        if plan.spec.min_score is not None:
+            result = apply_min_score(result, plan.spec.min_score)
+        return result
+
+    def token_set(self, table: pa.Table, left: str, right: str) -> FloatArray:
+        lefts = table.column(left).to_pylist()
+        rights = table.column(right).to_pylist()
+        workers = self.threads if len(lefts) > 50_000 else 1
+        sims = process.cpdist(lefts, rights, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.float64)
+        return np.asarray(sims, dtype=np.float64) / 100.0
+
+
+def band_columns(plan: PassPlan, value: str, role: str) -> dict[str, str]:
+    """Bucket columns of the band: the probing (left) side gets a bucket range, the other side one bucket."""
+    band = plan.band
+    assert band is not None
+    columns = (
+        {"__blo": band.low(value), "__bhi": band.high(value)}
+        if role == "probe"
+        else {"__b": band.bucket(value)}
+    )
+    sign = band.sign(value)
+    if sign is not None:
+        columns["__bsg"] = sign
+    return columns
+
+
+def join_clause(plan: PassPlan, left: str, right: str) -> str:
+    """FROM clause joining two node tables (l, r) on the pass's blocking keys."""
+    on = [f"l.{la} = r.{ra}" for la, ra, _ in plan.keys]
+    source = left
+    if plan.band is not None:
+        source = f"(SELECT *, unnest(range(__blo, __bhi + 1)) AS __bk FROM {left})"
+        on.append("l.__bk = r.__b")
+        if plan.band.kind == "pct":
+            on.append("l.__bsg = r.__bsg")
+    if on:
+        return f"{source} l JOIN {right} r ON {' AND '.join(on)}"
+    if plan.tokens is None:
+        raise EngineError(f"pass '{plan.name}' has no blocking key")
+    la, ra, _ = plan.tokens
+    split = r"'[^\p{L}\p{N}]+'"
+    pairs = f"""(
+        WITH lt AS (SELECT DISTINCT __rid, tok FROM (SELECT __rid,
+                    unnest(string_split_regex(upper({la}), {split})) AS tok FROM {left}) WHERE tok <> ''),
+        rt AS (SELECT DISTINCT __rid, tok FROM (SELECT __rid,
+                    unnest(string_split_regex(upper({ra}), {split})) AS tok FROM {right}) WHERE tok <> ''),
+        usable AS (SELECT a.tok FROM (SELECT tok, count(*) AS n FROM lt GROUP BY tok) a
+                   JOIN (SELECT tok, count(*) AS n FROM rt GROUP BY tok) b ON a.tok = b.tok
+                   WHERE a.n * b.n <= {TOKEN_PAIR_LIMIT})
+        SELECT DISTINCT lt.__rid AS __lr, rt.__rid AS __rr FROM lt JOIN rt ON lt.tok = rt.tok
+        WHERE lt.tok IN (SELECT tok FROM usable))"""
+    return f"{pairs} p JOIN {left} l ON l.__rid = p.__lr JOIN {right} r ON r.__rid = p.__rr"
+
+
+def apply_min_score(candidates: PairCandidates, min_score: float) -> PairCandidates:
+    keep = candidates.score >= min_score - 1e-12
+    result = PairCandidates(
+        candidates.left[keep],
+        candidates.right[keep],
+        candidates.score[keep],
+        candidates.compare_ok[keep],
+        {k: v[keep] for k, v in candidates.sims.items()},
+        {k: v[keep] for k, v in candidates.extra.items()},
+    )
+    for side, nodes, kept in (
+        ("left", candidates.left, result.left),
+        ("right", candidates.right, result.right),
+    ):
+        below = np.setdiff1d(nodes, kept)
+        best = np.full(len(below), -1.0)
+        if len(below):
+            position = np.searchsorted(below, nodes)
+            hit = (position < len(below)) & (below[np.minimum(position, len(below) - 1)] == nodes)
+            np.maximum.at(best, position[hit], candidates.score[hit])
+        setattr(result, f"below_{side}", below)
+        setattr(result, f"below_best_{side}", best)
+    return result
+
+
+def _ints(table: pa.Table, column: str) -> IntArray:
+    return np.asarray(table.column(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _floats(table: pa.Table, column: str) -> FloatArray:
+    values = table.column(column).cast(pa.float64()).fill_null(0.0)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+__all__ = ["Check", "PairCandidates", "Session", "Side", "order_by_id"]

@@ -1,0 +1,113 @@
+"""Pass outcomes, status decisions, the unmatched-reason book, and the one_to_one pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from recon.engine.assign import assign
+from recon.engine.executor import Session
+from recon.engine.explain import pair_explanations
+from recon.engine.model import PassSpec
+from recon.engine.planner import PassPlan
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Int8Array = npt.NDArray[np.int8]
+
+MATCHED, SUGGESTED, BREAK = 0, 1, 2
+STATUS_NAMES = ("matched", "suggested", "break")
+# unmatched reasons in increasing precedence (the strongest seen across all passes wins)
+NO_CANDIDATE, BELOW_MIN_SCORE, AMBIGUOUS = 0, 1, 2
+
+
+@dataclass
+class PassResult:
+    """Groups found by one pass, ordered by their smallest left record id."""
+
+    spec: PassSpec
+    group: IntArray  # per member: group number within the pass
+    side: Int8Array  # per member: 0 left, 1 right
+    rid: IntArray  # per member
+    status: Int8Array  # per group
+    score: FloatArray  # per group
+    explanation: pa.Array  # per group (JSON text)
+
+    @property
+    def groups(self) -> int:
+        return len(self.status)
+
+    def used(self, side: int) -> IntArray:
+        return np.asarray(self.rid[self.side == side], dtype=np.int64)
+
+
+@dataclass
+class Reasons:
+    """Why records stayed unmatched: the strongest reason seen in any pass, with its pass and best score."""
+
+    size: dict[str, int]
+    level: dict[str, Int8Array] = field(init=False)
+    pass_index: dict[str, IntArray] = field(init=False)
+    best: dict[str, FloatArray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.level = {side: np.zeros(n, np.int8) for side, n in self.size.items()}
+        self.pass_index = {side: np.full(n, -1, np.int64) for side, n in self.size.items()}
+        self.best = {side: np.full(n, np.nan) for side, n in self.size.items()}
+
+    def note(
+        self, side: str, rids: IntArray, level: int, pass_index: int, best: FloatArray | None = None
+    ) -> None:
+        if len(rids) == 0:
+            return
+        stronger = self.level[side][rids] < level
+        rids = rids[stronger]
+        self.level[side][rids] = level
+        self.pass_index[side][rids] = pass_index
+        if best is not None:
+            self.best[side][rids] = best[stronger]
+
+
+def decide_status(spec: PassSpec, score: FloatArray, tied: BoolArray, compare_ok: BoolArray) -> Int8Array:
+    """suggested (tie, `suggest`, or score below `suggest_below`) > break (a compare differs) > matched."""
+    status = np.where(compare_ok, MATCHED, BREAK).astype(np.int8)
+    suggested = tied.copy()
+    if spec.suggest:
+        suggested[:] = True
+    if spec.suggest_below is not None:
+        suggested |= score < spec.suggest_below - 1e-12
+    status[suggested] = SUGGESTED
+    return status
+
+
+def run_one_to_one(
+    session: Session, plan: PassPlan, available: tuple[IntArray, IntArray], reasons: Reasons
+) -> PassResult:
+    spec = plan.spec
+    session.pass_table("pl", "left", plan, available[0], "probe")
+    session.pass_table("pr", "right", plan, available[1], "build")
+    candidates = session.pair_candidates(plan, "pl", "pr")
+    reasons.note("left", candidates.below_left, BELOW_MIN_SCORE, spec.index, candidates.below_best_left)
+    reasons.note("right", candidates.below_right, BELOW_MIN_SCORE, spec.index, candidates.below_best_right)
+    chosen = assign(candidates.left, candidates.right, candidates.score)
+    reasons.note("left", chosen.ambiguous_left, AMBIGUOUS, spec.index)
+    reasons.note("right", chosen.ambiguous_right, AMBIGUOUS, spec.index)
+    edges = chosen.edges  # ascending, and candidates are sorted by left rid: groups come in left-id order
+    left, right, score = candidates.left[edges], candidates.right[edges], candidates.score[edges]
+    status = decide_status(spec, score, chosen.tied, candidates.compare_ok[edges])
+    sims = {name: values[edges] for name, values in candidates.sims.items()}
+    explanation = pair_explanations(session, plan, ("pl", "pr"), (left, right), sims, greedy=chosen.greedy)
+    n = len(edges)
+    return PassResult(
+        spec=spec,
+        group=np.repeat(np.arange(n, dtype=np.int64), 2),
+        side=np.tile(np.array([0, 1], np.int8), n),
+        rid=np.column_stack([left, right]).ravel(),
+        status=status,
+        score=score,
+        explanation=explanation,
+    )

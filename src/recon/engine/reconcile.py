@@ -1,0 +1,120 @@
+"""reconcile(): run the waterfall of passes over two Arrow tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from recon import __version__
+from recon.engine.errors import InputError
+from recon.engine.executor import Session, Side, order_by_id
+from recon.engine.groups import run_grouped
+from recon.engine.passes import PassResult, Reasons, run_one_to_one
+from recon.engine.results import Outcome, Reconciliation, build
+from recon.engine.rules import RuleSet
+from recon.engine.sql import DATE, NUMBER, TIMESTAMP
+
+ENGINE_VERSION = __version__
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    pass_index: int
+    pass_name: str
+    passes: int
+    stage: str  # "start" | "done"
+    groups: int
+    left: int
+    right: int
+
+
+def reconcile(
+    left: pa.Table,
+    right: pa.Table,
+    rules: RuleSet,
+    *,
+    left_rejected: pa.Table | None = None,
+    right_rejected: pa.Table | None = None,
+    memory_limit: str | None = None,
+    temp_dir: str | None = None,
+    threads: int | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> Reconciliation:
+    """Match `left` against `right` with the rule set; every record lands exactly once in the result.
+
+    Raises RulesError when the rules name missing columns, InputError for unusable input (missing or
+    duplicate ids, a tolerance on a non-numeric column, ...), EngineError when an invariant check fails.
+    """
+    rules.check_columns(left.column_names, right.column_names)
+    _check_types(rules, {"left": left, "right": right})
+    session = Session(memory_limit, temp_dir, threads)
+    try:
+        sides = {
+            "left": order_by_id("left", left, rules.left.id),
+            "right": order_by_id("right", right, rules.right.id),
+        }
+        for side in sides.values():
+            session.add_side(side)
+        plan = rules.plan(sides["left"].categories(), sides["right"].categories())
+        available = {name: np.ones(side.n, bool) for name, side in sides.items()}
+        duplicates = _duplicates(session, rules, sides, available)
+        reasons = Reasons({name: side.n for name, side in sides.items()})
+        results: list[PassResult] = []
+        for pass_plan in plan.passes:
+            spec = pass_plan.spec
+            if progress:
+                progress(ProgressEvent(spec.index, spec.name, len(plan.passes), "start", 0, 0, 0))
+            offered = (np.flatnonzero(available["left"]), np.flatnonzero(available["right"]))
+            if spec.kind == "one_to_one":
+                result = run_one_to_one(session, pass_plan, offered, reasons)
+            else:
+                result = run_grouped(session, pass_plan, offered, reasons)
+            available["left"][result.used(0)] = False
+            available["right"][result.used(1)] = False
+            results.append(result)
+            if progress:
+                used_left, used_right = len(result.used(0)), len(result.used(1))
+                progress(
+                    ProgressEvent(
+                        spec.index, spec.name, len(plan.passes), "done", result.groups, used_left, used_right
+                    )
+                )
+        rejected = {"left": left_rejected, "right": right_rejected}
+        return build(Outcome(rules, sides, rejected, results, reasons, duplicates), ENGINE_VERSION)
+    finally:
+        session.close()
+
+
+def _duplicates(
+    session: Session, rules: RuleSet, sides: dict[str, Side], available: dict[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    found = {}
+    for name, side in sides.items():
+        if rules.duplicates == "flag":
+            rids, first = session.duplicates(side)
+        else:
+            rids, first = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        available[name][rids] = False
+        found[name] = (rids, first)
+    return found
+
+
+def _check_types(rules: RuleSet, tables: dict[str, pa.Table]) -> None:
+    """Numbers where ops need numbers, dates where they need dates (strings must be typed by ingest)."""
+    from recon.engine.executor import category
+
+    problems = []
+    for side, table in tables.items():
+        for column, kind, location in rules.implied_types(side):
+            actual = category(table.schema.field(column).type)
+            wanted = (NUMBER,) if kind == "decimal" else (DATE, TIMESTAMP)
+            if actual not in wanted:
+                problems.append(
+                    f"{location}: {side} column '{column}' holds {table.schema.field(column).type}, "
+                    f"but it is used as {kind} (type it, e.g. columns: {{{column}: {kind}}})"
+                )
+    if problems:
+        raise InputError("\n".join(dict.fromkeys(problems)))

@@ -1,0 +1,307 @@
+"""Reconciliation results: output tables, unmatched reasons, invariant checks, summary and writing.
+
+summary (summary.json without "inputs"/"elapsed_s", which the caller adds):
+  engine_version, rules {name, sha256},
+  left/right {rows, matched, suggested, break, unmatched, rejected, duplicate, amount_column,
+              amounts {total, matched, suggested, break, unmatched, rejected}}   -- counts are records;
+              rows = matched + suggested + break + unmatched + rejected; unmatched includes duplicates;
+              amounts are decimal strings of the side's amount column (null when it has none),
+  passes [{name, kind, groups, left, right, matched, suggested, break}]   -- left/right are records, the
+              status figures are groups,
+  unmatched_reasons {left: {reason: records}, right: {...}}, checks {exactly_once, control_totals}.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from recon.engine.errors import EngineError, InputError
+from recon.engine.executor import Side
+from recon.engine.passes import AMBIGUOUS, BELOW_MIN_SCORE, STATUS_NAMES, PassResult, Reasons
+from recon.engine.rules import RuleSet
+
+IntArray = npt.NDArray[np.int64]
+REASONS = ("no_candidate", "below_min_score", "ambiguous", "duplicate", "rejected")
+UNMATCHED = 3  # status code of unmatched records (after matched/suggested/break)
+STATUS_KEYS = ("matched", "suggested", "break", "unmatched")
+MATCH_SCHEMA = pa.schema(
+    [
+        ("group_id", pa.int64()),
+        ("pass", pa.string()),
+        ("status", pa.string()),
+        ("side", pa.string()),
+        ("id", pa.string()),
+        ("score", pa.float64()),
+        ("explanation", pa.string()),
+    ]
+)
+
+
+@dataclass
+class Reconciliation:
+    matches: pa.Table
+    unmatched_left: pa.Table
+    unmatched_right: pa.Table
+    summary: dict[str, Any]
+
+    def write(
+        self, out_dir: str | Path, fmt: str = "parquet", extra_summary: dict[str, Any] | None = None
+    ) -> None:
+        """Write summary.json, matches, unmatched_left, unmatched_right (parquet or csv); deterministic."""
+        if fmt not in ("parquet", "csv"):
+            raise ValueError(f"unknown output format '{fmt}' (parquet or csv)")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, table in (
+            ("matches", self.matches),
+            ("unmatched_left", self.unmatched_left),
+            ("unmatched_right", self.unmatched_right),
+        ):
+            path = out / f"{name}.{fmt}"
+            if fmt == "parquet":
+                pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
+            else:
+                pacsv.write_csv(table, path)
+        summary = {**self.summary, **(extra_summary or {})}
+        (out / "summary.json").write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+
+
+@dataclass
+class Outcome:
+    """Everything the passes produced, ready to be turned into a Reconciliation."""
+
+    rules: RuleSet
+    sides: dict[str, Side]
+    rejected: dict[str, pa.Table | None]
+    results: list[PassResult]
+    reasons: Reasons
+    duplicates: dict[str, tuple[IntArray, IntArray]]
+
+    def n_rejected(self, side: str) -> int:
+        table = self.rejected[side]
+        return table.num_rows if table is not None else 0
+
+
+def build(outcome: Outcome, engine_version: str) -> Reconciliation:
+    matches, status = _matches(outcome.sides, outcome.results)
+    unmatched = {side: _unmatched(outcome, side, status[side]) for side in ("left", "right")}
+    checks = _check(outcome, status, unmatched, matches)
+    summary: dict[str, Any] = {
+        "engine_version": engine_version,
+        "rules": {"name": outcome.rules.name, "sha256": outcome.rules.sha256},
+    }
+    for side in ("left", "right"):
+        summary[side] = _side_summary(outcome, side, status[side], unmatched[side])
+    summary["passes"] = [_pass_summary(result) for result in outcome.results]
+    summary["unmatched_reasons"] = {
+        side: _reason_counts(unmatched[side], _reason_column(outcome.sides[side].table))
+        for side in ("left", "right")
+    }
+    summary["checks"] = checks
+    return Reconciliation(matches, unmatched["left"], unmatched["right"], summary)
+
+
+def _matches(
+    sides: dict[str, Side], results: list[PassResult]
+) -> tuple[pa.Table, dict[str, npt.NDArray[np.int8]]]:
+    status = {side: np.full(sides[side].n, UNMATCHED, np.int8) for side in ("left", "right")}
+    all_ids = pa.concat_arrays([sides["left"].ids, sides["right"].ids])
+    offset = 0
+    chunks: list[pa.Table] = []
+    for result in results:
+        member_status = result.status[result.group]
+        for code, side in ((0, "left"), (1, "right")):
+            mine = result.side == code
+            if (status[side][result.rid[mine]] != UNMATCHED).any():
+                raise EngineError(
+                    f"pass '{result.spec.name}' reused a {side} record matched by an earlier pass"
+                )
+            status[side][result.rid[mine]] = member_status[mine]
+        source = result.rid + result.side.astype(np.int64) * sides["left"].n
+        chunks.append(
+            pa.table(
+                [
+                    pa.array(result.group + offset + 1, pa.int64()),
+                    pa.array(np.full(len(result.group), result.spec.name), pa.string()),
+                    pa.array(STATUS_NAMES, pa.string()).take(pa.array(member_status)),
+                    pa.array(["left", "right"], pa.string()).take(pa.array(result.side)),
+                    all_ids.take(pa.array(source)),
+                    pa.array(result.score[result.group], pa.float64()),
+                    result.explanation.take(pa.array(result.group)),
+                ],
+                schema=MATCH_SCHEMA,
+            )
+        )
+        offset += result.groups
+    if not chunks:
+        return MATCH_SCHEMA.empty_table(), status
+    return pa.concat_tables(chunks).combine_chunks(), status
+
+
+def _reason_column(table: pa.Table) -> tuple[str, str]:
+    names = set(table.column_names)
+    reason = "reason" if "reason" not in names else "recon_reason"
+    detail = "detail" if "detail" not in names else "recon_detail"
+    return reason, detail
+
+
+def _unmatched(outcome: Outcome, side_name: str, status: npt.NDArray[np.int8]) -> pa.Table:
+    side, reasons = outcome.sides[side_name], outcome.reasons
+    rids = np.flatnonzero(status == UNMATCHED)
+    level = reasons.level[side_name][rids]
+    reason = np.array(REASONS, dtype=object)[level]
+    detail = np.full(len(rids), None, dtype=object)
+    names = [spec.name for spec in outcome.rules.passes]
+    mins = [spec.min_score for spec in outcome.rules.passes]
+    for k in np.flatnonzero(level == BELOW_MIN_SCORE).tolist():
+        index = int(reasons.pass_index[side_name][rids[k]])
+        best = reasons.best[side_name][rids[k]]
+        detail[k] = f"best score {best:.4f} < min_score {mins[index]} in pass '{names[index]}'"
+    for k in np.flatnonzero(level == AMBIGUOUS).tolist():
+        index = int(reasons.pass_index[side_name][rids[k]])
+        detail[k] = f"equally good candidates in pass '{names[index]}'"
+    dup_rids, first = outcome.duplicates[side_name]
+    position = np.searchsorted(rids, dup_rids)
+    reason[position] = "duplicate"
+    first_ids = side.ids.take(pa.array(first)).to_pylist()
+    for k, first_id in zip(position.tolist(), first_ids, strict=True):
+        detail[k] = f"duplicate of {first_id}"
+    reason_name, detail_name = _reason_column(side.table)
+    table = side.table.take(pa.array(rids))
+    table = table.append_column(reason_name, pa.array(reason.tolist(), pa.string()))
+    table = table.append_column(detail_name, pa.array(detail.tolist(), pa.string()))
+    rejected = outcome.rejected[side_name]
+    if rejected is not None and rejected.num_rows:
+        table = pa.concat_tables([table, _rejected_rows(side, rejected, (reason_name, detail_name))])
+    return table.combine_chunks()
+
+
+def _rejected_rows(side: Side, rejected: pa.Table, names: tuple[str, str]) -> pa.Table:
+    columns = []
+    for field in side.table.schema:
+        if field.name in rejected.column_names:
+            try:
+                columns.append(rejected.column(field.name).cast(field.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                message = f"{side.name} rejected rows: column '{field.name}' cannot be {field.type}: {exc}"
+                raise InputError(message) from None
+        else:
+            columns.append(pa.nulls(rejected.num_rows, field.type))
+    n = rejected.num_rows
+    rows = rejected.column("_row").to_pylist() if "_row" in rejected.column_names else [None] * n
+    why = rejected.column("_reason").to_pylist() if "_reason" in rejected.column_names else [None] * n
+    detail = [f"row {row}: {text}" if row is not None else text for row, text in zip(rows, why, strict=True)]
+    order = np.argsort(np.array([row if row is not None else -1 for row in rows]), kind="stable")
+    table = pa.table(columns, schema=side.table.schema)
+    table = table.append_column(names[0], pa.array(["rejected"] * n, pa.string()))
+    table = table.append_column(names[1], pa.array(detail, pa.string()))
+    return table.take(pa.array(order))
+
+
+def _check(
+    outcome: Outcome,
+    status: dict[str, npt.NDArray[np.int8]],
+    unmatched: dict[str, pa.Table],
+    matches: pa.Table,
+) -> dict[str, bool]:
+    """Every record exactly once (matches + unmatched) and counts that add up; EngineError if not."""
+    problems = []
+    for code, side in ((0, "left"), (1, "right")):
+        n = outcome.sides[side].n
+        seen = np.zeros(n, np.int64)
+        for result in outcome.results:
+            np.add.at(seen, result.rid[result.side == code], 1)
+        seen[status[side] == UNMATCHED] += 1
+        if not (seen == 1).all():
+            problems.append(f"{side}: {int((seen != 1).sum())} records not present exactly once")
+        expected = n + outcome.n_rejected(side)
+        listed = int(pc.sum(pc.equal(matches.column("side"), side)).as_py() or 0) + unmatched[side].num_rows
+        if listed != expected:
+            problems.append(f"{side}: {listed} output rows for {expected} input records")
+    if problems:
+        raise EngineError("exactly-once check failed: " + "; ".join(problems))
+    return {"exactly_once": True, "control_totals": True}
+
+
+def _sum(values: pa.Array | pa.ChunkedArray) -> Any:
+    """Exact sum (Decimal for decimals) of the non-null values; zero of the same kind when there are none."""
+    total = pc.sum(values).as_py()
+    if total is not None:
+        return total
+    if pa.types.is_decimal(values.type):
+        return Decimal(0).scaleb(-values.type.scale)  # "0.00" for a decimal(38, 2) column
+    return 0
+
+
+def _side_summary(
+    outcome: Outcome, side: str, status: npt.NDArray[np.int8], unmatched: pa.Table
+) -> dict[str, Any]:
+    """Counts and amount totals per status; raises EngineError when they do not add up to the input."""
+    data, rejected = outcome.sides[side], outcome.rejected[side]
+    counts = np.bincount(status, minlength=4)
+    reason_name, _ = _reason_column(data.table)
+    figures: dict[str, Any] = {"rows": data.n + outcome.n_rejected(side)}
+    for code, key in enumerate(STATUS_KEYS):
+        figures[key] = int(counts[code])
+    figures["rejected"] = outcome.n_rejected(side)
+    figures["duplicate"] = int(pc.sum(pc.equal(unmatched.column(reason_name), "duplicate")).as_py() or 0)
+    if sum(figures[key] for key in (*STATUS_KEYS, "rejected")) != figures["rows"]:
+        raise EngineError(f"control totals of {side}: status counts do not add up to {figures['rows']} rows")
+    column = outcome.rules.amount_column(side)
+    if (
+        column is None
+        or column not in data.table.column_names
+        or not _summable(data.table.schema.field(column).type)
+    ):
+        figures["amount_column"], figures["amounts"] = None, None
+        return figures
+    values = data.table.column(column)
+    amounts = {key: _sum(values.filter(pa.array(status == code))) for code, key in enumerate(STATUS_KEYS)}
+    amounts["rejected"] = _sum(values.slice(0, 0))
+    if rejected is not None and column in rejected.column_names:
+        amounts["rejected"] = _sum(rejected.column(column).cast(values.type))
+    total = _sum(values) + amounts["rejected"]
+    if sum(amounts.values(), start=_sum(values.slice(0, 0))) != total:
+        raise EngineError(f"control totals of {side} do not add up: {amounts} vs total {total}")
+    figures["amount_column"] = column
+    figures["amounts"] = {"total": str(total), **{key: str(value) for key, value in amounts.items()}}
+    return figures
+
+
+def _summable(data_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_decimal(data_type) or pa.types.is_integer(data_type) or pa.types.is_floating(data_type)
+    )
+
+
+def _pass_summary(result: PassResult) -> dict[str, Any]:
+    counts = np.bincount(result.status, minlength=3)
+    return {
+        "name": result.spec.name,
+        "kind": result.spec.kind,
+        "groups": result.groups,
+        "left": int((result.side == 0).sum()),
+        "right": int((result.side == 1).sum()),
+        "matched": int(counts[0]),
+        "suggested": int(counts[1]),
+        "break": int(counts[2]),
+    }
+
+
+def _reason_counts(unmatched: pa.Table, names: tuple[str, str]) -> dict[str, int]:
+    counts = pc.value_counts(unmatched.column(names[0])).to_pylist() if unmatched.num_rows else []
+    found = {item["values"]: int(item["counts"]) for item in counts}
+    return {reason: found.get(reason, 0) for reason in REASONS}

@@ -1,0 +1,118 @@
+"""Bounded subset-sum search on integer amounts (cents or finer units).
+
+best_subset() finds a subset of 2..max_size values whose sum lies in [low, high], preferring fewer members,
+then the smaller |sum - target|, then the lexicographically smallest index tuple (indices are in id order).
+Up to DIRECT_LIMIT values every subset is enumerated at once; beyond that (at most MAX_CANDIDATES values)
+the two halves are enumerated and combined by binary search (meet in the middle).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from math import ceil, floor
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+MAX_CANDIDATES = 24
+DIRECT_LIMIT = 14
+_PAIR_LIMIT = 2_000_000
+
+
+def sum_bounds(target: int, abs_units: int | None, pct: Decimal | None) -> tuple[int, int]:
+    """[low, high] of sums within tolerance of target (pct: percent of the larger absolute value)."""
+    if abs_units is not None:
+        return target - abs_units, target + abs_units
+    assert pct is not None
+    q = Fraction(pct) / 100
+    if target == 0 or q == 0:
+        return target, target
+    # |s - t| <= q * max(|s|, |t|) with s on t's side of zero: s in [t (1 - q), t / (1 - q)] (for t > 0)
+    near, far = Fraction(target) * (1 - q), Fraction(target) / (1 - q)
+    low, high = min(near, far), max(near, far)
+    return ceil(low), floor(high)
+
+
+@lru_cache(maxsize=32)
+def _masks(n: int) -> tuple[IntArray, IntArray]:
+    """(bit matrix [2^n, n], popcount) of every subset of n items."""
+    masks = np.arange(1 << n, dtype=np.int64)
+    bits = ((masks[:, None] >> np.arange(n)) & 1).astype(np.int64)
+    return bits, bits.sum(axis=1)
+
+
+def best_subset(
+    values: IntArray, target: int, bounds: tuple[int, int], max_size: int
+) -> tuple[int, ...] | None:
+    n = len(values)
+    if n < 2:
+        return None
+    if n <= DIRECT_LIMIT:
+        return _direct(values, target, bounds, max_size)
+    return _meet_in_the_middle(values, target, bounds, max_size)
+
+
+def _pick(candidates: list[tuple[int, ...]], values: IntArray, target: int) -> tuple[int, ...]:
+    return min(candidates, key=lambda c: (len(c), abs(int(values[list(c)].sum()) - target), c))
+
+
+def _direct(values: IntArray, target: int, bounds: tuple[int, int], max_size: int) -> tuple[int, ...] | None:
+    bits, size = _masks(len(values))
+    sums = bits @ values
+    low, high = bounds
+    ok = (size >= 2) & (size <= max_size) & (sums >= low) & (sums <= high)
+    if not ok.any():
+        return None
+    fewest = size[ok].min()
+    ok &= size == fewest
+    diff = np.abs(sums - target)
+    ok &= diff == diff[ok].min()
+    options = [tuple(np.flatnonzero(bits[m]).tolist()) for m in np.flatnonzero(ok)]
+    return _pick(options, values, target)
+
+
+def _meet_in_the_middle(
+    values: IntArray, target: int, bounds: tuple[int, int], max_size: int
+) -> tuple[int, ...] | None:
+    half = len(values) // 2
+    a_bits, a_size = _masks(half)
+    b_bits, b_size = _masks(len(values) - half)
+    a_sums = a_bits @ values[:half]
+    b_sums = b_bits @ values[half:]
+    low, high = bounds
+    for total in range(2, min(max_size, len(values)) + 1):
+        options: list[tuple[int, ...]] = []
+        best_diff: int | None = None
+        for ka in range(max(0, total - (len(values) - half)), min(total, half) + 1):
+            a_idx = np.flatnonzero(a_size == ka)
+            b_idx = np.flatnonzero(b_size == total - ka)
+            if len(a_idx) == 0 or len(b_idx) == 0:
+                continue
+            order = np.argsort(b_sums[b_idx], kind="stable")
+            b_idx = b_idx[order]
+            b_sorted = b_sums[b_idx]
+            start = np.searchsorted(b_sorted, low - a_sums[a_idx], side="left")
+            stop = np.searchsorted(b_sorted, high - a_sums[a_idx], side="right")
+            counts = stop - start
+            if counts.sum() == 0 or counts.sum() > _PAIR_LIMIT:
+                continue
+            owners = np.repeat(np.arange(len(a_idx)), counts)
+            offsets = np.cumsum(counts) - counts
+            positions = np.repeat(start - offsets, counts) + np.arange(int(counts.sum()))
+            sums = a_sums[a_idx[owners]] + b_sorted[positions]
+            diff = np.abs(sums - target)
+            smallest = int(diff.min())
+            if best_diff is not None and smallest > best_diff:
+                continue
+            if best_diff is None or smallest < best_diff:
+                best_diff, options = smallest, []
+            for k in np.flatnonzero(diff == smallest)[:1000]:
+                left_part = np.flatnonzero(a_bits[a_idx[owners[k]]]).tolist()
+                right_part = (np.flatnonzero(b_bits[b_idx[positions[k]]]) + half).tolist()
+                options.append(tuple(left_part + right_part))
+        if options:
+            return _pick(options, values, target)
+    return None
