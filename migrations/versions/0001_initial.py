@@ -209,6 +209,49 @@ def upgrade() -> None:
         batch_op.create_index("ix_datasets_project_id_sha256", ["project_id", "sha256"], unique=False)
 
     op.create_table(
+        "jobs",
+        sa.Column("kind", sa.String(length=100), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=True),
+        sa.Column("payload", recon.models.types.JSONDoc(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("progress", sa.Float(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("run_after", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("leased_by", sa.String(length=200), nullable=True),
+        sa.Column("lease_expires_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("heartbeat_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("result", recon.models.types.JSONDoc(), nullable=True),
+        sa.Column("started_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("created_by", sa.String(length=36), nullable=True),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
+            name=op.f("ck_jobs_status_valid"),
+        ),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name=op.f("ck_jobs_progress_range")),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_jobs_created_by_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_jobs_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+    )
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_jobs_project_id_created_at_id", ["project_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_jobs_status_lease_expires_at", ["status", "lease_expires_at"], unique=False)
+        batch_op.create_index("ix_jobs_status_run_after", ["status", "run_after"], unique=False)
+
+    op.create_table(
         "project_members",
         sa.Column("project_id", sa.String(length=36), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=False),
@@ -310,6 +353,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_project_members_user_id_project_id")
 
     op.drop_table("project_members")
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_status_run_after")
+        batch_op.drop_index("ix_jobs_status_lease_expires_at")
+        batch_op.drop_index("ix_jobs_project_id_created_at_id")
+
+    op.drop_table("jobs")
     with op.batch_alter_table("datasets", schema=None) as batch_op:
         batch_op.drop_index("ix_datasets_project_id_sha256")
         batch_op.drop_index("ix_datasets_project_id_created_at_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from recon.core.migrations import head_revisions
 from recon.observability.health import build_health_router
 from recon.observability.logging import configure_logging_from
 from recon.observability.request_context import RequestContextMiddleware
+from recon.worker.embedded import start_embedded_worker
 
 log = structlog.get_logger("recon.app")
 
@@ -41,10 +43,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bootstrap_admin(app.state.session_factory, settings)
     except (SQLAlchemyError, ValueError) as exc:
         log.error("admin_bootstrap_failed", error=str(exc).splitlines()[0][:300])
+    app.state.worker = start_embedded_worker(settings, app.state.session_factory)
     log.info("app_started", environment=settings.environment, database=engine.url.get_backend_name())
     try:
         yield
     finally:
+        if app.state.worker is not None:  # finish or release the running jobs before the engine goes
+            await asyncio.to_thread(app.state.worker.stop, settings.shutdown_timeout_s)
         engine.dispose()
         log.info("app_stopped")
 

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
 
     embedded_worker: bool = True
     worker_concurrency: int = Field(default=2, ge=1)
+    # A running job's lease; heartbeats renew it every third of it. A killed worker's job is retried after it.
+    job_lease_s: float = Field(default=60.0, gt=0)
+    # How often idle workers look for due jobs (in-process enqueues wake them at once).
+    job_poll_interval_s: float = Field(default=1.0, gt=0)
 
     rate_limit_enabled: bool = True
     rate_limit_auth: str = "10/minute"

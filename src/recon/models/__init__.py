@@ -3,6 +3,7 @@
 from recon.models.audit import AuditEvent
 from recon.models.auth import Organization, User
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_id
+from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
 from recon.models.types import JSONDoc, Money, UTCDateTime
 
@@ -11,6 +12,8 @@ __all__ = [
     "Base",
     "IdMixin",
     "JSONDoc",
+    "Job",
+    "JobStatus",
     "Money",
     "Organization",
     "Project",

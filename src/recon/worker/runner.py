@@ -1,0 +1,222 @@
+"""The worker loop, shared by the embedded mode (threads in the API process) and `recon worker`.
+
+N threads lease and run jobs; one heartbeat thread renews the leases of the running jobs (and learns about
+cancellations) and reclaims jobs whose worker died. A commit that enqueued a job wakes the threads at once
+(in-process); other processes find it by polling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from recon.core.db import SessionFactory, session_scope
+from recon.jobs import queue
+from recon.jobs.context import JobContext
+from recon.jobs.errors import JobCancelled, JobFailed, LeaseLost, WorkerStopping
+from recon.jobs.registry import get_task, load_task_modules, registered_kinds
+
+log = structlog.get_logger("recon.worker")
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class WorkerRunner:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        *,
+        concurrency: int = 2,
+        lease_s: float = 60.0,
+        poll_interval_s: float = 1.0,
+        kinds: Sequence[str] | None = None,
+        worker_id: str | None = None,
+        extra_task_modules: Sequence[str] = (),
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.session_factory = session_factory
+        self.concurrency = concurrency
+        self.lease_s = lease_s
+        self.poll_interval_s = poll_interval_s
+        self.worker_id = worker_id or default_worker_id()
+        load_task_modules(tuple(extra_task_modules))
+        self.kinds = list(kinds) if kinds is not None else registered_kinds()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._heartbeat_stop = threading.Event()
+        self._active: dict[str, JobContext] = {}
+        self._active_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        queue.add_wakeup_listener(self.wake)
+        for index in range(self.concurrency):
+            thread = threading.Thread(target=self._loop, name=f"recon-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        beat = threading.Thread(target=self._heartbeat_loop, name="recon-worker-heartbeat", daemon=True)
+        beat.start()
+        self._threads.append(beat)
+        log.info("worker_started", worker_id=self.worker_id, concurrency=self.concurrency, kinds=self.kinds)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        """Stop leasing; running tasks get `grace_s` to finish (tasks calling check_cancelled() are released
+        at once). Jobs still running after that go back to the queue without counting the attempt."""
+        self._stopping.set()
+        self._wake.set()
+        queue.remove_wakeup_listener(self.wake)
+        deadline = time.monotonic() + grace_s
+        for thread in self._threads[: self.concurrency]:
+            thread.join(max(deadline - time.monotonic(), 0))
+        with self._active_lock:
+            leftovers = list(self._active.values())
+        for ctx in leftovers:
+            ctx.note_state(queue.LeaseState(alive=False, cancel_requested=False))  # its later writes are moot
+            if queue.release(self.session_factory, ctx.lease):
+                log.warning("job_released_unfinished", job_id=ctx.job_id, kind=ctx.kind)
+        self._heartbeat_stop.set()
+        for thread in self._threads[self.concurrency :]:
+            thread.join(5)
+        log.info("worker_stopped", worker_id=self.worker_id, released=len(leftovers))
+
+    @property
+    def busy(self) -> int:
+        with self._active_lock:
+            return len(self._active)
+
+    # -- leasing and running ------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            while not self._stopping.is_set() and self.run_one():
+                pass
+            self._wake.wait(self.poll_interval_s)
+
+    def run_one(self) -> bool:
+        """Lease and run one due job in the calling thread; False when none was due."""
+        try:
+            lease = queue.lease_next(self.session_factory, self.worker_id, self.kinds, self.lease_s)
+        except SQLAlchemyError as exc:
+            log.error("job_lease_failed", error=str(exc).splitlines()[0][:300])
+            return False
+        if lease is None:
+            return False
+        self._execute(lease)
+        return True
+
+    def run_until_idle(self, max_jobs: int = 1000) -> int:
+        """Run due jobs in the calling thread until none is left (tests, one-shot use)."""
+        count = 0
+        while count < max_jobs and self.run_one():
+            count += 1
+        return count
+
+    def _execute(self, lease: queue.Lease) -> None:
+        ctx = JobContext(lease, self.session_factory, lease_s=self.lease_s, stopping=self._stopping)
+        with self._active_lock:
+            self._active[lease.job_id] = ctx
+        structlog.contextvars.bind_contextvars(
+            job_id=lease.job_id, job_kind=lease.kind, project_id=lease.project_id
+        )
+        started = time.monotonic()
+        log.info("job_started", attempt=lease.attempt, max_attempts=lease.max_attempts)
+        try:
+            outcome = self._invoke(ctx)
+            log.info("job_finished", outcome=outcome, duration_s=round(time.monotonic() - started, 3))
+        except Exception as exc:  # bookkeeping failed (database down): the lease will expire and retry
+            log.error("job_bookkeeping_failed", error=_describe(exc))
+        finally:
+            with self._active_lock:
+                self._active.pop(lease.job_id, None)
+            structlog.contextvars.unbind_contextvars("job_id", "job_kind", "project_id")
+
+    def _invoke(self, ctx: JobContext) -> str:
+        lease = ctx.lease
+        spec = get_task(lease.kind)
+        try:
+            if spec is None:
+                raise JobFailed(f"no task named {lease.kind!r} in this worker")
+            result = spec.fn(ctx, **lease.payload)
+        except WorkerStopping:
+            return "released" if queue.release(self.session_factory, lease) else "lease_lost"
+        except LeaseLost:
+            return "lease_lost"
+        except JobCancelled:
+            return "cancelled" if queue.mark_cancelled(self.session_factory, lease) else "lease_lost"
+        except Exception as exc:
+            permanent = isinstance(exc, JobFailed)
+            if permanent:
+                log.warning("job_failed_permanently", error=_describe(exc))
+            else:
+                log.error("job_attempt_failed", error=_describe(exc), traceback=traceback.format_exc())
+            status = queue.finish_with_error(
+                self.session_factory,
+                lease,
+                _describe(exc),
+                permanent=permanent,
+                cancel_requested=ctx.cancel_requested,
+            )
+            return status.value if status else "lease_lost"
+        if ctx.finished_in_task:
+            return "succeeded"
+        stored = self._json_result(result)
+        with session_scope(self.session_factory) as session:
+            done = queue.mark_succeeded(session, lease, stored, None)
+        return "succeeded" if done else "lease_lost"
+
+    @staticmethod
+    def _json_result(result: Any) -> dict[str, Any] | None:
+        if result is None:
+            return None
+        if isinstance(result, dict):
+            try:
+                json.dumps(result, allow_nan=False)
+                return result
+            except (TypeError, ValueError):
+                pass
+        log.warning("job_result_not_stored", reason="a task result must be a JSON object")
+        return None
+
+    # -- heartbeats and reclaiming ------------------------------------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        interval = max(self.lease_s / 3, 0.05)
+        while not self._heartbeat_stop.is_set():
+            self.heartbeat_once()
+            self._heartbeat_stop.wait(interval)
+
+    def heartbeat_once(self) -> None:
+        with self._active_lock:
+            running = list(self._active.values())
+        try:
+            if running:
+                with session_scope(self.session_factory) as session:
+                    for ctx in running:
+                        ctx.note_state(queue.renew(session, ctx.lease, self.lease_s))
+            reclaimed = queue.reclaim_expired(self.session_factory, self.worker_id, self.kinds)
+        except SQLAlchemyError as exc:
+            log.warning("job_heartbeat_failed", error=str(exc).splitlines()[0][:300])
+            return
+        if reclaimed:
+            self.wake()
