@@ -20,13 +20,15 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recon.auth import api_keys
 from recon.auth.security import decode_token
+from recon.auth.sessions import session_is_active
 from recon.config import Settings
 from recon.core.db import DbSession
 from recon.core.errors import Forbidden, NotFound, Unauthorized
 from recon.models import Project, ProjectMember, Role, User
 
-API_KEY_PREFIX = "rk_"
+API_KEY_PREFIX = api_keys.API_KEY_PREFIX
 
 _bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (rk_...)")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (rk_...)")
@@ -50,8 +52,18 @@ AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
 def authenticate_api_key(session: Session, raw_key: str) -> Principal:
-    """Resolve an API key to its principal (the auth domain implements the key store)."""
-    raise Unauthorized("API keys are not enabled on this server")
+    """Resolve an API key (`rk_...`, see recon.auth.api_keys) to its principal, else 401."""
+    api_key, user = api_keys.authenticate(session, raw_key)
+    return Principal(user=user, method="api_key", api_key_id=api_key.id, project_id=api_key.project_id)
+
+
+def authenticate_access_token(session: Session, settings: Settings, token: str) -> Principal:
+    """A valid JWT of an active user whose login session (claim `sid`, when present) has not ended."""
+    claims = decode_token(settings, token)
+    session_id = claims.get("sid")
+    if session_id is not None and not session_is_active(session, str(session_id)):
+        raise Unauthorized("this session has ended (logged out or revoked); log in again")
+    return Principal(user=_active_user(session, str(claims["sub"])), method="jwt")
 
 
 def _active_user(session: Session, user_id: str) -> User:
@@ -73,8 +85,7 @@ def get_principal(
     elif bearer is not None and bearer.credentials.startswith(API_KEY_PREFIX):
         principal = authenticate_api_key(session, bearer.credentials)
     elif bearer is not None:
-        claims = decode_token(settings, bearer.credentials)
-        principal = Principal(user=_active_user(session, str(claims["sub"])), method="jwt")
+        principal = authenticate_access_token(session, settings, bearer.credentials)
     else:
         raise Unauthorized("send `Authorization: Bearer <access token>` or `X-API-Key: <key>`")
     request.state.principal = principal

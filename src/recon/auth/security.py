@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
+from functools import cache
 from typing import Any
 
 import jwt
@@ -44,6 +46,25 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("no such user: the verify below only spends the same time")
+
+
+def verify_password_or_dummy(password_hash: str | None, password: str) -> bool:
+    """Verify against the user's hash, or (unknown user) against a dummy hash and fail: an unknown email
+    costs the same argon2 time as a wrong password, so timing does not reveal which accounts exist."""
+    if password_hash is None:
+        verify_password(_dummy_hash(), password)
+        return False
+    return verify_password(password_hash, password)
+
+
+def sha256_hex(value: str) -> str:
+    """Digest of a high-entropy secret (refresh token, API key): fast to look up, infeasible to invert."""
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def password_needs_rehash(password_hash: str) -> bool:
