@@ -99,6 +99,9 @@ def create_admin_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    from recon.audit.cli import audit_app
+
     app.command("serve")(serve)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
