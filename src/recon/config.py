@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     job_poll_interval_s: float = Field(default=1.0, gt=0)
 
     rate_limit_enabled: bool = True
-    rate_limit_auth: str = "10/minute"
+    rate_limit_auth: str = "10/minute"  # per IP + account (login) or per user (TOTP codes)
+    rate_limit_auth_ip: str = "60/minute"  # per IP over all auth endpoints
     rate_limit_write: str = "300/minute"
     rate_limit_read: str = "3000/minute"
 
@@ -89,6 +90,17 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rate_limit_auth", "rate_limit_auth_ip", "rate_limit_write", "rate_limit_read")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"not a rate limit like '10/minute' or '100 per hour': {value!r}") from None
         return value
 
     @field_validator("log_level")
