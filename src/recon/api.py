@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from recon.audit.endpoints import router as audit_router
+from recon.auth.endpoints import router as auth_router
 from recon.core.errors import PROBLEM_RESPONSES
 from recon.jobs.endpoints import router as jobs_router
 from recon.observability.health import build_health_router
@@ -15,5 +16,6 @@ API_PREFIX = "/api/v1"
 api_router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
 api_router.include_router(build_health_router(include_in_schema=True))
 api_router.include_router(projects_router)
+api_router.include_router(auth_router)
 api_router.include_router(audit_router)
 api_router.include_router(jobs_router)
