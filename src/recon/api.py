@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from recon.audit.endpoints import router as audit_router
 from recon.auth.endpoints import router as auth_router
 from recon.core.errors import PROBLEM_RESPONSES
+from recon.datasets.endpoints import router as datasets_router
 from recon.jobs.endpoints import router as jobs_router
 from recon.observability.health import build_health_router
 from recon.projects.endpoints import router as projects_router
@@ -19,3 +20,4 @@ api_router.include_router(projects_router)
 api_router.include_router(auth_router)
 api_router.include_router(audit_router)
 api_router.include_router(jobs_router)
+api_router.include_router(datasets_router)

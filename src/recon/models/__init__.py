@@ -3,6 +3,7 @@
 from recon.models.audit import AuditEvent
 from recon.models.auth import Organization, User
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_id
+from recon.models.datasets import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
 from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
 from recon.models.types import JSONDoc, Money, UTCDateTime
@@ -10,6 +11,10 @@ from recon.models.types import JSONDoc, Money, UTCDateTime
 __all__ = [
     "AuditEvent",
     "Base",
+    "Dataset",
+    "DatasetRecord",
+    "DatasetRejection",
+    "DatasetStatus",
     "IdMixin",
     "JSONDoc",
     "Job",

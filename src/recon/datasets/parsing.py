@@ -1,0 +1,196 @@
+"""From a stored file to canonical records: probe the columns, resolve the mapping, read through
+`recon.ingest` with the mapped columns typed, and lay the accepted rows out as an Arrow table shaped like
+`dataset_records` (the `extra` column already JSON text, so the bulk writers do no per-row Python work)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from recon.datasets.mapping import CANONICAL_FIELDS, ResolvedMapping, resolve_mapping
+from recon.ingest import IngestError, ReadOptions, RowError, read_bytes, read_file
+
+# NUMERIC(38, 10): 28 integer digits and 10 decimal places.
+STORED_SCALE = 10
+MAX_AMOUNT = Decimal(10) ** 28
+PROBE_BYTES = 1 << 20
+VALUE_MAX_CHARS = 2000  # a rejected cell or broken record is stored shortened to this
+RECORD_COLUMNS = ("row_no", *CANONICAL_FIELDS, "extra")
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+@dataclass(frozen=True)
+class ParsedDataset:
+    records: pa.Table  # columns RECORD_COLUMNS; date32 dates, decimal128 amount, string text, extra JSON text
+    rejections: list[RowError]
+    rejected_rows: int
+    rows_read: int
+    mapping: ResolvedMapping
+    source_columns: list[str]
+    amount_scale: int | None
+    detected: dict[str, str]
+
+
+def probe_columns(path: Path, *, filename: str, fmt: str, options: ReadOptions) -> list[str]:
+    """The file's column names (after the sign convention) without typing the whole file."""
+    if fmt == "parquet":
+        names = list(pq.read_schema(path).names)
+        spec = options.amount
+        if spec is not None and spec.debit in names and spec.credit in names:  # ingest adds credit - debit
+            names.insert(min(names.index(spec.debit), names.index(spec.credit)), spec.column)
+        return names
+    if fmt == "csv":
+        with path.open("rb") as handle:
+            head = handle.read(PROBE_BYTES)
+            complete = not handle.read(1)
+        if not complete:
+            cut = head.rfind(b"\n")
+            head = head[: cut + 1] if cut > 0 else head
+        return list(read_bytes(head, filename=filename, options=options, format="csv").table.column_names)
+    return list(read_file(path, options=options, format=fmt).table.column_names)
+
+
+def parse_dataset(
+    path: Path,
+    *,
+    filename: str,
+    fmt: str,
+    options: ReadOptions,
+    requested: Mapping[str, str],
+) -> ParsedDataset:
+    """Read the file into canonical records. Raises IngestError / MappingError for whole-file problems."""
+    columns = probe_columns(path, filename=filename, fmt=fmt, options=options)
+    resolved = resolve_mapping(requested, columns)
+    types = resolved.types | {column: "string" for column in resolved.extra}
+    result = read_file(path, options=options, types=types, format=fmt, id_column=resolved.fields["ext_id"])
+    table = result.table
+    rejected_rows = [int(r) for r in result.rejected.column("_row").to_pylist()]
+    row_no = _accepted_row_numbers(result.rows_read, rejected_rows, table.num_rows)
+    errors = [_shortened(e) for e in result.errors]
+    amount_column = resolved.fields.get("amount")
+    amount_scale: int | None = None
+    if amount_column is not None:
+        amount = _combined(table.column(amount_column))
+        amount_scale = amount.type.scale
+        bad_rows = _amount_out_of_range(amount, row_no)
+        if bad_rows:
+            keep = pc.invert(pc.is_in(row_no, pa.array(sorted(bad_rows), pa.int64())))
+            errors = _merge(errors, bad_rows, amount_column, amount, row_no)
+            rejected_rows = sorted(set(rejected_rows) | set(bad_rows))
+            table, row_no = table.filter(keep), row_no.filter(keep)
+            amount_scale = min(amount_scale, STORED_SCALE)
+    return ParsedDataset(
+        records=_records(table, row_no, resolved),
+        rejections=errors,
+        rejected_rows=len(rejected_rows),
+        rows_read=result.rows_read,
+        mapping=resolved,
+        source_columns=table.column_names,
+        amount_scale=amount_scale,
+        detected=dict(result.detected),
+    )
+
+
+def _accepted_row_numbers(rows_read: int, rejected: list[int], accepted: int) -> pa.Array:
+    """Data row numbers of the accepted records: 1..rows_read without the rejected ones, in file order."""
+    keep = np.ones(rows_read + 1, dtype=bool)
+    keep[0] = False
+    keep[np.asarray(rejected, dtype=np.int64)] = False
+    numbers = np.nonzero(keep)[0].astype(np.int64)
+    if len(numbers) != accepted:  # the ingest contract: rows are numbered 1..rows_read without gaps
+        raise IngestError(f"row numbering mismatch: {len(numbers)} row numbers for {accepted} records")
+    return pa.array(numbers, pa.int64())
+
+
+def _combined(column: pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+
+
+def _amount_out_of_range(amount: pa.Array, row_no: pa.Array) -> dict[int, str]:
+    """Rows whose amount NUMERIC(38, 10) cannot hold exactly (rare: only checked when it can happen)."""
+    scale = amount.type.scale
+    if scale <= STORED_SCALE and amount.type.precision - scale <= 28:
+        return {}
+    bad: dict[int, str] = {}
+    for row, value in zip(row_no.to_pylist(), amount.to_pylist(), strict=True):
+        if value is None:
+            continue
+        if abs(value) >= MAX_AMOUNT:
+            bad[row] = "is too large (at most 28 digits before the decimal point)"
+        elif value != value.quantize(Decimal(1).scaleb(-STORED_SCALE)):
+            bad[row] = f"has more than {STORED_SCALE} decimal places"
+    return bad
+
+
+def _merge(
+    errors: list[RowError], bad: dict[int, str], column: str, amount: pa.Array, row_no: pa.Array
+) -> list[RowError]:
+    values = dict(zip(row_no.to_pylist(), amount.to_pylist(), strict=True))
+    added = [
+        RowError(row, column, str(values[row]), f"'{values[row]}' {reason}") for row, reason in bad.items()
+    ]
+    return sorted(errors + added, key=lambda e: e.row)
+
+
+def _shortened(error: RowError) -> RowError:
+    if error.value is None or len(error.value) <= VALUE_MAX_CHARS:
+        return error
+    return RowError(error.row, error.column, error.value[:VALUE_MAX_CHARS] + "…", error.reason, error.line)
+
+
+def _clean_text(values: pa.Array) -> pa.Array:
+    """PostgreSQL text cannot hold NUL; it becomes U+FFFD (the replacement character)."""
+    if not pa.types.is_string(values.type):
+        values = pc.cast(values, pa.string())
+    return pc.replace_substring(values, "\x00", "\ufffd")
+
+
+def _records(table: pa.Table, row_no: pa.Array, mapping: ResolvedMapping) -> pa.Table:
+    n = table.num_rows
+    arrays: dict[str, pa.Array] = {"row_no": row_no}
+    for field in CANONICAL_FIELDS:
+        column = mapping.fields.get(field)
+        if field in ("date", "value_date"):
+            arrays[field] = _combined(table.column(column)) if column else pa.nulls(n, pa.date32())
+        elif field == "amount":
+            arrays[field] = _combined(table.column(column)) if column else pa.nulls(n, pa.decimal128(38, 0))
+        else:
+            arrays[field] = (
+                _clean_text(_combined(table.column(column))) if column else pa.nulls(n, pa.string())
+            )
+    arrays["extra"] = extra_json(table, mapping.extra)
+    return pa.table(arrays)
+
+
+def _json_string(values: pa.Array) -> pa.Array:
+    """Each value as a JSON string literal ('"..."'), null as the literal null."""
+    text = pc.replace_substring(values, "\\", "\\\\")
+    for raw, escaped in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        text = pc.replace_substring(text, raw, escaped)
+    if pc.any(pc.match_substring_regex(text, _CONTROL)).as_py():
+        quoted = pa.array([None if v is None else json.dumps(v) for v in values.to_pylist()], pa.string())
+    else:
+        quoted = pc.binary_join_element_wise('"', text, '"', "")
+    return pc.fill_null(quoted, "null")
+
+
+def extra_json(table: pa.Table, columns: list[str]) -> pa.Array:
+    """The unmapped columns of each row as a JSON object text ({"col": "value" | null, ...}), vectorised."""
+    if not columns:
+        return pa.nulls(table.num_rows, pa.string())
+    parts: list[Any] = []
+    for i, column in enumerate(columns):
+        prefix = ("{" if i == 0 else ",") + json.dumps(column) + ":"
+        parts.append(pa.scalar(prefix))
+        parts.append(_json_string(_clean_text(_combined(table.column(column)))))
+    parts.append(pa.scalar("}"))
+    return pc.binary_join_element_wise(*parts, "")

@@ -1,0 +1,66 @@
+"""Dataset queries, always scoped to a project (or to one dataset of it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from recon.core.pagination import Page, PageParams, SortKey, keyset_page
+from recon.core.repository import Repository
+from recon.models import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
+
+
+class DatasetRepository(Repository[Dataset]):
+    model = Dataset
+    noun = "dataset"
+
+    def get_for_update(self, project_id: str, dataset_id: str) -> Dataset | None:
+        """The dataset with its row locked until the transaction ends (PostgreSQL; SQLite locks on write)."""
+        return self.session.scalar(
+            select(Dataset)
+            .where(Dataset.id == dataset_id, Dataset.project_id == project_id)
+            .with_for_update()
+        )
+
+    def page_in_project(
+        self, project_id: str, params: PageParams, status: DatasetStatus | None = None
+    ) -> Page[Dataset]:
+        """Newest first."""
+        stmt = select(Dataset).where(Dataset.project_id == project_id)
+        if status is not None:
+            stmt = stmt.where(Dataset.status == status.value)
+        keys = [SortKey(Dataset.created_at, descending=True), SortKey(Dataset.id, descending=True)]
+        return keyset_page(self.session, stmt, keys, params)
+
+    def first_with_sha256(self, project_id: str, sha256: str) -> Dataset | None:
+        return self.session.scalar(
+            select(Dataset)
+            .where(Dataset.project_id == project_id, Dataset.sha256 == sha256)
+            .order_by(Dataset.created_at, Dataset.id)
+            .limit(1)
+        )
+
+    def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> Dataset | None:
+        return self.session.scalar(
+            select(Dataset).where(
+                Dataset.project_id == project_id,
+                Dataset.created_by_id == user_id,
+                Dataset.idempotency_key == key,
+            )
+        )
+
+    def page_rejections(self, dataset_id: str, params: PageParams) -> Page[DatasetRejection]:
+        stmt = select(DatasetRejection).where(DatasetRejection.dataset_id == dataset_id)
+        return keyset_page(self.session, stmt, [SortKey(DatasetRejection.seq)], params)
+
+    def page_records(self, dataset_id: str, params: PageParams) -> Page[DatasetRecord]:
+        stmt = select(DatasetRecord).where(DatasetRecord.dataset_id == dataset_id)
+        return keyset_page(self.session, stmt, [SortKey(DatasetRecord.row_no)], params)
+
+    def first_records(self, dataset_id: str, limit: int) -> list[DatasetRecord]:
+        stmt = (
+            select(DatasetRecord)
+            .where(DatasetRecord.dataset_id == dataset_id)
+            .order_by(DatasetRecord.row_no)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))

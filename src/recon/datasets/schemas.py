@@ -1,0 +1,84 @@
+"""Request and response bodies of the datasets domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from recon.models import DatasetStatus
+
+
+class DatasetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    project_id: str
+    name: str
+    filename: str
+    format: str = Field(description="csv, xlsx, parquet or json (sniffed from the content)")
+    status: DatasetStatus
+    rows: int = Field(description="Records stored")
+    rejected: int = Field(description="Rows rejected (see /rejections for the problems)")
+    sha256: str
+    size: int = Field(description="Bytes")
+    mapping: dict[str, str] | None = Field(description="Mapping as requested ({canonical field: column})")
+    effective_mapping: dict[str, str] | None = Field(
+        description="Mapping used by the last ingestion (requested entries plus the defaults by name)"
+    )
+    read_options: dict[str, Any] | None
+    source_columns: list[str] | None
+    extra_columns: list[str] | None = Field(description="Unmapped columns, kept in each record's `extra`")
+    detected: dict[str, str] | None = Field(description="What ingestion detected (encoding, delimiter, ...)")
+    error: str | None = Field(description="Why ingestion failed (status failed)")
+    duplicate_of: str | None = Field(description="An earlier dataset of this project with the same file")
+    job_id: str | None = Field(description="The ingestion job (GET /api/v1/jobs/{job_id})")
+    created_by_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    ingested_at: dt.datetime | None
+    version: int
+
+
+class DatasetAccepted(DatasetOut):
+    """The answer to an upload or a re-mapping: ingestion runs as a job; poll the dataset's status."""
+
+    warnings: list[str] = Field(default_factory=list)
+
+
+class MappingUpdate(BaseModel):
+    """New mapping (and optionally read options) for a dataset; the records are rebuilt by a job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mapping: dict[str, str] = Field(description="{canonical field: source column}; omitted fields by name")
+    read_options: dict[str, Any] | None = Field(default=None, description="Omitted: keep the current ones")
+    version: int | None = Field(default=None, ge=1, description="Must match the current version, else 409")
+
+
+class RejectionOut(BaseModel):
+    row: int = Field(description="1-based data row (header and blank lines not counted)")
+    line: int | None = Field(description="Where the record starts in the file, when known")
+    column: str | None = Field(description="None when the record as a whole is broken")
+    value: str | None
+    reason: str
+
+
+class RecordOut(BaseModel):
+    row: int
+    ext_id: str
+    date: dt.date | None
+    value_date: dt.date | None
+    amount: Decimal | None
+    currency: str | None
+    reference: str | None
+    counterparty: str | None
+    description: str | None
+    extra: dict[str, str | None] = Field(default_factory=dict)
+
+
+class PreviewOut(BaseModel):
+    columns: list[str] = Field(description="Canonical fields, then the extra columns")
+    items: list[RecordOut]

@@ -1,0 +1,294 @@
+"""Datasets: upload (stream to storage, sniff, detect re-imports), mapping, listing, deletion. No HTTP, no
+commits; ingestion itself runs as the `ingest_dataset` job (recon.datasets.tasks), always."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any, BinaryIO
+
+import structlog
+from sqlalchemy.orm import Session
+
+from recon.audit.service import record_event
+from recon.auth.dependencies import ProjectAccess
+from recon.core.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable, problem_type
+from recon.core.pagination import Page, PageParams
+from recon.core.repository import check_version
+from recon.datasets.bulk import delete_rows
+from recon.datasets.mapping import CANONICAL_FIELDS, MappingError, validate_mapping
+from recon.datasets.repository import DatasetRepository
+from recon.datasets.schemas import PreviewOut, RecordOut, RejectionOut
+from recon.datasets.sniff import SNIFF_BYTES, sniff_format
+from recon.ingest import IngestError, ReadOptions
+from recon.jobs import enqueue
+from recon.models import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
+from recon.storage import ObjectStore
+from recon.storage.base import HashingLimiter, iter_chunks
+
+log = structlog.get_logger("recon.datasets")
+
+INGEST_TASK = "ingest_dataset"
+ENTITY = "dataset"
+
+# Hooks that may refuse a deletion: (session, dataset) -> reason or None. The runs domain registers one
+# ("dataset is used by run ..."); a reason makes DELETE answer 409.
+DeleteGuard = Callable[[Session, Dataset], str | None]
+DELETE_GUARDS: list[DeleteGuard] = []
+
+
+def register_delete_guard(guard: DeleteGuard) -> None:
+    if guard not in DELETE_GUARDS:
+        DELETE_GUARDS.append(guard)
+
+
+@dataclass(frozen=True)
+class Upload:
+    stream: BinaryIO  # seekable (the request's spooled file)
+    filename: str
+    name: str | None = None
+    mapping: Any = None  # parsed JSON, validated here
+    read_options: Any = None
+    idempotency_key: str | None = None
+    reject_duplicates: bool = False
+
+
+@dataclass
+class Accepted:
+    dataset: Dataset
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_mapping(value: Any, where: str = "mapping") -> dict[str, str] | None:
+    try:
+        checked = validate_mapping(value, where)
+    except MappingError as exc:
+        raise Unprocessable(str(exc), errors=[FieldError(field=exc.field, message=exc.message)]) from None
+    return checked or None
+
+
+def check_read_options(value: Any, where: str = "read_options") -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        ReadOptions.from_mapping(value, where=where)
+    except IngestError as exc:
+        raise Unprocessable(str(exc), errors=[FieldError(field=where, message=str(exc))]) from None
+    return dict(value)
+
+
+def _clean_filename(raw: str) -> str:
+    name = PurePath(raw.replace("\\", "/")).name.strip() or "upload"
+    return name[:500]
+
+
+class DatasetService:
+    def __init__(self, session: Session, store: ObjectStore | None = None) -> None:
+        self.session = session
+        self.store = store
+        self.datasets = DatasetRepository(session)
+
+    # -- upload ---------------------------------------------------------------------------------------------
+    def upload(self, access: ProjectAccess, upload: Upload, *, max_bytes: int) -> Accepted:
+        """Store the file, create the dataset (pending) and enqueue its ingestion (runs after commit)."""
+        assert self.store is not None
+        mapping = check_mapping(upload.mapping)
+        read_options = check_read_options(upload.read_options)
+        project_id, user = access.project.id, access.user
+        if upload.idempotency_key is not None:
+            earlier = self.datasets.by_idempotency_key(project_id, user.id, upload.idempotency_key)
+            if earlier is not None:
+                return self._replay(earlier, upload.stream, max_bytes)
+        filename = _clean_filename(upload.filename)
+        head = upload.stream.read(SNIFF_BYTES)
+        upload.stream.seek(0)
+        fmt = sniff_format(head, filename)
+        stored = self.store.put_stream(upload.stream, max_bytes=max_bytes)  # UploadTooLarge -> 413
+        warnings: list[str] = []
+        earlier = self.datasets.first_with_sha256(project_id, stored.sha256)
+        if earlier is not None:
+            message = (
+                f"the same file (sha256 {stored.sha256[:12]}...) was already uploaded as dataset "
+                f"{earlier.name!r} ({earlier.id}) on {earlier.created_at:%Y-%m-%d %H:%M} UTC"
+            )
+            if upload.reject_duplicates:
+                raise ProblemError(
+                    message, status=409, type=problem_type("duplicate-file"), title="Duplicate file"
+                )
+            warnings.append(message)
+        dataset = self.datasets.add(
+            Dataset(
+                project_id=project_id,
+                name=(upload.name or filename)[:200],
+                filename=filename,
+                format=fmt,
+                sha256=stored.sha256,
+                size=stored.size,
+                storage_key=stored.key,
+                status=DatasetStatus.PENDING.value,
+                mapping=mapping,
+                read_options=read_options,
+                duplicate_of=earlier.id if earlier is not None else None,
+                idempotency_key=upload.idempotency_key,
+                created_by_id=user.id,
+            )
+        )
+        self._enqueue_ingestion(dataset, user.id)
+        record_event(
+            self.session,
+            action="dataset.uploaded",
+            actor_id=user.id,
+            project_id=project_id,
+            entity_type=ENTITY,
+            entity_id=dataset.id,
+            data={
+                "name": dataset.name,
+                "filename": filename,
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "format": fmt,
+                "duplicate_of": dataset.duplicate_of,
+            },
+        )
+        log.info("dataset_uploaded", dataset_id=dataset.id, size=stored.size, format=fmt)
+        return Accepted(dataset, warnings)
+
+    def _replay(self, earlier: Dataset, stream: BinaryIO, max_bytes: int) -> Accepted:
+        """Same Idempotency-Key from the same user: the same dataset again, provided it is the same file."""
+        limiter = HashingLimiter(max_bytes)
+        for chunk in iter_chunks(stream):
+            limiter.update(chunk)
+        if limiter.hexdigest != earlier.sha256:
+            raise ProblemError(
+                "this Idempotency-Key was already used for a different file; use a new key",
+                status=422,
+                type=problem_type("idempotency-key-reused"),
+                title="Idempotency key reused",
+            )
+        warnings = ["repeated request (same Idempotency-Key): this is the dataset the first request created"]
+        return Accepted(earlier, warnings)
+
+    def _enqueue_ingestion(self, dataset: Dataset, user_id: str) -> None:
+        job = enqueue(
+            self.session,
+            INGEST_TASK,
+            {"dataset_id": dataset.id},
+            project_id=dataset.project_id,
+            created_by=user_id,
+        )
+        # An older job still running sees another job id here and writes nothing.
+        dataset.job_id = job.id
+        self.session.flush()
+
+    # -- mapping --------------------------------------------------------------------------------------------
+    def remap(
+        self,
+        access: ProjectAccess,
+        dataset_id: str,
+        mapping: Mapping[str, str],
+        read_options: Mapping[str, Any] | None,
+        version: int | None,
+    ) -> Dataset:
+        """Change the mapping (and read options) and rebuild the records with a new ingestion job."""
+        checked = check_mapping(dict(mapping))
+        options = check_read_options(dict(read_options)) if read_options is not None else None
+        dataset = self._locked(access.project.id, dataset_id)
+        check_version(dataset, version)
+        dataset.mapping = checked
+        if read_options is not None:
+            dataset.read_options = options
+        dataset.status = DatasetStatus.PENDING.value
+        dataset.error = None
+        self._enqueue_ingestion(dataset, access.user.id)
+        record_event(
+            self.session,
+            action="dataset.mapping_changed",
+            actor_id=access.user.id,
+            project_id=dataset.project_id,
+            entity_type=ENTITY,
+            entity_id=dataset.id,
+            data={"mapping": checked, "read_options": dataset.read_options},
+        )
+        return dataset
+
+    # -- delete ---------------------------------------------------------------------------------------------
+    def delete(self, access: ProjectAccess, dataset_id: str) -> None:
+        """Delete the dataset and its records. The stored file stays: it is evidence (content-addressed and
+        possibly shared with other datasets) and the audit event keeps its sha256."""
+        dataset = self._locked(access.project.id, dataset_id)
+        for guard in DELETE_GUARDS:
+            reason = guard(self.session, dataset)
+            if reason:
+                raise Conflict(f"dataset cannot be deleted: {reason}")
+        record_event(
+            self.session,
+            action="dataset.deleted",
+            actor_id=access.user.id,
+            project_id=dataset.project_id,
+            entity_type=ENTITY,
+            entity_id=dataset.id,
+            data={"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows},
+        )
+        delete_rows(self.session, dataset.id)
+        self.session.delete(dataset)
+        self.session.flush()
+
+    def _locked(self, project_id: str, dataset_id: str) -> Dataset:
+        dataset = self.datasets.get_for_update(project_id, dataset_id)
+        if dataset is None:
+            raise NotFound("dataset not found")
+        return dataset
+
+    # -- reading --------------------------------------------------------------------------------------------
+    def get(self, project_id: str, dataset_id: str) -> Dataset:
+        return self.datasets.get_in_project_or_404(project_id, dataset_id)
+
+    def list(self, project_id: str, params: PageParams, status: DatasetStatus | None) -> Page[Dataset]:
+        return self.datasets.page_in_project(project_id, params, status)
+
+    def rejections(self, project_id: str, dataset_id: str, params: PageParams) -> Page[RejectionOut]:
+        dataset = self.get(project_id, dataset_id)
+        return self.datasets.page_rejections(dataset.id, params).map(rejection_out)
+
+    def records(self, project_id: str, dataset_id: str, params: PageParams) -> Page[RecordOut]:
+        dataset = self.get(project_id, dataset_id)
+        return self.datasets.page_records(dataset.id, params).map(lambda r: record_out(r, dataset))
+
+    def preview(self, project_id: str, dataset_id: str, limit: int) -> PreviewOut:
+        dataset = self.get(project_id, dataset_id)
+        items = [record_out(r, dataset) for r in self.datasets.first_records(dataset.id, limit)]
+        return PreviewOut(columns=[*CANONICAL_FIELDS, *(dataset.extra_columns or [])], items=items)
+
+
+def rejection_out(rejection: DatasetRejection) -> RejectionOut:
+    return RejectionOut(
+        row=rejection.row_no,
+        line=rejection.line,
+        column=rejection.column,
+        value=rejection.value,
+        reason=rejection.reason,
+    )
+
+
+def _amount(value: Decimal | None, scale: int | None) -> Decimal | None:
+    # Stored as NUMERIC(38, 10) (a float on SQLite); shown with the decimal places the file had.
+    if value is None or scale is None:
+        return value
+    return value.quantize(Decimal(1).scaleb(-scale))
+
+
+def record_out(record: DatasetRecord, dataset: Dataset) -> RecordOut:
+    return RecordOut(
+        row=record.row_no,
+        ext_id=record.ext_id,
+        date=record.date,
+        value_date=record.value_date,
+        amount=_amount(record.amount, dataset.amount_scale),
+        currency=record.currency,
+        reference=record.reference,
+        counterparty=record.counterparty,
+        description=record.description,
+        extra=record.extra or {},
+    )

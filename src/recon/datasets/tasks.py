@@ -1,0 +1,148 @@
+"""The `ingest_dataset` job: parse the stored file and replace the dataset's records in one transaction.
+
+Crash safety: the records, rejections, the dataset's new status and the job's success commit together
+(`ctx.finish_in`), fenced by the job's lease. A worker killed at any point leaves either the previous state or
+the complete new one; the retried attempt replaces everything again (delete + bulk insert), so each row is
+stored exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recon.audit.service import record_event
+from recon.core.db import session_scope
+from recon.core.time import utcnow
+from recon.datasets.bulk import delete_rows, insert_records, insert_rejections
+from recon.datasets.mapping import MappingError
+from recon.datasets.parsing import ParsedDataset, parse_dataset
+from recon.ingest import IngestError, ReadOptions
+from recon.jobs import JobContext, JobFailed, task
+from recon.models import Dataset, DatasetStatus
+from recon.models.jobs import Job
+from recon.storage import ObjectNotFound, get_store
+
+log = structlog.get_logger("recon.datasets")
+ENTITY = "dataset"
+
+
+def _locked_dataset(session: Session, dataset_id: str) -> Dataset | None:
+    return session.scalar(select(Dataset).where(Dataset.id == dataset_id).with_for_update())
+
+
+def _mark_failed(session: Session, job: Job) -> None:
+    """Final-failure hook (retries exhausted, last attempt's worker died, or a permanent error)."""
+    dataset = _locked_dataset(session, str(job.payload.get("dataset_id")))
+    if dataset is None or dataset.job_id != job.id:
+        return  # deleted, or a newer ingestion took over
+    dataset.status = DatasetStatus.FAILED.value
+    dataset.error = _plain_error(job.error) or "ingestion failed"
+    record_event(
+        session,
+        action="dataset.ingested",
+        actor_id=job.created_by,
+        project_id=dataset.project_id,
+        entity_type=ENTITY,
+        entity_id=dataset.id,
+        data={"status": "failed", "error": dataset.error, "job_id": job.id, "attempts": job.attempts},
+    )
+
+
+def _mark_cancelled(session: Session, job: Job) -> None:
+    dataset = _locked_dataset(session, str(job.payload.get("dataset_id")))
+    if dataset is None or dataset.job_id != job.id:
+        return
+    dataset.status = DatasetStatus.FAILED.value
+    dataset.error = "ingestion was cancelled; re-submit the mapping to ingest again"
+
+
+def _plain_error(error: str | None) -> str | None:
+    if error is None:
+        return None
+    for prefix in ("JobFailed: ", "recon.jobs.errors.JobFailed: "):
+        error = error.removeprefix(prefix)
+    return error
+
+
+@task("ingest_dataset", max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
+def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
+    with session_scope(ctx.session_factory) as session:
+        dataset = _locked_dataset(session, dataset_id)
+        if dataset is None or dataset.job_id != ctx.job_id:
+            log.info(
+                "ingest_skipped", dataset_id=dataset_id, job_id=ctx.job_id, reason="deleted or superseded"
+            )
+            ctx.finish_in(session, message="nothing to do: the dataset was deleted or re-mapped")
+            return
+        dataset.status = DatasetStatus.INGESTING.value
+        key, filename, fmt = dataset.storage_key, dataset.filename, dataset.format
+        requested, raw_options = dict(dataset.mapping or {}), dataset.read_options
+    ctx.progress(0.05, "reading the file")
+    started = time.perf_counter()
+    try:
+        options = ReadOptions.from_mapping(raw_options, where="read_options")
+        with get_store(ctx.settings).local_path(key) as path:
+            parsed = parse_dataset(
+                Path(path), filename=filename, fmt=fmt, options=options, requested=requested
+            )
+    except (IngestError, MappingError) as exc:
+        raise JobFailed(str(exc)) from exc
+    except ObjectNotFound as exc:
+        raise JobFailed(f"the stored file {key} is missing") from exc
+    parsed_s = time.perf_counter() - started
+    ctx.check_cancelled()
+    ctx.progress(0.5, f"storing {parsed.records.num_rows} records")
+    with session_scope(ctx.session_factory) as session:
+        dataset = _locked_dataset(session, dataset_id)
+        if dataset is None or dataset.job_id != ctx.job_id:
+            ctx.finish_in(session, message="nothing to do: the dataset was deleted or re-mapped meanwhile")
+            return
+        _store(session, dataset, parsed)
+        record_event(
+            session,
+            action="dataset.ingested",
+            actor_id=dataset.created_by_id,
+            project_id=dataset.project_id,
+            entity_type=ENTITY,
+            entity_id=dataset.id,
+            data={
+                "status": "ready",
+                "rows": dataset.rows,
+                "rejected": dataset.rejected,
+                "sha256": dataset.sha256,
+                "mapping": dataset.effective_mapping,
+                "job_id": ctx.job_id,
+            },
+        )
+        ctx.finish_in(session, result={"rows": dataset.rows, "rejected": dataset.rejected})
+    log.info(
+        "dataset_ingested",
+        dataset_id=dataset_id,
+        rows=parsed.records.num_rows,
+        rejected=parsed.rejected_rows,
+        parse_s=round(parsed_s, 3),
+        total_s=round(time.perf_counter() - started, 3),
+    )
+
+
+def _store(session: Session, dataset: Dataset, parsed: ParsedDataset) -> None:
+    """Replace the records and rejections and set the outcome, all in the caller's transaction."""
+    delete_rows(session, dataset.id)
+    insert_records(session, dataset.id, parsed.records)
+    insert_rejections(session, dataset.id, parsed.rejections)
+    dataset.status = DatasetStatus.READY.value
+    dataset.rows = parsed.records.num_rows
+    dataset.rejected = parsed.rejected_rows
+    dataset.effective_mapping = parsed.mapping.fields
+    dataset.source_columns = parsed.source_columns
+    dataset.extra_columns = parsed.mapping.extra
+    dataset.detected = parsed.detected
+    dataset.amount_scale = parsed.amount_scale
+    dataset.error = None
+    dataset.ingested_at = utcnow()
+    session.flush()

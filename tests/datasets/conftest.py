@@ -1,0 +1,117 @@
+"""Helpers for dataset tests: upload through the API and wait for the ingestion job (embedded worker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from recon.models import Project, User
+
+
+from dataset_helpers import WAIT_S, datasets_url
+
+@pytest.fixture
+def upload(client: TestClient, auth_headers: Callable[[User | str], dict[str, str]]) -> Callable[..., Response]:
+    """upload(user, project, data, filename=..., mapping=..., read_options=..., headers=..., params=...)."""
+
+    def send(
+        user: User,
+        project: Project | str,
+        data: bytes,
+        *,
+        filename: str = "ledger.csv",
+        name: str | None = None,
+        mapping: dict[str, Any] | str | None = None,
+        read_options: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Response:
+        form: dict[str, str] = {}
+        if name is not None:
+            form["name"] = name
+        if mapping is not None:
+            form["mapping"] = mapping if isinstance(mapping, str) else json.dumps(mapping)
+        if read_options is not None:
+            form["read_options"] = json.dumps(read_options)
+        return client.post(
+            datasets_url(project),
+            files={"file": (filename, data, "application/octet-stream")},
+            data=form,
+            headers={**auth_headers(user), **(headers or {})},
+            params=params,
+        )
+
+    return send
+
+
+@pytest.fixture
+def wait_dataset(
+    client: TestClient, auth_headers: Callable[[User | str], dict[str, str]]
+) -> Callable[..., dict[str, Any]]:
+    """wait_dataset(user, project_id, dataset_id) -> the dataset once it is ready or failed."""
+
+    def wait(user: User, project_id: str, dataset_id: str, *, until: tuple[str, ...] = ("ready", "failed")) -> dict[str, Any]:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            response = client.get(f"{datasets_url(project_id)}/{dataset_id}", headers=auth_headers(user))
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            if body["status"] in until:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"dataset still {body['status']} after {WAIT_S}s: {body}")
+            time.sleep(0.05)
+
+    return wait
+
+
+# -- S3 (moto in server mode) ------------------------------------------------------------------------------
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    saved = {name: os.environ.get(name) for name in _FAKE_AWS_ENV}
+    os.environ.update(_FAKE_AWS_ENV)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str) -> str:
+    name = f"recon-ds-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
