@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from recon.config import Settings, get_settings
 from recon.core.db import SessionFactory, session_scope
 from recon.jobs import queue
 from recon.jobs.errors import JobCancelled, LeaseLost, WorkerStopping
@@ -23,6 +24,7 @@ CANCEL_CHECK_INTERVAL_S = 1.0
 class JobContext:
     """Handed to every task as its first argument.
 
+    - `ctx.settings`: the worker's Settings (object store, data dir).
     - `ctx.session_factory()`: a new Session for the task's own transactions (use `session_scope`).
     - `ctx.progress(fraction, message)`: visible to the API at once; also renews the lease.
     - `ctx.check_cancelled()`: raises JobCancelled (cancel requested), WorkerStopping (shutdown: the job is
@@ -41,8 +43,11 @@ class JobContext:
         *,
         lease_s: float,
         stopping: threading.Event,
+        settings: Settings | None = None,
     ) -> None:
         self.lease = lease
+        # The worker's settings (storage, data dir); tasks fall back to the environment's when None.
+        self.settings = settings if settings is not None else get_settings()
         self.session_factory = session_factory
         self.lease_s = lease_s
         self._stopping = stopping

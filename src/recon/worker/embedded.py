@@ -29,4 +29,5 @@ def runner_from_settings(
         lease_s=settings.job_lease_s,
         poll_interval_s=settings.job_poll_interval_s,
         extra_task_modules=extra_task_modules,
+        settings=settings,
     )

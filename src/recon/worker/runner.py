@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
 from recon.jobs import queue
 from recon.jobs.context import JobContext
@@ -49,10 +50,12 @@ class WorkerRunner:
         kinds: Sequence[str] | None = None,
         worker_id: str | None = None,
         extra_task_modules: Sequence[str] = (),
+        settings: Settings | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.session_factory = session_factory
+        self.settings = settings
         self.concurrency = concurrency
         self.lease_s = lease_s
         self.poll_interval_s = poll_interval_s
@@ -134,7 +137,9 @@ class WorkerRunner:
         return count
 
     def _execute(self, lease: queue.Lease) -> None:
-        ctx = JobContext(lease, self.session_factory, lease_s=self.lease_s, stopping=self._stopping)
+        ctx = JobContext(
+            lease, self.session_factory, lease_s=self.lease_s, stopping=self._stopping, settings=self.settings
+        )
         with self._active_lock:
             self._active[lease.job_id] = ctx
         structlog.contextvars.bind_contextvars(
