@@ -100,7 +100,8 @@ def parse_xlsx(data: bytes, options: ReadOptions) -> RawTable:
             number = len(records) + len(broken) + 1
             extra = [v for v in row[width:] if v is not None and not (isinstance(v, str) and not v.strip())]
             if extra:
-                text = ", ".join("" if v is None else values.as_text(v) for v in row)
+                cells = [_cell(v, nulls) for v in row]
+                text = ", ".join("" if v is None else values.as_text(v) for v in cells)
                 reason = f"has {len(extra)} value(s) beyond the {width} header columns"
                 broken.append(BrokenRecord(number, reason, text=text, line=line))
                 continue
