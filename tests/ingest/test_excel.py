@@ -14,7 +14,7 @@ from .helpers import rows_of, schema_of
 
 @pytest.fixture
 def workbook(tmp_path: Path) -> Path:
-    """A bank export: a cover sheet first, then 'Data' with a title row, gaps, mixed cells and a stray value."""
+    """A bank export: a cover sheet, then "Data" with a title row, gaps, mixed cells and a stray value."""
     book = openpyxl.Workbook()
     book.active.title = "Cover"
     book.active["A1"] = "nothing to see"
@@ -101,7 +101,7 @@ def test_header_problems_and_no_header(tmp_path: Path) -> None:
     book.active.append([1, 2, 3])
     path = tmp_path / "gap.xlsx"
     book.save(path)
-    with pytest.raises(IngestError, match="gap.xlsx: the header row has an empty column name in column B"):
+    with pytest.raises(IngestError, match=r"gap\.xlsx: the header row has an empty column name in column B"):
         read_file(path)
     result = read_file(path, options=ReadOptions(header=False))
     assert result.table.column_names == ["column1", "column2", "column3"]
@@ -111,5 +111,5 @@ def test_header_problems_and_no_header(tmp_path: Path) -> None:
 def test_not_a_workbook(tmp_path: Path) -> None:
     path = tmp_path / "fake.xlsx"
     path.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(IngestError, match="fake.xlsx: not a readable XLSX workbook"):
+    with pytest.raises(IngestError, match=r"fake\.xlsx: not a readable XLSX workbook"):
         read_file(path)

@@ -64,5 +64,5 @@ def test_hints_convert_native_columns(parquet_file: Path) -> None:
 def test_not_parquet(tmp_path: Path) -> None:
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1 truncated")
-    with pytest.raises(IngestError, match="broken.parquet: not a readable Parquet file"):
+    with pytest.raises(IngestError, match=r"broken\.parquet: not a readable Parquet file"):
         read_file(path)
