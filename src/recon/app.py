@@ -20,6 +20,7 @@ from recon.config import Settings, get_settings
 from recon.core.db import create_db_engine, create_session_factory
 from recon.core.errors import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from recon.core.migrations import head_revisions
+from recon.observability import runtime as observability
 from recon.observability.health import build_health_router
 from recon.observability.logging import configure_logging_from
 from recon.observability.request_context import RequestContextMiddleware
@@ -43,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bootstrap_admin(app.state.session_factory, settings)
     except (SQLAlchemyError, ValueError) as exc:
         log.error("admin_bootstrap_failed", error=str(exc).splitlines()[0][:300])
+    app.state.observability = observability.start(app)  # metrics server on METRICS_PORT, SQL tracing
     app.state.worker = start_embedded_worker(settings, app.state.session_factory)
     log.info("app_started", environment=settings.environment, database=engine.url.get_backend_name())
     try:
@@ -50,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if app.state.worker is not None:  # finish or release the running jobs before the engine goes
             await asyncio.to_thread(app.state.worker.stop, settings.shutdown_timeout_s)
+        app.state.observability.stop()
         engine.dispose()
         log.info("app_stopped")
 
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
+    observability.install(app, settings)  # metrics middleware, request tracing when OTLP is configured
     app.add_middleware(RequestContextMiddleware)  # added last = outermost
     app.include_router(build_health_router(include_in_schema=False))
     app.include_router(api_router)
