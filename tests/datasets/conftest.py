@@ -12,16 +12,17 @@ from typing import Any
 
 import boto3
 import pytest
+from dataset_helpers import WAIT_S, datasets_url
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from recon.models import Project, User
 
 
-from dataset_helpers import WAIT_S, datasets_url
-
 @pytest.fixture
-def upload(client: TestClient, auth_headers: Callable[[User | str], dict[str, str]]) -> Callable[..., Response]:
+def upload(
+    client: TestClient, auth_headers: Callable[[User | str], dict[str, str]]
+) -> Callable[..., Response]:
     """upload(user, project, data, filename=..., mapping=..., read_options=..., headers=..., params=...)."""
 
     def send(
@@ -60,7 +61,9 @@ def wait_dataset(
 ) -> Callable[..., dict[str, Any]]:
     """wait_dataset(user, project_id, dataset_id) -> the dataset once it is ready or failed."""
 
-    def wait(user: User, project_id: str, dataset_id: str, *, until: tuple[str, ...] = ("ready", "failed")) -> dict[str, Any]:
+    def wait(
+        user: User, project_id: str, dataset_id: str, *, until: tuple[str, ...] = ("ready", "failed")
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + WAIT_S
         while True:
             response = client.get(f"{datasets_url(project_id)}/{dataset_id}", headers=auth_headers(user))

@@ -117,7 +117,9 @@ def test_preview_and_records_give_canonical_fields_and_extra(
     second = client.get(
         f"{url}/records", params={"limit": 2, "cursor": first["next_cursor"]}, headers=auth_headers(owner)
     ).json()
-    assert [(r["ext_id"], r["amount"], r["extra"]) for r in second["items"]] == [("L3", "7.25", {"branch": None})]
+    assert [(r["ext_id"], r["amount"], r["extra"]) for r in second["items"]] == [
+        ("L3", "7.25", {"branch": None})
+    ]
     assert second["next_cursor"] is None
 
 
@@ -186,7 +188,9 @@ def test_same_file_again_is_accepted_and_reported_or_refused_on_request(
     elsewhere = upload(owner, other_project, LEDGER_CSV).json()
     assert elsewhere["duplicate_of"] is None  # detection is per project
     with session_scope(session_factory) as session:
-        count = session.scalar(select(func.count()).select_from(Dataset).where(Dataset.project_id == project.id))
+        count = session.scalar(
+            select(func.count()).select_from(Dataset).where(Dataset.project_id == project.id)
+        )
     assert count == 2
 
 
@@ -212,7 +216,9 @@ def test_idempotency_key_replays_the_first_upload(
     assert other_file.json()["type"].endswith("/idempotency-key-reused")
     assert other_user.status_code == 202 and other_user.json()["id"] != first.json()["id"]
     with session_scope(session_factory) as session:
-        count = session.scalar(select(func.count()).select_from(Dataset).where(Dataset.project_id == project.id))
+        count = session.scalar(
+            select(func.count()).select_from(Dataset).where(Dataset.project_id == project.id)
+        )
     assert count == 2
 
 
