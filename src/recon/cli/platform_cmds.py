@@ -100,8 +100,10 @@ def create_admin_cmd(
 
 def register(app: typer.Typer) -> None:
     from recon.audit.cli import audit_app
+    from recon.worker.cli import worker
 
     app.command("serve")(serve)
+    app.command("worker")(worker)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
