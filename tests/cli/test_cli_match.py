@@ -102,7 +102,10 @@ def test_summary_has_the_contract_keys_and_counts_add_up(demo: DemoFiles, matche
         assert figures["rows"] == sum(figures[k] for k in parts)
         amounts = {k: Decimal(v) for k, v in figures["amounts"].items()}
         assert amounts["total"] == sum(amounts[k] for k in parts)
-        assert sum(summary["unmatched_reasons"][side].values()) == figures["unmatched"]
+        # Reasons cover unmatched records (duplicates included) and rejected ones.
+        reasons = summary["unmatched_reasons"][side]
+        assert sum(reasons.values()) == figures["unmatched"] + figures["rejected"]
+        assert reasons["duplicate"] == figures["duplicate"]
     assert [p["name"] for p in summary["passes"]] == ["exact", "near", "batches", "reference-breaks"]
     for item in summary["passes"]:
         assert {"name", "kind", "groups", "left", "right"} <= set(item)

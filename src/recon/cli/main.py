@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -36,5 +37,16 @@ def main(
     """Reconciliation platform: match two datasets with a declarative rule set."""
 
 
+ENGINE_COMMANDS = frozenset({"match", "rules", "demo"})
+
+
+def _engine_command_only(argv: list[str]) -> bool:
+    """True when the command line names an engine command: the platform commands import the web and ORM
+    stack (seconds of start-up on a busy machine), which `recon match` does not need."""
+    words = [word for word in argv[1:] if not word.startswith("-")]
+    return bool(words) and words[0] in ENGINE_COMMANDS
+
+
 engine_cmds.register(app)
-platform_cmds.register(app)
+if not _engine_command_only(sys.argv):
+    platform_cmds.register(app)

@@ -110,6 +110,17 @@ def check_columns(rules: Any, left: Any, right: Any) -> None:
 
 
 @contextmanager
+def _input_errors() -> Iterator[None]:
+    """The engine's InputError (e.g. duplicate or missing ids) is bad input, not a failure of the engine."""
+    from recon.engine import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        raise BadInput(str(exc).splitlines()) from exc
+
+
+@contextmanager
 def _stage(listener: Listener, name: str) -> Iterator[None]:
     listener(Stage(name, "start"))
     yield
@@ -146,7 +157,7 @@ def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> di
     left, right = read_both(req, rules, listener)
     check_columns(rules, left, right)
     req.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill:
+    with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill, _input_errors():
         result = reconcile(
             left.table,
             right.table,

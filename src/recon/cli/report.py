@@ -32,10 +32,12 @@ def sides_table(summary: dict[str, Any]) -> Table:
     for name in ("rows/total", *STATUSES):
         table.add_column(name, justify="right")
     for side in ("left", "right"):
-        figures = summary.get(side, {})
-        amounts = figures.get("amounts", {})
+        figures = summary.get(side) or {}
+        amounts = figures.get("amounts") or {}  # None when the rules name no amount column
         table.add_row(side, "records", *(_count(figures.get(k)) for k in ("rows", *STATUSES)))
-        table.add_row("", "amount", *(_money(amounts.get(k)) for k in ("total", *STATUSES)), end_section=True)
+        if amounts:
+            table.add_row("", "amount", *(_money(amounts.get(k)) for k in ("total", *STATUSES)))
+        table.add_section()
     return table
 
 
@@ -68,12 +70,17 @@ def _footer(summary: dict[str, Any], out_dir: str) -> str:
     return f"checks: {marks or '-'}; engine {summary.get('engine_version', '?')}; written to {out_dir}{took}"
 
 
+PLAIN_WIDTH = 120  # for pipes and logs, where Rich would assume 80 columns and truncate cells
+
+
 def render_summary(console: Console, summary: dict[str, Any], out_dir: str) -> None:
+    if not console.is_terminal and console.width < PLAIN_WIDTH:
+        console = Console(file=console.file, width=PLAIN_WIDTH, highlight=False)
     console.print(Group(sides_table(summary), passes_table(summary)))
     reasons = _reasons(summary)
     if reasons:
-        console.print(reasons)
-    console.print(_footer(summary, out_dir))
+        console.print(reasons, soft_wrap=True)
+    console.print(_footer(summary, out_dir), soft_wrap=True)
 
 
 class RunProgress:
