@@ -224,6 +224,19 @@ def test_rejected_rows_are_not_an_error(tmp_path: Path) -> None:
     assert "A2" in unmatched and "rejected" in unmatched and "amount" in unmatched
 
 
+def test_duplicate_ids_exit_2_naming_the_file_and_id(tmp_path: Path) -> None:
+    left = tmp_path / "left.csv"
+    right = tmp_path / "right.csv"
+    left.write_text("id,reference,amount\nA1,R1,10.00\nA1,R2,12.00\n")
+    right.write_text("id,reference,amount\nB1,R1,10.00\n")
+    rules = write_rules(tmp_path / "rules.yaml", SIMPLE_RULES)
+    result = runner.invoke(
+        app, ["match", str(left), str(right), "--rules", str(rules), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert str(left) in result.stderr and "A1" in result.stderr
+
+
 def test_rules_check_prints_the_plan(demo: DemoFiles) -> None:
     result = runner.invoke(app, ["rules", "check", str(demo.rules)])
     assert result.exit_code == 0, result.stderr

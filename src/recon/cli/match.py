@@ -110,14 +110,20 @@ def check_columns(rules: Any, left: Any, right: Any) -> None:
 
 
 @contextmanager
-def _input_errors() -> Iterator[None]:
-    """The engine's InputError (e.g. duplicate or missing ids) is bad input, not a failure of the engine."""
+def _input_errors(req: MatchRequest) -> Iterator[None]:
+    """The engine's InputError (e.g. duplicate or missing ids) is bad input, not a failure of the engine;
+    its lines start with the side, which we name by its file."""
     from recon.engine import InputError
 
     try:
         yield
     except InputError as exc:
-        raise BadInput(str(exc).splitlines()) from exc
+        files = {"left": req.left, "right": req.right}
+        lines = []
+        for line in str(exc).splitlines():
+            side, _, rest = line.partition(": ")
+            lines.append(f"{files[side]} ({side}): {rest}" if side in files and rest else line)
+        raise BadInput(lines) from exc
 
 
 @contextmanager
@@ -157,7 +163,7 @@ def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> di
     left, right = read_both(req, rules, listener)
     check_columns(rules, left, right)
     req.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill, _input_errors():
+    with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill, _input_errors(req):
         result = reconcile(
             left.table,
             right.table,
