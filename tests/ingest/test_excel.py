@@ -108,6 +108,12 @@ def test_header_problems_and_no_header(tmp_path: Path) -> None:
     assert result.table["column3"].to_pylist() == ["amount", "3"]
 
 
+def test_workbook_xml_is_parsed_with_defusedxml() -> None:
+    from openpyxl import xml
+
+    assert xml.DEFUSEDXML  # openpyxl switches to defusedxml (entity-expansion safe) when it is installed
+
+
 def test_not_a_workbook(tmp_path: Path) -> None:
     path = tmp_path / "fake.xlsx"
     path.write_bytes(b"PK\x03\x04 not really a zip")

@@ -36,6 +36,10 @@ def test_golden(expected_file: Path) -> None:
     assert [[e.row, e.line, e.column, e.value, e.reason] for e in result.errors] == case["errors"]
     assert {key: result.detected.get(key) for key in case["detected"]} == case["detected"]
     assert result.rows_read == len(case["rows"]) + len(case["rejected"])
+    # Rows are numbered 1..rows_read without gaps: the accepted ones are the complement of `_row`.
+    rejected_rows = result.rejected["_row"].to_pylist()
+    assert len(set(rejected_rows)) == len(rejected_rows)
+    assert all(1 <= row <= result.rows_read for row in rejected_rows)
     assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
