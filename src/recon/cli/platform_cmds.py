@@ -38,26 +38,17 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST, 0.0.0.0).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT, 2000).")] = None,
 ) -> None:
-    """Run the API (uvicorn). Outside production the database is migrated first."""
-    import uvicorn
-
+    """Run the API (uvicorn; metrics on METRICS_PORT). Outside production the database is migrated first.
+    SIGTERM drains in-flight requests, stops the embedded worker and exits 0."""
     from recon.core.migrations import upgrade_head
     from recon.observability.logging import configure_logging_from
+    from recon.observability.serving import serve_api
 
     settings = load_settings()
     configure_logging_from(settings)
     if settings.should_auto_migrate:
         upgrade_head(settings)
-    uvicorn.run(
-        "recon.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=settings.port if port is None else port,
-        log_config=None,  # our structlog setup formats uvicorn's loggers
-        access_log=False,  # the request-context middleware logs each request with its request id
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        proxy_headers=True,
-    )
+    serve_api(settings, host or settings.host, settings.port if port is None else port)
 
 
 @db_app.command("upgrade")
