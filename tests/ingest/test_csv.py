@@ -115,6 +115,12 @@ def test_carriage_return_line_endings() -> None:
     assert [(e.row, e.line, e.value) for e in result.errors] == [(2, 3, "x")]
 
 
+def test_records_without_content_are_blank_whatever_their_field_count() -> None:
+    result = read(b'id,amount\n1,1\n,,,\n""\n  ,  ,\nN/A,N/A\n2,x\n', null_values=["", "N/A"])
+    assert rows_of(result.table) == [["1", "1"]]
+    assert [(e.row, e.line, e.value) for e in result.errors] == [(2, 7, "x")]
+
+
 def test_one_column_file_with_blank_lines() -> None:
     result = read(b"amount\n1\n   \n\n2\n")
     assert rows_of(result.table) == [["1"], ["2"]]

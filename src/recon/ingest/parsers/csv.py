@@ -191,6 +191,16 @@ class _Body:
         self.data = data[offset_after_lines(data, header_lines, start) :]
         self.null_values = options.null_values
 
+    def blank(self, fields: Sequence[str]) -> bool:
+        """A record without content: every field empty, whitespace or a null marker (not a data row)."""
+        return all(not f.strip() or f in self.null_values for f in fields)
+
+    def _blank_text(self, text: str) -> bool:
+        try:
+            return self.blank(next(self.dialect.rows(io.StringIO(text, newline="")), []))
+        except pycsv.Error:
+            return False
+
     def lines_of(self, rows: Sequence[int]) -> dict[int, int]:
         """Line where each data row starts, by rescanning the text with the csv module."""
         wanted = sorted(set(rows))
@@ -199,11 +209,11 @@ class _Body:
             return found
         stream = io.TextIOWrapper(io.BytesIO(bytes(self.data)), encoding="utf-8", newline="")
         reader = self.dialect.rows(stream)
-        row, previous, nulls = 0, 0, set(self.null_values)
+        row, previous = 0, 0
         try:
             for record in reader:
                 start, previous = previous + 1, reader.line_num
-                if all(not f.strip() or f in nulls for f in record):
+                if self.blank(record):
                     continue
                 row += 1
                 if row == wanted[len(found)]:
@@ -231,8 +241,10 @@ class _Body:
         total = table.num_rows + len(invalid)
         invalid_numbers = np.array([i.number for i in invalid], dtype=np.int64)
         positions = np.delete(np.arange(1, total + 1, dtype=np.int64), invalid_numbers - 1)
-        whitespace = [i.number for i in invalid if not i.text.strip() and i.number is not None]
-        blanks = np.sort(np.concatenate([np.array(whitespace, dtype=np.int64), positions[blank_table_rows]]))
+        blank_invalid = {i.number for i in invalid if i.number is not None and self._blank_text(i.text)}
+        blanks = np.sort(
+            np.concatenate([np.array(sorted(blank_invalid), dtype=np.int64), positions[blank_table_rows]])
+        )
         keep = np.ones(table.num_rows, dtype=bool)
         keep[blank_table_rows] = False
         table = table.filter(pa.array(keep)) if len(blank_table_rows) else table
@@ -245,7 +257,7 @@ class _Body:
                 text=i.text,
             )
             for i in invalid
-            if i.text.strip() and i.number is not None
+            if i.number is not None and i.number not in blank_invalid
         ]
         return RawTable(table, rows=pa.array(rows), broken=broken, lines_of=self.lines_of, detected=detected)
 
