@@ -11,6 +11,7 @@ from recon.datasets.endpoints import router as datasets_router
 from recon.jobs.endpoints import router as jobs_router
 from recon.observability.health import build_health_router
 from recon.projects.endpoints import router as projects_router
+from recon.rulesets.endpoints import router as rulesets_router
 
 API_PREFIX = "/api/v1"
 
@@ -21,3 +22,4 @@ api_router.include_router(auth_router)
 api_router.include_router(audit_router)
 api_router.include_router(jobs_router)
 api_router.include_router(datasets_router)
+api_router.include_router(rulesets_router)

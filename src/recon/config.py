@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     s3_prefix: str = ""
     upload_max_bytes: int = Field(default=GIB, ge=1)
     ingest_inline_max_bytes: int = Field(default=5 * MIB, ge=0)
+    # Rule set dry runs execute inside the request: each side must have at most this many records.
+    dry_run_max_rows: int = Field(default=100_000, ge=1)
 
     embedded_worker: bool = True
     worker_concurrency: int = Field(default=2, ge=1)

@@ -6,6 +6,7 @@ from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_i
 from recon.models.datasets import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
 from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
+from recon.models.rulesets import RuleSet, RuleSetVersion
 from recon.models.types import JSONDoc, Money, UTCDateTime
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Role",
+    "RuleSet",
+    "RuleSetVersion",
     "TimestampMixin",
     "UTCDateTime",
     "User",
