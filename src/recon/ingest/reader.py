@@ -132,7 +132,6 @@ def _split(raw: RawTable, typed: columns.Typed) -> tuple[pa.Table, pa.Table, lis
     for mask in masks[1:]:
         bad = pc.or_(bad, mask)
     where = pc.indices_nonzero(bad)
-    position = {int(r): i for i, r in enumerate(pc.take(rows, where).to_pylist())}
     for name in table.column_names:
         for failed in typed.failures.get(name, []):
             at = pc.indices_nonzero(failed.mask)
@@ -147,7 +146,7 @@ def _split(raw: RawTable, typed: columns.Typed) -> tuple[pa.Table, pa.Table, lis
     broken = pa.Table.from_arrays(
         [pa.nulls(len(raw.broken), f.type) for f in table.schema], schema=table.schema
     )
-    rejected_rows = sorted(position) + [b.row for b in raw.broken]
+    rejected_rows = pc.take(rows, where).to_pylist() + [b.row for b in raw.broken]
     rejected = _with_meta(pa.concat_tables([cells, broken]), pa.array(rejected_rows, pa.int64()), errors)
     rejected = rejected.sort_by("_row")
     return table.filter(pc.invert(bad)), rejected, errors
