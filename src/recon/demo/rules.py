@@ -6,7 +6,8 @@ Why each pass looks the way it does:
 - near: no usable reference on the bank side; amount within a cent, date within 3 days, and the counterparty
   and description as printed by the bank decide between candidates (decoys have the same amount and currency).
 - batches: a customer pays several invoices of one day with one transfer; the ledger lines of one
-  counterparty, date and currency add up to the bank line.
+  counterparty, date and currency add up to the bank line, which names that counterparty (the similarity
+  condition stops a lone leftover ledger line from taking an unrelated bank line of the same amount).
 - reference-breaks: the reference agrees but the bank deducted a fee, so the amount differs: a break.
 """
 
@@ -40,6 +41,8 @@ passes:
     match:
       - {left: currency, right: currency, op: equals}
       - {left: date, right: date, op: within_days, days: 3}
+      - {left: counterparty, right: counterparty, op: similarity, method: jaro_winkler, min: 0.8,
+         normalize: [upper]}
     sum: {left: amount, right: amount, abs: 0.01}
   - name: reference-breaks
     kind: one_to_one
