@@ -108,13 +108,16 @@ class _Collector:
         order = np.argsort(edges, kind="stable")
         amb_l = np.concatenate([np.zeros(0, np.int64), *[left[e] for e in self.amb_l_edges]])
         amb_r = np.concatenate([np.zeros(0, np.int64), *[right[e] for e in self.amb_r_edges]])
-        chosen_l, chosen_r = left[edges], right[edges]
+        if len(amb_l):
+            amb_l = np.setdiff1d(amb_l, left[edges])
+        if len(amb_r):
+            amb_r = np.setdiff1d(amb_r, right[edges])
         return Assignment(
             edges=edges[order],
             tied=tied[order],
             greedy=greedy[order],
-            ambiguous_left=np.setdiff1d(amb_l, chosen_l),
-            ambiguous_right=np.setdiff1d(amb_r, chosen_r),
+            ambiguous_left=amb_l,
+            ambiguous_right=amb_r,
         )
 
 

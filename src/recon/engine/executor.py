@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
-from recon.engine import sql
+from recon.engine import normalize, sql
 from recon.engine.errors import EngineError, InputError
 from recon.engine.planner import TOKEN_PAIR_LIMIT, Check, PassPlan
+from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -74,7 +75,7 @@ def order_by_id(name: str, table: pa.Table, id_column: str) -> Side:
         if pc.any(same).as_py():
             duplicate = ids[pc.index(same, True).as_py()].as_py()
             raise InputError(f"{name}: id '{duplicate}' occurs more than once in column '{id_column}'")
-    return Side(name, table.combine_chunks(), ids, id_column)
+    return Side(name, table, ids, id_column)
 
 
 @dataclass
@@ -85,12 +86,24 @@ class PairCandidates:
     right: IntArray
     score: FloatArray
     compare_ok: BoolArray
-    sims: dict[str, FloatArray] = field(default_factory=dict)  # rapidfuzz-computed columns by name
+    sims: dict[str, FloatArray] = field(default_factory=dict)  # "score<i>" / "check<i>" similarities
+    compares: dict[str, BoolArray] = field(default_factory=dict)  # "compare<i>" outcome per item
     extra: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
     below_left: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # had candidates, all < min
     below_right: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     below_best_left: FloatArray = field(default_factory=lambda: np.zeros(0))
     below_best_right: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    def subset(self, keep: BoolArray) -> PairCandidates:
+        return PairCandidates(
+            self.left[keep],
+            self.right[keep],
+            self.score[keep],
+            self.compare_ok[keep],
+            {k: v[keep] for k, v in self.sims.items()},
+            {k: v[keep] for k, v in self.compares.items()},
+            {k: v[keep] for k, v in self.extra.items()},
+        )
 
 
 class Session:
@@ -111,6 +124,9 @@ class Session:
             ) from None
         self.con.execute("SET preserve_insertion_order = false")
         self.sides: dict[str, Side] = {}
+        self.derived: dict[tuple[str, str, tuple[str, ...]], str] = {}
+        self.extra: dict[str, dict[str, pa.Array]] = {"left": {}, "right": {}}
+        self.columns: dict[tuple[str, str], pa.Array] = {}
 
     def close(self) -> None:
         self.con.close()
@@ -119,13 +135,15 @@ class Session:
 
     def run(self, query: str) -> None:
         try:
-            self.con.execute(query)
+            with stage(query.split(" AS ", maxsplit=1)[0][:40]):
+                self.con.execute(query)
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB failed: {exc}") from exc
 
     def arrow(self, query: str) -> pa.Table:
         try:
-            return self.con.sql(query).to_arrow_table()
+            with stage("query " + " ".join(query.split())[:34]):
+                return self.con.sql(query).to_arrow_table()
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB failed: {exc}") from exc
 
@@ -134,8 +152,32 @@ class Session:
 
     def add_side(self, side: Side) -> None:
         self.sides[side.name] = side
+        self.publish(side.name)
+
+    def publish(self, name: str) -> None:
+        """(Re)register a side with its record index and derived columns."""
+        side = self.sides[name]
         table = side.table.append_column("__rid", pa.array(np.arange(side.n, dtype=np.int64)))
-        self.register(ALIAS[side.name], table)
+        for alias, values in self.extra[name].items():
+            table = table.append_column(alias, values)
+        self.register(ALIAS[name], table)
+
+    def column(self, side: str, column: str) -> pa.Array:
+        """A side's column as one contiguous array (kept for repeated takes)."""
+        key = (side, column)
+        if key not in self.columns:
+            self.columns[key] = self.sides[side].table.column(column).combine_chunks()
+        return self.columns[key]
+
+    def derive(self, side: str, column: str, normalizers: tuple[str, ...]) -> str:
+        """Name of a normalized text column of a side, computed once (see recon.engine.normalize)."""
+        key = (side, column, normalizers)
+        if key not in self.derived:
+            alias = f"__t{len(self.derived)}"
+            with stage(f"normalize {side}.{column} {'/'.join(normalizers)}"):
+                self.extra[side][alias] = normalize.apply(self.column(side, column), normalizers)
+            self.derived[key] = alias
+        return self.derived[key]
 
     def duplicates(self, side: Side) -> tuple[IntArray, IntArray]:
         """(rid, first rid) of records identical to a lower-id record on every column but the id."""
@@ -181,13 +223,16 @@ class Session:
                 select.append(f"{part.sql} AS __sim{part.index}")
             else:
                 select += [f"l.{part.left} AS __ls{part.index}", f"r.{part.right} AS __rs{part.index}"]
-        python_checks = [check for check in plan.checks if check.sql is None]
-        for check in python_checks:
-            select += [f"{check.left} AS __lc{check.index}", f"{check.right} AS __rc{check.index}"]
+        for check in plan.checks:
+            if check.method and check.sql is None:
+                select += [f"{check.left} AS __lc{check.index}", f"{check.right} AS __rc{check.index}"]
+            elif check.method:
+                select.append(
+                    f"{sql.similarity(check.method, check.left, check.right)} AS __csim{check.index}"
+                )
         if not plan.scores:
             select.append(f"{sql.mean(plan.closeness)} AS __close")
-        compare = " AND ".join(check.sql or "true" for check in plan.compares) or "true"
-        select.append(f"{compare} AS __cmp")
+        select += [f"{check.sql} AS __cmp{check.index}" for check in plan.compares]
         select += [f"{expr} AS {alias}" for alias, expr in (extra or {}).items()]
         key_labels = {label for _, _, label in plan.keys}
         where = [c.sql for c in plan.checks if c.sql is not None and c.label not in key_labels] or ["true"]
@@ -197,10 +242,13 @@ class Session:
         table = self.arrow(query + " ORDER BY lr, rr")
         ok = np.ones(table.num_rows, bool)
         sims: dict[str, FloatArray] = {}
-        for check in python_checks:
-            sim = self.token_set(table, f"__lc{check.index}", f"__rc{check.index}")
-            sims[f"check{check.index}"] = sim
-            ok &= sim >= check.minimum - 1e-12
+        for check in plan.checks:
+            if check.method and check.sql is None:
+                sim = self.token_set(table, f"__lc{check.index}", f"__rc{check.index}")
+                ok &= sim >= check.minimum - 1e-12
+                sims[f"check{check.index}"] = sim
+            elif check.method:
+                sims[f"check{check.index}"] = _floats(table, f"__csim{check.index}")
         if plan.scores:
             total = np.zeros(table.num_rows)
             for part in plan.scores:
@@ -213,11 +261,13 @@ class Session:
             score = total / sum(part.weight for part in plan.scores)
         else:
             score = _floats(table, "__close")
-        lr, rr = _ints(table, "lr"), _ints(table, "rr")
-        cmp = table.column("__cmp").to_numpy(zero_copy_only=False).astype(bool)
-        extras = {alias: table.column(alias).to_numpy(zero_copy_only=False) for alias in (extra or {})}
-        result = PairCandidates(lr[ok], rr[ok], score[ok], cmp[ok], {k: v[ok] for k, v in sims.items()})
-        result.extra = {k: v[ok] for k, v in extras.items()}
+        compares = {f"compare{c.index}": _bools(table, f"__cmp{c.index}") for c in plan.compares}
+        compare_ok = np.ones(table.num_rows, bool)
+        for values in compares.values():
+            compare_ok &= values
+        result = PairCandidates(_ints(table, "lr"), _ints(table, "rr"), score, compare_ok, sims, compares)
+        result.extra = {alias: table.column(alias).to_numpy(zero_copy_only=False) for alias in (extra or {})}
+        result = result.subset(ok)
         if plan.spec.min_score is not None:
             result = apply_min_score(result, plan.spec.min_score)
         return result
@@ -274,15 +324,8 @@ def join_clause(plan: PassPlan, left: str, right: str) -> str:
 
 
 def apply_min_score(candidates: PairCandidates, min_score: float) -> PairCandidates:
-    keep = candidates.score >= min_score - 1e-12
-    result = PairCandidates(
-        candidates.left[keep],
-        candidates.right[keep],
-        candidates.score[keep],
-        candidates.compare_ok[keep],
-        {k: v[keep] for k, v in candidates.sims.items()},
-        {k: v[keep] for k, v in candidates.extra.items()},
-    )
+    """Drop candidates scoring below min_score, remembering nodes that only had such candidates."""
+    result = candidates.subset(candidates.score >= min_score - 1e-12)
     for side, nodes, kept in (
         ("left", candidates.left, result.left),
         ("right", candidates.right, result.right),
@@ -300,6 +343,11 @@ def apply_min_score(candidates: PairCandidates, min_score: float) -> PairCandida
 
 def _ints(table: pa.Table, column: str) -> IntArray:
     return np.asarray(table.column(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _bools(table: pa.Table, column: str) -> BoolArray:
+    values = table.column(column).fill_null(False)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _floats(table: pa.Table, column: str) -> FloatArray:

@@ -13,6 +13,7 @@ from recon.engine.executor import Session
 from recon.engine.explain import pair_explanations
 from recon.engine.model import PassSpec
 from recon.engine.planner import PassPlan
+from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -93,14 +94,19 @@ def run_one_to_one(
     candidates = session.pair_candidates(plan, "pl", "pr")
     reasons.note("left", candidates.below_left, BELOW_MIN_SCORE, spec.index, candidates.below_best_left)
     reasons.note("right", candidates.below_right, BELOW_MIN_SCORE, spec.index, candidates.below_best_right)
-    chosen = assign(candidates.left, candidates.right, candidates.score)
+    with stage(f"{spec.name}: assign"):
+        chosen = assign(candidates.left, candidates.right, candidates.score)
     reasons.note("left", chosen.ambiguous_left, AMBIGUOUS, spec.index)
     reasons.note("right", chosen.ambiguous_right, AMBIGUOUS, spec.index)
     edges = chosen.edges  # ascending, and candidates are sorted by left rid: groups come in left-id order
     left, right, score = candidates.left[edges], candidates.right[edges], candidates.score[edges]
     status = decide_status(spec, score, chosen.tied, candidates.compare_ok[edges])
     sims = {name: values[edges] for name, values in candidates.sims.items()}
-    explanation = pair_explanations(session, plan, ("pl", "pr"), (left, right), sims, greedy=chosen.greedy)
+    compares = {name: values[edges] for name, values in candidates.compares.items()}
+    with stage(f"{spec.name}: explain"):
+        explanation = pair_explanations(
+            session, plan, (left, right), sims=sims, compare_ok=compares, greedy=chosen.greedy
+        )
     n = len(edges)
     return PassResult(
         spec=spec,

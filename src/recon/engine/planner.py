@@ -14,7 +14,7 @@ Blocking (no pass ever compares all pairs):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -94,6 +94,7 @@ class Check:
     left: str = ""
     right: str = ""
     minimum: float = 0.0
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,16 +192,23 @@ class Plan:
 Categories = Mapping[str, str]
 
 
-def build_plan(rules: RuleData, left: Categories, right: Categories) -> Plan:
-    """The plan for the given column categories (sql.STRING / NUMBER / DATE / TIMESTAMP / OTHER)."""
-    return Plan(rules, tuple(_plan_pass(spec, {"left": left, "right": right}) for spec in rules.passes))
+def build_plan(rules: RuleData, left: Categories, right: Categories, derive: Derive | None = None) -> Plan:
+    """The plan for the given column categories (sql.STRING / NUMBER / DATE / TIMESTAMP / OTHER).
+
+    `derive(side, column, normalizers)` may return the name of a precomputed normalized text column."""
+    categories = {"left": left, "right": right}
+    return Plan(rules, tuple(_plan_pass(spec, categories, derive) for spec in rules.passes))
+
+
+Derive = Callable[[str, str, tuple[str, ...]], str]
 
 
 class _Builder:
     """Collects the per-side columns a pass needs while its conditions are planned."""
 
-    def __init__(self, categories: Mapping[str, Categories]) -> None:
+    def __init__(self, categories: Mapping[str, Categories], derive: Derive | None) -> None:
         self.categories = categories
+        self.derive = derive
         self.columns: dict[str, dict[str, str]] = {"left": {}, "right": {}}
         self.raw: dict[str, list[str]] = {"left": [], "right": []}
 
@@ -210,6 +218,23 @@ class _Builder:
     def carry(self, side: str, column: str) -> None:
         if column not in self.raw[side]:
             self.raw[side].append(column)
+
+    def text(self, side: str, column: str, normalizers: tuple[str, ...]) -> str:
+        """Normalized text operand: a precomputed column when the executor offers one, else SQL."""
+        category = self.cat(side, column)
+        if self.derive is not None and category == sql.STRING:
+            return sql.quote(self.derive(side, column, normalizers))
+        return sql.normalized(column, category, normalizers)
+
+    def texts(self, item: Condition | ScoreItem | CompareItem) -> tuple[str, str]:
+        return self.text("left", item.left, item.normalize), self.text("right", item.right, item.normalize)
+
+    def equality(self, item: Condition | CompareItem) -> tuple[str, str]:
+        """Typed operands when both sides share a numeric/date type and nothing is normalized, else text."""
+        lcat, rcat = self.cat("left", item.left), self.cat("right", item.right)
+        if not item.normalize and lcat == rcat and lcat in (sql.NUMBER, sql.DATE, sql.TIMESTAMP):
+            return sql.quote(item.left), sql.quote(item.right)
+        return self.texts(item)
 
     def define(self, alias: str, left: str, right: str) -> None:
         self.columns["left"][alias], self.columns["right"][alias] = left, right
@@ -223,8 +248,8 @@ class _Builder:
         return (item.left, self.cat("left", item.left)), (item.right, self.cat("right", item.right))
 
 
-def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories]) -> PassPlan:
-    build = _Builder(categories)
+def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories], derive: Derive | None) -> PassPlan:
+    build = _Builder(categories, derive)
     keys: list[tuple[str, str, str]] = []
     checks: list[Check] = []
     closeness: list[str] = []
@@ -233,7 +258,7 @@ def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories]) -> PassPlan
         alias, la, ra = f"__m{i}", f"l.__m{i}", f"r.__m{i}"
         (lcol, lcat), (rcol, rcat) = build.both(cond)
         if cond.op == "equals":
-            build.define(alias, *sql.equality_operands((lcol, lcat), (rcol, rcat), cond.normalize))
+            build.define(alias, *build.equality(cond))
             label = f"{_named(lcol, cond.normalize)} = {_named(rcol, cond.normalize)}"
             keys.append((alias, alias, label))
             checks.append(Check(i, label, f"{la} = {ra}"))
@@ -260,9 +285,7 @@ def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories]) -> PassPlan
             else:
                 bands.append((1, Band("days", days, label), i))
         else:
-            build.define(
-                alias, sql.normalized(lcol, lcat, cond.normalize), sql.normalized(rcol, rcat, cond.normalize)
-            )
+            build.define(alias, *build.texts(cond))
             checks.append(_text_check(i, cond, la, ra))
     band: Band | None = None
     band_source: str | None = None
@@ -349,7 +372,7 @@ def _text_check(index: int, cond: Condition, la: str, ra: str) -> Check:
     minimum = cond.min if cond.min is not None else 0.0
     label = f"{method}({lname}, {rname}) >= {minimum}"
     expr = sql.similarity(method, la, ra)
-    return Check(index, label, None if expr is None else f"{expr} >= {minimum!r}", la, ra, minimum)
+    return Check(index, label, None if expr is None else f"{expr} >= {minimum!r}", la, ra, minimum, method)
 
 
 def _token_block(spec: PassSpec) -> tuple[str, str, str] | None:
@@ -367,10 +390,8 @@ def _score_parts(spec: PassSpec, build: _Builder) -> tuple[ScorePart, ...]:
     parts = []
     for i, item in enumerate(spec.score):
         alias = f"__s{i}"
-        (lcol, lcat), (rcol, rcat) = build.both(item)
-        build.define(
-            alias, sql.normalized(lcol, lcat, item.normalize), sql.normalized(rcol, rcat, item.normalize)
-        )
+        (lcol, _), (rcol, _) = build.both(item)
+        build.define(alias, *build.texts(item))
         label = f"{item.method}({_named(lcol, item.normalize)}, {_named(rcol, item.normalize)})"
         expr = sql.similarity(item.method, f"l.{alias}", f"r.{alias}")
         parts.append(ScorePart(i, label, item.method, item.weight, alias, alias, expr))
@@ -391,7 +412,7 @@ def _compare_checks(spec: PassSpec, build: _Builder) -> tuple[Check, ...]:
             label = f"{rcol} - {lcol} within {item.days} days"
             predicate = f"abs({ra} - {la}) <= {item.days}"
         else:
-            build.define(alias, *sql.equality_operands((lcol, lcat), (rcol, rcat), item.normalize))
+            build.define(alias, *build.equality(item))
             label = f"{_named(lcol, item.normalize)} = {_named(rcol, item.normalize)}"
             predicate = f"{la} IS NOT DISTINCT FROM {ra}"
         checks.append(Check(i, label, f"coalesce({predicate}, false)"))

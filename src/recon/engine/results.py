@@ -135,12 +135,12 @@ def _matches(
             pa.table(
                 [
                     pa.array(result.group + offset + 1, pa.int64()),
-                    pa.array(np.full(len(result.group), result.spec.name), pa.string()),
+                    pa.repeat(pa.scalar(result.spec.name, pa.string()), len(result.group)),
                     pa.array(STATUS_NAMES, pa.string()).take(pa.array(member_status)),
                     pa.array(["left", "right"], pa.string()).take(pa.array(result.side)),
                     all_ids.take(pa.array(source)),
                     pa.array(result.score[result.group], pa.float64()),
-                    result.explanation.take(pa.array(result.group)),
+                    first_row_only(result.explanation, result.group),
                 ],
                 schema=MATCH_SCHEMA,
             )
@@ -148,7 +148,23 @@ def _matches(
         offset += result.groups
     if not chunks:
         return MATCH_SCHEMA.empty_table(), status
-    return pa.concat_tables(chunks).combine_chunks(), status
+    return pa.concat_tables(chunks), status
+
+
+def first_row_only(per_group: pa.Array, group: IntArray) -> pa.Array:
+    """Per member row: the group's text on its first row, null on the others (no bytes are copied)."""
+    values = per_group.cast(pa.large_string()) if not pa.types.is_large_string(per_group.type) else per_group
+    offsets = np.frombuffer(values.buffers()[1], np.int64, count=len(values) + 1, offset=values.offset * 8)
+    first = np.r_[True, group[1:] != group[:-1]] if len(group) else np.zeros(0, bool)
+    row_offsets = np.empty(len(group) + 1, np.int64)
+    row_offsets[0] = offsets[group[0]] if len(group) else 0
+    row_offsets[1:] = offsets[group + 1]
+    validity = first & ~np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), bool)[group]
+    mask = pa.array(validity).buffers()[1]
+    array = pa.LargeStringArray.from_buffers(
+        len(group), pa.py_buffer(row_offsets), values.buffers()[2], mask, int(len(group) - validity.sum())
+    )
+    return array.cast(pa.string()) if len(group) and row_offsets[-1] < 2**31 else array
 
 
 def _reason_column(table: pa.Table) -> tuple[str, str]:

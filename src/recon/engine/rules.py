@@ -62,7 +62,7 @@ from recon.engine.model import (
     RulesError,
     column_of,
 )
-from recon.engine.planner import Plan, build_plan
+from recon.engine.planner import Derive, Plan, build_plan
 from recon.engine.sql import DATE, NUMBER, STRING
 from recon.engine.validate import Validator, load_document, suggestion
 
@@ -185,12 +185,18 @@ class RuleSet:
         mapping = {"decimal": NUMBER, "integer": NUMBER, "date": DATE, "string": STRING}
         return {column: mapping[kind] for column, kind in self.column_types(side).items()}
 
-    def plan(self, left: Mapping[str, str] | None = None, right: Mapping[str, str] | None = None) -> Plan:
+    def plan(
+        self,
+        left: Mapping[str, str] | None = None,
+        right: Mapping[str, str] | None = None,
+        derive: Derive | None = None,
+    ) -> Plan:
         """The execution plan; str(plan) lists the blocking keys and checks of every pass."""
         return build_plan(
             self.data,
             left if left is not None else self.categories("left"),
             right if right is not None else self.categories("right"),
+            derive,
         )
 
     def __repr__(self) -> str:

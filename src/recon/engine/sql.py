@@ -71,16 +71,6 @@ def day(column: str, category: str) -> str:
     return quote(column) if category == DATE else f"CAST({quote(column)} AS DATE)"
 
 
-def equality_operands(
-    left: tuple[str, str], right: tuple[str, str], normalizers: Sequence[str]
-) -> tuple[str, str]:
-    """Comparable operands for `equals`: typed when both sides share a type, else normalized text."""
-    (lcol, lcat), (rcol, rcat) = left, right
-    if not normalizers and lcat == rcat and lcat in (NUMBER, DATE, TIMESTAMP):
-        return quote(lcol), quote(rcol)
-    return normalized(lcol, lcat, normalizers), normalized(rcol, rcat, normalizers)
-
-
 def similarity(method: str, left: str, right: str) -> str | None:
     """SQL similarity in [0, 1] (NULL operands give 0); None when the method runs in rapidfuzz."""
     if method == "jaro_winkler":

@@ -16,6 +16,7 @@ from recon.engine.passes import PassResult, Reasons, run_one_to_one
 from recon.engine.results import Outcome, Reconciliation, build
 from recon.engine.rules import RuleSet
 from recon.engine.sql import DATE, NUMBER, TIMESTAMP
+from recon.engine.timing import stage
 
 ENGINE_VERSION = __version__
 
@@ -52,13 +53,16 @@ def reconcile(
     _check_types(rules, {"left": left, "right": right})
     session = Session(memory_limit, temp_dir, threads)
     try:
-        sides = {
-            "left": order_by_id("left", left, rules.left.id),
-            "right": order_by_id("right", right, rules.right.id),
-        }
+        with stage("order by id"):
+            sides = {
+                "left": order_by_id("left", left, rules.left.id),
+                "right": order_by_id("right", right, rules.right.id),
+            }
         for side in sides.values():
             session.add_side(side)
-        plan = rules.plan(sides["left"].categories(), sides["right"].categories())
+        plan = rules.plan(sides["left"].categories(), sides["right"].categories(), session.derive)
+        for name in sides:
+            session.publish(name)
         available = {name: np.ones(side.n, bool) for name, side in sides.items()}
         duplicates = _duplicates(session, rules, sides, available)
         reasons = Reasons({name: side.n for name, side in sides.items()})
@@ -83,7 +87,8 @@ def reconcile(
                     )
                 )
         rejected = {"left": left_rejected, "right": right_rejected}
-        return build(Outcome(rules, sides, rejected, results, reasons, duplicates), ENGINE_VERSION)
+        with stage("results"):
+            return build(Outcome(rules, sides, rejected, results, reasons, duplicates), ENGINE_VERSION)
     finally:
         session.close()
 

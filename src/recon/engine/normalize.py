@@ -1,0 +1,76 @@
+"""Text normalizers on Arrow arrays (same meaning as the SQL versions in recon.engine.sql).
+
+Computed once per side and column, then handed to DuckDB as extra columns: regular expressions over a
+million strings cost about a second each, so `digits` and `alnum` on ASCII text work on the raw UTF-8
+bytes with numpy instead (the result is identical; non-ASCII text takes the regular-expression path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_ALNUM = np.zeros(256, bool)
+_ALNUM[ord("0") : ord("9") + 1] = True
+_ALNUM[ord("A") : ord("Z") + 1] = True
+_ALNUM[ord("a") : ord("z") + 1] = True
+_DIGITS = np.zeros(256, bool)
+_DIGITS[ord("0") : ord("9") + 1] = True
+
+
+def _keep_bytes(values: pa.Array, keep: np.ndarray) -> pa.Array:
+    """Keep only the bytes whose table entry is True (valid for ASCII-only text)."""
+    values = values.cast(pa.large_string()) if not pa.types.is_large_string(values.type) else values
+    offsets = np.frombuffer(
+        values.buffers()[1], dtype=np.int64, count=len(values) + 1, offset=values.offset * 8
+    )
+    data_buffer = values.buffers()[2]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    data = data[start:stop]
+    mask = keep[data]
+    counts = np.zeros(len(data) + 1, np.int64)
+    np.cumsum(mask, out=counts[1:])
+    new_offsets = counts[offsets - start]
+    kept = data[mask]
+    return pa.LargeStringArray.from_buffers(
+        len(values), pa.py_buffer(new_offsets), pa.py_buffer(kept), values.buffers()[0], values.null_count
+    ).cast(pa.string())
+
+
+def _is_ascii(values: pa.Array) -> bool:
+    return bool(pc.all(pc.string_is_ascii(values)).as_py() is not False)
+
+
+def _regex(values: pa.Array, pattern: str, replacement: str = "") -> pa.Array:
+    return pc.replace_substring_regex(values, pattern=pattern, replacement=replacement)
+
+
+def apply(values: pa.Array | pa.ChunkedArray, normalizers: Sequence[str]) -> pa.Array:
+    """Normalized text; empty results become null (missing values never match)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    for step in normalizers:
+        if step == "trim":
+            values = pc.utf8_trim_whitespace(values)
+        elif step == "upper":
+            values = pc.utf8_upper(values)
+        elif step == "lower":
+            values = pc.utf8_lower(values)
+        elif step == "digits":
+            values = _keep_bytes(values, _DIGITS) if _is_ascii(values) else _regex(values, "[^0-9]+")
+        elif step == "alnum":
+            values = _keep_bytes(values, _ALNUM) if _is_ascii(values) else _regex(values, r"[^\p{L}\p{N}]+")
+        elif step == "collapse_spaces":
+            values = _regex(pc.utf8_trim_whitespace(values), r"\s+", " ")
+        elif step == "strip_leading_zeros":
+            values = _regex(values, "^0+(.)", r"\1")
+        else:
+            raise ValueError(f"unknown normalizer {step!r}")
+    empty = pc.equal(pc.binary_length(values), 0)
+    return pc.if_else(empty, pa.scalar(None, pa.string()), values)
