@@ -87,7 +87,7 @@ def dry_run(
             rules,
             left_rejected=rejected_arrow(session, left),
             right_rejected=rejected_arrow(session, right),
-            threads=1,
+            threads=1,  # inside a request: leave the other core to the API and the workers
         )
     except RulesError as exc:
         raise invalid_rules(exc, "the rules do not fit these datasets") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import structlog
@@ -68,8 +69,6 @@ class RuleSetService:
     @staticmethod
     def validate(text: str) -> ValidationResult:
         """The engine's verdict on a text, without saving anything."""
-        import hashlib
-
         fmt = rules_format(text)
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         try:
