@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import job_tasks
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from recon.core.db import SessionFactory, session_scope
 from recon.core.time import utcnow
-from recon.jobs import enqueue
+from recon.jobs import JobContext, LeaseLost, enqueue
 from recon.jobs import queue as jobq
 from recon.jobs.metrics import job_counts_by_state
 from recon.models import Project
@@ -303,3 +304,30 @@ def test_project_deletion_cascades_to_its_jobs(
         session.delete(session.get(Project, project.id))
     with session_scope(session_factory) as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+@pytest.mark.usefixtures("effects_table")
+def test_an_attempt_that_lost_its_lease_cannot_commit_its_effects(
+    session_factory: SessionFactory, make_runner: Runner
+) -> None:
+    job_id = _enqueue(session_factory, "test.write_effects", {"rows": 4})
+    zombie_lease = jobq.lease_next(session_factory, "zombie:1:abc", ["test.write_effects"], lease_s=-1)
+    assert zombie_lease is not None
+    zombie = JobContext(zombie_lease, session_factory, lease_s=30, stopping=threading.Event())
+    runner = make_runner()
+    runner.heartbeat_once()  # the zombie's lease expired: reclaimed
+    assert runner.run_until_idle() == 1  # attempt 2 writes 4 rows and completes
+
+    with pytest.raises(LeaseLost), session_scope(session_factory) as session:
+        session.execute(insert(job_tasks.job_effects).values(job_id=job_id, attempt=1, n=99))
+        zombie.finish_in(session, result={"rows": 999})
+
+    with pytest.raises(LeaseLost):
+        zombie.check_cancelled()
+    job = _job(session_factory, job_id)
+    assert (job.status, job.attempts, job.result) == ("succeeded", 2, {"rows": 4})
+    with session_scope(session_factory) as session:
+        attempts = session.scalars(
+            select(job_tasks.job_effects.c.attempt).where(job_tasks.job_effects.c.job_id == job_id)
+        ).all()
+    assert attempts == [2, 2, 2, 2]

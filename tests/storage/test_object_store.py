@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from boto3.s3.transfer import TransferConfig
 
 from recon.config import Settings
 from recon.storage import LocalStore, ObjectNotFound, ObjectStore, S3Store, UploadTooLarge
@@ -112,6 +113,26 @@ def test_s3_keys_live_under_the_configured_prefix(moto_endpoint: str, s3_bucket:
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     listing = client.list_objects_v2(Bucket=s3_bucket)
     assert [o["Key"] for o in listing["Contents"]] == [f"tenant-a/{obj.key}"]
+
+
+def test_s3_multipart_upload_round_trips(
+    moto_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # S3's smallest part is 5 MiB: a 5 MiB threshold makes an 11 MiB upload use three parts.
+    small_parts = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    monkeypatch.setattr("recon.storage.s3._TRANSFER", small_parts)
+    store = S3Store(s3_bucket, endpoint_url=moto_endpoint, region="us-east-1")
+    data = _payload(11 * 1024 * 1024, seed=3)
+
+    obj = store.put_stream(io.BytesIO(data), max_bytes=len(data))
+
+    head = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").head_object(
+        Bucket=s3_bucket, Key=obj.key
+    )
+    assert head["ETag"].strip('"').endswith("-3")  # a multipart object's ETag counts its parts
+    assert store.read_bytes(obj.key) == data
+    with store.local_path(obj.key) as path:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == obj.sha256
 
 
 def test_local_store_concurrent_identical_uploads_store_one_file(tmp_path: Path) -> None:
