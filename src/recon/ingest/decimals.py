@@ -16,18 +16,30 @@ import pyarrow.compute as pc
 from recon.ingest.cells import Failure, Parsed, failure, nulls_where, trimmed_text
 
 MAX_PRECISION = 38
-_CANONICAL = {".": r"^-?\d+(\.\d+)?$", ",": r"^-?\d+(,\d+)?$"}
 _NOISE = r"[\s\x{00A0}\x{2007}\x{202F}\p{Sc}]+"
 _PARTS = r"^(?P<open>\(?)(?P<sign>[+-]?)(?P<num>[0-9.,']+)(?P<trail>-?)(?P<close>\)?)$"
 
 
+def _whole_pattern(thousands: str | None) -> str:
+    if thousands is None or thousands == " ":  # spaces are stripped before grouping is checked
+        return r"\d+"
+    return rf"(?:\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+)"
+
+
 def _body_pattern(decimal: str, thousands: str | None) -> str:
     dec = re.escape(decimal)
-    if thousands is None or thousands == " ":  # spaces are stripped before this check
-        whole = r"\d+"
-    else:
-        whole = rf"(?:\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+)"
-    return rf"^{whole}(?:{dec}\d*)?$|^{dec}\d+$"
+    return rf"^{_whole_pattern(thousands)}(?:{dec}\d*)?$|^{dec}\d+$"
+
+
+def _plain_pattern(decimal: str, thousands: str | None) -> str:
+    """The common shape: optional minus, digits (grouped as configured), optional fraction."""
+    return rf"^-?{_whole_pattern(thousands)}(?:{re.escape(decimal)}\d+)?$"
+
+
+def _without_separators(text: pa.Array, decimal: str, thousands: str | None) -> pa.Array:
+    if thousands not in (None, " "):
+        text = pc.replace_substring(text, thousands, "")
+    return pc.replace_substring(text, ",", ".") if decimal == "," else text
 
 
 def describe_separators(decimal: str, thousands: str | None) -> str:
@@ -57,25 +69,24 @@ def _normalise(text: pa.Array, decimal: str, thousands: str | None) -> pa.Array:
             pc.match_substring_regex(number, _body_pattern(decimal, thousands)),
         ),
     )
-    body = number if thousands in (None, " ") else pc.replace_substring(number, thousands, "")
-    if decimal == ",":
-        body = pc.replace_substring(body, ",", ".")
-    body = pc.replace_substring_regex(body, r"\.$", "")
+    body = pc.replace_substring_regex(_without_separators(number, decimal, thousands), r"\.$", "")
     body = pc.replace_substring_regex(body, r"^\.", "0.")
     signed = pc.if_else(pc.greater(markers, 0), pc.binary_join_element_wise("-", body, ""), body)
     return pc.if_else(pc.fill_null(valid, False), signed, None)
 
 
 def _canonical_text(text: pa.Array, decimal: str, thousands: str | None) -> pa.Array:
-    """'-123.45' strings for every parseable cell, null for empty and unparseable cells."""
-    canonical = pc.fill_null(pc.match_substring_regex(text, _CANONICAL[decimal]), True)
-    if pc.all(canonical).as_py():
-        return pc.replace_substring(text, ",", ".") if decimal == "," else text
-    todo = pc.invert(canonical)
-    fixed = _normalise(pc.filter(text, todo), decimal, thousands)
-    if decimal == ",":
-        text = pc.replace_substring(text, ",", ".")
-    return pc.replace_with_mask(text, todo, fixed)
+    """'-123.45' strings for every parseable cell, null for empty and unparseable cells.
+
+    Cells of the plain shape only lose their separators; the others (signs, parentheses, currency, spaces)
+    take the slower normalisation, which only sees them.
+    """
+    plain = pc.fill_null(pc.match_substring_regex(text, _plain_pattern(decimal, thousands)), True)
+    canonical = _without_separators(text, decimal, thousands)
+    if pc.all(plain).as_py():
+        return canonical
+    todo = pc.invert(plain)
+    return pc.replace_with_mask(canonical, todo, _normalise(pc.filter(text, todo), decimal, thousands))
 
 
 def parse_decimal_text(values: pa.Array, decimal: str = ".", thousands: str | None = None) -> Parsed:
