@@ -94,7 +94,8 @@ def test_wrong_password_and_unknown_email_answer_alike(
     ]
     assert reasons == ["bad_password", "unknown_email"]
     with session_factory() as session:
-        assert session.get(User, user.id).failed_logins == 1  # type: ignore[union-attr]
+        stored = session.get(User, user.id)
+        assert stored is not None and stored.failed_logins == 1
 
 
 def test_disabled_user_cannot_log_in_nor_use_old_tokens(
