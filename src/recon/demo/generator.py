@@ -193,8 +193,8 @@ def _one_to_one_lines(ledger: Ledger, rng: np.random.Generator) -> Bank:
     rows = np.flatnonzero(np.isin(ledger.case, (EXACT, NEAR, BREAK)))
     case = ledger.case[rows]
     near = case == NEAR
-    lag = np.where(near, rng.choice(4, size=rows.size, p=(0.2, 0.35, 0.3, 0.15)), 0)
-    lag = np.where(near, lag, rng.choice(3, size=rows.size, p=(0.5, 0.35, 0.15)))
+    near_lag = rng.choice(4, size=rows.size, p=(0.2, 0.35, 0.3, 0.15))
+    lag = np.where(near, near_lag, rng.choice(3, size=rows.size, p=(0.5, 0.35, 0.15)))
     cents = ledger.cents[rows].copy()
     # A near line is a cent off now and then (FX rounding), except the twins, which must stay interchangeable.
     twins = _twin_rows(ledger)
