@@ -10,9 +10,9 @@ See recon.engine.rules for the rule language and recon.engine.results for the ou
 from recon.engine.errors import EngineError, InputError
 from recon.engine.model import Problem, RulesError
 from recon.engine.planner import Plan
-from recon.engine.waterfall import ENGINE_VERSION, ProgressEvent, reconcile
 from recon.engine.results import Reconciliation
 from recon.engine.rules import RuleSet, load_rules, parse_rules
+from recon.engine.waterfall import ENGINE_VERSION, ProgressEvent, reconcile
 
 __all__ = [
     "ENGINE_VERSION",

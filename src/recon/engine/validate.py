@@ -61,7 +61,7 @@ def suggestion(word: str, allowed: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for a near miss, else ''."""
     allowed = list(allowed)
     close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
-    if not close and len(word) >= 3:
+    if not close and len(word) >= 2:
         close = [name for name in allowed if name.lower().startswith(word.lower())][:1]
     return f" (did you mean '{close[0]}'?)" if close else ""
 
