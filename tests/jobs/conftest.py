@@ -9,6 +9,7 @@ import job_tasks
 import pytest
 from sqlalchemy import Engine
 
+from recon.config import Settings
 from recon.core.db import SessionFactory
 from recon.worker.runner import WorkerRunner
 
@@ -23,13 +24,14 @@ def effects_table(db_engine: Engine) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_runner(session_factory: SessionFactory) -> Iterator[Callable[..., WorkerRunner]]:
+def make_runner(session_factory: SessionFactory, settings: Settings) -> Iterator[Callable[..., WorkerRunner]]:
     """make_runner(**kwargs) -> a WorkerRunner on the test database (stopped after the test if started)."""
     runners: list[WorkerRunner] = []
 
     def make(**kwargs: Any) -> WorkerRunner:
         kwargs.setdefault("lease_s", 30.0)
         kwargs.setdefault("poll_interval_s", 0.05)
+        kwargs.setdefault("settings", settings)
         runner = WorkerRunner(session_factory, **kwargs)
         runners.append(runner)
         return runner

@@ -37,7 +37,7 @@ def _note(message: str) -> Callable[[Session, Job], None]:
 @task("test.echo")
 def echo(ctx: JobContext, value: str) -> dict[str, str]:
     ctx.progress(0.5, "halfway")
-    return {"value": value, "attempt": str(ctx.attempt)}
+    return {"value": value, "attempt": str(ctx.attempt), "environment": ctx.settings.environment}
 
 
 @task("test.flaky", max_attempts=3, retry_backoff_s=0.0, on_failure=_note("hook: failed"))

@@ -210,4 +210,4 @@ def test_embedded_worker_runs_jobs_the_api_shows(
     while (body := client.get(f"/api/v1/jobs/{job_id}", headers=headers).json())["status"] != "succeeded":
         assert time.monotonic() < deadline, body
         time.sleep(0.05)
-    assert body["result"] == {"value": "embedded", "attempt": "1"}
+    assert body["result"] == {"value": "embedded", "attempt": "1", "environment": "test"}

@@ -87,7 +87,7 @@ def test_job_runs_to_success_with_result_and_progress(
 
     job = _job(session_factory, job_id)
     assert job.status == JobStatus.SUCCEEDED
-    assert job.result == {"value": "hello", "attempt": "1"}
+    assert job.result == {"value": "hello", "attempt": "1", "environment": "test"}
     assert (job.progress, job.attempts, job.message, job.error) == (1.0, 1, "halfway", None)
     assert job.started_at is not None and job.finished_at is not None
     assert job.finished_at >= job.started_at
@@ -174,12 +174,16 @@ def test_expired_lease_is_reclaimed_and_the_job_retried(
     _make_due(session_factory, job_id)
     assert runner.run_until_idle() == 1
     job = _job(session_factory, job_id)
-    assert (job.status, job.attempts, job.result) == ("succeeded", 2, {"value": "again", "attempt": "2"})
+    assert (job.status, job.attempts, job.result) == (
+        "succeeded",
+        2,
+        {"value": "again", "attempt": "2", "environment": "test"},
+    )
     # The dead attempt can no longer write anything.
     with session_scope(session_factory) as session:
         assert not jobq.mark_succeeded(session, dead, {"late": True}, None)
         assert not jobq.set_progress(session, dead, 0.3, "late").alive
-    assert _job(session_factory, job_id).result == {"value": "again", "attempt": "2"}
+    assert _job(session_factory, job_id).result == {"value": "again", "attempt": "2", "environment": "test"}
 
 
 def test_a_worker_does_not_reclaim_its_own_leases(
