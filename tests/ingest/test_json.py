@@ -35,6 +35,21 @@ def test_non_object_records_are_rejected_with_their_row() -> None:
     assert [(e.row, e.value, e.reason) for e in result.errors] == [(2, "5", "is a number, not a JSON object")]
 
 
+def test_objects_without_fields_are_skipped_like_blank_lines() -> None:
+    result = read(b'{}\n{"a": {}}\n7\n{"a": 1}\n')
+    assert rows_of(result.table) == [[1]]
+    assert [(e.row, e.line, e.reason) for e in result.errors] == [(1, 3, "is a number, not a JSON object")]
+
+
+def test_array_without_any_object() -> None:
+    result = read(b"[1, null]")
+    assert (result.table.num_columns, result.rows_read) == (0, 2)
+    assert result.rejected.to_pylist() == [
+        {"_row": 1, "_reason": "is a number, not a JSON object"},
+        {"_row": 2, "_reason": "is null, not a JSON object"},
+    ]
+
+
 def test_document_errors_name_the_line() -> None:
     with pytest.raises(IngestError) as info:
         read(b'[\n{"id": 1},\n{"id": }\n]')

@@ -181,4 +181,6 @@ def _with_meta(table: pa.Table, rows: pa.Array, errors: list[RowError]) -> pa.Ta
             f"{error.column}: {error.reason}" if error.column else error.reason
         )
     text = pa.array(["; ".join(reasons.get(r, [])) for r in rows.to_pylist()], pa.string())
+    if table.num_columns == 0:  # e.g. a JSON array without a single object: no columns to carry the rows
+        return pa.table({"_row": rows, "_reason": text})
     return table.append_column("_row", rows).append_column("_reason", text)

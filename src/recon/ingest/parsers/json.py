@@ -114,15 +114,18 @@ class _Collector:
         self.nulls = nulls
 
     def add(self, item: Any, line: int | None = None, text: str | None = None) -> None:
+        flat = flatten(item) if isinstance(item, dict) else None
+        if flat == {}:
+            return  # an object without fields is like a blank line: skipped, not numbered
         number = len(self.records) + len(self.broken) + 1
         if line is not None:
             self.lines[number] = line
-        if not isinstance(item, dict):
+        if flat is None:
             self.broken.append(
                 BrokenRecord(number, f"is {_kind(item)}, not a JSON object", text=text, line=line)
             )
             return
-        flat = {k: None if isinstance(v, str) and v in self.nulls else v for k, v in flatten(item).items()}
+        flat = {k: None if isinstance(v, str) and v in self.nulls else v for k, v in flat.items()}
         self.names.update(dict.fromkeys(flat))
         self.records.append(flat)
         self.numbers.append(number)
