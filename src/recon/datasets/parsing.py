@@ -116,19 +116,24 @@ def _combined(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _amount_out_of_range(amount: pa.Array, row_no: pa.Array) -> dict[int, str]:
-    """Rows whose amount NUMERIC(38, 10) cannot hold exactly (rare: only checked when it can happen)."""
+    """Rows whose amount NUMERIC(38, 10) cannot hold exactly: more than 10 decimal places (only possible
+    when the column's scale is above 10) or 28+ integer digits (only when it is below 10). Vectorised."""
     scale = amount.type.scale
-    if scale <= STORED_SCALE and amount.type.precision - scale <= 28:
+    if scale > STORED_SCALE:
+        mask, reason = (
+            pc.not_equal(pc.round(amount, STORED_SCALE), amount),
+            f"has more than {STORED_SCALE} decimal places",
+        )
+    elif scale < STORED_SCALE:
+        limit = pa.scalar(MAX_AMOUNT, amount.type)
+        mask, reason = (
+            pc.greater_equal(pc.abs(amount), limit),
+            "is too large (at most 28 digits before the decimal point)",
+        )
+    else:
         return {}
-    bad: dict[int, str] = {}
-    for row, value in zip(row_no.to_pylist(), amount.to_pylist(), strict=True):
-        if value is None:
-            continue
-        if abs(value) >= MAX_AMOUNT:
-            bad[row] = "is too large (at most 28 digits before the decimal point)"
-        elif value != value.quantize(Decimal(1).scaleb(-STORED_SCALE)):
-            bad[row] = f"has more than {STORED_SCALE} decimal places"
-    return bad
+    rows = pc.filter(row_no, pc.fill_null(mask, False)).to_pylist()
+    return dict.fromkeys(rows, reason)
 
 
 def _merge(

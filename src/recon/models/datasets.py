@@ -77,13 +77,23 @@ class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     ingested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
+# Dataset id of the bulk rows: byte-wise collation on PostgreSQL (cheaper index upkeep than the locale's).
+DatasetKey = String(36).with_variant(String(36, collation="C"), "postgresql")
+
+
 class DatasetRecord(Base):
     """One accepted record in the canonical shape. Written in bulk (COPY / executemany), never one ORM
-    object per row; the key (dataset_id, row_no) is also the keyset order of record lists."""
+    object per row; the key (dataset_id, row_no) is also the keyset order of record lists.
+
+    No foreign key to `datasets` on purpose: PostgreSQL checks it per inserted row with a row lock on the
+    dataset, which more than doubled the COPY of 1M records (24 s instead of 11 s measured). The rows are
+    deleted with their dataset in the same transaction (`recon.datasets.bulk.delete_rows`); projects are
+    only soft-deleted.
+    """
 
     __tablename__ = "dataset_records"
 
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(DatasetKey, primary_key=True)
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based data row of the file
     ext_id: Mapped[str] = mapped_column(Text)
     date: Mapped[dt.date | None] = mapped_column(Date, default=None)
@@ -101,7 +111,7 @@ class DatasetRejection(Base):
 
     __tablename__ = "dataset_rejections"
 
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(DatasetKey, primary_key=True)  # no FK: see DatasetRecord
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # order of the problems in the file
     row_no: Mapped[int] = mapped_column(Integer)
     line: Mapped[int | None] = mapped_column(Integer, default=None)
