@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from recon.audit.chain import GENESIS_HASH, event_hash
-from recon.audit.service import record_event, verify_chain
+from recon.audit.service import EventSpec, record_event, record_events, verify_chain
 from recon.core.db import SessionFactory, session_scope
 from recon.models import AuditEvent, Project, User
 
@@ -91,3 +91,30 @@ def test_non_json_data_is_refused(session_factory: SessionFactory) -> None:
                 entity_id=None,
                 data={"v": b"raw"},
             )
+
+
+def test_batch_extends_the_chain(
+    session_factory: SessionFactory, make_project: Callable[..., Project]
+) -> None:
+    project = make_project()
+    with session_scope(session_factory) as s:
+        first = record_event(
+            s,
+            action="group.confirmed",
+            actor_id=None,
+            project_id=project.id,
+            entity_type="group",
+            entity_id="g0",
+        )
+        batch = record_events(
+            s,
+            [EventSpec("group.confirmed", "group", f"g{i}", {"i": i}) for i in range(1, 4)],
+            actor_id=None,
+            project_id=project.id,
+        )
+        assert record_events(s, [], actor_id=None, project_id=project.id) == []
+    assert [e.seq for e in batch] == [2, 3, 4]
+    assert [e.prev_hash for e in batch] == [first.hash, batch[0].hash, batch[1].hash]
+    assert [e.data for e in batch] == [{"i": 1}, {"i": 2}, {"i": 3}]
+    with session_scope(session_factory) as s:
+        assert verify_chain(s) == (True, None, None)
