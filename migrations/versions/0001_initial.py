@@ -400,11 +400,212 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("ruleset_id", "version", name=op.f("uq_ruleset_versions_ruleset_id_version")),
     )
+    op.create_table(
+        "runs",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("ruleset_id", sa.String(length=36), nullable=False),
+        sa.Column("ruleset_version", sa.Integer(), nullable=False),
+        sa.Column("ruleset_version_id", sa.String(length=36), nullable=False),
+        sa.Column("left_dataset_id", sa.String(length=36), nullable=False),
+        sa.Column("right_dataset_id", sa.String(length=36), nullable=False),
+        sa.Column("left_sha256", sa.String(length=64), nullable=False),
+        sa.Column("right_sha256", sa.String(length=64), nullable=False),
+        sa.Column("rules_sha256", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("progress", recon.models.types.JSONDoc(), nullable=False),
+        sa.Column("summary", recon.models.types.JSONDoc(), nullable=True),
+        sa.Column("results_sha256", sa.String(length=64), nullable=True),
+        sa.Column("rerun_of_id", sa.String(length=36), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_by_id", sa.String(length=36), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("started_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("signed_off_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("signed_off_by_id", sa.String(length=36), nullable=True),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
+            name=op.f("ck_runs_status_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_runs_created_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["jobs.id"], name=op.f("fk_runs_job_id_jobs"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["left_dataset_id"], ["datasets.id"], name=op.f("fk_runs_left_dataset_id_datasets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_runs_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["rerun_of_id"], ["runs.id"], name=op.f("fk_runs_rerun_of_id_runs"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["right_dataset_id"], ["datasets.id"], name=op.f("fk_runs_right_dataset_id_datasets")
+        ),
+        sa.ForeignKeyConstraint(["ruleset_id"], ["rulesets.id"], name=op.f("fk_runs_ruleset_id_rulesets")),
+        sa.ForeignKeyConstraint(
+            ["ruleset_version_id"],
+            ["ruleset_versions.id"],
+            name=op.f("fk_runs_ruleset_version_id_ruleset_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["signed_off_by_id"],
+            ["users.id"],
+            name=op.f("fk_runs_signed_off_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
+        sa.UniqueConstraint(
+            "project_id",
+            "created_by_id",
+            "idempotency_key",
+            name=op.f("uq_runs_project_id_created_by_id_idempotency_key"),
+        ),
+    )
+    with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_runs_left_dataset_id"), ["left_dataset_id"], unique=False)
+        batch_op.create_index(
+            "ix_runs_project_id_created_at_id", ["project_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_runs_right_dataset_id"), ["right_dataset_id"], unique=False)
+
+    op.create_table(
+        "match_groups",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("pass_name", sa.Text(), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("origin", sa.String(length=8), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("explanation", recon.models.types.JSONDoc(), nullable=False),
+        sa.Column("left_count", sa.Integer(), nullable=False),
+        sa.Column("right_count", sa.Integer(), nullable=False),
+        sa.Column("left_total", recon.models.types.Money(), nullable=False),
+        sa.Column("right_total", recon.models.types.Money(), nullable=False),
+        sa.Column("difference", recon.models.types.Money(), nullable=False),
+        sa.Column("writeoff_amount", recon.models.types.Money(), nullable=True),
+        sa.Column("writeoff_reason", sa.String(length=100), nullable=True),
+        sa.Column("assignee_id", sa.String(length=36), nullable=True),
+        sa.Column("opened_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("closed_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('one_to_one', 'one_to_many', 'many_to_one', 'many_to_many', 'manual')",
+            name=op.f("ck_match_groups_kind_valid"),
+        ),
+        sa.CheckConstraint("origin IN ('engine', 'manual')", name=op.f("ck_match_groups_origin_valid")),
+        sa.CheckConstraint(
+            "status IN ('matched', 'suggested', 'break', 'pending_approval', 'rejected', 'unmatched')",
+            name=op.f("ck_match_groups_status_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["users.id"], name=op.f("fk_match_groups_assignee_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_match_groups_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_match_groups")),
+        sa.UniqueConstraint("run_id", "seq", name=op.f("uq_match_groups_run_id_seq")),
+    )
+    with op.batch_alter_table("match_groups", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_match_groups_run_id_pass_name_id", ["run_id", "pass_name", "id"], unique=False
+        )
+        batch_op.create_index("ix_match_groups_run_id_status_id", ["run_id", "status", "id"], unique=False)
+
+    op.create_table(
+        "run_items",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("side", sa.String(length=5), nullable=False),
+        sa.Column("row_no", sa.Integer(), nullable=False),
+        sa.Column("ext_id", sa.Text(), nullable=True),
+        sa.Column("date", sa.Date(), nullable=True),
+        sa.Column("amount", recon.models.types.Money(), nullable=True),
+        sa.Column("currency", sa.Text(), nullable=True),
+        sa.Column("reference", sa.Text(), nullable=True),
+        sa.Column("counterparty", sa.Text(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("assignee_id", sa.String(length=36), nullable=True),
+        sa.Column("opened_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint("side IN ('left', 'right')", name=op.f("ck_run_items_side_valid")),
+        sa.CheckConstraint(
+            "state IN ('matched', 'suggested', 'break', 'unmatched', 'pending')",
+            name=op.f("ck_run_items_state_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["users.id"], name=op.f("fk_run_items_assignee_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["match_groups.id"],
+            name=op.f("fk_run_items_group_id_match_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_run_items_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_run_items")),
+    )
+    with op.batch_alter_table("run_items", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_run_items_run_id_assignee_id_id", ["run_id", "assignee_id", "id"], unique=False
+        )
+        batch_op.create_index("ix_run_items_run_id_group_id", ["run_id", "group_id"], unique=False)
+        batch_op.create_index(
+            "ix_run_items_run_id_side_state_id", ["run_id", "side", "state", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_run_items_run_id_state_amount_id", ["run_id", "state", "amount", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_run_items_run_id_state_date_id", ["run_id", "state", "date", "id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("run_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_run_items_run_id_state_date_id")
+        batch_op.drop_index("ix_run_items_run_id_state_amount_id")
+        batch_op.drop_index("ix_run_items_run_id_side_state_id")
+        batch_op.drop_index("ix_run_items_run_id_group_id")
+        batch_op.drop_index("ix_run_items_run_id_assignee_id_id")
+
+    op.drop_table("run_items")
+    with op.batch_alter_table("match_groups", schema=None) as batch_op:
+        batch_op.drop_index("ix_match_groups_run_id_status_id")
+        batch_op.drop_index("ix_match_groups_run_id_pass_name_id")
+
+    op.drop_table("match_groups")
+    with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_runs_right_dataset_id"))
+        batch_op.drop_index("ix_runs_project_id_created_at_id")
+        batch_op.drop_index(batch_op.f("ix_runs_left_dataset_id"))
+
+    op.drop_table("runs")
     op.drop_table("ruleset_versions")
     with op.batch_alter_table("rulesets", schema=None) as batch_op:
         batch_op.drop_index("ix_rulesets_project_id_created_at_id")

@@ -7,6 +7,18 @@ from recon.models.datasets import Dataset, DatasetRecord, DatasetRejection, Data
 from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
 from recon.models.rulesets import RuleSet, RuleSetVersion
+from recon.models.runs import (
+    GroupKind,
+    GroupOrigin,
+    GroupStatus,
+    ItemState,
+    MatchGroup,
+    Run,
+    RunItem,
+    RunStatus,
+    Side,
+    UnmatchedReason,
+)
 from recon.models.types import JSONDoc, Money, UTCDateTime
 
 __all__ = [
@@ -16,10 +28,15 @@ __all__ = [
     "DatasetRecord",
     "DatasetRejection",
     "DatasetStatus",
+    "GroupKind",
+    "GroupOrigin",
+    "GroupStatus",
     "IdMixin",
+    "ItemState",
     "JSONDoc",
     "Job",
     "JobStatus",
+    "MatchGroup",
     "Money",
     "Organization",
     "Project",
@@ -27,8 +44,13 @@ __all__ = [
     "Role",
     "RuleSet",
     "RuleSetVersion",
+    "Run",
+    "RunItem",
+    "RunStatus",
+    "Side",
     "TimestampMixin",
     "UTCDateTime",
+    "UnmatchedReason",
     "User",
     "VersionMixin",
     "new_id",

@@ -1,0 +1,212 @@
+"""Runs (one reconciliation of two datasets with a pinned rule-set version) and their results: match groups
+and one item per input record of either side.
+
+Results are written in ONE transaction by the run task (bulk insert, see recon.runs.persist), so a killed
+worker never leaves partial groups visible. Review actions (recon.review) change groups and items afterwards;
+both carry a `version` for optimistic concurrency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
+from recon.models.types import JSONDoc, Money, UTCDateTime
+
+# BIGSERIAL on PostgreSQL; INTEGER PRIMARY KEY (the rowid, autoincrementing) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
+
+
+class GroupKind(enum.StrEnum):
+    ONE_TO_ONE = "one_to_one"
+    ONE_TO_MANY = "one_to_many"
+    MANY_TO_ONE = "many_to_one"
+    MANY_TO_MANY = "many_to_many"
+    MANUAL = "manual"
+
+
+class GroupOrigin(enum.StrEnum):
+    ENGINE = "engine"
+    MANUAL = "manual"
+
+
+class GroupStatus(enum.StrEnum):
+    MATCHED = "matched"
+    SUGGESTED = "suggested"
+    BREAK = "break"
+    PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"
+    UNMATCHED = "unmatched"  # dissolved: its members went back to unmatched
+
+
+class ItemState(enum.StrEnum):
+    MATCHED = "matched"
+    SUGGESTED = "suggested"
+    BREAK = "break"
+    UNMATCHED = "unmatched"
+    PENDING = "pending"  # held by a decision awaiting approval
+
+
+class UnmatchedReason(enum.StrEnum):
+    NO_CANDIDATE = "no_candidate"
+    BELOW_MIN_SCORE = "below_min_score"
+    AMBIGUOUS = "ambiguous"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"  # rejected by ingestion (never offered to matching)
+    REJECTED_SUGGESTION = "rejected_suggestion"
+    UNMATCHED_MANUALLY = "unmatched_manually"
+
+
+class Side(enum.StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+
+
+def _in(values: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+class Run(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(RunStatus)})", name="status_valid"),
+        Index("ix_runs_project_id_created_at_id", "project_id", "created_at", "id"),
+        # Idempotency-Key: the same key from the same user in a project names one run.
+        UniqueConstraint("project_id", "created_by_id", "idempotency_key"),
+    )
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    ruleset_id: Mapped[str] = mapped_column(ForeignKey("rulesets.id"))
+    ruleset_version: Mapped[int] = mapped_column(Integer)
+    ruleset_version_id: Mapped[str] = mapped_column(ForeignKey("ruleset_versions.id"))
+    left_dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    right_dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    # Input hashes pinned at creation; the task refuses to run when a dataset no longer has them.
+    left_sha256: Mapped[str] = mapped_column(String(64))
+    right_sha256: Mapped[str] = mapped_column(String(64))
+    rules_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
+    # Retries of this run (same row, same pinned inputs) start at 1.
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    # {"phase": "loading|matching|persisting|done", "passes": [{"name", "stage", "groups", "left", "right"}]}
+    progress: Mapped[dict[str, Any]] = mapped_column(JSONDoc(), default=dict)
+    # The CLI's summary.json document + run_id, ruleset {id, version, sha256}, inputs {...}.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
+    # sha256 over the canonical engine results (groups and items as the engine made them): two executions of
+    # the same pinned inputs are identical iff their digests are equal.
+    results_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A rerun: the run whose pinned inputs this run re-executed.
+    rerun_of_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    signed_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    signed_off_by_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+    @property
+    def status_enum(self) -> RunStatus:
+        return RunStatus(self.status)
+
+
+class MatchGroup(VersionMixin, Base):
+    __tablename__ = "match_groups"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq"),
+        CheckConstraint(f"status IN ({_in(GroupStatus)})", name="status_valid"),
+        CheckConstraint(f"kind IN ({_in(GroupKind)})", name="kind_valid"),
+        CheckConstraint(f"origin IN ({_in(GroupOrigin)})", name="origin_valid"),
+        Index("ix_match_groups_run_id_status_id", "run_id", "status", "id"),
+        Index("ix_match_groups_run_id_pass_name_id", "run_id", "pass_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    # The engine's group_id; manual groups take the next number of the run.
+    seq: Mapped[int] = mapped_column(Integer)
+    pass_name: Mapped[str | None] = mapped_column(Text, default=None)  # None for manual groups
+    kind: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(8), default=GroupOrigin.ENGINE.value)
+    status: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+    explanation: Mapped[Any] = mapped_column(JSONDoc(), default=None)
+    left_count: Mapped[int] = mapped_column(Integer, default=0)
+    right_count: Mapped[int] = mapped_column(Integer, default=0)
+    left_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    right_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    difference: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))  # left_total - right_total
+    writeoff_amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    writeoff_reason: Mapped[str | None] = mapped_column(String(100), default=None)
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)  # breaks' age
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class RunItem(VersionMixin, Base):
+    """One row per input record of a run, both sides, ingest-rejected records included. A record is in at
+    most one group by construction (one `group_id` column)."""
+
+    __tablename__ = "run_items"
+    __table_args__ = (
+        CheckConstraint(f"side IN ({_in(Side)})", name="side_valid"),
+        CheckConstraint(f"state IN ({_in(ItemState)})", name="state_valid"),
+        Index("ix_run_items_run_id_side_state_id", "run_id", "side", "state", "id"),
+        Index("ix_run_items_run_id_group_id", "run_id", "group_id"),
+        Index("ix_run_items_run_id_state_amount_id", "run_id", "state", "amount", "id"),
+        Index("ix_run_items_run_id_state_date_id", "run_id", "state", "date", "id"),
+        Index("ix_run_items_run_id_assignee_id_id", "run_id", "assignee_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    side: Mapped[str] = mapped_column(String(5))
+    row_no: Mapped[int] = mapped_column(Integer)  # the record's row in its dataset (1-based data row)
+    ext_id: Mapped[str | None] = mapped_column(Text, default=None)
+    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    currency: Mapped[str | None] = mapped_column(Text, default=None)
+    reference: Mapped[str | None] = mapped_column(Text, default=None)
+    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)  # the engine's detail of the reason
+    group_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("match_groups.id", ondelete="SET NULL"), default=None
+    )
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    # When it became an exception (carried over from an earlier run of the project for the same record).
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
