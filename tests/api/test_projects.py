@@ -24,7 +24,7 @@ def test_create_get_update_delete(
     project = created.json()
     assert project["role"] == "owner"
     assert project["org_id"] == user.org_id
-    assert project["settings"] == {"require_approval": True}
+    assert project["settings"]["require_approval"] is True
     assert project["version"] == 1
 
     url = f"/api/v1/projects/{project['id']}"
@@ -37,7 +37,7 @@ def test_create_get_update_delete(
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["name"] == "Bank vs GL (EUR)"
-    assert patched.json()["settings"] == {"require_approval": False}
+    assert patched.json()["settings"]["require_approval"] is False
     assert patched.json()["version"] == 2
     assert patched.json()["description"] == "daily"  # untouched
 
@@ -249,3 +249,34 @@ def test_disabled_user_token_is_rejected(
 ) -> None:
     user = make_user(is_active=False)
     assert client.get("/api/v1/projects", headers=auth_headers(user)).status_code == 401
+
+
+def test_project_and_member_changes_are_audited(
+    client: TestClient, make_user: Callable[..., User], auth_headers: Headers
+) -> None:
+    owner = make_user()
+    colleague = make_user(org=owner.org_id)
+    headers = auth_headers(owner)
+    project = client.post("/api/v1/projects", json={"name": "Audited"}, headers=headers).json()
+    url = f"/api/v1/projects/{project['id']}"
+    assert client.patch(url, json={"description": "changed"}, headers=headers).status_code == 200
+    added = client.post(f"{url}/members", json={"user_id": colleague.id, "role": "viewer"}, headers=headers)
+    assert added.status_code == 201, added.text
+    member_url = f"{url}/members/{colleague.id}"
+    assert client.patch(member_url, json={"role": "preparer"}, headers=headers).status_code == 200
+    assert client.delete(member_url, headers=headers).status_code == 204
+
+    events = client.get(f"{url}/audit", params={"limit": 100}, headers=headers).json()["items"]
+    by_action = {e["action"]: e for e in events}
+    assert set(by_action) >= {
+        "project.created",
+        "project.updated",
+        "member.added",
+        "member.updated",
+        "member.removed",
+    }
+    assert by_action["project.updated"]["actor_id"] == owner.id
+    assert by_action["project.updated"]["data"] == {"description": "changed"}
+    assert by_action["member.updated"]["data"] == {"role": "preparer", "previous_role": "viewer"}
+    assert by_action["member.removed"]["entity_id"] == colleague.id
+    assert client.get(f"{url}/audit/verify", headers=headers).json()["ok"] is True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recon.audit.service import record_event
 from recon.auth.dependencies import ProjectAccess
 from recon.auth.security import normalize_email
 from recon.core.errors import Conflict, Forbidden, NotFound
@@ -44,6 +45,14 @@ class ProjectService:
             )
         )
         owner = self.members.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value))
+        self._audit(
+            "project.created",
+            user.id,
+            project,
+            entity_type="project",
+            entity_id=project.id,
+            data={"name": project.name},
+        )
         return project, owner
 
     def list_for_user(self, user: User, params: PageParams) -> Page[tuple[Project, str]]:
@@ -56,15 +65,32 @@ class ProjectService:
             project.name = data.name
         if data.description is not None:
             project.description = data.description
+        changes = data.model_dump(exclude_none=True, exclude={"version"}, mode="json")
         if data.settings is not None:
             project.settings = data.settings.model_dump()
         self.session.flush()
+        self._audit(
+            "project.updated",
+            access.user.id,
+            project,
+            entity_type="project",
+            entity_id=project.id,
+            data=changes,
+        )
         return project
 
     def delete(self, access: ProjectAccess) -> None:
         """Soft delete: the project disappears (404) but its evidence (audit, files) stays."""
         access.project.deleted_at = utcnow()
         self.session.flush()
+        self._audit(
+            "project.deleted",
+            access.user.id,
+            access.project,
+            entity_type="project",
+            entity_id=access.project.id,
+            data=None,
+        )
 
     # -- members --------------------------------------------------------------------------------------------
     def list_members(self, project: Project, params: PageParams) -> Page[MemberOut]:
@@ -78,6 +104,14 @@ class ProjectService:
         member = self.members.add(
             ProjectMember(project_id=access.project.id, user_id=user.id, role=data.role)
         )
+        self._audit(
+            "member.added",
+            access.user.id,
+            access.project,
+            entity_type="user",
+            entity_id=user.id,
+            data={"role": member.role},
+        )
         return member_out(member, user)
 
     def update_member(self, access: ProjectAccess, user_id: str, data: MemberUpdate) -> MemberOut:
@@ -88,8 +122,17 @@ class ProjectService:
             self._check_may_grant(access, Role.OWNER)
         if member.role == Role.OWNER.value and new_role != Role.OWNER:
             self._keep_an_owner(access.project)
+        old_role = member.role
         member.role = new_role.value
         self.session.flush()
+        self._audit(
+            "member.updated",
+            access.user.id,
+            access.project,
+            entity_type="user",
+            entity_id=user.id,
+            data={"role": member.role, "previous_role": old_role},
+        )
         return member_out(member, user)
 
     def remove_member(self, access: ProjectAccess, user_id: str) -> None:
@@ -100,6 +143,34 @@ class ProjectService:
             self._keep_an_owner(access.project)
         self.session.delete(member)
         self.session.flush()
+        self._audit(
+            "member.removed",
+            access.user.id,
+            access.project,
+            entity_type="user",
+            entity_id=user_id,
+            data={"role": member.role},
+        )
+
+    def _audit(
+        self,
+        action: str,
+        actor_id: str,
+        project: Project,
+        *,
+        entity_type: str,
+        entity_id: str,
+        data: dict[str, object] | None,
+    ) -> None:
+        record_event(
+            self.session,
+            action=action,
+            actor_id=actor_id,
+            project_id=project.id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            data=data,
+        )
 
     # -- rules ----------------------------------------------------------------------------------------------
     def _check_may_grant(self, access: ProjectAccess, role: Role) -> None:
