@@ -108,7 +108,10 @@ def load_document(text: str, source: str) -> Any:
         if duplicates:
             raise RulesError(duplicates, source)
         return document
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # the reader rejects control characters up front
+    except yaml.YAMLError as exc:
+        raise RulesError([Problem("", f"invalid YAML: {exc}")], source) from None
     loader.duplicate_problems = []
     try:
         document = loader.get_single_data()
