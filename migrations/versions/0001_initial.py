@@ -527,6 +527,96 @@ def upgrade() -> None:
         batch_op.create_index("ix_match_groups_run_id_status_id", ["run_id", "status", "id"], unique=False)
 
     op.create_table(
+        "review_comments",
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("target", sa.String(length=8), nullable=False),
+        sa.Column("target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("author_id", sa.String(length=36), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.CheckConstraint("target IN ('group', 'item')", name=op.f("ck_review_comments_target_valid")),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_review_comments_author_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_review_comments_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_comments")),
+    )
+    with op.batch_alter_table("review_comments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_review_comments_run_id_created_at_id", ["run_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_review_comments_run_target",
+            ["run_id", "target", "target_id", "created_at", "id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "decisions",
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("item_ids", recon.models.types.JSONDoc(), nullable=False),
+        sa.Column("maker_id", sa.String(length=36), nullable=True),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("reason_code", sa.String(length=64), nullable=True),
+        sa.Column("left_total", recon.models.types.Money(), nullable=True),
+        sa.Column("right_total", recon.models.types.Money(), nullable=True),
+        sa.Column("difference", recon.models.types.Money(), nullable=True),
+        sa.Column("prior", recon.models.types.JSONDoc(), nullable=False),
+        sa.Column("checker_id", sa.String(length=36), nullable=True),
+        sa.Column("checker_comment", sa.Text(), nullable=True),
+        sa.Column("decided_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('confirm', 'reject', 'manual_match', 'unmatch', 'writeoff')",
+            name=op.f("ck_decisions_kind_valid"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending_approval', 'approved', 'rejected', 'applied')",
+            name=op.f("ck_decisions_status_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["checker_id"], ["users.id"], name=op.f("fk_decisions_checker_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["match_groups.id"],
+            name=op.f("fk_decisions_group_id_match_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["maker_id"], ["users.id"], name=op.f("fk_decisions_maker_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_decisions_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_decisions_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_decisions")),
+    )
+    with op.batch_alter_table("decisions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_decisions_group_id"), ["group_id"], unique=False)
+        batch_op.create_index(
+            "ix_decisions_project_id_created_at_id", ["project_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_decisions_project_id_status_created_at_id",
+            ["project_id", "status", "created_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index("ix_decisions_run_id_status", ["run_id", "status"], unique=False)
+
+    op.create_table(
         "run_items",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -595,6 +685,18 @@ def downgrade() -> None:
         batch_op.drop_index("ix_run_items_run_id_assignee_id_id")
 
     op.drop_table("run_items")
+    with op.batch_alter_table("decisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_decisions_run_id_status")
+        batch_op.drop_index("ix_decisions_project_id_status_created_at_id")
+        batch_op.drop_index("ix_decisions_project_id_created_at_id")
+        batch_op.drop_index(batch_op.f("ix_decisions_group_id"))
+
+    op.drop_table("decisions")
+    with op.batch_alter_table("review_comments", schema=None) as batch_op:
+        batch_op.drop_index("ix_review_comments_run_target")
+        batch_op.drop_index("ix_review_comments_run_id_created_at_id")
+
+    op.drop_table("review_comments")
     with op.batch_alter_table("match_groups", schema=None) as batch_op:
         batch_op.drop_index("ix_match_groups_run_id_status_id")
         batch_op.drop_index("ix_match_groups_run_id_pass_name_id")

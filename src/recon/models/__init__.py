@@ -6,6 +6,7 @@ from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_i
 from recon.models.datasets import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
 from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
+from recon.models.review import Comment, Decision, DecisionKind, DecisionStatus
 from recon.models.rulesets import RuleSet, RuleSetVersion
 from recon.models.runs import (
     GroupKind,
@@ -24,10 +25,14 @@ from recon.models.types import JSONDoc, Money, UTCDateTime
 __all__ = [
     "AuditEvent",
     "Base",
+    "Comment",
     "Dataset",
     "DatasetRecord",
     "DatasetRejection",
     "DatasetStatus",
+    "Decision",
+    "DecisionKind",
+    "DecisionStatus",
     "GroupKind",
     "GroupOrigin",
     "GroupStatus",

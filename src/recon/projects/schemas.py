@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from recon.models import Role
+from recon.models.review import DEFAULT_WRITEOFF_REASONS
+
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
 class ProjectSettings(BaseModel):
@@ -17,6 +29,19 @@ class ProjectSettings(BaseModel):
     require_approval: bool = Field(
         default=True, description="Manual decisions need a second person's approval (maker-checker)."
     )
+    writeoff_reasons: list[ReasonCode] = Field(
+        default_factory=lambda: list(DEFAULT_WRITEOFF_REASONS),
+        min_length=1,
+        max_length=100,
+        description="Reason codes a write-off may name (recon.review).",
+    )
+
+    @field_validator("writeoff_reasons")
+    @classmethod
+    def _unique_reasons(cls, codes: list[str]) -> list[str]:
+        if len(set(codes)) != len(codes):
+            raise ValueError("write-off reason codes must be unique")
+        return codes
 
 
 class ProjectSettingsView(ProjectSettings):
