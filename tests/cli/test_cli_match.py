@@ -106,7 +106,7 @@ def test_summary_has_the_contract_keys_and_counts_add_up(demo: DemoFiles, matche
         reasons = summary["unmatched_reasons"][side]
         assert sum(reasons.values()) == figures["unmatched"] + figures["rejected"]
         assert reasons["duplicate"] == figures["duplicate"]
-    assert [p["name"] for p in summary["passes"]] == ["exact", "near", "batches", "reference-breaks"]
+    assert [p["name"] for p in summary["passes"]] == ["exact", "reference-breaks", "near", "batches"]
     for item in summary["passes"]:
         assert {"name", "kind", "groups", "left", "right"} <= set(item)
     # Every record lands once: members of groups plus unmatched rows equal the input rows.
@@ -145,13 +145,20 @@ def test_memory_limit_still_completes(demo: DemoFiles, tmp_path: Path) -> None:
 
 
 def test_misspelt_rules_key_exits_2_naming_key_and_suggestion(demo: DemoFiles, tmp_path: Path) -> None:
-    bad = demo.rules.read_text().replace("abs: 0.01}", "toleranse: 0.01}", 1)
+    bad = demo.rules.read_text().replace("op: tolerance,", "op: toleranse,", 1)
     result = match(demo, tmp_path / "out", rules=write_rules(tmp_path / "bad.yaml", bad))
     assert result.exit_code == 2
     assert "toleranse" in result.stderr and "tolerance" in result.stderr
     assert "bad.yaml" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_misspelt_key_names_its_location(demo: DemoFiles, tmp_path: Path) -> None:
+    bad = demo.rules.read_text().replace("min_score:", "min_scor:")
+    result = match(demo, tmp_path / "out", rules=write_rules(tmp_path / "key.yaml", bad))
+    assert result.exit_code == 2
+    assert "passes[2]" in result.stderr and "min_scor" in result.stderr and "'min_score'" in result.stderr
 
 
 def test_all_rules_problems_are_listed_one_per_line(demo: DemoFiles, tmp_path: Path) -> None:

@@ -3,12 +3,14 @@
 Why each pass looks the way it does:
 - exact: the bank shows the ledger reference with other case, spacing and prefixes ("/REF/INV2024000123",
   "inv 2024 000123"); its digits are the part that survives every variant, so `digits` recovers it.
+- reference-breaks (second, before the loose passes): the reference agrees but the bank deducted a fee, so
+  the amount differs: a break. A shared reference is stronger evidence than a fuzzy name with a coincidentally
+  equal amount, so it goes before `near` (after it, ~0.4% of the breaks lost their bank line to `near` at 1M).
 - near: no usable reference on the bank side; amount within a cent, date within 3 days, and the counterparty
   and description as printed by the bank decide between candidates (decoys have the same amount and currency).
 - batches: a customer pays several invoices of one day with one transfer; the ledger lines of one
   counterparty, date and currency add up to the bank line, which names that counterparty (the similarity
   condition stops a lone leftover ledger line from taking an unrelated bank line of the same amount).
-- reference-breaks: the reference agrees but the bank deducted a fee, so the amount differs: a break.
 """
 
 DEMO_RULES = """\
@@ -24,6 +26,13 @@ passes:
       - {left: reference, right: reference, op: equals, normalize: [digits]}
       - {left: amount, right: amount, op: equals}
       - {left: currency, right: currency, op: equals}
+  - name: reference-breaks
+    kind: one_to_one
+    match:
+      - {left: reference, right: reference, op: equals, normalize: [digits]}
+      - {left: currency, right: currency, op: equals}
+    compare:
+      - {left: amount, right: amount, abs: 0.01}
   - name: near
     kind: one_to_one
     match:
@@ -44,13 +53,6 @@ passes:
       - {left: counterparty, right: counterparty, op: similarity, method: jaro_winkler, min: 0.8,
          normalize: [upper]}
     sum: {left: amount, right: amount, abs: 0.01}
-  - name: reference-breaks
-    kind: one_to_one
-    match:
-      - {left: reference, right: reference, op: equals, normalize: [digits]}
-      - {left: currency, right: currency, op: equals}
-    compare:
-      - {left: amount, right: amount, abs: 0.01}
 """
 
 NEAR_MIN_SCORE = "0.65"
