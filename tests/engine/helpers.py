@@ -14,9 +14,13 @@ def side(ids, amounts=None, dates=None, **text_columns) -> pa.Table:
     """A side table: id (string), optional amount (decimal(38, 2)) and date, plus text columns."""
     columns = {"id": pa.array(ids, pa.string())}
     if amounts is not None:
-        columns["amount"] = pa.array([None if a is None else Decimal(a) for a in amounts], pa.decimal128(38, 2))
+        columns["amount"] = pa.array(
+            [None if a is None else Decimal(a) for a in amounts], pa.decimal128(38, 2)
+        )
     if dates is not None:
-        columns["date"] = pa.array([None if d is None else dt.date.fromisoformat(d) for d in dates], pa.date32())
+        columns["date"] = pa.array(
+            [None if d is None else dt.date.fromisoformat(d) for d in dates], pa.date32()
+        )
     for name, values in text_columns.items():
         columns[name] = pa.array(values, pa.string())
     return pa.table(columns)
@@ -32,7 +36,9 @@ def groups_of(result) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]
     rows = result.matches.to_pylist()
     found: dict[int, dict] = {}
     for row in rows:
-        group = found.setdefault(row["group_id"], {"pass": row["pass"], "status": row["status"], "left": [], "right": []})
+        group = found.setdefault(
+            row["group_id"], {"pass": row["pass"], "status": row["status"], "left": [], "right": []}
+        )
         group[row["side"]].append(row["id"])
     return [(g["pass"], g["status"], tuple(g["left"]), tuple(g["right"])) for _, g in sorted(found.items())]
 

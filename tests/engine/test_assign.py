@@ -63,7 +63,8 @@ def test_best_total_beats_greedy_first_candidate():
     left = np.array([1, 1, 2])
     right = np.array([1, 2, 1])
     result = assign(left, right, np.array([0.9, 0.6, 0.6]))
-    assert sorted(zip(left[result.edges].tolist(), right[result.edges].tolist())) == [(1, 2), (2, 1)]
+    pairs = zip(left[result.edges].tolist(), right[result.edges].tolist(), strict=True)
+    assert sorted(pairs) == [(1, 2), (2, 1)]
     assert not result.tied.any()
 
 

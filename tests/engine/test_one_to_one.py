@@ -93,7 +93,9 @@ def test_duplicates_are_set_aside_unless_allowed():
     result = reconcile(left, right, rules_for(passes))
     assert groups_of(result) == [("exact", "matched", ("L1",), ("R1",))]
     unmatched = result.unmatched_right.to_pylist()
-    assert [(r["id"], r["reason"], r["detail"]) for r in unmatched] == [("R2", "duplicate", "duplicate of R1")]
+    assert [(r["id"], r["reason"], r["detail"]) for r in unmatched] == [
+        ("R2", "duplicate", "duplicate of R1")
+    ]
     assert result.summary["right"]["duplicate"] == 1
     allowed = reconcile(left, right, rules_for(passes, extra="duplicates: allow\n"))
     assert groups_of(allowed) == [("exact", "suggested", ("L1",), ("R1",))]
@@ -142,7 +144,10 @@ def test_waterfall_offers_records_only_once_in_pass_order():
     left = side(["L1", "L2"], ["10.00", "10.50"], ref=["A", "B"])
     right = side(["R1", "R2"], ["10.00", "10.40"], ref=["A", "C"])
     result = reconcile(left, right, rules)
-    assert groups_of(result) == [("strict", "matched", ("L1",), ("R1",)), ("loose", "matched", ("L2",), ("R2",))]
+    assert groups_of(result) == [
+        ("strict", "matched", ("L1",), ("R1",)),
+        ("loose", "matched", ("L2",), ("R2",)),
+    ]
     assert [p["groups"] for p in result.summary["passes"]] == [1, 1]
     assert result.matches.column("group_id").to_pylist() == [1, 1, 2, 2]
 
@@ -166,8 +171,20 @@ def test_explanation_of_tolerance_dates_and_scores():
     result = reconcile(left, right, rules)
     (row,) = [r for r in result.matches.to_pylist() if r["side"] == "left"]
     explanation = json.loads(row["explanation"])
-    assert explanation["match"][0] == {"field": "amount", "left": "100.00", "right": "99.50", "diff": "0.50", "ok": True}
-    assert explanation["match"][1] == {"field": "date", "left": "2024-03-01", "right": "2024-03-03", "days": 2, "ok": True}
+    assert explanation["match"][0] == {
+        "field": "amount",
+        "left": "100.00",
+        "right": "99.50",
+        "diff": "0.50",
+        "ok": True,
+    }
+    assert explanation["match"][1] == {
+        "field": "date",
+        "left": "2024-03-01",
+        "right": "2024-03-03",
+        "days": 2,
+        "ok": True,
+    }
     token_set, levenshtein = explanation["score"]
     # the quotes survive JSON escaping; token '"TOOLS"' differs from 'TOOLS' (no normalizer drops them)
     assert token_set["left"] == 'Acme "Tools"' and token_set["weight"] == 2.0
@@ -208,7 +225,13 @@ def test_rejected_rows_are_unmatched_with_their_reason():
     result = reconcile(left, side(["R1"], ["10.00"], name=["A"]), rules, left_rejected=rejected)
     rows = result.unmatched_left.to_pylist()
     assert rows == [
-        {"id": "L9", "amount": None, "name": "B", "reason": "rejected", "detail": "row 7: amount: 'x1' is not a decimal"}
+        {
+            "id": "L9",
+            "amount": None,
+            "name": "B",
+            "reason": "rejected",
+            "detail": "row 7: amount: 'x1' is not a decimal",
+        }
     ]
     assert result.summary["left"]["rows"] == 2 and result.summary["left"]["rejected"] == 1
 
@@ -216,7 +239,9 @@ def test_rejected_rows_are_unmatched_with_their_reason():
 def test_bad_input_is_reported_clearly():
     rules = rules_for(NEAR)
     with pytest.raises(InputError, match="id 'L1' occurs more than once"):
-        reconcile(side(["L1", "L1"], ["1.00", "2.00"], name=["a", "b"]), side(["R1"], ["1.00"], name=["a"]), rules)
+        reconcile(
+            side(["L1", "L1"], ["1.00", "2.00"], name=["a", "b"]), side(["R1"], ["1.00"], name=["a"]), rules
+        )
     with pytest.raises(RulesError, match="unknown left column 'name'"):
         reconcile(side(["L1"], ["1.00"], nom=["a"]), side(["R1"], ["1.00"], name=["a"]), rules)
     untyped = pa.table({"id": ["L1"], "amount": ["1.00"], "name": ["a"]})

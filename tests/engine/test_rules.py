@@ -168,7 +168,10 @@ def test_kind_specific_keys():
 """
         )
     )
-    assert "passes[0]: key 'group_by' is only allowed for grouped kinds (one_to_many, many_to_one, many_to_many)" in found
+    assert (
+        "passes[0]: key 'group_by' is only allowed for grouped kinds (one_to_many, many_to_one, many_to_many)"
+        in found
+    )
     assert "passes[1].sum: missing required key 'abs' or 'pct' (the allowed difference)" in found
 
 
@@ -188,9 +191,12 @@ def test_yaml_and_json_syntax_errors_and_duplicate_keys_have_lines():
 
 
 def test_type_hint_that_contradicts_an_op():
-    text = ISSUE_RULES.replace("columns: {amount: decimal, date: date}", "columns: {amount: string, date: date}")
-    assert "passes[1].match[1]: column 'amount' is typed string in columns, but it is used as decimal" in problems(
-        text
+    text = ISSUE_RULES.replace(
+        "columns: {amount: decimal, date: date}", "columns: {amount: string, date: date}"
+    )
+    assert (
+        "passes[1].match[1]: column 'amount' is typed string in columns, but it is used as decimal"
+        in problems(text)
     )
 
 
@@ -246,7 +252,10 @@ def test_column_types_and_read_options():
 def test_plan_names_blocking_keys_per_pass():
     plan = str(parse_rules(ISSUE_RULES).plan())
     assert "pass 1 'exact' (one_to_one)" in plan
-    assert "blocking keys: alnum(upper(trim(reference))) = alnum(upper(trim(reference))); amount = amount" in plan
+    assert (
+        "blocking keys: alnum(upper(trim(reference))) = alnum(upper(trim(reference))); amount = amount"
+        in plan
+    )
     assert "blocking keys: currency = currency; band |amount - amount| <= 0.01 (buckets of 0.02)" in plan
     assert "band |sum(amount) - amount| <= 0.01" in plan
     assert "checks after join: currency = currency" not in plan

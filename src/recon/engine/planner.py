@@ -34,6 +34,8 @@ class Band:
     label: str
 
     def bucket(self, value: str) -> str:
+        if self.kind == "pct":
+            return f"CASE WHEN {value} = 0 THEN 0 ELSE {self._floor(self._scaled(value))} END"
         return self._floor(self._scaled(value))
 
     def low(self, value: str) -> str:

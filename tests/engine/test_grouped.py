@@ -1,0 +1,234 @@
+"""Grouped kinds: many_to_one, one_to_many, many_to_many; with and without group_by."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recon.engine import reconcile
+from recon.engine.subset import best_subset, sum_bounds
+
+from .helpers import groups_of, reasons_of, rules_for, side
+
+BATCHES = """\
+  - name: batches
+    kind: many_to_one
+    group_by: [payer, date]
+    max_group_size: 3
+    match:
+      - {left: date, right: date, op: within_days, days: 2}
+    sum: {left: amount, right: amount, abs: 0.01}
+"""
+
+
+def test_many_to_one_with_group_by():
+    left = side(
+        ["L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8"],
+        ["10.00", "20.00", "5.00", "1.00", "1.00", "1.00", "1.00", "7.00"],
+        [
+            "2024-01-01",
+            "2024-01-01",
+            "2024-01-02",
+            "2024-01-03",
+            "2024-01-03",
+            "2024-01-03",
+            "2024-01-03",
+            "2024-01-05",
+        ],
+        payer=["A", "A", "B", "C", "C", "C", "C", None],
+    )
+    right = side(["R1", "R2", "R3", "R4"], ["30.01", "5.00", "4.00", "7.00"], ["2024-01-02"] * 4)
+    result = reconcile(left, right, rules_for(BATCHES))
+    # A: 10 + 20 = 30.00 ~ 30.01; B is a group of one (5.00); C has 4 members > max_group_size 3;
+    # L8 has no payer, so it is not grouped
+    assert groups_of(result) == [
+        ("batches", "matched", ("L1", "L2"), ("R1",)),
+        ("batches", "matched", ("L3",), ("R2",)),
+    ]
+    explanation = json.loads(result.matches.column("explanation")[0].as_py())
+    assert explanation == {
+        "members": {"left": 2, "right": 1},
+        "sum": {"left": "30.00", "right": "30.01", "diff": "-0.01", "ok": True},
+        "match": [{"field": "date", "left": "2024-01-01", "right": "2024-01-02"}],
+    }
+    assert set(reasons_of(result.unmatched_left)) == {"L4", "L5", "L6", "L7", "L8"}
+    assert result.summary["passes"][0] == {
+        "name": "batches",
+        "kind": "many_to_one",
+        "groups": 2,
+        "left": 3,
+        "right": 2,
+        "matched": 2,
+        "suggested": 0,
+        "break": 0,
+    }
+
+
+def test_group_condition_on_other_columns_must_hold_for_every_member():
+    rules = rules_for(BATCHES.replace("group_by: [payer, date]", "group_by: [payer]"))
+    left = side(
+        ["L1", "L2", "L3", "L4"],
+        ["10.00", "20.00", "1.00", "2.00"],
+        ["2024-01-01", "2024-01-08", "2024-01-01", "2024-01-02"],
+        payer=["A", "A", "B", "B"],
+    )
+    right = side(["R1", "R2"], ["30.00", "3.00"], ["2024-01-02", "2024-01-02"])
+    result = reconcile(left, right, rules)
+    # A's second member is 6 days from R1 (window 2 days): no match; B's members both fit
+    assert groups_of(result) == [("batches", "matched", ("L3", "L4"), ("R2",))]
+    explanation = json.loads(result.matches.column("explanation")[0].as_py())
+    assert explanation["match"] == [
+        {"field": "date", "left": "2024-01-01..2024-01-02", "right": "2024-01-02"}
+    ]
+
+
+def test_many_to_one_subset_search_without_group_by():
+    rules = rules_for(
+        """\
+  - name: batches
+    kind: many_to_one
+    max_group_size: 3
+    match:
+      - {left: payer, right: payer, op: equals}
+    sum: {left: amount, right: amount, abs: 0}
+"""
+    )
+    left = side(["L1", "L2", "L3", "L4", "L5"], ["4.00", "6.00", "3.00", "7.00", "100.00"], payer=["A"] * 5)
+    right = side(["R1", "R2"], ["10.00", "10.00"], payer=["A", "A"], memo=["first", "second"])
+    result = reconcile(left, right, rules)
+    # R1 (first by id) takes the lowest-id pair summing to 10: {L1, L2}; R2 then {L3, L4}
+    assert groups_of(result) == [
+        ("batches", "matched", ("L1", "L2"), ("R1",)),
+        ("batches", "matched", ("L3", "L4"), ("R2",)),
+    ]
+    assert reasons_of(result.unmatched_left) == {"L5": "no_candidate"}
+
+
+def test_subset_search_prefers_fewer_members_then_smaller_difference():
+    rules = rules_for(
+        """\
+  - name: batches
+    kind: many_to_one
+    max_group_size: 4
+    match:
+      - {left: payer, right: payer, op: equals}
+    sum: {left: amount, right: amount, abs: 0.05}
+"""
+    )
+    left = side(["L1", "L2", "L3", "L4", "L5"], ["2.00", "3.00", "5.00", "6.98", "3.00"], payer=["A"] * 5)
+    right = side(["R1"], ["10.00"], payer=["A"])
+    result = reconcile(left, right, rules)
+    # three-member {L1, L2, L3} sums exactly, but two members {L2, L4} = 9.98 are preferred (fewer)
+    assert groups_of(result) == [("batches", "matched", ("L2", "L4"), ("R1",))]
+
+
+def test_one_to_many_groups_the_right_side():
+    rules = rules_for(
+        """\
+  - name: split
+    kind: one_to_many
+    group_by: [ref]
+    match:
+      - {left: ref, right: ref, op: equals}
+    sum: {left: amount, right: amount, pct: 1}
+"""
+    )
+    left = side(["L1", "L2"], ["100.00", "50.00"], ref=["X", "Y"])
+    right = side(["R1", "R2", "R3", "R4"], ["60.00", "39.50", "25.00", "20.00"], ref=["X", "X", "Y", "Y"])
+    result = reconcile(left, right, rules)
+    # X: 99.50 is within 1% of 100; Y: 45 is 10% off 50
+    assert groups_of(result) == [("split", "matched", ("L1",), ("R1", "R2"))]
+    assert reasons_of(result.unmatched_right) == {"R3": "no_candidate", "R4": "no_candidate"}
+
+
+def test_many_to_many_with_group_by_and_compare_break():
+    rules = rules_for(
+        """\
+  - name: intercompany
+    kind: many_to_many
+    group_by: [ref]
+    match:
+      - {left: ref, right: ref, op: equals}
+    sum: {left: amount, right: amount, abs: 0.01}
+    compare:
+      - {left: currency, right: currency}
+"""
+    )
+    left = side(
+        ["L1", "L2", "L3"], ["10.00", "5.00", "8.00"], ref=["P", "P", "Q"], currency=["EUR", "EUR", "USD"]
+    )
+    right = side(
+        ["R1", "R2", "R3"], ["7.00", "8.00", "8.00"], ref=["P", "P", "Q"], currency=["EUR", "EUR", "EUR"]
+    )
+    result = reconcile(left, right, rules)
+    assert groups_of(result) == [
+        ("intercompany", "matched", ("L1", "L2"), ("R1", "R2")),
+        ("intercompany", "break", ("L3",), ("R3",)),
+    ]
+    explanation = json.loads(result.matches.to_pylist()[-2]["explanation"])
+    assert explanation["compare"] == [{"field": "currency", "left": "USD", "right": "EUR", "ok": False}]
+
+
+def test_many_to_many_components_without_group_by():
+    rules = rules_for(
+        """\
+  - name: chains
+    kind: many_to_many
+    max_group_size: 2
+    match:
+      - {left: ref, right: ref, op: equals}
+    sum: {left: amount, right: amount, abs: 0}
+"""
+    )
+    left = side(
+        ["L1", "L2", "L3", "L4", "L5", "L6"],
+        ["1.00", "2.00", "4.00", "1.00", "1.00", "1.00"],
+        ref=["a", "a", "b", "c", "c", "c"],
+    )
+    right = side(["R1", "R2", "R3", "R4"], ["3.00", "5.00", "2.00", "1.00"], ref=["a", "b", "c", "c"])
+    result = reconcile(left, right, rules)
+    # a: 1 + 2 = 3 (2 x 1); b: 4 vs 5 differs; c: three left records exceed max_group_size 2
+    assert groups_of(result) == [("chains", "matched", ("L1", "L2"), ("R1",))]
+
+
+def brute_subset(values, low, high, target, max_size):
+    for size in range(2, max_size + 1):
+        found = [
+            c
+            for c in itertools.combinations(range(len(values)), size)
+            if low <= sum(values[i] for i in c) <= high
+        ]
+        if found:
+            return min(found, key=lambda c: (abs(sum(values[i] for i in c) - target), c))
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(-500, 500), min_size=0, max_size=20),
+    st.integers(-1000, 1000),
+    st.integers(0, 30),
+    st.integers(2, 6),
+)
+def test_best_subset_matches_brute_force(values, target, tolerance, max_size):
+    array = np.array(values, np.int64)
+    low, high = sum_bounds(target, tolerance, None)
+    got = best_subset(array, target, (low, high), max_size)
+    expected = brute_subset(values, low, high, target, max_size) if len(values) <= 16 else None
+    if got is not None:
+        total = sum(values[i] for i in got)
+        assert 2 <= len(got) <= max_size and low <= total <= high
+    if len(values) <= 16:
+        assert got == expected
+
+
+def test_percent_bounds_are_exact():
+    from decimal import Decimal
+
+    assert sum_bounds(1000, None, Decimal(1)) == (990, 1010)  # 1000 / 0.99 = 1010.1
+    assert sum_bounds(-1000, None, Decimal(1)) == (-1010, -990)
+    assert sum_bounds(0, None, Decimal(5)) == (0, 0)
