@@ -479,6 +479,63 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_runs_right_dataset_id"), ["right_dataset_id"], unique=False)
 
     op.create_table(
+        "exports",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("what", sa.String(length=16), nullable=False),
+        sa.Column("format", sa.String(length=8), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=True),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=100), nullable=False),
+        sa.Column("storage_key", sa.String(length=300), nullable=True),
+        sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("size", sa.BigInteger(), nullable=True),
+        sa.Column("rows", sa.Integer(), nullable=True),
+        sa.Column("counts", recon.models.types.JSONDoc(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_by_id", sa.String(length=36), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("started_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.CheckConstraint("format IN ('csv', 'xlsx', 'json')", name=op.f("ck_exports_format_valid")),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
+            name=op.f("ck_exports_status_valid"),
+        ),
+        sa.CheckConstraint(
+            "what IN ('groups', 'unmatched', 'breaks', 'audit', 'all')", name=op.f("ck_exports_what_valid")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_exports_created_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["jobs.id"], name=op.f("fk_exports_job_id_jobs"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_exports_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_exports_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exports")),
+        sa.UniqueConstraint(
+            "project_id",
+            "created_by_id",
+            "idempotency_key",
+            name=op.f("uq_exports_project_id_created_by_id_idempotency_key"),
+        ),
+    )
+    with op.batch_alter_table("exports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_exports_project_id_created_at_id", ["project_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_exports_run_id_created_at_id", ["run_id", "created_at", "id"], unique=False)
+
+    op.create_table(
         "match_groups",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -702,6 +759,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_match_groups_run_id_pass_name_id")
 
     op.drop_table("match_groups")
+    with op.batch_alter_table("exports", schema=None) as batch_op:
+        batch_op.drop_index("ix_exports_run_id_created_at_id")
+        batch_op.drop_index("ix_exports_project_id_created_at_id")
+
+    op.drop_table("exports")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_runs_right_dataset_id"))
         batch_op.drop_index("ix_runs_project_id_created_at_id")

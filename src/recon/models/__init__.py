@@ -4,6 +4,7 @@ from recon.models.audit import AuditEvent
 from recon.models.auth import Organization, User
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_id
 from recon.models.datasets import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
+from recon.models.exports import Export, ExportFormat, ExportStatus, ExportWhat
 from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
 from recon.models.review import Comment, Decision, DecisionKind, DecisionStatus
@@ -33,6 +34,10 @@ __all__ = [
     "Decision",
     "DecisionKind",
     "DecisionStatus",
+    "Export",
+    "ExportFormat",
+    "ExportStatus",
+    "ExportWhat",
     "GroupKind",
     "GroupOrigin",
     "GroupStatus",
