@@ -92,15 +92,16 @@ def _project(session: Session, admin: User, report: DemoReport) -> ProjectAccess
         )
         report.created.append(f"project {DEMO_PROJECT!r}")
     else:
-        member = session.scalar(
+        existing = session.scalar(
             select(ProjectMember).where(
                 ProjectMember.project_id == project.id, ProjectMember.user_id == admin.id
             )
         )
-        if member is None:
-            member = ProjectMember(project_id=project.id, user_id=admin.id, role=Role.OWNER.value)
-            session.add(member)
+        if existing is None:  # the administrator changed since the demo was made: make them its owner too
+            existing = ProjectMember(project_id=project.id, user_id=admin.id, role=Role.OWNER.value)
+            session.add(existing)
             session.flush()
+        member = existing
         report.found.append(f"project {DEMO_PROJECT!r}")
     report.project_id = project.id
     return ProjectAccess(project=project, member=member, user=admin)
