@@ -152,6 +152,7 @@ def print_report(report: dict[str, object]) -> None:
     runs: list[dict[str, object]] = report["runs"]  # type: ignore[assignment]
     rows, bank_rows = report["rows"], report["bank_rows"]
     print(f"\nrows: {rows:,} ledger, {bank_rows:,} bank; demo generated in {report['demo_s']} s")
+    print(f"load average (1 min) before/after: {report['load_average']}")
     print(f"{'run':<28}{'wall s':>10}{'peak RSS MB':>14}{'exit':>6}")
     for run in runs:
         print(f"{run['name']:<28}{run['wall_s']:>10.2f}{run['peak_rss_mb']:>14.1f}{run['exit_code']:>6}")
@@ -191,6 +192,7 @@ def main() -> int:
     data = OUT / f"data-{args.rows}"
     logs = OUT / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     files = generate(args.rows, data, seed=args.seed)
     demo_s = round(time.perf_counter() - started, 2)
@@ -225,6 +227,8 @@ def main() -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
+        # Wall times are only comparable on a quiet machine; the 1-minute load average tells how quiet it was.
+        "load_average": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "demo_s": demo_s,
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("stdout", "stderr")} for r in runs],
         "datacompy_rows": dc.stdout.split() if dc is not ours else None,
