@@ -8,8 +8,11 @@ PYTEST_WORKERS ?= 2
 setup:
 	$(UV) sync --frozen
 
+# The platform on the embedded default (SQLite, local files, in-process jobs under ./var): first the demo
+# (administrator, project, datasets, rule set; idempotent), then the API on :2000 with metrics on :9091.
 run: setup
-	$(UV) run python -m recon.cli.run_demo
+	$(UV) run python -m recon.demo_platform
+	$(UV) run recon serve
 
 lint: setup
 	$(UV) run ruff check src tests bench
