@@ -196,22 +196,29 @@ class Session:
         result = self.arrow(query)
         return _ints(result, "__rid"), _ints(result, "first")
 
-    def pass_table(self, name: str, side: str, plan: PassPlan, rids: IntArray, band_role: str | None) -> None:
-        """Materialise the available records of a side with the columns the pass needs."""
-        self.register(f"{name}_avail", pa.table({"__rid": rids}))
+    def pass_table(self, name: str, side: str, plan: PassPlan, rids: IntArray, band_role: str | None) -> str:
+        """The available records of a side with the columns the pass needs.
+
+        one_to_one passes read it once: a view. Grouped passes read it repeatedly (and need the input
+        columns for grouping and explanations): a table."""
+        grouped = plan.spec.kind != "one_to_one"
         columns = dict(plan.columns[side])
         if band_role and plan.band is not None and plan.band_source != "sum":
             value = plan.columns[side][f"__m{plan.band_source}"]
             columns.update(band_columns(plan, value, band_role))
         elif band_role and plan.band is not None and side not in plan.spec.many_sides:
             columns.update(band_columns(plan, plan.columns[side]["__sv"], band_role))
-        raw = "".join(f", {sql.quote(c)}" for c in plan.raw[side])
+        raw = "".join(f", {sql.quote(c)}" for c in plan.raw[side]) if grouped else ""
         derived = "".join(f", {expr} AS {sql.quote(alias)}" for alias, expr in columns.items())
+        where = ""
+        if len(rids) < self.sides[side].n:
+            self.register(f"{name}_avail", pa.table({"__rid": rids}))
+            where = f" WHERE __rid IN (SELECT __rid FROM {name}_avail)"
+        kind, relation = ("TABLE", name) if grouped else ("VIEW", f"{name}_view")
         self.run(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT __rid{raw}{derived} FROM {ALIAS[side]} "
-            f"WHERE __rid IN (SELECT __rid FROM {name}_avail)"
+            f"CREATE OR REPLACE TEMP {kind} {relation} AS SELECT __rid{raw}{derived} FROM {ALIAS[side]}{where}"
         )
-        self.con.unregister(f"{name}_avail")
+        return relation
 
     def pair_candidates(
         self, plan: PassPlan, left: str, right: str, extra: dict[str, str] | None = None

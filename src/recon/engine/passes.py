@@ -89,9 +89,9 @@ def run_one_to_one(
     session: Session, plan: PassPlan, available: tuple[IntArray, IntArray], reasons: Reasons
 ) -> PassResult:
     spec = plan.spec
-    session.pass_table("pl", "left", plan, available[0], "probe")
-    session.pass_table("pr", "right", plan, available[1], "build")
-    candidates = session.pair_candidates(plan, "pl", "pr")
+    left_table = session.pass_table("pl", "left", plan, available[0], "probe")
+    right_table = session.pass_table("pr", "right", plan, available[1], "build")
+    candidates = session.pair_candidates(plan, left_table, right_table)
     reasons.note("left", candidates.below_left, BELOW_MIN_SCORE, spec.index, candidates.below_best_left)
     reasons.note("right", candidates.below_right, BELOW_MIN_SCORE, spec.index, candidates.below_best_right)
     with stage(f"{spec.name}: assign"):
