@@ -8,10 +8,14 @@ from recon.audit.endpoints import router as audit_router
 from recon.auth.endpoints import router as auth_router
 from recon.core.errors import PROBLEM_RESPONSES
 from recon.datasets.endpoints import router as datasets_router
+from recon.exports.endpoints import router as exports_router
 from recon.jobs.endpoints import router as jobs_router
 from recon.observability.health import build_health_router
 from recon.projects.endpoints import router as projects_router
+from recon.results.endpoints import router as results_router
+from recon.review.endpoints import router as review_router
 from recon.rulesets.endpoints import router as rulesets_router
+from recon.runs.endpoints import router as runs_router
 
 API_PREFIX = "/api/v1"
 
@@ -23,3 +27,7 @@ api_router.include_router(audit_router)
 api_router.include_router(jobs_router)
 api_router.include_router(datasets_router)
 api_router.include_router(rulesets_router)
+api_router.include_router(exports_router)
+api_router.include_router(review_router)
+api_router.include_router(runs_router)
+api_router.include_router(results_router)

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     ingest_inline_max_bytes: int = Field(default=5 * MIB, ge=0)
     # Rule set dry runs execute inside the request: each side must have at most this many records.
     dry_run_max_rows: int = Field(default=100_000, ge=1)
+    # GET /runs/{id}/export.csv streams at most this many rows without a job (more: 409 naming the job route).
+    export_inline_max_rows: int = Field(default=100_000, ge=0)
+    export_max_bytes: int = Field(default=50 * GIB, ge=1)
 
     embedded_worker: bool = True
     worker_concurrency: int = Field(default=2, ge=1)

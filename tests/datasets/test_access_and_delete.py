@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -173,3 +175,29 @@ def test_delete_is_refused_while_a_guard_says_the_dataset_is_in_use(
 
     assert response.status_code == 409
     assert "used by run R-1" in response.json()["detail"]
+
+
+def _forged(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["abc"], [None], [True], [1.5], [10**30], [{"$dec": "1.5"}], [{"$d": "2024-01-01"}]],
+)
+def test_forged_record_cursors_are_422_not_500(
+    client: TestClient,
+    auth_headers: Headers,
+    ready_dataset: tuple[Project, User, dict[str, Any]],
+    values: list[Any],
+) -> None:
+    project, preparer, dataset = ready_dataset
+    url = f"{datasets_url(project)}/{dataset['id']}"
+
+    for path in ("/records", "/rejections"):
+        response = client.get(url + path, params={"cursor": _forged(values)}, headers=auth_headers(preparer))
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["field"] == "query.cursor"
+    forged = {"cursor": _forged(["x", "y"])}
+    listed = client.get(datasets_url(project), params=forged, headers=auth_headers(preparer))
+    assert listed.status_code == 422

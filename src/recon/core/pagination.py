@@ -132,6 +132,25 @@ def order_by(keys: Sequence[SortKey]) -> list[Any]:
     return [k.column.desc() if k.descending else k.column.asc() for k in keys]
 
 
+def _check_cursor_types(keys: Sequence[SortKey], values: Sequence[Any]) -> None:
+    """A forged cursor (null, or a value of another type than its key column) is a 422, not a SQL error."""
+    for key, value in zip(keys, values, strict=True):
+        column_type = getattr(key.column, "type", None)
+        column_type = getattr(column_type, "impl_instance", column_type)  # TypeDecorator: its impl's type
+        try:
+            expected = column_type.python_type if column_type is not None else object
+        except NotImplementedError:
+            expected = object
+        out_of_range = isinstance(value, int) and not -(2**63) <= value < 2**63
+        naive = isinstance(value, dt.datetime) and value.tzinfo is None
+        wrong_type = not isinstance(value, expected) or isinstance(value, bool)
+        if value is None or wrong_type or out_of_range or naive:
+            raise Unprocessable(
+                "the cursor is not valid for this list",
+                errors=[FieldError(field="query.cursor", message=f"unexpected value for {key.name}")],
+            )
+
+
 def keyset_page(
     session: Session,
     stmt: Select,  # type: ignore[type-arg]
@@ -146,7 +165,9 @@ def keyset_page(
     `key_of(row)` returns the sort key of a row; by default read from attributes named like the key columns.
     """
     if params.cursor:
-        stmt = stmt.where(after_key(keys, decode_cursor(params.cursor, len(keys))))
+        values = decode_cursor(params.cursor, len(keys))
+        _check_cursor_types(keys, values)
+        stmt = stmt.where(after_key(keys, values))
     stmt = stmt.order_by(*order_by(keys)).limit(params.limit + 1)
     result = session.execute(stmt)
     rows: list[Any] = list(result.scalars().all() if scalars else result.all())

@@ -215,9 +215,8 @@ class Session:
             self.register(f"{name}_avail", pa.table({"__rid": rids}))
             where = f" WHERE __rid IN (SELECT __rid FROM {name}_avail)"
         kind, relation = ("TABLE", name) if grouped else ("VIEW", f"{name}_view")
-        self.run(
-            f"CREATE OR REPLACE TEMP {kind} {relation} AS SELECT __rid{raw}{derived} FROM {ALIAS[side]}{where}"
-        )
+        select = f"SELECT __rid{raw}{derived} FROM {ALIAS[side]}{where}"
+        self.run(f"CREATE OR REPLACE TEMP {kind} {relation} AS {select}")
         return relation
 
     def pair_candidates(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from recon.models.jobs import Job
 
 # Modules whose import registers tasks (each domain's tasks.py). Add yours here.
-TASK_MODULES: list[str] = ["recon.datasets.tasks"]
+TASK_MODULES: list[str] = ["recon.datasets.tasks", "recon.exports.tasks", "recon.runs.tasks"]
 
 # (session, job) -> None, run in the transaction that makes the job final (e.g. mark a dataset failed).
 FinalHook = Callable[[Session, "Job"], None]
