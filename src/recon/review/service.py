@@ -1,0 +1,622 @@
+"""Review actions of makers (confirm, reject, manual match, unmatch, write-off, assign, comment) and of
+checkers (approve, reject a decision). No HTTP, no commits: the request boundary commits, so each action --
+its state changes, its decisions and its audit events -- is one transaction, all or nothing.
+
+Which actions need a comment: those that change money -- manual match, unmatch and write-off (they create,
+dissolve or close a difference of a match by human judgement). Confirming or rejecting the engine's
+suggestion and approving may carry one; rejecting a decision must say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
+
+from recon.audit.service import EventSpec, record_events
+from recon.auth.dependencies import ProjectAccess
+from recon.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, problem_type
+from recon.core.time import utcnow
+from recon.models import Comment, Decision, MatchGroup, ProjectMember, Role, Run, RunItem
+from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
+from recon.models.runs import GroupKind, GroupOrigin, GroupStatus, ItemState, RunStatus
+from recon.projects.schemas import ProjectSettingsView
+from recon.review import moves
+from recon.review.repository import (
+    DecisionRepository,
+    groups_by_id,
+    items_by_id,
+    lock_run,
+    next_seq,
+)
+from recon.review.schemas import amount_text
+
+log = structlog.get_logger("recon.review")
+
+MONEY_KINDS = {DecisionKind.MANUAL_MATCH, DecisionKind.UNMATCH, DecisionKind.WRITEOFF}
+RUN_SIGNED_OFF = problem_type("run-signed-off")
+MAKER_CHECKER = problem_type("maker-checker")
+
+FieldOf = Callable[[int, str], str]  # (index in the request list, attribute) -> error field name
+
+
+def bulk_field(name: str) -> FieldOf:
+    return lambda i, attr: f"body.{name}[{i}].{attr}"
+
+
+def single_field(id_field: str, version_field: str = "version") -> FieldOf:
+    return lambda _i, attr: f"body.{id_field if attr == 'id' else version_field}"
+
+
+@dataclass
+class Problems:
+    """Per-id errors of a request: unknown ids are 422, stale versions and wrong states 409."""
+
+    invalid: list[FieldError] = field(default_factory=list)
+    conflicts: list[FieldError] = field(default_factory=list)
+    stale: bool = False
+
+    def bad(self, field_name: str, message: str) -> None:
+        self.invalid.append(FieldError(field=field_name, message=message))
+
+    def conflict(self, field_name: str, message: str, *, stale: bool = False) -> None:
+        self.conflicts.append(FieldError(field=field_name, message=message))
+        self.stale = self.stale or stale
+
+    def raise_if_any(self, what: str) -> None:
+        if self.invalid:
+            raise Unprocessable(
+                f"{what}: {len(self.invalid) + len(self.conflicts)} problem(s)",
+                errors=self.invalid + self.conflicts,
+            )
+        if self.conflicts:
+            kind = "version-conflict" if self.stale else "review-conflict"
+            raise Conflict(
+                f"{what}: {len(self.conflicts)} conflict(s); nothing was changed",
+                type=problem_type(kind),
+                title="Version conflict" if self.stale else "Review conflict",
+                errors=self.conflicts,
+            )
+
+
+@dataclass
+class Outcome:
+    """What an action touched (the endpoint reads them back for the response)."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    group_ids: set[int] = field(default_factory=set)
+    item_ids: set[int] = field(default_factory=set)
+
+
+def run_signed_off(run: Run) -> Conflict:
+    when = run.signed_off_at.isoformat() if run.signed_off_at else "?"
+    return Conflict(
+        f"run {run.id} was signed off at {when}; it is frozen (an admin can reopen it)",
+        type=RUN_SIGNED_OFF,
+        title="Run signed off",
+    )
+
+
+def need_comment(comment: str, detail: str) -> None:
+    if not comment.strip():
+        raise Unprocessable(
+            detail, errors=[FieldError(field="body.comment", message="a comment is required")]
+        )
+
+
+def _sum(rows: Sequence[Row[Any]], side: str) -> Decimal:
+    return sum((r.amount or Decimal(0) for r in rows if r.side == side), Decimal(0))
+
+
+class ReviewService:
+    def __init__(self, session: Session, access: ProjectAccess) -> None:
+        self.session = session
+        self.access = access
+        self.user_id = access.user.id
+        self.project_id = access.project.id
+        self.settings = ProjectSettingsView.model_validate(access.project.settings or {})
+
+    # -- the run ---------------------------------------------------------------------------------------------
+    def open_run(self, run_id: str, *, exclusive: bool = False) -> Run:
+        """The run, locked, and open for review: succeeded and not signed off."""
+        run = lock_run(self.session, self.project_id, run_id, exclusive=exclusive)
+        if run.signed_off_at is not None:
+            raise run_signed_off(run)
+        if run.status != RunStatus.SUCCEEDED.value:
+            raise Conflict(
+                f"run {run.id} is {run.status}; only a succeeded run can be reviewed",
+                type=problem_type("run-not-reviewable"),
+                title="Run not reviewable",
+            )
+        return run
+
+    def _check_reason(self, code: str | None, field_name: str) -> str:
+        allowed = self.settings.writeoff_reasons
+        if code is None or code not in allowed:
+            raise Unprocessable(
+                "unknown write-off reason" if code else "a write-off needs a reason code",
+                errors=[FieldError(field=field_name, message=f"one of: {', '.join(allowed)}")],
+            )
+        return code
+
+    def _new_decision(self, run: Run, kind: DecisionKind, **fields: Any) -> Decision:
+        pending = self.settings.require_approval
+        decision = Decision(
+            run_id=run.id,
+            project_id=self.project_id,
+            kind=kind.value,
+            status=(DecisionStatus.PENDING_APPROVAL if pending else DecisionStatus.APPLIED).value,
+            maker_id=self.user_id,
+            decided_at=None if pending else utcnow(),
+            **fields,
+        )
+        self.session.add(decision)
+        return decision
+
+    # -- group decisions: confirm, reject, unmatch, write-off of breaks --------------------------------------
+    def decide_groups(
+        self,
+        run_id: str,
+        kind: DecisionKind,
+        refs: Sequence[tuple[int, int]],
+        *,
+        comment: str,
+        reason_code: str | None = None,
+        field_of: FieldOf = bulk_field("groups"),
+    ) -> Outcome:
+        run = self.open_run(run_id)
+        if kind in MONEY_KINDS:
+            need_comment(comment, f"{kind.value} changes money: say why")
+        if kind == DecisionKind.WRITEOFF:
+            self._check_reason(reason_code, "body.reason_code")
+        rows = groups_by_id(self.session, run.id, [gid for gid, _ in refs])
+        problems = Problems()
+        seen: set[int] = set()
+        for i, (gid, version) in enumerate(refs):
+            row = rows.get(gid)
+            if gid in seen:
+                problems.bad(field_of(i, "id"), f"group {gid} is listed twice")
+            elif row is None:
+                problems.bad(field_of(i, "id"), f"group {gid} is not a group of run {run.id}")
+            elif row.version != version:
+                problems.conflict(
+                    field_of(i, "version"),
+                    f"group {gid}: version {version} is stale (now {row.version})",
+                    stale=True,
+                )
+            elif row.status not in moves.ACTS_ON[kind]:
+                wanted = " or ".join(moves.ACTS_ON[kind])
+                problems.conflict(
+                    field_of(i, "id"), f"group {gid} is {row.status}; {kind.value} needs {wanted}"
+                )
+            seen.add(gid)
+        problems.raise_if_any(f"cannot {kind.value}")
+
+        members = self._members(run.id, [gid for gid, _ in refs])
+        outcome = Outcome(group_ids={gid for gid, _ in refs})
+        now = utcnow()
+        by_status: dict[str, list[tuple[int, int]]] = {}
+        for gid, version in refs:
+            row = rows[gid]
+            by_status.setdefault(row.status, []).append((gid, version))
+            decision = self._new_decision(
+                run,
+                kind,
+                group_id=gid,
+                item_ids=members.get(gid, []),
+                comment=comment,
+                reason_code=reason_code if kind == DecisionKind.WRITEOFF else None,
+                left_total=row.left_total,
+                right_total=row.right_total,
+                difference=row.difference,
+                prior={"group_status": row.status},
+            )
+            outcome.decisions.append(decision)
+            outcome.item_ids.update(members.get(gid, []))
+        for status, batch in by_status.items():
+            if self.settings.require_approval:
+                moves.hold(self.session, run.id, batch, status)
+            else:
+                chosen = [d for d in outcome.decisions if d.prior["group_status"] == status]
+                moves.apply_decisions(self.session, run.id, chosen, status, versions=dict(batch), now=now)
+        self._audit_created(outcome.decisions)
+        return outcome
+
+    def _members(self, run_id: str, group_ids: Sequence[int]) -> dict[int, list[int]]:
+        members: dict[int, list[int]] = {}
+        stmt = (
+            select(RunItem.group_id, RunItem.id)
+            .where(RunItem.run_id == run_id, RunItem.group_id.in_(sorted(set(group_ids))))
+            .order_by(RunItem.group_id, RunItem.id)
+        )
+        for gid, item_id in self.session.execute(stmt).tuples():
+            if gid is not None:
+                members.setdefault(gid, []).append(item_id)
+        return members
+
+    # -- record decisions: manual match, write-off of unmatched records --------------------------------------
+    def _unmatched_rows(
+        self, run: Run, refs: Sequence[tuple[int, int]], field_of: FieldOf, what: str
+    ) -> list[Row[Any]]:
+        rows = items_by_id(self.session, run.id, [iid for iid, _ in refs])
+        problems = Problems()
+        seen: set[int] = set()
+        for i, (iid, version) in enumerate(refs):
+            row = rows.get(iid)
+            if iid in seen:
+                problems.bad(field_of(i, "id"), f"record {iid} is listed twice")
+            elif row is None:
+                problems.bad(field_of(i, "id"), f"record {iid} is not a record of run {run.id}")
+            elif row.version != version:
+                problems.conflict(
+                    field_of(i, "version"),
+                    f"record {iid}: version {version} is stale (now {row.version})",
+                    stale=True,
+                )
+            elif row.state != ItemState.UNMATCHED.value or row.group_id is not None:
+                problems.conflict(field_of(i, "id"), f"record {iid} is {row.state}, not unmatched")
+            seen.add(iid)
+        problems.raise_if_any(what)
+        return [rows[iid] for iid, _ in refs]
+
+    def manual_match(
+        self, run_id: str, refs: Sequence[tuple[int, int]], *, comment: str, writeoff_reason: str | None
+    ) -> Outcome:
+        run = self.open_run(run_id, exclusive=True)  # exclusive: the new group's number
+        need_comment(comment, "a manual match changes money: say why")
+        rows = self._unmatched_rows(run, refs, bulk_field("items"), "cannot match")
+        problems = Problems()
+        for side in ("left", "right"):
+            if not any(r.side == side for r in rows):
+                problems.bad("body.items", f"a manual match needs records of both sides; none is {side}")
+        for i, row in enumerate(rows):
+            if row.amount is None:
+                problems.bad(f"body.items[{i}].id", f"record {row.id} has no amount")
+        currencies = sorted({r.currency for r in rows if r.currency})
+        if len(currencies) > 1:
+            problems.bad("body.items", f"the records are in several currencies ({', '.join(currencies)})")
+        problems.raise_if_any("cannot match")
+        left, right = _sum(rows, "left"), _sum(rows, "right")
+        difference = left - right
+        totals = ", ".join(
+            f"{name} {amount_text(value)}"
+            for name, value in (("left total", left), ("right total", right), ("difference", difference))
+        )
+        if difference != 0 and writeoff_reason is None:
+            raise Unprocessable(
+                f"{totals}: a non-zero difference needs a write-off",
+                errors=[
+                    FieldError(
+                        field="body.writeoff_reason",
+                        message=f"give one of: {', '.join(self.settings.writeoff_reasons)}",
+                    )
+                ],
+            )
+        if writeoff_reason is not None:
+            self._check_reason(writeoff_reason, "body.writeoff_reason")
+            if difference == 0:
+                raise Unprocessable(
+                    f"{totals}: nothing to write off",
+                    errors=[FieldError(field="body.writeoff_reason", message="the difference is zero")],
+                )
+        decision = self._group_of_records(
+            run, DecisionKind.MANUAL_MATCH, rows, refs, comment=comment, reason=writeoff_reason
+        )
+        self._audit_created([decision])
+        return Outcome([decision], {decision.group_id or 0}, {iid for iid, _ in refs})
+
+    def write_off(
+        self,
+        run_id: str,
+        *,
+        groups: Sequence[tuple[int, int]],
+        items: Sequence[tuple[int, int]],
+        reason_code: str,
+        comment: str,
+        items_together: bool,
+        group_field: FieldOf = bulk_field("groups"),
+    ) -> Outcome:
+        """Write off break groups (one decision each) and unmatched records: together in one group
+        (`items_together`, the single action) or each on its own (bulk)."""
+        if not groups and not items:
+            raise Unprocessable(
+                "nothing to write off", errors=[FieldError(field="body", message="give groups or items")]
+            )
+        outcome = Outcome()
+        if items:  # lock the run exclusively before anything (new groups' numbers; no lock upgrade later)
+            self.open_run(run_id, exclusive=True)
+        if groups:
+            outcome = self.decide_groups(
+                run_id,
+                DecisionKind.WRITEOFF,
+                groups,
+                comment=comment,
+                reason_code=reason_code,
+                field_of=group_field,
+            )
+        if not items:
+            return outcome
+        run = self.open_run(run_id, exclusive=True)
+        need_comment(comment, "a write-off changes money: say why")
+        reason = self._check_reason(reason_code, "body.reason_code")
+        rows = self._unmatched_rows(run, items, bulk_field("items"), "cannot write off")
+        batches = (
+            [(rows, list(items))]
+            if items_together
+            else [([r], [ref]) for r, ref in zip(rows, items, strict=True)]
+        )
+        created = [
+            self._group_of_records(
+                run, DecisionKind.WRITEOFF, batch_rows, batch_refs, comment=comment, reason=reason
+            )
+            for batch_rows, batch_refs in batches
+        ]
+        self._audit_created(created)
+        outcome.decisions.extend(created)
+        outcome.group_ids.update(d.group_id for d in created if d.group_id is not None)
+        outcome.item_ids.update(iid for iid, _ in items)
+        return outcome
+
+    def _group_of_records(
+        self,
+        run: Run,
+        kind: DecisionKind,
+        rows: Sequence[Row[Any]],
+        refs: Sequence[tuple[int, int]],
+        *,
+        comment: str,
+        reason: str | None,
+    ) -> Decision:
+        """A manual group of unmatched records, pending approval or in effect, and its decision."""
+        pending = self.settings.require_approval
+        left, right = _sum(rows, "left"), _sum(rows, "right")
+        difference = left - right
+        writes_off = kind == DecisionKind.WRITEOFF or difference != 0
+        now = utcnow()
+        group = MatchGroup(
+            run_id=run.id,
+            seq=next_seq(self.session, run.id),
+            pass_name=None,
+            kind=GroupKind.MANUAL.value,
+            origin=GroupOrigin.MANUAL.value,
+            status=(GroupStatus.PENDING_APPROVAL if pending else GroupStatus.MATCHED).value,
+            explanation={"decision": kind.value, "comment": comment},
+            left_count=sum(1 for r in rows if r.side == "left"),
+            right_count=sum(1 for r in rows if r.side == "right"),
+            left_total=left,
+            right_total=right,
+            difference=difference,
+            writeoff_amount=difference if writes_off else None,
+            writeoff_reason=reason if writes_off else None,
+            closed_at=None if pending else now,
+        )
+        self.session.add(group)
+        self.session.flush()
+        state = ItemState.PENDING if pending else ItemState.MATCHED
+        moves.take_unmatched(self.session, run.id, refs, group.id, state.value)
+        if not pending:
+            moves.move_members(self.session, run.id, [group.id], state.value, {"reason": None})
+        return self._new_decision(
+            run,
+            kind,
+            group_id=group.id,
+            item_ids=[r.id for r in rows],
+            comment=comment,
+            reason_code=reason,
+            left_total=left,
+            right_total=right,
+            difference=difference,
+            prior={"created_group": True, "item_reasons": {str(r.id): r.reason for r in rows}},
+        )
+
+    # -- checker ---------------------------------------------------------------------------------------------
+    def decision_run_id(self, decision_id: str) -> str:
+        run_id = self.session.scalar(
+            select(Decision.run_id).where(Decision.id == decision_id, Decision.project_id == self.project_id)
+        )
+        if run_id is None:
+            raise NotFound("decision not found")
+        return run_id
+
+    def check(
+        self,
+        run_id: str,
+        refs: Sequence[tuple[str, int | None]],
+        *,
+        approve: bool,
+        comment: str,
+        field_of: FieldOf = bulk_field("decisions"),
+    ) -> Outcome:
+        """Approve (the decisions take effect) or reject (everything goes back) pending decisions."""
+        if not approve:
+            need_comment(comment, "say why the decision is rejected")
+        run = self.open_run(run_id)  # the run first, as in every action: no lock-order deadlock
+        found = DecisionRepository(self.session).for_update(self.project_id, [d for d, _ in refs])
+        problems = Problems()
+        own: list[str] = []
+        for i, (decision_id, version) in enumerate(refs):
+            decision = found.get(decision_id)
+            if decision is None or decision.run_id != run.id:
+                problems.bad(field_of(i, "id"), f"decision {decision_id} is not a decision of run {run.id}")
+            elif decision.maker_id == self.user_id:
+                own.append(decision_id)
+            elif decision.status != DecisionStatus.PENDING_APPROVAL.value:
+                problems.conflict(
+                    field_of(i, "id"), f"decision {decision_id} is {decision.status}, not pending"
+                )
+            elif version is not None and decision.version != version:
+                problems.conflict(
+                    field_of(i, "version"),
+                    f"decision {decision_id}: version {version} is stale (now {decision.version})",
+                    stale=True,
+                )
+        if own and not problems.invalid:
+            raise Forbidden(
+                f"you made {len(own)} of these decisions; another approver must check them (four eyes)",
+                type=MAKER_CHECKER,
+                title="Maker-checker",
+                errors=[FieldError(field="body.decisions", message=f"your own: {d}") for d in own],
+            )
+        problems.raise_if_any("cannot " + ("approve" if approve else "reject"))
+        decisions = [found[d] for d, _ in refs]
+        now = utcnow()
+        outcome = Outcome(decisions=decisions)
+        pending = GroupStatus.PENDING_APPROVAL.value
+        for kind in DecisionKind:
+            of_kind = [d for d in decisions if d.kind == kind.value]
+            if approve:
+                moves.apply_decisions(self.session, run.id, of_kind, pending, versions={}, now=now)
+            else:
+                for decision in of_kind:
+                    moves.release(self.session, run.id, decision, now)
+        for decision in decisions:
+            decision.status = (DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED).value
+            decision.checker_id = self.user_id
+            decision.checker_comment = comment or None
+            decision.decided_at = now
+            if decision.group_id is not None:
+                outcome.group_ids.add(decision.group_id)
+            outcome.item_ids.update(decision.item_ids)
+        self.session.flush()
+        action = "decision.approved" if approve else "decision.rejected"
+        events = [
+            EventSpec(action, "decision", d.id, {"run_id": d.run_id, "kind": d.kind, "comment": comment})
+            for d in decisions
+        ]
+        record_events(self.session, events, actor_id=self.user_id, project_id=self.project_id)
+        log.info(action.replace(".", "_"), run_id=run.id, decisions=len(decisions))
+        return outcome
+
+    # -- assign, comment -------------------------------------------------------------------------------------
+    def assign(
+        self,
+        run_id: str,
+        *,
+        groups: Sequence[tuple[int, int]],
+        items: Sequence[tuple[int, int]],
+        assignee_id: str | None,
+    ) -> Outcome:
+        run = self.open_run(run_id)
+        if not groups and not items:
+            raise Unprocessable(
+                "nothing to assign", errors=[FieldError(field="body", message="give groups or items")]
+            )
+        if assignee_id is not None:
+            self._check_assignee(assignee_id)
+        problems = Problems()
+        for name, refs, found in (
+            ("groups", groups, groups_by_id(self.session, run.id, [g for g, _ in groups])),
+            ("items", items, items_by_id(self.session, run.id, [i for i, _ in items])),
+        ):
+            seen: set[int] = set()
+            for i, (rid, version) in enumerate(refs):
+                row = found.get(rid)
+                if rid in seen or row is None:
+                    problems.bad(f"body.{name}[{i}].id", f"{rid} is listed twice or not in run {run.id}")
+                elif row.version != version:
+                    problems.conflict(
+                        f"body.{name}[{i}].version",
+                        f"{rid}: version {version} is stale (now {row.version})",
+                        stale=True,
+                    )
+                seen.add(rid)
+        problems.raise_if_any("cannot assign")
+        moves.set_assignee(self.session, MatchGroup, run.id, groups, assignee_id)
+        moves.set_assignee(self.session, RunItem, run.id, items, assignee_id)
+        record_events(
+            self.session,
+            [
+                EventSpec(
+                    "review.assigned",
+                    "run",
+                    run.id,
+                    {
+                        "assignee_id": assignee_id,
+                        "groups": [g for g, _ in groups],
+                        "items": [i for i, _ in items],
+                    },
+                )
+            ],
+            actor_id=self.user_id,
+            project_id=self.project_id,
+        )
+        return Outcome(group_ids={g for g, _ in groups}, item_ids={i for i, _ in items})
+
+    def _check_assignee(self, user_id: str) -> None:
+        role = self.session.scalar(
+            select(ProjectMember.role).where(
+                ProjectMember.project_id == self.project_id, ProjectMember.user_id == user_id
+            )
+        )
+        if role is None or not Role(role).at_least(Role.PREPARER):
+            raise Unprocessable(
+                "the assignee must be a member of the project with the preparer role or higher",
+                errors=[
+                    FieldError(field="body.assignee_id", message=f"{user_id} cannot work exceptions here")
+                ],
+            )
+
+    def add_comments(
+        self, run_id: str, targets: Sequence[tuple[CommentTarget, int]], text: str, *, single: bool = False
+    ) -> list[Comment]:
+        run = self.open_run(run_id)
+        groups = groups_by_id(self.session, run.id, [t for k, t in targets if k == CommentTarget.GROUP])
+        items = items_by_id(self.session, run.id, [t for k, t in targets if k == CommentTarget.ITEM])
+        problems = Problems()
+        for i, (kind, target_id) in enumerate(targets):
+            if target_id not in (groups if kind == CommentTarget.GROUP else items):
+                where = "body.target_id" if single else f"body.targets[{i}].target_id"
+                problems.bad(where, f"{kind.value} {target_id} is not in run {run.id}")
+        problems.raise_if_any("cannot comment")
+        comments = [
+            Comment(run_id=run.id, target=kind.value, target_id=target_id, author_id=self.user_id, text=text)
+            for kind, target_id in targets
+        ]
+        self.session.add_all(comments)
+        self.session.flush()
+        record_events(
+            self.session,
+            [
+                EventSpec(
+                    "review.commented",
+                    "comment",
+                    c.id,
+                    {"run_id": run.id, "target": c.target, "target_id": c.target_id, "text": text},
+                )
+                for c in comments
+            ],
+            actor_id=self.user_id,
+            project_id=self.project_id,
+        )
+        return comments
+
+    # -- audit -----------------------------------------------------------------------------------------------
+    def _audit_created(self, decisions: Sequence[Decision]) -> None:
+        if not decisions:
+            return
+        self.session.flush()  # ids and timestamps
+        events = [EventSpec("decision.created", "decision", d.id, decision_audit_data(d)) for d in decisions]
+        record_events(self.session, events, actor_id=self.user_id, project_id=self.project_id)
+        log.info(
+            "decisions_created", kind=decisions[0].kind, count=len(decisions), status=decisions[0].status
+        )
+
+
+def decision_audit_data(decision: Decision) -> dict[str, Any]:
+    return {
+        "run_id": decision.run_id,
+        "kind": decision.kind,
+        "status": decision.status,
+        "group_id": decision.group_id,
+        "item_ids": decision.item_ids,
+        "comment": decision.comment,
+        "reason_code": decision.reason_code,
+        "left_total": decision.left_total,
+        "right_total": decision.right_total,
+        "difference": decision.difference,
+    }
