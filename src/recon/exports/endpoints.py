@@ -1,0 +1,132 @@
+"""HTTP surface of exports: create (job), list, read, download, and the direct CSV of a small section."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Annotated, BinaryIO
+
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recon.auth.dependencies import AppSettings, ProjectAccess, require_project_role
+from recon.core.db import DbSession, SessionFactory, get_session_factory, session_scope
+from recon.core.pagination import Page, Pagination
+from recon.core.params import ResourceId
+from recon.exports.produce import read_snapshot
+from recon.exports.schemas import ExportCreate, ExportOut
+from recon.exports.service import ExportService, InlineExport
+from recon.exports.writers import MEDIA_TYPES, csv_chunks
+from recon.models import Role, Run
+from recon.models.exports import Export, ExportWhat
+from recon.storage import get_store
+from recon.storage.base import CHUNK_SIZE
+
+router = APIRouter(tags=["exports"])
+
+
+def run_project(session: Session, params: Mapping[str, str]) -> str | None:
+    return session.scalar(select(Run.project_id).where(Run.id == params["run_id"]))
+
+
+def export_project(session: Session, params: Mapping[str, str]) -> str | None:
+    return session.scalar(select(Export.project_id).where(Export.id == params["export_id"]))
+
+
+RunViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=run_project))]
+ExportViewer = Annotated[
+    ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=export_project))
+]
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    # Export file names are ASCII by construction (run id, section, timestamp).
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+@router.post("/runs/{run_id}/exports", status_code=status.HTTP_202_ACCEPTED, response_model=ExportOut)
+def create_export(
+    run_id: ResourceId,
+    body: ExportCreate,
+    access: RunViewer,
+    session: DbSession,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Export:
+    """Queue an export of the run (viewers may export: auditors do). Poll `GET /exports/{id}` until `status`
+    is `succeeded`, then download. 409 while the run has not succeeded (except `what=audit`)."""
+    return ExportService(session).create(access, run_id, body, idempotency_key or None)
+
+
+@router.get("/runs/{run_id}/exports", response_model=Page[ExportOut])
+def list_exports(
+    run_id: ResourceId, access: RunViewer, session: DbSession, page: Pagination
+) -> Page[ExportOut]:
+    """The run's exports, newest first (keyset paginated)."""
+    exports = ExportService(session).list_for_run(access.project.id, run_id, page)
+    return exports.map(ExportOut.model_validate)
+
+
+@router.get(
+    "/runs/{run_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The section as CSV, generated while sent"}},
+)
+def stream_csv(
+    *,
+    run_id: ResourceId,
+    access: RunViewer,
+    session: DbSession,
+    settings: AppSettings,
+    request: Request,
+    what: Annotated[ExportWhat, Query(description="groups, unmatched, breaks or audit (one section)")],
+) -> StreamingResponse:
+    """One section as CSV straight from the database, without a job, up to `EXPORT_INLINE_MAX_ROWS` rows
+    (default 100,000); a larger section is 409 `export-too-large` naming the job route."""
+    inline = ExportService(session).inline_csv(access, run_id, what, settings.export_inline_max_rows)
+    factory = get_session_factory(request)
+    return StreamingResponse(
+        _inline_chunks(factory, inline), media_type=MEDIA_TYPES["csv"], headers=_attachment(inline.filename)
+    )
+
+
+def _inline_chunks(factory: SessionFactory, inline: InlineExport) -> Iterator[bytes]:
+    # The response outlives the request's session: read in a session (and snapshot) of its own.
+    with session_scope(factory) as session:
+        read_snapshot(session)
+        yield from csv_chunks(inline.section.columns, inline.section.rows(session, inline.scope))
+
+
+@router.get("/exports/{export_id}", response_model=ExportOut)
+def get_export(export_id: ResourceId, access: ExportViewer, session: DbSession) -> Export:
+    """Status, size, sha256 and rows of an export."""
+    return ExportService(session).get(access.project.id, export_id)
+
+
+@router.get(
+    "/exports/{export_id}/download",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {media: {} for media in [*MEDIA_TYPES.values(), "application/zip"]},
+            "description": "The export file, streamed from object storage",
+        }
+    },
+)
+def download_export(
+    export_id: ResourceId, access: ExportViewer, session: DbSession, settings: AppSettings
+) -> StreamingResponse:
+    """The file of a succeeded export (409 `export-not-ready` before). `ETag` is its sha256."""
+    export, reader = ExportService(session, get_store(settings)).open_download(access, export_id)
+    headers = {**_attachment(export.filename), "ETag": f'"{export.sha256}"'}
+    if export.size is not None:
+        headers["Content-Length"] = str(export.size)
+    return StreamingResponse(_file_chunks(reader), media_type=export.media_type, headers=headers)
+
+
+def _file_chunks(reader: BinaryIO) -> Iterator[bytes]:
+    try:
+        while chunk := reader.read(CHUNK_SIZE):
+            yield chunk
+    finally:
+        reader.close()

@@ -1,0 +1,41 @@
+"""Request and response bodies of exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from recon.models.exports import ExportFormat, ExportStatus, ExportWhat
+
+
+class ExportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    what: ExportWhat = Field(
+        description="groups (one row per member), unmatched, breaks, audit (the project's trail) or all"
+    )
+    format: ExportFormat = Field(description="csv, xlsx or json (JSON lines)")
+
+
+class ExportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    project_id: str
+    run_id: str
+    what: ExportWhat
+    format: ExportFormat
+    status: ExportStatus
+    job_id: str | None = Field(description="The export_run job (GET /api/v1/jobs/{job_id} for progress)")
+    filename: str = Field(description="The download's file name")
+    media_type: str
+    sha256: str | None = Field(description="sha256 of the file (once succeeded)")
+    size: int | None = Field(description="Bytes (once succeeded)")
+    rows: int | None = Field(description="Data rows over all sections (once succeeded)")
+    counts: dict[str, int] | None = Field(description="Data rows per section (once succeeded)")
+    error: str | None
+    created_by_id: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None

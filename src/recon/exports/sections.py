@@ -1,0 +1,212 @@
+"""The sections of an export: their columns, their SQL, and their rows streamed in chunks.
+
+Rows come from one SELECT per section read with `yield_per` (a server-side cursor on PostgreSQL, chunked
+fetches on SQLite), so a million-row run is never in memory at once. Every ordering is total (it ends with a
+primary key), so the same results export to the same rows in the same order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased
+
+from recon.models import AuditEvent, GroupStatus, ItemState, MatchGroup, RunItem, User
+from recon.models.exports import ExportWhat
+
+CHUNK_ROWS = 5000
+RowsSelect = Select[*tuple[Any, ...]]
+# Groups whose members went back to unmatched are not groups any more.
+DISSOLVED = (GroupStatus.REJECTED.value, GroupStatus.UNMATCHED.value)
+
+GROUP_COLUMNS = (
+    "group_seq",
+    "pass",
+    "kind",
+    "status",
+    "score",
+    "side",
+    "row_no",
+    "ext_id",
+    "date",
+    "amount",
+    "currency",
+    "reference",
+    "counterparty",
+    "description",
+    "difference",
+    "writeoff_amount",
+    "writeoff_reason",
+)
+BREAK_COLUMNS = (*GROUP_COLUMNS, "opened_at", "age_days", "assignee")
+UNMATCHED_COLUMNS = (
+    "side",
+    "row_no",
+    "ext_id",
+    "date",
+    "amount",
+    "currency",
+    "reference",
+    "counterparty",
+    "description",
+    "reason",
+    "detail",
+    "opened_at",
+    "age_days",
+    "assignee",
+)
+# Every field the chain hashes (plus `hash`), so an exported trail can be verified offline.
+AUDIT_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "action",
+    "actor_id",
+    "entity_type",
+    "entity_id",
+    "data",
+    "request_id",
+    "prev_hash",
+    "hash",
+    "id",
+    "chain",
+    "org_id",
+    "project_id",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an export reads: the run, its project (the audit chain) and the moment ages are counted at."""
+
+    run_id: str
+    project_id: str
+    as_of: dt.datetime
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    columns: tuple[str, ...]
+    query: Callable[[Scope], RowsSelect]
+    # Turns a row of `query` into the cells, in `columns` order (e.g. computes the age).
+    shape: Callable[[Scope, Sequence[Any]], tuple[Any, ...]]
+
+    def count(self, session: Session, scope: Scope) -> int:
+        subquery = self.query(scope).order_by(None).subquery()
+        return int(session.scalar(select(func.count()).select_from(subquery)) or 0)
+
+    def rows(self, session: Session, scope: Scope, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[Any, ...]]:
+        result = session.execute(self.query(scope).execution_options(yield_per=chunk_rows))
+        for row in result:
+            yield self.shape(scope, row)
+
+
+def age_days(opened_at: dt.datetime | None, as_of: dt.datetime) -> int | None:
+    """Whole days an exception has been open at `as_of` (UTC calendar days; 0 on its first day)."""
+    if opened_at is None:
+        return None
+    return max((as_of.astimezone(dt.UTC).date() - opened_at.astimezone(dt.UTC).date()).days, 0)
+
+
+def _member_columns() -> list[Any]:
+    return [
+        MatchGroup.seq,
+        MatchGroup.pass_name,
+        MatchGroup.kind,
+        MatchGroup.status,
+        MatchGroup.score,
+        RunItem.side,
+        RunItem.row_no,
+        RunItem.ext_id,
+        RunItem.date,
+        RunItem.amount,
+        RunItem.currency,
+        RunItem.reference,
+        RunItem.counterparty,
+        RunItem.description,
+        MatchGroup.difference,
+        MatchGroup.writeoff_amount,
+        MatchGroup.writeoff_reason,
+    ]
+
+
+def _groups_query(scope: Scope) -> RowsSelect:
+    return (
+        select(*_member_columns())
+        .join(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .where(RunItem.run_id == scope.run_id, MatchGroup.status.not_in(DISSOLVED))
+        .order_by(MatchGroup.seq, RunItem.side, RunItem.id)
+    )
+
+
+def _breaks_query(scope: Scope) -> RowsSelect:
+    assignee = aliased(User)
+    return (
+        select(*_member_columns(), MatchGroup.opened_at, assignee.email)
+        .join(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .outerjoin(assignee, assignee.id == MatchGroup.assignee_id)
+        .where(RunItem.run_id == scope.run_id, MatchGroup.status == GroupStatus.BREAK.value)
+        .order_by(MatchGroup.seq, RunItem.side, RunItem.id)
+    )
+
+
+def _unmatched_query(scope: Scope) -> RowsSelect:
+    assignee = aliased(User)
+    return (
+        select(
+            RunItem.side,
+            RunItem.row_no,
+            RunItem.ext_id,
+            RunItem.date,
+            RunItem.amount,
+            RunItem.currency,
+            RunItem.reference,
+            RunItem.counterparty,
+            RunItem.description,
+            RunItem.reason,
+            RunItem.detail,
+            RunItem.opened_at,
+            assignee.email,
+        )
+        .outerjoin(assignee, assignee.id == RunItem.assignee_id)
+        .where(RunItem.run_id == scope.run_id, RunItem.state == ItemState.UNMATCHED.value)
+        # index (run_id, side, state, id) with state fixed: read in index order, no sort
+        .order_by(RunItem.side, RunItem.id)
+    )
+
+
+def _audit_query(scope: Scope) -> RowsSelect:
+    # The project's own chain (its events), in chain order: the export verifies like the chain does.
+    return (
+        select(*(AuditEvent.__table__.c[name] for name in AUDIT_COLUMNS))
+        .where(AuditEvent.chain == scope.project_id)
+        .order_by(AuditEvent.seq)
+    )
+
+
+def _plain(_scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(row)
+
+
+def _with_age(scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
+    *fields, opened_at, assignee = row
+    return (*fields, opened_at, age_days(opened_at, scope.as_of), assignee)
+
+
+SECTIONS: dict[str, Section] = {
+    ExportWhat.GROUPS.value: Section("groups", GROUP_COLUMNS, _groups_query, _plain),
+    ExportWhat.UNMATCHED.value: Section("unmatched", UNMATCHED_COLUMNS, _unmatched_query, _with_age),
+    ExportWhat.BREAKS.value: Section("breaks", BREAK_COLUMNS, _breaks_query, _with_age),
+    ExportWhat.AUDIT.value: Section("audit", AUDIT_COLUMNS, _audit_query, _plain),
+}
+
+
+def sections_of(what: str) -> list[Section]:
+    """The sections an export of `what` holds (`all`: every section, in a fixed order)."""
+    if what == ExportWhat.ALL.value:
+        return list(SECTIONS.values())
+    return [SECTIONS[what]]
