@@ -1,0 +1,1 @@
+"""Results of a run: match groups with their members, unmatched items, single items; filtered keyset lists."""

@@ -1,0 +1,130 @@
+"""HTTP surface of a run's results: groups (with members), unmatched items, one group, one item."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from recon.core.db import DbSession
+from recon.core.pagination import Page, Pagination
+from recon.core.params import ResourceId
+from recon.models.runs import GroupStatus, ItemState, Side, UnmatchedReason
+from recon.results.repository import GroupFilters, ItemFilters
+from recon.results.schemas import GroupOut, GroupSort, ItemOut, ItemSort
+from recon.results.service import ResultsService
+from recon.runs.endpoints import RunViewer
+
+router = APIRouter(prefix="/runs/{run_id}", tags=["results"])
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Row id")]
+AmountMin = Annotated[Decimal | None, Query(max_digits=38, description="Amount >= this")]
+AmountMax = Annotated[Decimal | None, Query(max_digits=38, description="Amount <= this")]
+DateFrom = Annotated[dt.date | None, Query(description="Date >= this (ISO)")]
+DateTo = Annotated[dt.date | None, Query(description="Date <= this (ISO)")]
+TextQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="Text in reference, counterparty, description or id"),
+]
+Assignee = Annotated[str | None, Query(max_length=64, description="Assigned to this user id")]
+MinAge = Annotated[int | None, Query(ge=0, le=100_000, description="Open for at least this many days")]
+MaxAge = Annotated[int | None, Query(ge=0, le=100_000, description="Open for at most this many days")]
+
+
+@router.get("/groups", response_model=Page[GroupOut])
+def list_groups(
+    run_id: ResourceId,
+    *,
+    access: RunViewer,
+    session: DbSession,
+    page: Pagination,
+    status: Annotated[list[GroupStatus] | None, Query(description="Group status (repeatable)")] = None,
+    pass_name: Annotated[str | None, Query(alias="pass", max_length=200, description="Engine pass")] = None,
+    amount_min: AmountMin = None,
+    amount_max: AmountMax = None,
+    difference_min: Annotated[
+        Decimal | None, Query(max_digits=38, description="|difference| >= this")
+    ] = None,
+    difference_max: Annotated[
+        Decimal | None, Query(max_digits=38, description="|difference| <= this")
+    ] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    q: TextQuery = None,
+    assignee_id: Assignee = None,
+    min_age: MinAge = None,
+    max_age: MaxAge = None,
+    sort: Annotated[GroupSort, Query(description="id, amount (left total), age, score; '-' reverses")] = (
+        GroupSort.ID
+    ),
+) -> Page[GroupOut]:
+    """Match groups (matched, suggested, break, ...) with their members, score and explanation. Amount
+    filters apply to the left total, date and text filters to the members."""
+    filters = GroupFilters(
+        status=tuple(status or ()),
+        pass_name=pass_name,
+        amount_min=amount_min,
+        amount_max=amount_max,
+        difference_min=difference_min,
+        difference_max=difference_max,
+        date_from=date_from,
+        date_to=date_to,
+        q=q,
+        assignee_id=assignee_id,
+        min_age=min_age,
+        max_age=max_age,
+    )
+    return ResultsService(session).groups(access, run_id, filters, sort, page)
+
+
+@router.get("/groups/{group_id}", response_model=GroupOut)
+def get_group(run_id: ResourceId, group_id: RowId, access: RunViewer, session: DbSession) -> GroupOut:
+    return ResultsService(session).group(access, run_id, group_id)
+
+
+@router.get("/unmatched", response_model=Page[ItemOut])
+def list_unmatched(
+    run_id: ResourceId,
+    *,
+    side: Annotated[Side, Query(description="left or right")],
+    access: RunViewer,
+    session: DbSession,
+    page: Pagination,
+    state: Annotated[
+        ItemState, Query(description="unmatched (default) or another item state, e.g. pending")
+    ] = ItemState.UNMATCHED,
+    reason: Annotated[
+        list[UnmatchedReason] | None, Query(description="Unmatched reason (repeatable)")
+    ] = None,
+    amount_min: AmountMin = None,
+    amount_max: AmountMax = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    q: TextQuery = None,
+    assignee_id: Assignee = None,
+    min_age: MinAge = None,
+    max_age: MaxAge = None,
+    sort: Annotated[ItemSort, Query(description="id, amount, date, age; '-' reverses")] = ItemSort.ID,
+) -> Page[ItemOut]:
+    """The records of one side without a group, each with its reason, age, assignee and version."""
+    filters = ItemFilters(
+        side=side,
+        state=state,
+        reason=tuple(r.value for r in reason or ()),
+        amount_min=amount_min,
+        amount_max=amount_max,
+        date_from=date_from,
+        date_to=date_to,
+        q=q,
+        assignee_id=assignee_id,
+        min_age=min_age,
+        max_age=max_age,
+    )
+    return ResultsService(session).items(access, run_id, filters, sort, page)
+
+
+@router.get("/items/{item_id}", response_model=ItemOut)
+def get_item(run_id: ResourceId, item_id: RowId, access: RunViewer, session: DbSession) -> ItemOut:
+    return ResultsService(session).item(access, run_id, item_id)

@@ -1,0 +1,255 @@
+"""Bulk writing of a run's results: COPY on PostgreSQL, chunked executemany on SQLite, on the session's
+connection, i.e. inside the caller's transaction (the run task commits groups, items and the run's final
+status together, so nobody ever sees part of a result)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from sqlalchemy import and_, delete, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from recon.models.runs import GroupOrigin, GroupStatus, ItemState, MatchGroup, Run, RunItem, RunStatus
+from recon.runs.outcome import Outcome
+
+COPY_BATCH_ROWS = 100_000
+SQLITE_BATCH_ROWS = 20_000
+# Group statuses and item states that are open exceptions (they have an age).
+OPEN_GROUP_STATUSES = (GroupStatus.BREAK.value, GroupStatus.SUGGESTED.value)
+OPEN_ITEM_STATES = (ItemState.UNMATCHED.value, ItemState.BREAK.value, ItemState.SUGGESTED.value)
+GROUP_COLUMNS = (
+    "id",
+    "run_id",
+    "seq",
+    "pass_name",
+    "kind",
+    "origin",
+    "status",
+    "score",
+    "explanation",
+    "left_count",
+    "right_count",
+    "left_total",
+    "right_total",
+    "difference",
+    "opened_at",
+    "version",
+)
+ITEM_COLUMNS = (
+    "run_id",
+    "side",
+    "row_no",
+    "ext_id",
+    "date",
+    "amount",
+    "currency",
+    "reference",
+    "counterparty",
+    "description",
+    "state",
+    "reason",
+    "detail",
+    "group_id",
+    "opened_at",
+    "version",
+)
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _driver(session: Session) -> Any:
+    return session.connection().connection.driver_connection
+
+
+def delete_results(session: Session, run_id: str) -> None:
+    """Rows of an earlier attempt of the run (items first: they point at groups)."""
+    session.execute(delete(RunItem).where(RunItem.run_id == run_id))
+    session.execute(delete(MatchGroup).where(MatchGroup.run_id == run_id))
+
+
+def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.datetime]]:
+    """{side: {row_no: opened_at}}: when each record of the run's datasets first became an exception in an
+    earlier succeeded run of the project (the same dataset on the same side)."""
+    found: dict[str, dict[int, dt.datetime]] = {"left": {}, "right": {}}
+    earlier = and_(
+        Run.project_id == run.project_id, Run.id != run.id, Run.status == RunStatus.SUCCEEDED.value
+    )
+    per_side = or_(
+        and_(RunItem.side == "left", Run.left_dataset_id == run.left_dataset_id),
+        and_(RunItem.side == "right", Run.right_dataset_id == run.right_dataset_id),
+    )
+    if session.scalar(select(func.count()).select_from(Run).where(earlier)) == 0:
+        return found
+    rows = session.execute(
+        select(RunItem.side, RunItem.row_no, func.min(RunItem.opened_at))
+        .join(Run, Run.id == RunItem.run_id)
+        .where(earlier, per_side, RunItem.opened_at.is_not(None))
+        .group_by(RunItem.side, RunItem.row_no)
+    )
+    for side, row_no, opened_at in rows:
+        found[side][row_no] = opened_at
+    return found
+
+
+# -- ids of the new groups ------------------------------------------------------------------------------
+def allocate_group_ids(session: Session, count: int) -> npt.NDArray[np.int64]:
+    """`count` fresh primary keys for match_groups (the table's sequence; SQLite: after the current max,
+    safe because the caller's transaction already holds SQLite's write lock)."""
+    if count == 0:
+        return np.zeros(0, np.int64)
+    if _is_postgres(session):
+        rows = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence('match_groups', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ).scalars()
+        return np.sort(np.fromiter(rows, np.int64, count))
+    start = session.scalar(select(func.coalesce(func.max(MatchGroup.id), 0))) or 0
+    return np.arange(start + 1, start + 1 + count, dtype=np.int64)
+
+
+# -- tables in column order -----------------------------------------------------------------------------
+def _timestamps(mask: npt.NDArray[np.bool_], at: dt.datetime) -> pa.Array:
+    value = np.datetime64(at.astimezone(dt.UTC).replace(tzinfo=None), "us")
+    return pa.array(np.full(len(mask), value), UTC_TS, mask=~mask)
+
+
+def group_rows(run_id: str, outcome: Outcome, ids: npt.NDArray[np.int64], now: dt.datetime) -> pa.Table:
+    groups = outcome.groups
+    n = groups.num_rows
+    is_open = np.asarray(pc.is_in(groups.column("status"), pa.array(OPEN_GROUP_STATUSES)).to_numpy(False))
+    return pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "run_id": pa.repeat(pa.scalar(run_id), n),
+            "seq": groups.column("seq"),
+            "pass_name": groups.column("pass_name"),
+            "kind": groups.column("kind"),
+            "origin": pa.repeat(pa.scalar(GroupOrigin.ENGINE.value), n),
+            "status": groups.column("status"),
+            "score": groups.column("score"),
+            "explanation": groups.column("explanation"),
+            "left_count": groups.column("left_count"),
+            "right_count": groups.column("right_count"),
+            "left_total": groups.column("left_total"),
+            "right_total": groups.column("right_total"),
+            "difference": groups.column("difference"),
+            "opened_at": _timestamps(is_open.astype(bool), now),
+            "version": pa.repeat(pa.scalar(1, pa.int64()), n),
+        }
+    )
+
+
+def item_rows(
+    run_id: str,
+    outcome: Outcome,
+    ids: npt.NDArray[np.int64],
+    now: dt.datetime,
+    carried: dict[str, dict[int, dt.datetime]],
+) -> pa.Table:
+    items = outcome.items
+    n = items.num_rows
+    seq = items.column("group_seq")
+    group_id = (
+        pc.take(pa.array(ids, pa.int64()), pc.subtract(seq, 1)) if len(ids) else pa.nulls(n, pa.int64())
+    )
+    is_open = np.asarray(pc.is_in(items.column("state"), pa.array(OPEN_ITEM_STATES)).to_numpy(False), bool)
+    opened = _timestamps(is_open, now)
+    if carried["left"] or carried["right"]:
+        opened = _carry(items, opened, is_open, carried)
+    return pa.table(
+        {
+            "run_id": pa.repeat(pa.scalar(run_id), n),
+            **{name: items.column(name) for name in ITEM_COLUMNS[1:13]},
+            "group_id": group_id,
+            "opened_at": opened,
+            "version": pa.repeat(pa.scalar(1, pa.int64()), n),
+        }
+    )
+
+
+def _carry(
+    items: pa.Table,
+    opened: pa.Array,
+    is_open: npt.NDArray[np.bool_],
+    carried: dict[str, dict[int, dt.datetime]],
+) -> pa.Array:
+    values = opened.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    sides = items.column("side").to_numpy(zero_copy_only=False)
+    rows = items.column("row_no").to_numpy()
+    for index in np.flatnonzero(is_open):
+        earlier = carried[sides[index]].get(int(rows[index]))
+        if earlier is not None:
+            stamp = np.datetime64(earlier.astimezone(dt.UTC).replace(tzinfo=None), "us")
+            values[index] = min(values[index], stamp)
+    return pa.array(values, UTC_TS, mask=~is_open)
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+def insert_rows(session: Session, table_name: str, rows: pa.Table) -> None:
+    if rows.num_rows == 0:
+        return
+    if _is_postgres(session):
+        _copy(session, table_name, rows)
+    else:
+        _sqlite_insert(session, table_name, rows)
+
+
+def _copy(session: Session, table_name: str, rows: pa.Table) -> None:
+    columns = ", ".join(f'"{c}"' for c in rows.column_names)
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    sql = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    with _driver(session).cursor() as cursor, cursor.copy(sql) as copy:
+        for offset in range(0, rows.num_rows, COPY_BATCH_ROWS):
+            buffer = io.BytesIO()
+            pacsv.write_csv(rows.slice(offset, COPY_BATCH_ROWS), buffer, options)
+            copy.write(buffer.getbuffer())
+
+
+def _sqlite_values(column: pa.ChunkedArray) -> list[Any]:
+    """What the ORM types store on SQLite: ISO dates, money as float, 'YYYY-MM-DD HH:MM:SS.ffffff' UTC."""
+    kind = column.type
+    if pa.types.is_date(kind):
+        return pc.cast(column, pa.string()).to_pylist()
+    if pa.types.is_timestamp(kind):
+        naive = pc.cast(column, pa.timestamp("us"))
+        return pc.strftime(naive, "%Y-%m-%d %H:%M:%S").to_pylist()  # %S has the microseconds
+    if pa.types.is_decimal(kind):
+        return pc.cast(column, pa.float64()).to_pylist()
+    return column.to_pylist()
+
+
+def _sqlite_insert(session: Session, table_name: str, rows: pa.Table) -> None:
+    columns = ", ".join(f'"{c}"' for c in rows.column_names)
+    sql = f"INSERT INTO {table_name} ({columns}) VALUES ({', '.join('?' for _ in rows.column_names)})"
+    cursor = _driver(session).cursor()
+    try:
+        for chunk in _chunks(rows):
+            values = [_sqlite_values(chunk.column(name)) for name in chunk.column_names]
+            cursor.executemany(sql, zip(*values, strict=True))
+    finally:
+        cursor.close()
+
+
+def _chunks(rows: pa.Table) -> Iterator[pa.Table]:
+    for offset in range(0, rows.num_rows, SQLITE_BATCH_ROWS):
+        yield rows.slice(offset, SQLITE_BATCH_ROWS)
+
+
+def write_results(session: Session, run: Run, outcome: Outcome, now: dt.datetime) -> None:
+    """Replace the run's groups and items (one transaction: the caller's)."""
+    delete_results(session, run.id)
+    carried = carried_opened_at(session, run)
+    ids = allocate_group_ids(session, outcome.groups.num_rows)
+    insert_rows(session, MatchGroup.__tablename__, group_rows(run.id, outcome, ids, now))
+    insert_rows(session, RunItem.__tablename__, item_rows(run.id, outcome, ids, now, carried))

@@ -1,0 +1,54 @@
+"""Run queries, always scoped to a project."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from recon.core.pagination import Page, PageParams, SortKey, keyset_page
+from recon.core.repository import Repository
+from recon.models.runs import Run, RunStatus
+
+
+class RunRepository(Repository[Run]):
+    model = Run
+    noun = "run"
+
+    def get_for_update(self, project_id: str, run_id: str) -> Run | None:
+        return self.session.scalar(
+            select(Run).where(Run.id == run_id, Run.project_id == project_id).with_for_update()
+        )
+
+    def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> Run | None:
+        return self.session.scalar(
+            select(Run).where(
+                Run.project_id == project_id, Run.created_by_id == user_id, Run.idempotency_key == key
+            )
+        )
+
+    def page_in_project(
+        self,
+        project_id: str,
+        params: PageParams,
+        *,
+        status: RunStatus | None = None,
+        ruleset_id: str | None = None,
+        dataset_id: str | None = None,
+    ) -> Page[Run]:
+        """Newest first."""
+        stmt = select(Run).where(Run.project_id == project_id)
+        if status is not None:
+            stmt = stmt.where(Run.status == status.value)
+        if ruleset_id is not None:
+            stmt = stmt.where(Run.ruleset_id == ruleset_id)
+        if dataset_id is not None:
+            stmt = stmt.where(or_(Run.left_dataset_id == dataset_id, Run.right_dataset_id == dataset_id))
+        keys = [SortKey(Run.created_at, descending=True), SortKey(Run.id, descending=True)]
+        return keyset_page(self.session, stmt, keys, params)
+
+    def uses_dataset(self, dataset_id: str) -> Run | None:
+        return self.session.scalar(
+            select(Run)
+            .where(or_(Run.left_dataset_id == dataset_id, Run.right_dataset_id == dataset_id))
+            .order_by(Run.created_at)
+            .limit(1)
+        )

@@ -1,0 +1,326 @@
+"""Runs: create (pinning the inputs), read, list, cancel, retry, rerun. No HTTP, no commits; execution is the
+`run_execute` job (recon.runs.tasks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recon.audit.service import record_event
+from recon.auth.dependencies import ProjectAccess
+from recon.core.errors import Conflict, FieldError, ProblemError, Unprocessable, problem_type
+from recon.core.pagination import Page, PageParams
+from recon.datasets.service import register_delete_guard
+from recon.jobs import enqueue
+from recon.jobs.service import JobService
+from recon.models import Dataset, DatasetStatus, RuleSet, RuleSetVersion
+from recon.models.jobs import Job
+from recon.models.runs import Run, RunStatus
+from recon.rulesets.repository import VersionRepository
+from recon.runs.repository import RunRepository
+from recon.runs.schemas import RunCreate, RunInputs, RunJob, RunOut, RunRuleset
+
+log = structlog.get_logger("recon.runs")
+
+TASK = "run_execute"  # recon.runs.tasks registers it (listed in recon.jobs.registry.TASK_MODULES)
+ENTITY = "run"
+# Summary keys that differ between two executions of the same inputs (timings, ids).
+VOLATILE_SUMMARY_KEYS = ("run_id", "elapsed_s", "phases_s")
+
+
+@dataclass(frozen=True)
+class Created:
+    run: Run
+    replayed: bool = False  # the same Idempotency-Key again: nothing new was created
+
+
+def _idempotency_reused() -> ProblemError:
+    return ProblemError(
+        "this Idempotency-Key was already used for a different request body; use a new key",
+        status=422,
+        type=problem_type("idempotency-key-reused"),
+        title="Idempotency key reused",
+    )
+
+
+def _dataset_in_use(session: Session, dataset: Dataset) -> str | None:
+    run = RunRepository(session).uses_dataset(dataset.id)
+    return f"it is an input of run {run.id}" if run is not None else None
+
+
+register_delete_guard(_dataset_in_use)
+
+
+class RunService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.runs = RunRepository(session)
+
+    # -- create ---------------------------------------------------------------------------------------------
+    def create(self, access: ProjectAccess, body: RunCreate, idempotency_key: str | None) -> Created:
+        project_id, user = access.project.id, access.user
+        if idempotency_key is not None:
+            earlier = self.runs.by_idempotency_key(project_id, user.id, idempotency_key)
+            if earlier is not None:
+                requested = (body.left_dataset_id, body.right_dataset_id, body.ruleset_id)
+                same = requested == (earlier.left_dataset_id, earlier.right_dataset_id, earlier.ruleset_id)
+                if not same or body.ruleset_version not in (None, earlier.ruleset_version):
+                    raise _idempotency_reused()
+                return Created(earlier, replayed=True)
+        ruleset, version = self._ruleset_version(project_id, body.ruleset_id, body.ruleset_version)
+        left = self._ready_dataset(project_id, body.left_dataset_id, "left_dataset_id")
+        right = self._ready_dataset(project_id, body.right_dataset_id, "right_dataset_id")
+        run = self.runs.add(
+            Run(
+                project_id=project_id,
+                ruleset_id=ruleset.id,
+                ruleset_version=version.version,
+                ruleset_version_id=version.id,
+                left_dataset_id=left.id,
+                right_dataset_id=right.id,
+                left_sha256=left.sha256,
+                right_sha256=right.sha256,
+                rules_sha256=version.sha256,
+                status=RunStatus.QUEUED.value,
+                progress={"phase": "queued", "passes": []},
+                created_by_id=user.id,
+                idempotency_key=idempotency_key,
+            )
+        )
+        self._enqueue(run, user.id)
+        record_event(
+            self.session,
+            action="run.created",
+            actor_id=user.id,
+            project_id=project_id,
+            entity_type=ENTITY,
+            entity_id=run.id,
+            data=_pins(run),
+        )
+        log.info("run_created", run_id=run.id, job_id=run.job_id)
+        return Created(run)
+
+    def _ruleset_version(
+        self, project_id: str, ruleset_id: str, number: int | None
+    ) -> tuple[RuleSet, RuleSetVersion]:
+        ruleset = self.session.scalar(
+            select(RuleSet).where(RuleSet.id == ruleset_id, RuleSet.project_id == project_id)
+        )
+        if ruleset is None:
+            raise Unprocessable(
+                "the rule set does not exist in this project",
+                errors=[FieldError(field="body.ruleset_id", message=f"no rule set {ruleset_id!r} here")],
+            )
+        wanted = number or ruleset.latest_version
+        version = VersionRepository(self.session).get_version(ruleset.id, wanted)
+        if version is None:
+            raise Unprocessable(
+                f"rule set {ruleset.name!r} has no version {wanted} (latest is {ruleset.latest_version})",
+                errors=[FieldError(field="body.ruleset_version", message=f"no version {wanted}")],
+            )
+        return ruleset, version
+
+    def _ready_dataset(self, project_id: str, dataset_id: str, field: str) -> Dataset:
+        dataset = self.session.scalar(
+            select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
+        )
+        if dataset is None:
+            raise Unprocessable(
+                "a dataset of the run does not exist in this project",
+                errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} here")],
+            )
+        if dataset.status != DatasetStatus.READY.value:
+            message = f"dataset {dataset.name!r} is {dataset.status}; a run needs ready datasets"
+            raise Conflict(f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)])
+        return dataset
+
+    def _enqueue(self, run: Run, user_id: str) -> None:
+        job = enqueue(self.session, TASK, {"run_id": run.id}, project_id=run.project_id, created_by=user_id)
+        run.job_id = job.id  # an older job of the run sees another id and writes nothing
+        self.session.flush()
+
+    # -- state changes --------------------------------------------------------------------------------------
+    def cancel(self, access: ProjectAccess, run_id: str) -> Run:
+        """A queued run is cancelled at once; a running one is asked to stop (its job ends `cancelled`)."""
+        run = self.get(access, run_id)
+        if run.status_enum.is_final or run.job_id is None:
+            raise Conflict(
+                f"run {run.id} is already {run.status}; only queued or running runs can be cancelled"
+            )
+        JobService(self.session).cancel(access, run.job_id)  # the job's on_cancel hook marks the run
+        self.session.refresh(run)
+        return run
+
+    def retry(self, access: ProjectAccess, run_id: str) -> Run:
+        """A failed or cancelled run runs again with the same pinned inputs (attempt + 1)."""
+        run = self.runs.get_for_update(access.project.id, run_id) or self.get(access, run_id)
+        if run.status not in (RunStatus.FAILED.value, RunStatus.CANCELLED.value):
+            raise Conflict(f"run {run.id} is {run.status}; only failed or cancelled runs can be retried")
+        previous = {"status": run.status, "error": run.error, "job_id": run.job_id}
+        run.attempt += 1
+        run.status = RunStatus.QUEUED.value
+        run.error = None
+        run.summary = None
+        run.results_sha256 = None
+        run.progress = {"phase": "queued", "passes": []}
+        run.started_at = None
+        run.finished_at = None
+        self._enqueue(run, access.user.id)
+        record_event(
+            self.session,
+            action="run.retried",
+            actor_id=access.user.id,
+            project_id=run.project_id,
+            entity_type=ENTITY,
+            entity_id=run.id,
+            data={"attempt": run.attempt, "previous": previous, "job_id": run.job_id},
+        )
+        return run
+
+    def rerun(self, access: ProjectAccess, run_id: str) -> Run:
+        """A new run with exactly the pinned inputs of a succeeded run; when it finishes, its
+        `identical_to_original` says whether the results are the same."""
+        original = self.get(access, run_id)
+        if original.status != RunStatus.SUCCEEDED.value:
+            raise Conflict(f"run {original.id} is {original.status}; only succeeded runs can be re-executed")
+        run = self.runs.add(
+            Run(
+                project_id=original.project_id,
+                ruleset_id=original.ruleset_id,
+                ruleset_version=original.ruleset_version,
+                ruleset_version_id=original.ruleset_version_id,
+                left_dataset_id=original.left_dataset_id,
+                right_dataset_id=original.right_dataset_id,
+                left_sha256=original.left_sha256,
+                right_sha256=original.right_sha256,
+                rules_sha256=original.rules_sha256,
+                status=RunStatus.QUEUED.value,
+                progress={"phase": "queued", "passes": []},
+                rerun_of_id=original.id,
+                created_by_id=access.user.id,
+            )
+        )
+        self._enqueue(run, access.user.id)
+        record_event(
+            self.session,
+            action="run.created",
+            actor_id=access.user.id,
+            project_id=run.project_id,
+            entity_type=ENTITY,
+            entity_id=run.id,
+            data={**_pins(run), "rerun_of": original.id},
+        )
+        return run
+
+    # -- reads ----------------------------------------------------------------------------------------------
+    def get(self, access: ProjectAccess, run_id: str) -> Run:
+        return self.runs.get_in_project_or_404(access.project.id, run_id)
+
+    def list(
+        self,
+        access: ProjectAccess,
+        params: PageParams,
+        *,
+        status: RunStatus | None,
+        ruleset_id: str | None,
+        dataset_id: str | None,
+    ) -> Page[Run]:
+        return self.runs.page_in_project(
+            access.project.id, params, status=status, ruleset_id=ruleset_id, dataset_id=dataset_id
+        )
+
+    def out(self, run: Run, *, with_job: bool = True) -> RunOut:
+        return self.out_many([run], with_job=with_job)[0]
+
+    def out_many(self, runs: Sequence[Run], *, with_job: bool = False) -> list[RunOut]:
+        """Response bodies; one query for the jobs (GET) and one for the originals of finished reruns."""
+        jobs: dict[str, Job] = {}
+        if with_job:
+            job_ids = [r.job_id for r in runs if r.job_id]
+            jobs = {j.id: j for j in self.session.scalars(select(Job).where(Job.id.in_(job_ids)))}
+        originals = self._originals([r for r in runs if r.rerun_of_id and r.status == RunStatus.SUCCEEDED])
+        return [
+            run_out(
+                run,
+                jobs.get(run.job_id) if run.job_id else None,
+                identical(run, originals.get(run.rerun_of_id or "")),
+            )
+            for run in runs
+        ]
+
+    def _originals(self, reruns: Sequence[Run]) -> dict[str, Run]:
+        ids = [r.rerun_of_id for r in reruns if r.rerun_of_id]
+        if not ids:
+            return {}
+        return {r.id: r for r in self.session.scalars(select(Run).where(Run.id.in_(ids)))}
+
+
+def _pins(run: Run) -> dict[str, Any]:
+    return {
+        "ruleset_id": run.ruleset_id,
+        "ruleset_version": run.ruleset_version,
+        "rules_sha256": run.rules_sha256,
+        "left_dataset_id": run.left_dataset_id,
+        "right_dataset_id": run.right_dataset_id,
+        "left_sha256": run.left_sha256,
+        "right_sha256": run.right_sha256,
+        "job_id": run.job_id,
+    }
+
+
+def stable_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The summary without what legitimately differs between two executions (timings, the run id)."""
+    if summary is None:
+        return None
+    return {k: v for k, v in summary.items() if k not in VOLATILE_SUMMARY_KEYS}
+
+
+def identical(run: Run, original: Run | None) -> bool | None:
+    """Whether a succeeded rerun reproduced its original: same results digest and same summary."""
+    if original is None or run.status != RunStatus.SUCCEEDED.value or original.results_sha256 is None:
+        return None
+    return run.results_sha256 == original.results_sha256 and stable_summary(run.summary) == stable_summary(
+        original.summary
+    )
+
+
+def run_out(run: Run, job: Job | None, same: bool | None = None) -> RunOut:
+    return RunOut(
+        id=run.id,
+        project_id=run.project_id,
+        status=RunStatus(run.status),
+        attempt=run.attempt,
+        progress=run.progress or {},
+        summary=run.summary,
+        results_sha256=run.results_sha256,
+        error=run.error,
+        inputs=RunInputs(
+            left_dataset_id=run.left_dataset_id,
+            right_dataset_id=run.right_dataset_id,
+            left_sha256=run.left_sha256,
+            right_sha256=run.right_sha256,
+        ),
+        ruleset=RunRuleset(
+            id=run.ruleset_id,
+            version=run.ruleset_version,
+            version_id=run.ruleset_version_id,
+            sha256=run.rules_sha256,
+        ),
+        job_id=run.job_id,
+        job=RunJob.model_validate(job) if job is not None else None,
+        rerun_of_id=run.rerun_of_id,
+        identical_to_original=same,
+        created_by_id=run.created_by_id,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        signed_off_at=run.signed_off_at,
+        signed_off_by_id=run.signed_off_by_id,
+        version=run.version,
+    )

@@ -1,0 +1,226 @@
+"""The `run_execute` job: load the pinned inputs, reconcile, and store the results in ONE transaction.
+
+Crash safety: groups, items, the run's final status and summary, the audit event and the job's success
+commit together (`ctx.finish_in`), fenced by the job's lease and by `run.job_id`. A worker killed at any point
+leaves the run without results (never part of them); the retried attempt re-executes the engine, which is
+deterministic, and writes identical rows.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recon.audit.service import record_event
+from recon.core.db import session_scope
+from recon.core.time import utcnow
+from recon.engine import EngineError, InputError, ProgressEvent, RulesError
+from recon.jobs import JobCancelled, JobContext, JobFailed, task
+from recon.models.jobs import Job
+from recon.models.runs import Run, RunStatus
+from recon.observability.metrics import observe_run
+from recon.observability.tracing import pass_spans, span
+from recon.runs.execute import InputProblem, Inputs, ProgressWriter, load_inputs, run_engine
+from recon.runs.outcome import build_outcome
+from recon.runs.persist import write_results
+
+log = structlog.get_logger("recon.runs")
+TASK = "run_execute"
+ENTITY = "run"
+RECORD_RESULTS = ("matched", "suggested", "break", "unmatched", "duplicate", "rejected")
+
+
+def _locked_run(session: Session, run_id: str) -> Run | None:
+    return session.scalar(select(Run).where(Run.id == run_id).with_for_update())
+
+
+def plain_error(error: str | None) -> str | None:
+    if error is None:
+        return None
+    for prefix in ("JobFailed: ", "recon.jobs.errors.JobFailed: "):
+        error = error.removeprefix(prefix)
+    return error
+
+
+def _duration(run: Run) -> float:
+    return (utcnow() - run.started_at).total_seconds() if run.started_at else 0.0
+
+
+def _finish_unsuccessful(session: Session, job: Job, status: RunStatus, error: str | None) -> None:
+    run = _locked_run(session, str(job.payload.get("run_id")))
+    if run is None or run.job_id != job.id or run.status_enum.is_final:
+        return  # deleted, retried meanwhile, or already final
+    run.status = status.value
+    run.error = error
+    run.finished_at = utcnow()
+    record_event(
+        session,
+        action=f"run.{status.value}",
+        actor_id=job.created_by,
+        project_id=run.project_id,
+        entity_type=ENTITY,
+        entity_id=run.id,
+        data={"error": error, "job_id": job.id, "attempts": job.attempts, "attempt": run.attempt},
+    )
+    observe_run(_duration(run), status.value)
+
+
+def _mark_failed(session: Session, job: Job) -> None:
+    """Final failure (retries exhausted, the last attempt's worker died, or a user error)."""
+    _finish_unsuccessful(session, job, RunStatus.FAILED, plain_error(job.error) or "the run failed")
+
+
+def _mark_cancelled(session: Session, job: Job) -> None:
+    _finish_unsuccessful(session, job, RunStatus.CANCELLED, None)
+
+
+def _start(ctx: JobContext, run_id: str) -> bool:
+    """Mark the run running; False when this job no longer owns it (the run was retried with a new job)."""
+    with session_scope(ctx.session_factory) as session:
+        run = _locked_run(session, run_id)
+        if run is None or run.job_id != ctx.job_id or run.status_enum.is_final:
+            ctx.finish_in(session, message="nothing to do: the run was deleted, finished or retried")
+            return False
+        run.status = RunStatus.RUNNING.value
+        run.started_at = run.started_at or utcnow()
+        run.error = None
+        run.progress = {"phase": "loading", "passes": []}
+    return True
+
+
+def _note_retry(ctx: JobContext, run_id: str, error: str) -> None:
+    """A failed attempt that will be retried: the run waits in `queued` with the error of the attempt."""
+    with session_scope(ctx.session_factory) as session:
+        run = _locked_run(session, run_id)
+        if run is not None and run.job_id == ctx.job_id and not run.status_enum.is_final:
+            run.status = RunStatus.QUEUED.value
+            run.error = f"attempt {ctx.attempt} failed (will be retried): {error}"[:4000]
+
+
+def _summary(
+    run: Run, inputs: Inputs, engine_summary: dict[str, Any], phases: dict[str, float]
+) -> dict[str, Any]:
+    left, right = inputs.datasets["left"], inputs.datasets["right"]
+    return {
+        **engine_summary,
+        "run_id": run.id,
+        "ruleset": {"id": run.ruleset_id, "version": run.ruleset_version, "sha256": inputs.version.sha256},
+        "inputs": {
+            "left_sha256": left.sha256,
+            "right_sha256": right.sha256,
+            "rules_sha256": inputs.version.sha256,
+            "left_dataset_id": left.id,
+            "right_dataset_id": right.id,
+            "left_file": left.filename,
+            "right_file": right.filename,
+        },
+        "elapsed_s": round(sum(phases.values()), 3),
+        "phases_s": {name: round(value, 3) for name, value in phases.items()},
+    }
+
+
+@task(TASK, max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
+def run_execute(ctx: JobContext, run_id: str) -> None:
+    if not _start(ctx, run_id):
+        return
+    try:
+        with span("run.execute", run_id=run_id, attempt=ctx.attempt):
+            _execute(ctx, run_id)
+    except (JobCancelled, JobFailed):
+        raise
+    except Exception as exc:
+        if ctx.attempt < ctx.lease.max_attempts:
+            _note_retry(ctx, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _execute(ctx: JobContext, run_id: str) -> None:
+    factory = ctx.session_factory
+    phases: dict[str, float] = {}
+    writer = ProgressWriter(factory, run_id, ctx.job_id, on_event=lambda event: _on_pass(ctx, event))
+    ctx.progress(0.02, "loading the datasets")
+    started = time.perf_counter()
+    try:
+        with session_scope(factory) as session:
+            run = session.get(Run, run_id)
+            assert run is not None
+            inputs = load_inputs(session, run)
+    except (InputProblem, RulesError) as exc:
+        raise JobFailed(str(exc)) from exc
+    phases["load"] = time.perf_counter() - started
+    ctx.check_cancelled()
+
+    writer.phase("matching")
+    ctx.progress(0.1, "matching")
+    started = time.perf_counter()
+    spill_root = Path(ctx.settings.data_dir) / "spill"
+    spill_root.mkdir(parents=True, exist_ok=True)
+    try:
+        with pass_spans(forward=writer) as on_progress, tempfile.TemporaryDirectory(dir=spill_root) as spill:
+            result = run_engine(inputs, on_progress, spill)
+    except (RulesError, InputError) as exc:
+        raise JobFailed(f"the datasets cannot be reconciled with these rules: {exc}") from exc
+    except EngineError as exc:  # deterministic: a retry would fail the same way
+        raise JobFailed(f"the engine's checks failed: {exc}") from exc
+    phases["match"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    outcome = build_outcome(result, inputs.sides)
+    phases["build"] = time.perf_counter() - started
+    ctx.check_cancelled()
+    writer.phase("persisting")
+    ctx.progress(0.85, f"storing {outcome.groups.num_rows} groups and {outcome.items.num_rows} items")
+
+    started = time.perf_counter()
+    with session_scope(factory) as session:
+        run = _locked_run(session, run_id)
+        if run is None or run.job_id != ctx.job_id:
+            ctx.finish_in(session, message="nothing to do: the run was deleted or retried meanwhile")
+            return
+        write_results(session, run, outcome, utcnow())
+        phases["persist"] = time.perf_counter() - started
+        summary = _summary(run, inputs, result.summary, phases)
+        run.status = RunStatus.SUCCEEDED.value
+        run.summary = summary
+        run.results_sha256 = outcome.digest
+        run.error = None
+        run.finished_at = utcnow()
+        run.progress = {**writer.doc, "phase": "done"}
+        record_event(
+            session,
+            action="run.succeeded",
+            actor_id=run.created_by_id,
+            project_id=run.project_id,
+            entity_type=ENTITY,
+            entity_id=run.id,
+            data={
+                "groups": outcome.groups.num_rows,
+                "items": outcome.items.num_rows,
+                "results_sha256": outcome.digest,
+                "job_id": ctx.job_id,
+                "attempt": run.attempt,
+            },
+        )
+        ctx.finish_in(session, result={"groups": outcome.groups.num_rows, "items": outcome.items.num_rows})
+        duration = _duration(run)
+    observe_run(duration, "succeeded", _record_counts(summary))
+    log.info("run_succeeded", run_id=run_id, **{f"{k}_s": round(v, 3) for k, v in phases.items()})
+
+
+def _on_pass(ctx: JobContext, event: ProgressEvent) -> None:
+    """Job progress between 0.1 and 0.8 over the passes; a requested cancellation stops the engine here."""
+    done = event.pass_index + (1 if event.stage == "done" else 0)
+    ctx.progress(0.1 + 0.7 * done / max(event.passes, 1), f"pass {event.pass_name}: {event.stage}")
+    ctx.check_cancelled()
+
+
+def _record_counts(summary: dict[str, Any]) -> dict[tuple[str, str], int]:
+    return {
+        (side, key): int(summary[side].get(key) or 0) for side in ("left", "right") for key in RECORD_RESULTS
+    }

@@ -1,0 +1,112 @@
+"""Helpers shared by the runs and results tests: a demo project (two datasets and a rule set uploaded through
+the API) and waiting for a run to finish."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from recon.demo import DemoFiles, generate
+from recon.models import Project, User
+
+Headers = Callable[[User | str], dict[str, str]]
+WAIT_S = 120.0  # a deadline for jobs, not a timing assertion
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+@dataclass
+class Scene:
+    project: Project
+    preparer: User
+    headers: dict[str, str]
+    files: DemoFiles
+    left_id: str
+    right_id: str
+    ruleset_id: str
+
+    def run_body(self, **overrides: Any) -> dict[str, Any]:
+        return {
+            "left_dataset_id": self.left_id,
+            "right_dataset_id": self.right_id,
+            "ruleset_id": self.ruleset_id,
+            **overrides,
+        }
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def upload_ready(client: TestClient, headers: dict[str, str], project_id: str, path: Path) -> str:
+    response = client.post(
+        f"/api/v1/projects/{project_id}/datasets",
+        files={"file": (path.name, path.read_bytes(), "text/csv")},
+        headers=headers,
+    )
+    assert response.status_code in (201, 202), response.text
+    dataset_id: str = response.json()["id"]
+
+    def ready() -> bool:
+        body = client.get(f"/api/v1/projects/{project_id}/datasets/{dataset_id}", headers=headers).json()
+        assert body["status"] != "failed", body
+        return bool(body["status"] == "ready")
+
+    wait_until(ready, f"dataset {path.name} to be ingested")
+    return dataset_id
+
+
+def make_scene(
+    client: TestClient,
+    project: Project,
+    preparer: User,
+    headers: dict[str, str],
+    out_dir: Path,
+    rows: int = 300,
+    seed: int = 7,
+) -> Scene:
+    files = generate(rows, out_dir, seed=seed)
+    left = upload_ready(client, headers, project.id, files.left)
+    right = upload_ready(client, headers, project.id, files.right)
+    created = client.post(
+        f"/api/v1/projects/{project.id}/rulesets",
+        json={"name": f"demo-{seed}", "text": files.rules.read_text()},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    return Scene(project, preparer, headers, files, left, right, created.json()["id"])
+
+
+def wait_run(client: TestClient, headers: dict[str, str], run_id: str) -> dict[str, Any]:
+    def final() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(f"/api/v1/runs/{run_id}", headers=headers).json()
+        return body if body["status"] in FINAL else None
+
+    result: dict[str, Any] = wait_until(final, f"run {run_id} to finish")
+    return result
+
+
+def walk(client: TestClient, headers: dict[str, str], url: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a keyset list, following next_cursor."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = client.get(url, params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items.extend(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
