@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from recon import __version__
-from recon.cli import engine_cmds, platform_cmds
+from recon.cli import engine_cmds
 
 app = typer.Typer(
     name="recon",
@@ -49,4 +49,6 @@ def _engine_command_only(argv: list[str]) -> bool:
 
 engine_cmds.register(app)
 if not _engine_command_only(sys.argv):
+    from recon.cli import platform_cmds
+
     platform_cmds.register(app)
