@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -15,6 +16,7 @@ from recon.core.repository import Repository
 from recon.models import Comment, Decision, MatchGroup, Run, RunItem
 from recon.models.review import CommentTarget, DecisionStatus
 from recon.models.runs import GroupStatus, ItemState
+from recon.review.schemas import amount_text
 
 GROUP_COLUMNS = (
     MatchGroup.id,
@@ -131,6 +133,13 @@ def open_counts(session: Session, run_id: str) -> OpenCounts:
     )
 
 
+def as_decimal(value: Any) -> Decimal:
+    """A SQL SUM of money: Decimal on PostgreSQL, float on SQLite (whose money is 15 significant digits)."""
+    if value is None:
+        return Decimal(0)
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
 def control_totals(session: Session, run_id: str) -> dict[str, Any]:
     """{side: {state: {"records": n, "amount": "sum"}}} over the run's records."""
     rows = session.execute(
@@ -141,7 +150,8 @@ def control_totals(session: Session, run_id: str) -> dict[str, Any]:
     ).all()
     totals: dict[str, Any] = {}
     for side, state, records, amount in rows:
-        totals.setdefault(side, {})[state] = {"records": int(records), "amount": str(amount or 0)}
+        total = amount_text(as_decimal(amount))
+        totals.setdefault(side, {})[state] = {"records": int(records), "amount": total}
     return totals
 
 
