@@ -331,19 +331,18 @@ def join_clause(plan: PassPlan, left: str, right: str) -> str:
 
 def apply_min_score(candidates: PairCandidates, min_score: float) -> PairCandidates:
     """Drop candidates scoring below min_score, remembering nodes that only had such candidates."""
-    result = candidates.subset(candidates.score >= min_score - 1e-12)
-    for side, nodes, kept in (
-        ("left", candidates.left, result.left),
-        ("right", candidates.right, result.right),
-    ):
-        below = np.setdiff1d(nodes, kept)
-        best = np.full(len(below), -1.0)
-        if len(below):
-            position = np.searchsorted(below, nodes)
-            hit = (position < len(below)) & (below[np.minimum(position, len(below) - 1)] == nodes)
-            np.maximum.at(best, position[hit], candidates.score[hit])
-        setattr(result, f"below_{side}", below)
-        setattr(result, f"below_best_{side}", best)
+    keep = candidates.score >= min_score - 1e-12
+    result = candidates.subset(keep)
+    for side, nodes in (("left", candidates.left), ("right", candidates.right)):
+        if len(nodes) == 0:
+            continue
+        best = np.full(int(nodes.max()) + 1, -np.inf)  # node ids are record indexes (dense)
+        np.maximum.at(best, nodes, candidates.score)
+        kept = np.zeros(len(best), bool)
+        kept[nodes[keep]] = True
+        below = np.flatnonzero(np.isfinite(best) & ~kept)
+        setattr(result, f"below_{side}", below.astype(np.int64))
+        setattr(result, f"below_best_{side}", best[below])
     return result
 
 

@@ -90,14 +90,23 @@ class JsonRows:
 
 
 def _escaped(text: pa.Array) -> pa.Array:
-    """JSON string escaping; the common case (nothing to escape) is one regex scan."""
-    if not pc.any(pc.match_substring_regex(text, r'["\\\x00-\x1f]')).as_py():
+    """JSON string escaping; the common case (nothing to escape) is one pass over the bytes."""
+    data = _value_bytes(text)
+    if not ((data < 0x20) | (data == 0x22) | (data == 0x5C)).any():
         return text
-    if pc.any(pc.match_substring_regex(text, r"[\x00-\x1f]")).as_py():
-        return pa.array(
-            [None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in text.to_pylist()]
-        )
+    if (data < 0x20).any():
+        escaped = [None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in text.to_pylist()]
+        return pa.array(escaped, pa.string())
     return pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+
+
+def _value_bytes(text: pa.Array) -> npt.NDArray[np.uint8]:
+    """The UTF-8 bytes of a string array's values (buffers may hold padding beyond them)."""
+    if len(text) == 0 or text.buffers()[2] is None:
+        return np.zeros(0, np.uint8)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]]
 
 
 def _difference(left: pa.Array, right: pa.Array) -> pa.Array:

@@ -61,7 +61,7 @@ def apply(values: pa.Array | pa.ChunkedArray, normalizers: Sequence[str]) -> pa.
         values = values.cast(pa.string())
     for step in normalizers:
         if step == "trim":
-            values = pc.utf8_trim_whitespace(values)
+            values = pc.utf8_trim(values, characters=" ")  # spaces, like SQL trim()
         elif step == "upper":
             values = pc.utf8_upper(values)
         elif step == "lower":
@@ -71,7 +71,7 @@ def apply(values: pa.Array | pa.ChunkedArray, normalizers: Sequence[str]) -> pa.
         elif step == "alnum":
             values = _keep_bytes(values, _ALNUM) if _is_ascii(values) else _regex(values, r"[^\p{L}\p{N}]+")
         elif step == "collapse_spaces":
-            values = _regex(pc.utf8_trim_whitespace(values), r"\s+", " ")
+            values = pc.utf8_trim(_regex(values, r"\s+", " "), characters=" ")
         elif step == "strip_leading_zeros":
             values = _regex(values, "^0+(.)", r"\1")
         else:

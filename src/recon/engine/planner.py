@@ -224,7 +224,8 @@ class _Builder:
     def text(self, side: str, column: str, normalizers: tuple[str, ...]) -> str:
         """Normalized text operand: a precomputed column when the executor offers one, else SQL."""
         category = self.cat(side, column)
-        if self.derive is not None and category == sql.STRING:
+        costly = any(step in sql.REGEX_NORMALIZERS for step in normalizers)
+        if self.derive is not None and category == sql.STRING and costly:
             return sql.quote(self.derive(side, column, normalizers))
         return sql.normalized(column, category, normalizers)
 

@@ -14,11 +14,13 @@ NORMALIZER_SQL: dict[str, str] = {
     "lower": "lower({})",
     "alnum": r"regexp_replace({}, '[^\p{{L}}\p{{N}}]', '', 'g')",
     "digits": "regexp_replace({}, '[^0-9]', '', 'g')",
-    "collapse_spaces": r"regexp_replace(trim({}), '\s+', ' ', 'g')",
+    "collapse_spaces": r"trim(regexp_replace({}, '\s+', ' ', 'g'))",
     "strip_leading_zeros": r"regexp_replace({}, '^0+(.)', '\1')",
 }
 # Normalizers after which a preceding trim is redundant (they drop spaces themselves).
 _SPACE_DROPPING = ("alnum", "digits", "collapse_spaces")
+# Normalizers that need a regular expression in SQL (slow on millions of rows; see normalize.py).
+REGEX_NORMALIZERS = ("alnum", "digits", "collapse_spaces", "strip_leading_zeros")
 
 
 def quote(name: str) -> str:
