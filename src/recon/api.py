@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from recon.audit.endpoints import router as audit_router
 from recon.auth.endpoints import router as auth_router
 from recon.core.errors import PROBLEM_RESPONSES
+from recon.dashboard.endpoints import router as dashboard_router
 from recon.datasets.endpoints import router as datasets_router
 from recon.exports.endpoints import router as exports_router
 from recon.jobs.endpoints import router as jobs_router
@@ -31,3 +32,4 @@ api_router.include_router(exports_router)
 api_router.include_router(review_router)
 api_router.include_router(runs_router)
 api_router.include_router(results_router)
+api_router.include_router(dashboard_router)

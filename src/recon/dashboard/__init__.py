@@ -1,0 +1,1 @@
+"""Project dashboard: match rates per run, open exceptions by age and owner, trends (recon.dashboard)."""

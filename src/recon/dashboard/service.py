@@ -1,0 +1,125 @@
+"""The project dashboard: match rate per run, open exceptions by age bucket and owner, trend over runs.
+
+Open exceptions are the unmatched records and the break groups of the latest succeeded run of every
+(left dataset, right dataset) pair of the project: reruns over the same files supersede earlier runs, while
+runs over other files (another day, another month) stay open work until they are cleared. An exception's
+age is today's UTC date minus the UTC date it was opened (`opened_at`, carried over between runs of the same
+records; the run's creation when unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from recon.core.time import utcnow
+from recon.dashboard import repository as repo
+from recon.dashboard.schemas import (
+    AgeBuckets,
+    Dashboard,
+    OpenExceptionsView,
+    OwnerExceptions,
+    RunStats,
+    SideCounts,
+    SideRates,
+    TrendPoint,
+)
+from recon.models import Run
+from recon.models.runs import GroupStatus, ItemState
+
+SCOPE = "latest succeeded run of every (left dataset, right dataset) pair"
+
+
+def _rate(matched: int, records: int) -> float | None:
+    return round(matched / records, 6) if records else None
+
+
+def _buckets(counts: list[int]) -> AgeBuckets:
+    return AgeBuckets.model_validate(
+        {"0-1": counts[0], "2-7": counts[1], "8-30": counts[2], ">30": counts[3]}
+    )
+
+
+def age_edges(today: dt.date) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """Start instants (UTC midnight) of the oldest day of the 0-1, 2-7 and 8-30 day buckets."""
+
+    def midnight(days_ago: int) -> dt.datetime:
+        day = today - dt.timedelta(days=days_ago)
+        return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+    return midnight(1), midnight(7), midnight(30)
+
+
+def _run_stats(run: Run, items: dict[str, dict[str, int]], groups: dict[str, int]) -> RunStats:
+    records = {side: sum(items.get(side, {}).values()) for side in ("left", "right")}
+    matched = {side: items.get(side, {}).get(ItemState.MATCHED.value, 0) for side in ("left", "right")}
+    unmatched = sum(items.get(side, {}).get(ItemState.UNMATCHED.value, 0) for side in ("left", "right"))
+    total_records, total_matched = sum(records.values()), sum(matched.values())
+    return RunStats(
+        run_id=run.id,
+        created_at=run.created_at,
+        left_dataset_id=run.left_dataset_id,
+        right_dataset_id=run.right_dataset_id,
+        signed_off_at=run.signed_off_at,
+        records=SideCounts(left=records["left"], right=records["right"], total=total_records),
+        matched=SideCounts(left=matched["left"], right=matched["right"], total=total_matched),
+        match_rate=SideRates(
+            left=_rate(matched["left"], records["left"]),
+            right=_rate(matched["right"], records["right"]),
+            overall=_rate(total_matched, total_records),
+        ),
+        items_by_state=items,
+        groups_by_status=groups,
+        open_exceptions=unmatched + groups.get(GroupStatus.BREAK.value, 0),
+    )
+
+
+def build_dashboard(
+    session: Session, project_id: str, recent: int, today: dt.date | None = None
+) -> Dashboard:
+    today = today or utcnow().date()
+    runs = repo.recent_runs(session, project_id, recent)
+    run_ids = [r.id for r in runs]
+    items, groups = repo.item_counts(session, run_ids), repo.group_counts(session, run_ids)
+    stats = [_run_stats(run, items[run.id], groups[run.id]) for run in runs]
+
+    scope = repo.latest_run_per_pair(session, project_id)
+    owners, unmatched, breaks = repo.exceptions_by_owner_and_age(session, scope, age_edges(today))
+    names = repo.user_names(session, [o for o in owners if o is not None])
+    by_owner = sorted(
+        (
+            OwnerExceptions(
+                assignee_id=owner,
+                name="unassigned" if owner is None else names.get(owner, owner),
+                total=sum(counts),
+                by_age=_buckets(counts),
+            )
+            for owner, counts in owners.items()
+        ),
+        key=lambda o: (-o.total, o.name),
+    )
+    overall = [sum(counts[i] for counts in owners.values()) for i in range(4)]
+    return Dashboard(
+        project_id=project_id,
+        as_of=today,
+        runs=stats,
+        open_exceptions=OpenExceptionsView(
+            scope=SCOPE,
+            run_ids=scope,
+            unmatched_items=unmatched,
+            breaks=breaks,
+            total=unmatched + breaks,
+            by_age=_buckets(overall),
+            by_owner=by_owner,
+        ),
+        trend=[
+            TrendPoint(
+                run_id=s.run_id,
+                created_at=s.created_at,
+                match_rate=s.match_rate.overall,
+                open_exceptions=s.open_exceptions,
+            )
+            for s in reversed(stats)
+        ],
+    )
