@@ -231,6 +231,25 @@ def test_rejected_rows_are_not_an_error(tmp_path: Path) -> None:
     assert "A2" in unmatched and "rejected" in unmatched and "amount" in unmatched
 
 
+def test_record_without_id_is_rejected_not_matched(tmp_path: Path) -> None:
+    left = tmp_path / "left.csv"
+    right = tmp_path / "right.csv"
+    left.write_text("id,reference,amount\nA1,R1,10.00\n,R2,12.00\n")
+    right.write_text("id,reference,amount\nB1,R1,10.00\nB2,R2,12.00\n")
+    rules = write_rules(tmp_path / "rules.yaml", SIMPLE_RULES)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["match", str(left), str(right), "--rules", str(rules), "--out", str(out), "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["left"]["rows"] == 2
+    assert summary["left"]["rejected"] == 1
+    assert summary["right"]["unmatched"] == 1
+    unmatched = (out / "unmatched_left.csv").read_text()
+    assert "rejected" in unmatched and "R2" in unmatched
+
+
 def test_duplicate_ids_exit_2_naming_the_file_and_id(tmp_path: Path) -> None:
     left = tmp_path / "left.csv"
     right = tmp_path / "right.csv"

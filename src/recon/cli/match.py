@@ -93,7 +93,7 @@ def read_side(path: Path, rules: Any, side: str, rules_path: Path) -> Any:
     except IngestError as exc:
         raise BadInput([f"{rules_path}: {exc}"]) from exc
     try:
-        return read_file(path, options=options, types=rules.column_types(side))
+        return read_file(path, options=options, types=rules.column_types(side), id_column=rules.side(side).id)
     except IngestError as exc:
         raise BadInput([str(exc.with_file(str(path)))]) from exc
     except (OSError, UnicodeDecodeError) as exc:
