@@ -23,6 +23,8 @@ _DIGITS[ord("0") : ord("9") + 1] = True
 
 def _keep_bytes(values: pa.Array, keep: np.ndarray) -> pa.Array:
     """Keep only the bytes whose table entry is True (valid for ASCII-only text)."""
+    if values.offset and values.null_count:
+        values = pa.concat_arrays([values])  # the validity bitmap below must start at bit 0
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
     offsets = np.frombuffer(
         values.buffers()[1], dtype=width, count=len(values) + 1, offset=values.offset * width().nbytes
@@ -32,14 +34,11 @@ def _keep_bytes(values: pa.Array, keep: np.ndarray) -> pa.Array:
     data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
     data = data[offsets[0] : offsets[-1]]
     offsets = offsets - offsets[0]
-    mask = np.append(keep[data], False)  # trailing sentinel: reduceat needs every start < len
-    lengths = (
-        np.add.reduceat(mask.view(np.uint8), offsets[:-1], dtype=np.int64) if len(values) else offsets[:0]
-    )
-    lengths[offsets[:-1] == offsets[1:]] = 0  # reduceat yields the element itself for empty ranges
-    new_offsets = np.zeros(len(values) + 1, np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    kept = data[mask[:-1]]
+    mask = keep[data]
+    kept_before = np.zeros(len(data) + 1, np.int64 if len(data) >= 2**31 else np.int32)
+    np.cumsum(mask, out=kept_before[1:])
+    new_offsets = kept_before[offsets].astype(np.int64)
+    kept = data[mask]
     return pa.LargeStringArray.from_buffers(
         len(values), pa.py_buffer(new_offsets), pa.py_buffer(kept), values.buffers()[0], values.null_count
     ).cast(pa.string())

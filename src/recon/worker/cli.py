@@ -25,12 +25,14 @@ def worker(
     """Run jobs from the database queue until SIGTERM/SIGINT; then finish or release the running jobs."""
     from recon.cli.platform_cmds import load_settings
     from recon.core.db import create_db_engine, create_session_factory
+    from recon.observability import tracing
     from recon.observability.logging import configure_logging_from
     from recon.worker.embedded import runner_from_settings
 
     settings = load_settings()
     configure_logging_from(settings)
     engine = create_db_engine(settings)
+    tracer_provider = tracing.start_worker_tracing(settings, engine)  # service "recon-worker" when configured
     try:
         runner = runner_from_settings(
             settings,
@@ -56,4 +58,6 @@ def worker(
             pass
     finally:
         runner.stop(grace_s=settings.shutdown_timeout_s)
+        if tracer_provider is not None:
+            tracing.shutdown(tracer_provider)
         engine.dispose()
