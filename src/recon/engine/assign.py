@@ -21,7 +21,6 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -218,6 +217,8 @@ class _Solver:
         (self.out.amb_r_edges if right_side else self.out.amb_l_edges).append(present[present >= 0])
 
     def solve_component(self, local: _Local, na: int, nb: int) -> None:
+        from scipy.optimize import linear_sum_assignment  # heavy import (~0.6 s), rarely needed
+
         edges, local_l, local_r = local.edges, local.l, local.r
         if na + nb > GREEDY_NODES:
             self.greedy(local)

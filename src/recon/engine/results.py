@@ -23,8 +23,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from recon.engine.errors import EngineError, InputError
 from recon.engine.executor import Side
@@ -61,6 +59,9 @@ class Reconciliation:
         """Write summary.json, matches, unmatched_left, unmatched_right (parquet or csv); deterministic."""
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"unknown output format '{fmt}' (parquet or csv)")
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for name, table in (
