@@ -126,6 +126,27 @@ def _job(world: World) -> str:
     return str(job.id)
 
 
+def _decision(world: World) -> str:
+    """A decision pending approval, made by a preparer who is none of the callers (so every approver may
+    check it: maker-checker does not stand in the way)."""
+    from review.factory import build_run  # tests/review/factory.py
+
+    with session_scope(world.session_factory) as session:
+        maker = User(
+            org_id=world.project.org_id,
+            email=f"maker-{uuid.uuid4().hex[:10]}@example.com",
+            password_hash="unused",
+        )
+        session.add(maker)
+        session.flush()
+        session.add(ProjectMember(project_id=world.project.id, user_id=maker.id, role=Role.PREPARER.value))
+    run = build_run(world.session_factory, world.project, created_by=maker.id)
+    group = {"group_id": run.groups["sug1"], "version": 1}
+    response = world.client.post(f"{API}/runs/{run.run_id}/confirm", json=group, headers=world.headers(maker))
+    assert response.status_code == 201, f"decision builder: {response.status_code} {response.text}"
+    return str(response.json()["decisions"][0]["id"])
+
+
 def _export(world: World) -> str:
     """A finished CSV export of a run of the world's project (the download route streams a real file)."""
     import time
@@ -155,6 +176,7 @@ RESOURCE_BUILDERS: dict[str, tuple[Callable[[World], str], str | None]] = {
     "user_id": (_member_target, None),
     "dataset_id": (_dataset, f"POST {API}/projects/{{project_id}}/datasets"),
     "job_id": (_job, None),
+    "decision_id": (_decision, f"POST {API}/runs/{{run_id}}/confirm"),
     "export_id": (_export, f"POST {API}/runs/{{run_id}}/exports"),
 }
 
