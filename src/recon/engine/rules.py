@@ -53,6 +53,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from recon.engine.checks import suggestion
 from recon.engine.model import (
     GROUPED_KINDS,
     SIDES,
@@ -62,9 +63,10 @@ from recon.engine.model import (
     RulesError,
     column_of,
 )
+from recon.engine.parse import load_document
 from recon.engine.planner import Derive, Plan, build_plan
 from recon.engine.sql import DATE, NUMBER, STRING
-from recon.engine.validate import Validator, load_document, suggestion
+from recon.engine.validate import Validator
 
 _NUMERIC_HINTS = ("decimal", "integer")
 
