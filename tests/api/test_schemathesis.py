@@ -1,15 +1,16 @@
 """Schemathesis over the app's own OpenAPI schema, every operation, as an authenticated project owner:
 no 5xx for any generated input, and every response matches its documented schema.
 
-Runs on SQLite, a fresh database per operation. Before each operation the test seeds real resources through
-the API (a project, a dataset, a rule set, an API key, the ingestion job); path parameters with those names
-are replaced by the real ids in about half the cases, so the fuzzer gets past the 404s into the handlers.
+Runs on SQLite, a fresh copy of one seeded database per operation. The seed is made through the API (a
+project, a dataset, a rule set, an API key, the ingestion job); path parameters with those names are replaced
+by the real ids in about half the cases, so the fuzzer gets past the 404s into the handlers.
 Examples are bounded (MAX_EXAMPLES per operation) so the whole run stays within a few minutes.
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from recon.core.db import create_db_engine, create_session_factory, session_scop
 from recon.demo.rules import demo_rules_text
 from recon.models import Organization, Project, ProjectMember, Role, User
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 SEED_CSV = b"id,date,amount,reference\nA1,2024-01-31,100.00,INV-1\nA2,2024-02-01,-25.50,INV-2\n"
 
 
@@ -126,17 +127,29 @@ def _seed(client: TestClient, project_id: str, headers: dict[str, str]) -> dict[
     }
 
 
-@pytest.fixture(autouse=True)
-def fuzz_app(sqlite_template: Path, tmp_path: Path) -> Iterator[None]:
-    shutil.copyfile(sqlite_template, tmp_path / "recon.db")
-    app_settings = _test_settings(tmp_path)
+@pytest.fixture(scope="module")
+def seeded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A database (and data directory) with the owner and the seeded resources, made once; each operation
+    gets a copy."""
+    root = tmp_path_factory.mktemp("schemathesis-seed")
+    shutil.copyfile(sqlite_template, root / "recon.db")
+    app_settings = _test_settings(root)
     user_id, project_id = _owner(app_settings)
     headers = {"Authorization": f"Bearer {create_access_token(app_settings, user_id)}"}
-    app = create_app(app_settings)
-    with TestClient(app) as client:
-        seeded = _seed(client, project_id, headers)
-    deferred.target, deferred.headers = app, headers
-    deferred.real_ids = {"project_id": project_id, "user_id": user_id, **seeded}
+    with TestClient(create_app(app_settings)) as client:
+        seeded_ids = _seed(client, project_id, headers)
+    with sqlite3.connect(root / "recon.db") as conn:  # fold the WAL in so that a file copy is complete
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return root, {"headers": headers, "ids": {"project_id": project_id, "user_id": user_id, **seeded_ids}}
+
+
+@pytest.fixture(autouse=True)
+def fuzz_app(seeded: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[None]:
+    root, seed = seeded
+    shutil.copyfile(root / "recon.db", tmp_path / "recon.db")
+    shutil.copytree(root / "data", tmp_path / "data")
+    deferred.target = create_app(_test_settings(tmp_path))
+    deferred.headers, deferred.real_ids = seed["headers"], seed["ids"]
     try:
         yield
     finally:

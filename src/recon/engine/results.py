@@ -1,5 +1,14 @@
 """Reconciliation results: output tables, unmatched reasons, invariant checks, summary and writing.
 
+matches: one row per group member, ordered by group_id, side (left first), id: group_id (1..N in pass
+  order, then by the group's smallest left id), pass, status (matched|suggested|break), side, id, score
+  (the group's), explanation (the group's JSON, see recon.engine.explain) -- stored once per group, on the
+  group's first row; null on its other rows.
+unmatched_left / unmatched_right: the input columns plus reason (no_candidate|below_min_score|ambiguous|
+  duplicate|rejected) and detail (nullable text: best score, tie, first copy, ingest problem); records in
+  id order, then rejected rows in file order. (If the input has columns named reason/detail, the added
+  columns are recon_reason/recon_detail.)
+
 summary (summary.json without "inputs"/"elapsed_s", which the caller adds):
   engine_version, rules {name, sha256},
   left/right {rows, matched, suggested, break, unmatched, rejected, duplicate, amount_column,
