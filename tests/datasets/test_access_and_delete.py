@@ -159,7 +159,7 @@ def in_use_guard() -> Iterator[None]:
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-def test_delete_is_refused_while_a_guard_says_the_dataset_is_in_use(
+def test_delete_and_remap_are_refused_while_a_guard_says_the_dataset_is_in_use(
     client: TestClient,
     make_project: Callable[..., Project],
     make_user: Callable[..., User],
@@ -171,10 +171,15 @@ def test_delete_is_refused_while_a_guard_says_the_dataset_is_in_use(
     preparer = make_user(role="preparer", project=project)
     used = upload(preparer, project, LEDGER_CSV, name="in use").json()
 
-    response = client.delete(f"{datasets_url(project)}/{used['id']}", headers=auth_headers(preparer))
+    url = f"{datasets_url(project)}/{used['id']}"
 
-    assert response.status_code == 409
-    assert "used by run R-1" in response.json()["detail"]
+    deleted = client.delete(url, headers=auth_headers(preparer))
+    remapped = client.put(f"{url}/mapping", json={"mapping": {}}, headers=auth_headers(preparer))
+
+    assert deleted.status_code == 409
+    assert "cannot be deleted: used by run R-1" in deleted.json()["detail"]
+    assert remapped.status_code == 409
+    assert "cannot be re-mapped" in remapped.json()["detail"]
 
 
 def _forged(values: list[Any]) -> str:

@@ -33,8 +33,8 @@ log = structlog.get_logger("recon.datasets")
 INGEST_TASK = "ingest_dataset"
 ENTITY = "dataset"
 
-# Hooks that may refuse a deletion: (session, dataset) -> reason or None. The runs domain registers one
-# ("dataset is used by run ..."); a reason makes DELETE answer 409.
+# Hooks that may refuse a deletion or a re-mapping: (session, dataset) -> reason or None. The runs domain
+# registers one ("it is an input of run ..."); a reason makes DELETE / PUT mapping answer 409.
 DeleteGuard = Callable[[Session, Dataset], str | None]
 DELETE_GUARDS: list[DeleteGuard] = []
 
@@ -196,6 +196,8 @@ class DatasetService:
         options = check_read_options(dict(read_options)) if read_options is not None else None
         dataset = self._locked(access.project.id, dataset_id)
         check_version(dataset, version)
+        # A run pinned to this dataset must keep seeing the records it was computed from.
+        self._refuse_if_in_use(dataset, "re-mapped (upload the file again to map it differently)")
         dataset.mapping = checked
         if read_options is not None:
             dataset.read_options = options
@@ -218,10 +220,7 @@ class DatasetService:
         """Delete the dataset and its records. The stored file stays: it is evidence (content-addressed and
         possibly shared with other datasets) and the audit event keeps its sha256."""
         dataset = self._locked(access.project.id, dataset_id)
-        for guard in DELETE_GUARDS:
-            reason = guard(self.session, dataset)
-            if reason:
-                raise Conflict(f"dataset cannot be deleted: {reason}")
+        self._refuse_if_in_use(dataset, "deleted")
         record_event(
             self.session,
             action="dataset.deleted",
@@ -234,6 +233,12 @@ class DatasetService:
         delete_rows(self.session, dataset.id)
         self.session.delete(dataset)
         self.session.flush()
+
+    def _refuse_if_in_use(self, dataset: Dataset, change: str) -> None:
+        for guard in DELETE_GUARDS:
+            reason = guard(self.session, dataset)
+            if reason:
+                raise Conflict(f"dataset cannot be {change}: {reason}")
 
     def _locked(self, project_id: str, dataset_id: str) -> Dataset:
         dataset = self.datasets.get_for_update(project_id, dataset_id)

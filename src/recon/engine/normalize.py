@@ -45,7 +45,15 @@ def _keep_bytes(values: pa.Array, keep: np.ndarray) -> pa.Array:
 
 
 def _is_ascii(values: pa.Array) -> bool:
-    return bool(pc.all(pc.string_is_ascii(values)).as_py() is not False)
+    """True when every value byte is ASCII (checked on the raw buffer, padding excluded)."""
+    if len(values) == 0 or values.buffers()[2] is None:
+        return True
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(
+        values.buffers()[1], dtype=width, count=len(values) + 1, offset=values.offset * width().nbytes
+    )
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return not bool((data >= 0x80).any())
 
 
 def _regex(values: pa.Array, pattern: str, replacement: str = "") -> pa.Array:
@@ -75,5 +83,6 @@ def apply(values: pa.Array | pa.ChunkedArray, normalizers: Sequence[str]) -> pa.
             values = _regex(values, "^0+(.)", r"\1")
         else:
             raise ValueError(f"unknown normalizer {step!r}")
-    empty = pc.equal(pc.binary_length(values), 0)
-    return pc.if_else(empty, pa.scalar(None, pa.string()), values)
+    if not pc.any(pc.equal(pc.binary_length(values), 0)).as_py():
+        return values
+    return pc.if_else(pc.equal(pc.binary_length(values), 0), pa.scalar(None, pa.string()), values)

@@ -247,10 +247,9 @@ def _check(
     problems = []
     for code, side in ((0, "left"), (1, "right")):
         n = outcome.sides[side].n
-        seen = np.zeros(n, np.int64)
+        seen = (status[side] == UNMATCHED).astype(np.int64)
         for result in outcome.results:
-            np.add.at(seen, result.rid[result.side == code], 1)
-        seen[status[side] == UNMATCHED] += 1
+            seen += np.bincount(result.rid[result.side == code], minlength=n)
         if not (seen == 1).all():
             problems.append(f"{side}: {int((seen != 1).sum())} records not present exactly once")
         expected = n + outcome.n_rejected(side)

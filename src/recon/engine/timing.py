@@ -12,9 +12,10 @@ log = logging.getLogger("recon.engine")
 
 @contextmanager
 def stage(name: str) -> Iterator[None]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%-40s %7.3f s", name, time.perf_counter() - start)
+            wall, used = time.perf_counter() - start, time.process_time() - cpu
+            log.debug("%-40s %7.3f s wall %7.3f s cpu", name, wall, used)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -35,11 +36,12 @@ def money_text(value: Decimal) -> str:
     Decimal('0.125') -> '0.125'."""
     if not value.is_finite():
         raise ValueError(f"an amount must be finite, not {value}")
-    normalized = value.normalize()
-    exponent = normalized.as_tuple().exponent
-    assert isinstance(exponent, int)
-    places = max(2, -exponent)
-    return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
+    if not value:
+        return "0.00"  # also for -0 and 0E-10
+    text = f"{value:f}"  # exact, no exponent
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction:0<2}"
 
 
 def significant_digits(value: Decimal) -> int:
@@ -51,7 +53,7 @@ def timestamp_text(value: dt.datetime) -> str:
     """ISO 8601 in UTC with the offset (the audit chain hashes timestamps in exactly this form)."""
     if value.tzinfo is None:
         raise ValueError("timestamps in exports must be timezone-aware (UTC)")
-    return value.astimezone(dt.UTC).isoformat()
+    return (value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)).isoformat()
 
 
 def json_text(value: Any) -> str:
@@ -78,6 +80,29 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, dict | list):
         return neutralise(json_text(value))
     raise TypeError(f"no CSV form for a {type(value).__name__}")
+
+
+def _csv_json(value: Any) -> str:
+    return neutralise(json_text(value))
+
+
+# Exact type -> CSV text (the hot path: one lookup per cell instead of a chain of isinstance checks).
+_CSV_BY_TYPE: dict[type, Callable[[Any], str]] = {
+    str: neutralise,
+    Decimal: money_text,
+    int: str,
+    float: repr,
+    dt.date: dt.date.isoformat,
+    dt.datetime: timestamp_text,
+    dict: _csv_json,
+    list: _csv_json,
+}
+
+
+def csv_row(row: Sequence[Any]) -> list[str]:
+    """The CSV texts of a row (as `csv_cell` of each value, faster)."""
+    by_type = _CSV_BY_TYPE
+    return ["" if value is None else by_type.get(type(value), csv_cell)(value) for value in row]
 
 
 def json_value(value: Any) -> Any:

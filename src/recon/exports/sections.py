@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -86,6 +87,10 @@ class Scope:
     project_id: str
     as_of: dt.datetime
 
+    @cached_property
+    def as_of_day(self) -> dt.date:
+        return self.as_of.astimezone(dt.UTC).date()
+
 
 @dataclass(frozen=True)
 class Section:
@@ -105,11 +110,13 @@ class Section:
             yield self.shape(scope, row)
 
 
-def age_days(opened_at: dt.datetime | None, as_of: dt.datetime) -> int | None:
-    """Whole days an exception has been open at `as_of` (UTC calendar days; 0 on its first day)."""
+def age_days(opened_at: dt.datetime | None, as_of: dt.date) -> int | None:
+    """Whole days an exception has been open on the UTC day `as_of` (calendar days; 0 on its first day)."""
     if opened_at is None:
         return None
-    return max((as_of.astimezone(dt.UTC).date() - opened_at.astimezone(dt.UTC).date()).days, 0)
+    if opened_at.tzinfo is not dt.UTC:
+        opened_at = opened_at.astimezone(dt.UTC)
+    return max((as_of - opened_at.date()).days, 0)
 
 
 def _member_columns() -> list[Any]:
@@ -194,7 +201,7 @@ def _plain(_scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
 
 def _with_age(scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
     *fields, opened_at, assignee = row
-    return (*fields, opened_at, age_days(opened_at, scope.as_of), assignee)
+    return (*fields, opened_at, age_days(opened_at, scope.as_of_day), assignee)
 
 
 SECTIONS: dict[str, Section] = {

@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from recon.exports.cells import csv_cell, json_text, json_value, timestamp_text, xlsx_money, xlsx_text
+from recon.exports.cells import csv_row, json_text, json_value, timestamp_text, xlsx_money, xlsx_text
 from recon.models.exports import ExportFormat
 
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
@@ -64,7 +64,7 @@ def write_csv(out: IO[bytes], columns: Sequence[str], rows: Rows) -> int:
         writer.writerow(columns)
         count = 0
         for row in rows:
-            writer.writerow([csv_cell(value) for value in row])
+            writer.writerow(csv_row(row))
             count += 1
         text.flush()
     finally:
@@ -78,7 +78,7 @@ def csv_chunks(columns: Sequence[str], rows: Rows, chunk_bytes: int = 64 * 1024)
     writer = csv.writer(buffer)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
+        writer.writerow(csv_row(row))
         if buffer.tell() >= chunk_bytes:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -96,11 +96,11 @@ def _json_default(value: Any) -> Any:
 
 
 def write_jsonl(out: IO[bytes], columns: Sequence[str], rows: Rows) -> int:
+    # json.dumps writes str/int/float/None/dict itself and asks `default` for amounts, dates and timestamps.
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_json_default)
     count = 0
     for row in rows:
-        record = {name: json_value(value) for name, value in zip(columns, row, strict=True)}
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_json_default)
-        out.write(line.encode("utf-8") + b"\n")
+        out.write(encoder.encode(dict(zip(columns, row, strict=True))).encode("utf-8") + b"\n")
         count += 1
     return count
 
