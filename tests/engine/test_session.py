@@ -1,0 +1,76 @@
+"""Engine knobs: progress events, memory limit / threads / spill directory, greedy fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import recon.engine.assign as assign_module
+from recon.engine import ProgressEvent, reconcile
+
+from .helpers import rules_for, side
+
+RULES = """\
+  - name: exact
+    kind: one_to_one
+    match:
+      - {left: ref, right: ref, op: equals}
+  - name: near
+    kind: one_to_one
+    match:
+      - {left: amount, right: amount, op: tolerance, abs: 1}
+"""
+
+
+def tables(n: int = 40):
+    left = side(
+        [f"L{i:03d}" for i in range(n)], [f"{i % 7}.00" for i in range(n)], ref=[f"R{i}" for i in range(n)]
+    )
+    right = side(
+        [f"B{i:03d}" for i in range(n)],
+        [f"{i % 5}.50" for i in range(n)],
+        ref=[f"R{i}" if i % 3 else None for i in range(n)],
+    )
+    return left, right
+
+
+def test_progress_reports_start_and_done_per_pass():
+    events: list[ProgressEvent] = []
+    left, right = tables()
+    result = reconcile(left, right, rules_for(RULES), progress=events.append)
+    assert [(e.pass_name, e.stage) for e in events] == [
+        ("exact", "start"),
+        ("exact", "done"),
+        ("near", "start"),
+        ("near", "done"),
+    ]
+    done = [e for e in events if e.stage == "done"]
+    assert [e.groups for e in done] == [p["groups"] for p in result.summary["passes"]]
+    assert all(e.passes == 2 for e in events)
+
+
+def test_memory_limit_threads_and_spill_directory_do_not_change_results(tmp_path: Path):
+    left, right = tables()
+    rules = rules_for(RULES)
+    default = reconcile(left, right, rules)
+    limited = reconcile(left, right, rules, memory_limit="64MB", threads=1, temp_dir=str(tmp_path))
+    assert limited.matches.equals(default.matches)
+    assert limited.unmatched_left.equals(default.unmatched_left)
+    assert tmp_path.exists()  # a given spill directory is left in place
+
+
+def test_huge_components_fall_back_to_greedy_and_say_so(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(assign_module, "GREEDY_NODES", 3)
+    monkeypatch.setattr(assign_module, "TEMPLATE_LIMIT", 0)
+    left = side(["L1", "L2", "L3"], ["1.00", "1.10", "1.20"])
+    right = side(["R1", "R2", "R3"], ["1.05", "1.15", "1.25"])
+    rules = rules_for(
+        "  - name: near\n    kind: one_to_one\n    match:\n"
+        "      - {left: amount, right: amount, op: tolerance, abs: 0.5}\n"
+    )
+    result = reconcile(left, right, rules)
+    explanations = [json.loads(e) for e in result.matches.column("explanation").to_pylist() if e]
+    assert len(explanations) == 3
+    assert all(e["assignment"] == "greedy" for e in explanations)
