@@ -18,6 +18,12 @@ from recon.models import Decision, MatchGroup, Project, RunItem, User
 from .factory import SyntheticRun, build_run
 
 API = "/api/v1"
+GROUP_OF_STATE = {
+    "matched": "matched",
+    "suggested": "suggested",
+    "break": "break",
+    "pending": "pending_approval",
+}
 ROLES = {
     "preparer": "preparer",
     "preparer2": "preparer",
@@ -69,6 +75,36 @@ class Env:
     def group_ref(self, name: str) -> dict[str, int]:
         group = self.group(name)
         return {"group_id": group.id, "version": group.version}
+
+    def check_invariants(self) -> None:
+        """Records and groups agree: members mirror their group's status, nothing dissolved keeps members,
+        counts hold, and the pending records are exactly those of the pending decisions."""
+        with session_scope(self.session_factory) as session:
+            run_id = self.run.run_id
+            groups = {g.id: g for g in session.scalars(select(MatchGroup).where(MatchGroup.run_id == run_id))}
+            items = list(session.scalars(select(RunItem).where(RunItem.run_id == run_id)))
+            pending = list(
+                session.scalars(
+                    select(Decision).where(Decision.run_id == run_id, Decision.status == "pending_approval")
+                )
+            )
+        members: dict[int, list[RunItem]] = {}
+        for item in items:
+            if item.state == "unmatched":
+                assert item.group_id is None, item.id
+                continue
+            assert item.group_id is not None, item.id
+            members.setdefault(item.group_id, []).append(item)
+            assert GROUP_OF_STATE[item.state] == groups[item.group_id].status, (item.id, item.state)
+        for group in groups.values():
+            count = len(members.get(group.id, []))
+            if group.status in ("rejected", "unmatched"):
+                assert count == 0, group.id
+            else:
+                assert count == group.left_count + group.right_count, group.id
+        held = sorted(i.id for i in items if i.state == "pending")
+        assert held == sorted(i for d in pending for i in d.item_ids)
+        assert len({d.group_id for d in pending}) == len(pending)
 
     def decisions(self) -> list[Decision]:
         with session_scope(self.session_factory) as session:
