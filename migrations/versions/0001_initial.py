@@ -132,6 +132,77 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_auth_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "match_groups",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column(
+            "run_id",
+            sa.String(length=36).with_variant(sa.String(length=36, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("pass_name", sa.Text(), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("origin", sa.String(length=8), nullable=False),
+        sa.Column(
+            "status",
+            sa.String(length=16).with_variant(sa.String(length=16, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("explanation", recon.models.types.JSONDoc(), nullable=False),
+        sa.Column("left_count", sa.Integer(), nullable=False),
+        sa.Column("right_count", sa.Integer(), nullable=False),
+        sa.Column("left_total", recon.models.types.Money(), nullable=False),
+        sa.Column("right_total", recon.models.types.Money(), nullable=False),
+        sa.Column("difference", recon.models.types.Money(), nullable=False),
+        sa.Column("writeoff_amount", recon.models.types.Money(), nullable=True),
+        sa.Column("writeoff_reason", sa.String(length=100), nullable=True),
+        sa.Column("assignee_id", sa.String(length=36), nullable=True),
+        sa.Column("opened_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("closed_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('one_to_one', 'one_to_many', 'many_to_one', 'many_to_many', 'manual')",
+            name=op.f("ck_match_groups_kind_valid"),
+        ),
+        sa.CheckConstraint("origin IN ('engine', 'manual')", name=op.f("ck_match_groups_origin_valid")),
+        sa.CheckConstraint(
+            "status IN ('matched', 'suggested', 'break', 'pending_approval', 'rejected', 'unmatched')",
+            name=op.f("ck_match_groups_status_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["users.id"], name=op.f("fk_match_groups_assignee_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_match_groups")),
+        sa.UniqueConstraint("run_id", "seq", name=op.f("uq_match_groups_run_id_seq")),
+    )
+    with op.batch_alter_table("match_groups", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_match_groups_run_id_status_left_total_seq_open",
+            ["run_id", "status", "left_total", "seq"],
+            unique=False,
+            postgresql_where=sa.text("status <> 'matched'"),
+            sqlite_where=sa.text("status <> 'matched'"),
+        )
+        batch_op.create_index(
+            "ix_match_groups_run_id_status_opened_at_seq_open",
+            ["run_id", "status", "opened_at", "seq"],
+            unique=False,
+            postgresql_where=sa.text("status <> 'matched'"),
+            sqlite_where=sa.text("status <> 'matched'"),
+        )
+        batch_op.create_index(
+            "ix_match_groups_run_id_status_score_seq_open",
+            ["run_id", "status", "score", "seq"],
+            unique=False,
+            postgresql_where=sa.text("status <> 'matched'"),
+            sqlite_where=sa.text("status <> 'matched'"),
+        )
+        batch_op.create_index("ix_match_groups_run_id_status_seq", ["run_id", "status", "seq"], unique=False)
+
+    op.create_table(
         "projects",
         sa.Column("org_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -156,6 +227,88 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_projects_org_id"), ["org_id"], unique=False)
+
+    op.create_table(
+        "run_items",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column(
+            "run_id",
+            sa.String(length=36).with_variant(sa.String(length=36, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "side",
+            sa.String(length=5).with_variant(sa.String(length=5, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("row_no", sa.Integer(), nullable=False),
+        sa.Column("ext_id", sa.Text(), nullable=True),
+        sa.Column("date", sa.Date(), nullable=True),
+        sa.Column("amount", recon.models.types.Money(), nullable=True),
+        sa.Column("currency", sa.Text(), nullable=True),
+        sa.Column("reference", sa.Text(), nullable=True),
+        sa.Column("counterparty", sa.Text(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column(
+            "state",
+            sa.String(length=16).with_variant(sa.String(length=16, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("assignee_id", sa.String(length=36), nullable=True),
+        sa.Column("opened_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint("side IN ('left', 'right')", name=op.f("ck_run_items_side_valid")),
+        sa.CheckConstraint(
+            "state IN ('matched', 'suggested', 'break', 'unmatched', 'pending')",
+            name=op.f("ck_run_items_state_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["users.id"], name=op.f("fk_run_items_assignee_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_run_items")),
+    )
+    with op.batch_alter_table("run_items", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_run_items_run_id_assignee_id_id_open",
+            ["run_id", "assignee_id", "id"],
+            unique=False,
+            postgresql_where=sa.text("assignee_id IS NOT NULL"),
+            sqlite_where=sa.text("assignee_id IS NOT NULL"),
+        )
+        batch_op.create_index("ix_run_items_run_id_group_id", ["run_id", "group_id"], unique=False)
+        batch_op.create_index(
+            "ix_run_items_run_id_side_state_amount_id_open",
+            ["run_id", "side", "state", "amount", "id"],
+            unique=False,
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
+        batch_op.create_index(
+            "ix_run_items_run_id_side_state_date_id_open",
+            ["run_id", "side", "state", "date", "id"],
+            unique=False,
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
+        batch_op.create_index(
+            "ix_run_items_run_id_side_state_id_open",
+            ["run_id", "side", "state", "id"],
+            unique=False,
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
+        batch_op.create_index(
+            "ix_run_items_run_id_side_state_opened_at_id_open",
+            ["run_id", "side", "state", "opened_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
 
     op.create_table(
         "api_keys",
@@ -479,139 +632,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_runs_right_dataset_id"), ["right_dataset_id"], unique=False)
 
     op.create_table(
-        "exports",
-        sa.Column("project_id", sa.String(length=36), nullable=False),
-        sa.Column("run_id", sa.String(length=36), nullable=False),
-        sa.Column("what", sa.String(length=16), nullable=False),
-        sa.Column("format", sa.String(length=8), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("job_id", sa.String(length=36), nullable=True),
-        sa.Column("filename", sa.String(length=200), nullable=False),
-        sa.Column("media_type", sa.String(length=100), nullable=False),
-        sa.Column("storage_key", sa.String(length=300), nullable=True),
-        sa.Column("sha256", sa.String(length=64), nullable=True),
-        sa.Column("size", sa.BigInteger(), nullable=True),
-        sa.Column("rows", sa.Integer(), nullable=True),
-        sa.Column("counts", recon.models.types.JSONDoc(), nullable=True),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_by_id", sa.String(length=36), nullable=True),
-        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
-        sa.Column("started_at", recon.models.types.UTCDateTime(), nullable=True),
-        sa.Column("finished_at", recon.models.types.UTCDateTime(), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", recon.models.types.UTCDateTime(), nullable=False),
-        sa.CheckConstraint("format IN ('csv', 'xlsx', 'json')", name=op.f("ck_exports_format_valid")),
-        sa.CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
-            name=op.f("ck_exports_status_valid"),
-        ),
-        sa.CheckConstraint(
-            "what IN ('groups', 'unmatched', 'breaks', 'audit', 'all')", name=op.f("ck_exports_what_valid")
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_by_id"], ["users.id"], name=op.f("fk_exports_created_by_id_users"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["job_id"], ["jobs.id"], name=op.f("fk_exports_job_id_jobs"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["project_id"], ["projects.id"], name=op.f("fk_exports_project_id_projects"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_exports_run_id_runs"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_exports")),
-        sa.UniqueConstraint(
-            "project_id",
-            "created_by_id",
-            "idempotency_key",
-            name=op.f("uq_exports_project_id_created_by_id_idempotency_key"),
-        ),
-    )
-    with op.batch_alter_table("exports", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_exports_project_id_created_at_id", ["project_id", "created_at", "id"], unique=False
-        )
-        batch_op.create_index("ix_exports_run_id_created_at_id", ["run_id", "created_at", "id"], unique=False)
-
-    op.create_table(
-        "match_groups",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("run_id", sa.String(length=36), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("pass_name", sa.Text(), nullable=True),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("origin", sa.String(length=8), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("score", sa.Float(), nullable=True),
-        sa.Column("explanation", recon.models.types.JSONDoc(), nullable=False),
-        sa.Column("left_count", sa.Integer(), nullable=False),
-        sa.Column("right_count", sa.Integer(), nullable=False),
-        sa.Column("left_total", recon.models.types.Money(), nullable=False),
-        sa.Column("right_total", recon.models.types.Money(), nullable=False),
-        sa.Column("difference", recon.models.types.Money(), nullable=False),
-        sa.Column("writeoff_amount", recon.models.types.Money(), nullable=True),
-        sa.Column("writeoff_reason", sa.String(length=100), nullable=True),
-        sa.Column("assignee_id", sa.String(length=36), nullable=True),
-        sa.Column("opened_at", recon.models.types.UTCDateTime(), nullable=True),
-        sa.Column("closed_at", recon.models.types.UTCDateTime(), nullable=True),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.CheckConstraint(
-            "kind IN ('one_to_one', 'one_to_many', 'many_to_one', 'many_to_many', 'manual')",
-            name=op.f("ck_match_groups_kind_valid"),
-        ),
-        sa.CheckConstraint("origin IN ('engine', 'manual')", name=op.f("ck_match_groups_origin_valid")),
-        sa.CheckConstraint(
-            "status IN ('matched', 'suggested', 'break', 'pending_approval', 'rejected', 'unmatched')",
-            name=op.f("ck_match_groups_status_valid"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["assignee_id"], ["users.id"], name=op.f("fk_match_groups_assignee_id_users"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_match_groups_run_id_runs"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_match_groups")),
-        sa.UniqueConstraint("run_id", "seq", name=op.f("uq_match_groups_run_id_seq")),
-    )
-    with op.batch_alter_table("match_groups", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_match_groups_run_id_pass_name_id", ["run_id", "pass_name", "id"], unique=False
-        )
-        batch_op.create_index("ix_match_groups_run_id_status_id", ["run_id", "status", "id"], unique=False)
-
-    op.create_table(
-        "review_comments",
-        sa.Column("run_id", sa.String(length=36), nullable=False),
-        sa.Column("target", sa.String(length=8), nullable=False),
-        sa.Column("target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("author_id", sa.String(length=36), nullable=True),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.CheckConstraint("target IN ('group', 'item')", name=op.f("ck_review_comments_target_valid")),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_review_comments_author_id_users"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_review_comments_run_id_runs"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_comments")),
-    )
-    with op.batch_alter_table("review_comments", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_review_comments_run_id_created_at_id", ["run_id", "created_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_review_comments_run_target",
-            ["run_id", "target", "target_id", "created_at", "id"],
-            unique=False,
-        )
-
-    op.create_table(
         "decisions",
         sa.Column("run_id", sa.String(length=36), nullable=False),
         sa.Column("project_id", sa.String(length=36), nullable=False),
@@ -674,59 +694,88 @@ def upgrade() -> None:
         batch_op.create_index("ix_decisions_run_id_status", ["run_id", "status"], unique=False)
 
     op.create_table(
-        "run_items",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        "exports",
+        sa.Column("project_id", sa.String(length=36), nullable=False),
         sa.Column("run_id", sa.String(length=36), nullable=False),
-        sa.Column("side", sa.String(length=5), nullable=False),
-        sa.Column("row_no", sa.Integer(), nullable=False),
-        sa.Column("ext_id", sa.Text(), nullable=True),
-        sa.Column("date", sa.Date(), nullable=True),
-        sa.Column("amount", recon.models.types.Money(), nullable=True),
-        sa.Column("currency", sa.Text(), nullable=True),
-        sa.Column("reference", sa.Text(), nullable=True),
-        sa.Column("counterparty", sa.Text(), nullable=True),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("reason", sa.String(length=32), nullable=True),
-        sa.Column("detail", sa.Text(), nullable=True),
-        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("assignee_id", sa.String(length=36), nullable=True),
-        sa.Column("opened_at", recon.models.types.UTCDateTime(), nullable=True),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.CheckConstraint("side IN ('left', 'right')", name=op.f("ck_run_items_side_valid")),
+        sa.Column("what", sa.String(length=16), nullable=False),
+        sa.Column("format", sa.String(length=8), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=True),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=100), nullable=False),
+        sa.Column("storage_key", sa.String(length=300), nullable=True),
+        sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("size", sa.BigInteger(), nullable=True),
+        sa.Column("rows", sa.Integer(), nullable=True),
+        sa.Column("counts", recon.models.types.JSONDoc(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_by_id", sa.String(length=36), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("started_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", recon.models.types.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.CheckConstraint("format IN ('csv', 'xlsx', 'json')", name=op.f("ck_exports_format_valid")),
         sa.CheckConstraint(
-            "state IN ('matched', 'suggested', 'break', 'unmatched', 'pending')",
-            name=op.f("ck_run_items_state_valid"),
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
+            name=op.f("ck_exports_status_valid"),
+        ),
+        sa.CheckConstraint(
+            "what IN ('groups', 'unmatched', 'breaks', 'audit', 'all')", name=op.f("ck_exports_what_valid")
         ),
         sa.ForeignKeyConstraint(
-            ["assignee_id"], ["users.id"], name=op.f("fk_run_items_assignee_id_users"), ondelete="SET NULL"
+            ["created_by_id"], ["users.id"], name=op.f("fk_exports_created_by_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["group_id"],
-            ["match_groups.id"],
-            name=op.f("fk_run_items_group_id_match_groups"),
-            ondelete="SET NULL",
+            ["job_id"], ["jobs.id"], name=op.f("fk_exports_job_id_jobs"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_run_items_run_id_runs"), ondelete="CASCADE"
+            ["project_id"], ["projects.id"], name=op.f("fk_exports_project_id_projects"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_run_items")),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_exports_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exports")),
+        sa.UniqueConstraint(
+            "project_id",
+            "created_by_id",
+            "idempotency_key",
+            name=op.f("uq_exports_project_id_created_by_id_idempotency_key"),
+        ),
     )
-    with op.batch_alter_table("run_items", schema=None) as batch_op:
+    with op.batch_alter_table("exports", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_run_items_run_id_assignee_id_id", ["run_id", "assignee_id", "id"], unique=False
+            "ix_exports_project_id_created_at_id", ["project_id", "created_at", "id"], unique=False
         )
-        batch_op.create_index("ix_run_items_run_id_group_id", ["run_id", "group_id"], unique=False)
+        batch_op.create_index("ix_exports_run_id_created_at_id", ["run_id", "created_at", "id"], unique=False)
+
+    op.create_table(
+        "review_comments",
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("target", sa.String(length=8), nullable=False),
+        sa.Column("target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("author_id", sa.String(length=36), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", recon.models.types.UTCDateTime(), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.CheckConstraint("target IN ('group', 'item')", name=op.f("ck_review_comments_target_valid")),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_review_comments_author_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_review_comments_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_comments")),
+    )
+    with op.batch_alter_table("review_comments", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_run_items_run_id_side_state_id", ["run_id", "side", "state", "id"], unique=False
+            "ix_review_comments_run_id_created_at_id", ["run_id", "created_at", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_run_items_run_id_state_amount_id", ["run_id", "state", "amount", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_run_items_run_id_state_date_id", ["run_id", "state", "date", "id"], unique=False
+            "ix_review_comments_run_target",
+            ["run_id", "target", "target_id", "created_at", "id"],
+            unique=False,
         )
 
     # ### end Alembic commands ###
@@ -734,14 +783,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("run_items", schema=None) as batch_op:
-        batch_op.drop_index("ix_run_items_run_id_state_date_id")
-        batch_op.drop_index("ix_run_items_run_id_state_amount_id")
-        batch_op.drop_index("ix_run_items_run_id_side_state_id")
-        batch_op.drop_index("ix_run_items_run_id_group_id")
-        batch_op.drop_index("ix_run_items_run_id_assignee_id_id")
+    with op.batch_alter_table("review_comments", schema=None) as batch_op:
+        batch_op.drop_index("ix_review_comments_run_target")
+        batch_op.drop_index("ix_review_comments_run_id_created_at_id")
 
-    op.drop_table("run_items")
+    op.drop_table("review_comments")
+    with op.batch_alter_table("exports", schema=None) as batch_op:
+        batch_op.drop_index("ix_exports_run_id_created_at_id")
+        batch_op.drop_index("ix_exports_project_id_created_at_id")
+
+    op.drop_table("exports")
     with op.batch_alter_table("decisions", schema=None) as batch_op:
         batch_op.drop_index("ix_decisions_run_id_status")
         batch_op.drop_index("ix_decisions_project_id_status_created_at_id")
@@ -749,21 +800,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_decisions_group_id"))
 
     op.drop_table("decisions")
-    with op.batch_alter_table("review_comments", schema=None) as batch_op:
-        batch_op.drop_index("ix_review_comments_run_target")
-        batch_op.drop_index("ix_review_comments_run_id_created_at_id")
-
-    op.drop_table("review_comments")
-    with op.batch_alter_table("match_groups", schema=None) as batch_op:
-        batch_op.drop_index("ix_match_groups_run_id_status_id")
-        batch_op.drop_index("ix_match_groups_run_id_pass_name_id")
-
-    op.drop_table("match_groups")
-    with op.batch_alter_table("exports", schema=None) as batch_op:
-        batch_op.drop_index("ix_exports_run_id_created_at_id")
-        batch_op.drop_index("ix_exports_project_id_created_at_id")
-
-    op.drop_table("exports")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_runs_right_dataset_id"))
         batch_op.drop_index("ix_runs_project_id_created_at_id")
@@ -798,10 +834,58 @@ def downgrade() -> None:
         batch_op.drop_index("ix_api_keys_user_id_created_at_id")
 
     op.drop_table("api_keys")
+    with op.batch_alter_table("run_items", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_run_items_run_id_side_state_opened_at_id_open",
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
+        batch_op.drop_index(
+            "ix_run_items_run_id_side_state_id_open",
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
+        batch_op.drop_index(
+            "ix_run_items_run_id_side_state_date_id_open",
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
+        batch_op.drop_index(
+            "ix_run_items_run_id_side_state_amount_id_open",
+            postgresql_where=sa.text("state <> 'matched'"),
+            sqlite_where=sa.text("state <> 'matched'"),
+        )
+        batch_op.drop_index("ix_run_items_run_id_group_id")
+        batch_op.drop_index(
+            "ix_run_items_run_id_assignee_id_id_open",
+            postgresql_where=sa.text("assignee_id IS NOT NULL"),
+            sqlite_where=sa.text("assignee_id IS NOT NULL"),
+        )
+
+    op.drop_table("run_items")
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_projects_org_id"))
 
     op.drop_table("projects")
+    with op.batch_alter_table("match_groups", schema=None) as batch_op:
+        batch_op.drop_index("ix_match_groups_run_id_status_seq")
+        batch_op.drop_index(
+            "ix_match_groups_run_id_status_score_seq_open",
+            postgresql_where=sa.text("status <> 'matched'"),
+            sqlite_where=sa.text("status <> 'matched'"),
+        )
+        batch_op.drop_index(
+            "ix_match_groups_run_id_status_opened_at_seq_open",
+            postgresql_where=sa.text("status <> 'matched'"),
+            sqlite_where=sa.text("status <> 'matched'"),
+        )
+        batch_op.drop_index(
+            "ix_match_groups_run_id_status_left_total_seq_open",
+            postgresql_where=sa.text("status <> 'matched'"),
+            sqlite_where=sa.text("status <> 'matched'"),
+        )
+
+    op.drop_table("match_groups")
     with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auth_sessions_user_id"))
 

@@ -205,3 +205,21 @@ def test_mapping_to_a_missing_column_fails_the_dataset_with_the_reason(
     assert failed["rows"] == 0
     job = client.get(f"/api/v1/jobs/{failed['job_id']}", headers=auth_headers(preparer)).json()
     assert job["status"] == "failed" and job["attempts"] == 1  # a bad mapping is not retried
+
+
+def test_nul_characters_are_refused_or_dropped_not_a_database_error(
+    make_project: Callable[..., Project],
+    make_user: Callable[..., User],
+    upload: Callable[..., Any],
+) -> None:
+    project = make_project()
+    preparer = make_user(role="preparer", project=project)
+
+    in_mapping = upload(preparer, project, BANK_CSV, mapping={"ext_id": "Buch\x00ung"})
+    in_options = upload(preparer, project, BANK_CSV, read_options={"null_values": ["\x00"]})
+    in_names = upload(preparer, project, BANK_CSV, name="Bank\x00 March", filename="bank\x00.csv")
+
+    assert in_mapping.status_code == 422 and in_mapping.json()["errors"][0]["field"] == "mapping"
+    assert in_options.status_code == 422 and in_options.json()["errors"][0]["field"] == "read_options"
+    assert in_names.status_code == 202, in_names.text
+    assert (in_names.json()["name"], in_names.json()["filename"]) == ("Bank March", "bank.csv")

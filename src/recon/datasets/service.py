@@ -61,17 +61,36 @@ class Accepted:
     warnings: list[str] = field(default_factory=list)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    # PostgreSQL text and JSONB cannot hold NUL characters; say so instead of failing in the database.
+    if _has_nul(value):
+        message = "must not contain NUL (\\u0000) characters"
+        raise Unprocessable(f"{where}: {message}", errors=[FieldError(field=where, message=message)])
+
+
 def check_mapping(value: Any, where: str = "mapping") -> dict[str, str] | None:
     try:
         checked = validate_mapping(value, where)
     except MappingError as exc:
         raise Unprocessable(str(exc), errors=[FieldError(field=exc.field, message=exc.message)]) from None
+    _refuse_nul(checked, where)
     return checked or None
 
 
 def check_read_options(value: Any, where: str = "read_options") -> dict[str, Any] | None:
     if value is None:
         return None
+    _refuse_nul(value, where)
     try:
         ReadOptions.from_mapping(value, where=where)
     except IngestError as exc:
@@ -80,7 +99,7 @@ def check_read_options(value: Any, where: str = "read_options") -> dict[str, Any
 
 
 def _clean_filename(raw: str) -> str:
-    name = PurePath(raw.replace("\\", "/")).name.strip() or "upload"
+    name = PurePath(raw.replace("\\", "/").replace("\x00", "")).name.strip() or "upload"
     return name[:500]
 
 
@@ -121,7 +140,7 @@ class DatasetService:
         dataset = self.datasets.add(
             Dataset(
                 project_id=project_id,
-                name=(upload.name or filename)[:200],
+                name=(upload.name or "").replace("\x00", "").strip()[:200] or filename[:200],
                 filename=filename,
                 format=fmt,
                 sha256=stored.sha256,

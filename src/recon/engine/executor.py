@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -24,6 +27,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 ALIAS = {"left": "L", "right": "R"}
+T = TypeVar("T")
 
 
 def category(data_type: pa.DataType) -> str:
@@ -127,8 +131,18 @@ class Session:
         self.derived: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self.extra: dict[str, dict[str, pa.Array]] = {"left": {}, "right": {}}
         self.columns: dict[tuple[str, str], pa.Array] = {}
+        self._columns_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def background(self, work: Callable[[], T]) -> Future[T]:
+        """Run Arrow/numpy-only work (never DuckDB) beside the next pass: both release the GIL."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-explain")
+        return self._pool.submit(work)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self.con.close()
         if self._own_temp:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
@@ -165,9 +179,10 @@ class Session:
     def column(self, side: str, column: str) -> pa.Array:
         """A side's column as one contiguous array (kept for repeated takes)."""
         key = (side, column)
-        if key not in self.columns:
-            self.columns[key] = self.sides[side].table.column(column).combine_chunks()
-        return self.columns[key]
+        with self._columns_lock:
+            if key not in self.columns:
+                self.columns[key] = self.sides[side].table.column(column).combine_chunks()
+            return self.columns[key]
 
     def derive(self, side: str, column: str, normalizers: tuple[str, ...]) -> str:
         """Name of a normalized text column of a side, computed once (see recon.engine.normalize)."""

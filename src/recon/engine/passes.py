@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +37,12 @@ class PassResult:
     rid: IntArray  # per member
     status: Int8Array  # per group
     score: FloatArray  # per group
-    explanation: pa.Array  # per group (JSON text)
+    explanation: pa.Array | Future[pa.Array]  # per group (JSON text); may still be in the making
+
+    def explanations(self) -> pa.Array:
+        if isinstance(self.explanation, Future):
+            self.explanation = self.explanation.result()
+        return self.explanation
 
     @property
     def groups(self) -> int:
@@ -103,10 +109,15 @@ def run_one_to_one(
     status = decide_status(spec, score, chosen.tied, candidates.compare_ok[edges])
     sims = {name: values[edges] for name, values in candidates.sims.items()}
     compares = {name: values[edges] for name, values in candidates.compares.items()}
-    with stage(f"{spec.name}: explain"):
-        explanation = pair_explanations(
-            session, plan, (left, right), sims=sims, compare_ok=compares, greedy=chosen.greedy
-        )
+    greedy = chosen.greedy
+
+    def explain() -> pa.Array:
+        with stage(f"{spec.name}: explain (background)"):
+            return pair_explanations(
+                session, plan, (left, right), sims=sims, compare_ok=compares, greedy=greedy
+            )
+
+    explanation = session.background(explain)
     n = len(edges)
     return PassResult(
         spec=spec,

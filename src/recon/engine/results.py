@@ -150,7 +150,7 @@ def _matches(
                     pa.array(["left", "right"], pa.string()).take(pa.array(result.side)),
                     all_ids.take(pa.array(source)),
                     pa.array(result.score[result.group], pa.float64()),
-                    first_row_only(result.explanation, result.group),
+                    first_row_only(result.explanations(), result.group),
                 ],
                 schema=MATCH_SCHEMA,
             )

@@ -60,11 +60,14 @@ def reconcile(
             }
         for side in sides.values():
             session.add_side(side)
-        plan = rules.plan(sides["left"].categories(), sides["right"].categories(), session.derive)
-        for name in sides:
-            session.publish(name)
+        categories = (sides["left"].categories(), sides["right"].categories())
+        # the plan computes normalized key columns (Arrow) while DuckDB looks for duplicates
+        planning = session.background(lambda: rules.plan(*categories, session.derive))
         available = {name: np.ones(side.n, bool) for name, side in sides.items()}
         duplicates = _duplicates(session, rules, sides, available)
+        plan = planning.result()
+        for name in sides:
+            session.publish(name)
         reasons = Reasons({name: side.n for name, side in sides.items()})
         results: list[PassResult] = []
         for pass_plan in plan.passes:

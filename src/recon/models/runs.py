@@ -4,6 +4,12 @@ and one item per input record of either side.
 Results are written in ONE transaction by the run task (bulk insert, see recon.runs.persist), so a killed
 worker never leaves partial groups visible. Review actions (recon.review) change groups and items afterwards;
 both carry a `version` for optimistic concurrency.
+
+Bulk tables (match_groups, run_items: millions of rows per run) are tuned for the COPY of a run's results
+(docs/adr/0004-run-results-storage.md, measured): no foreign keys on `run_id`/`group_id` (PostgreSQL checks
+them row by row; the code keeps them consistent: results are written and replaced per run, runs are never
+deleted alone and projects only softly), byte-wise ("C") collation on the key and state columns, and partial
+indexes for what lists sort by: exceptions (state <> 'matched', ~10% of the rows) rather than every row.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +39,10 @@ from recon.models.types import JSONDoc, Money, UTCDateTime
 
 # BIGSERIAL on PostgreSQL; INTEGER PRIMARY KEY (the rowid, autoincrementing) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Byte-wise collation on PostgreSQL for the columns every results index starts with (cheaper comparisons).
+RunKey = String(36).with_variant(String(36, collation="C"), "postgresql")
+StateText = String(16).with_variant(String(16, collation="C"), "postgresql")
+SideText = String(5).with_variant(String(5, collation="C"), "postgresql")
 
 
 class RunStatus(enum.StrEnum):
@@ -95,6 +106,19 @@ def _in(values: type[enum.StrEnum]) -> str:
     return ", ".join(f"'{v.value}'" for v in values)
 
 
+def _open_indexes(table: str, where: str, *columns: tuple[str, ...]) -> list[Index]:
+    """Partial indexes (same predicate on PostgreSQL and SQLite) named ix_<table>_<columns>_open."""
+    return [
+        Index(
+            f"ix_{table}_{'_'.join(cols)}_open",
+            *cols,
+            postgresql_where=text(where),
+            sqlite_where=text(where),
+        )
+        for cols in columns
+    ]
+
+
 class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "runs"
     __table_args__ = (
@@ -149,18 +173,25 @@ class MatchGroup(VersionMixin, Base):
         CheckConstraint(f"status IN ({_in(GroupStatus)})", name="status_valid"),
         CheckConstraint(f"kind IN ({_in(GroupKind)})", name="kind_valid"),
         CheckConstraint(f"origin IN ({_in(GroupOrigin)})", name="origin_valid"),
-        Index("ix_match_groups_run_id_status_id", "run_id", "status", "id"),
-        Index("ix_match_groups_run_id_pass_name_id", "run_id", "pass_name", "id"),
+        # Lists walk a run's groups in seq order (= creation order = id order).
+        Index("ix_match_groups_run_id_status_seq", "run_id", "status", "seq"),
+        *_open_indexes(
+            "match_groups",
+            "status <> 'matched'",
+            ("run_id", "status", "left_total", "seq"),
+            ("run_id", "status", "score", "seq"),
+            ("run_id", "status", "opened_at", "seq"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(RunKey)  # runs.id; no FK on purpose (see the module docstring)
     # The engine's group_id; manual groups take the next number of the run.
     seq: Mapped[int] = mapped_column(Integer)
     pass_name: Mapped[str | None] = mapped_column(Text, default=None)  # None for manual groups
     kind: Mapped[str] = mapped_column(String(16))
     origin: Mapped[str] = mapped_column(String(8), default=GroupOrigin.ENGINE.value)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(StateText)
     score: Mapped[float | None] = mapped_column(Float, default=None)
     explanation: Mapped[Any] = mapped_column(JSONDoc(), default=None)
     left_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -183,16 +214,23 @@ class RunItem(VersionMixin, Base):
     __table_args__ = (
         CheckConstraint(f"side IN ({_in(Side)})", name="side_valid"),
         CheckConstraint(f"state IN ({_in(ItemState)})", name="state_valid"),
-        Index("ix_run_items_run_id_side_state_id", "run_id", "side", "state", "id"),
+        # Members of groups, and any scan of one run's items.
         Index("ix_run_items_run_id_group_id", "run_id", "group_id"),
-        Index("ix_run_items_run_id_state_amount_id", "run_id", "state", "amount", "id"),
-        Index("ix_run_items_run_id_state_date_id", "run_id", "state", "date", "id"),
-        Index("ix_run_items_run_id_assignee_id_id", "run_id", "assignee_id", "id"),
+        # Exception lists (unmatched, pending, break, suggested) by id, amount, date and age.
+        *_open_indexes(
+            "run_items",
+            "state <> 'matched'",
+            ("run_id", "side", "state", "id"),
+            ("run_id", "side", "state", "amount", "id"),
+            ("run_id", "side", "state", "date", "id"),
+            ("run_id", "side", "state", "opened_at", "id"),
+        ),
+        *_open_indexes("run_items", "assignee_id IS NOT NULL", ("run_id", "assignee_id", "id")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    side: Mapped[str] = mapped_column(String(5))
+    run_id: Mapped[str] = mapped_column(RunKey)  # runs.id; no FK on purpose (see the module docstring)
+    side: Mapped[str] = mapped_column(SideText)
     row_no: Mapped[int] = mapped_column(Integer)  # the record's row in its dataset (1-based data row)
     ext_id: Mapped[str | None] = mapped_column(Text, default=None)
     date: Mapped[dt.date | None] = mapped_column(Date, default=None)
@@ -201,12 +239,11 @@ class RunItem(VersionMixin, Base):
     reference: Mapped[str | None] = mapped_column(Text, default=None)
     counterparty: Mapped[str | None] = mapped_column(Text, default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(StateText)
     reason: Mapped[str | None] = mapped_column(String(32), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)  # the engine's detail of the reason
-    group_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("match_groups.id", ondelete="SET NULL"), default=None
-    )
+    # match_groups.id (no FK on purpose); NULL while the record is in no group.
+    group_id: Mapped[int | None] = mapped_column(BigId, default=None)
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     # When it became an exception (carried over from an earlier run of the project for the same record).
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
