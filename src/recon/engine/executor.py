@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from recon.engine import normalize, sql
 from recon.engine.errors import EngineError, InputError
-from recon.engine.planner import TOKEN_PAIR_LIMIT, Check, PassPlan
+from recon.engine.planner import TOKEN_PAIR_LIMIT, PassPlan
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -65,10 +65,7 @@ class Side:
 
 def order_by_id(name: str, table: pa.Table, id_column: str) -> Side:
     """Sort records by id (text) so that record order never depends on file order; ids must be unique."""
-    ids = table.column(id_column).combine_chunks()
-    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
-        ids = pc.cast(ids, pa.string())
-    ids = pc.cast(ids, pa.string())
+    ids = pc.cast(table.column(id_column).combine_chunks(), pa.string())  # ids are compared as text
     if ids.null_count:
         row = pc.index(pc.is_null(ids), True).as_py() + 1
         raise InputError(f"{name}: record {row} has no value in id column '{id_column}'")
@@ -375,4 +372,4 @@ def _floats(table: pa.Table, column: str) -> FloatArray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-__all__ = ["Check", "PairCandidates", "Session", "Side", "order_by_id"]
+__all__ = ["PairCandidates", "Session", "Side", "order_by_id"]

@@ -105,8 +105,9 @@ class Section:
         return int(session.scalar(select(func.count()).select_from(subquery)) or 0)
 
     def rows(self, session: Session, scope: Scope, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[Any, ...]]:
-        result = session.execute(self.query(scope).execution_options(yield_per=chunk_rows))
-        for row in result:
+        # Core execution (no ORM row loading) with a server-side cursor fetching `chunk_rows` at a time.
+        stmt = self.query(scope).execution_options(stream_results=True, yield_per=chunk_rows)
+        for row in session.connection().execute(stmt):
             yield self.shape(scope, row)
 
 
