@@ -87,8 +87,10 @@ def run(rows: int, database: str) -> None:
             engine = create_db_engine(settings)
             factory = create_session_factory(engine)
             store = get_store(settings)
+            started = time.perf_counter()
             with ledger.open("rb") as stream:
                 stored = store.put_stream(stream, max_bytes=settings.upload_max_bytes)
+            _timed("store the file (sha256, local store)", started)
             with session_scope(factory) as session:
                 org = Organization(name="bench")
                 session.add(org)
