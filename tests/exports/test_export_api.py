@@ -8,7 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from export_helpers import API, Headers, RunSpec, SmallRun, expected_sections, export_and_download, make_run
+from export_helpers import (
+    API,
+    Headers,
+    RunSpec,
+    SmallRun,
+    expected_sections,
+    export_and_download,
+    make_run,
+    wait_export,
+)
 from export_readers import check_csv
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -246,3 +255,19 @@ def test_exported_audit_trail_verifies_offline(
     rows[1]["data"]["sha256"] = "0" * 64
     broken = check_events(rows)
     assert not broken.ok and broken.breaks[0].event_id == rows[1]["id"]
+
+
+def test_an_export_larger_than_the_limit_fails_without_retries(
+    make_settings: Callable[..., Settings], auth_headers: Headers, small_run: SmallRun
+) -> None:
+    app = create_app(make_settings(export_max_bytes=100))
+    headers = auth_headers(small_run.owner)
+    with TestClient(app) as client:
+        created = client.post(f"{API}/runs/{small_run.run_id}/exports", json=CSV_BODY, headers=headers).json()
+        export = wait_export(client, headers, created["id"])
+        job = client.get(f"{API}/jobs/{created['job_id']}", headers=headers).json()
+        download = client.get(f"{API}/exports/{created['id']}/download", headers=headers)
+    assert export["status"] == "failed" and export["sha256"] is None
+    assert export["error"].startswith("the export file exceeds EXPORT_MAX_BYTES (100 bytes)")
+    assert job["status"] == "failed" and job["attempts"] == 1
+    assert download.status_code == 409

@@ -20,10 +20,10 @@ from recon.core.time import utcnow
 from recon.exports.produce import count_rows, produce, read_snapshot
 from recon.exports.repository import ExportRepository
 from recon.exports.sections import Scope
-from recon.jobs import JobContext, task
+from recon.jobs import JobContext, JobFailed, task
 from recon.models.exports import Export, ExportStatus
 from recon.models.jobs import Job
-from recon.storage import get_store
+from recon.storage import UploadTooLarge, get_store
 
 log = structlog.get_logger("recon.exports")
 # Exports up to this size are built in memory, larger ones in a temporary file.
@@ -44,7 +44,8 @@ def _mark_failed(session: Session, job: Job) -> None:
     if export is None:
         return
     export.status = ExportStatus.FAILED.value
-    export.error = (job.error or "the export failed").splitlines()[0][:2000]
+    error = (job.error or "the export failed").splitlines()[0]
+    export.error = error.removeprefix("recon.jobs.errors.").removeprefix("JobFailed: ")[:2000]
     export.finished_at = utcnow()
 
 
@@ -81,11 +82,17 @@ def export_run(ctx: JobContext, export_id: str) -> None:
         reader.rollback()  # end the read snapshot before the (possibly slow) upload
         written_s = time.perf_counter() - started
         spool.seek(0)
-        stored = get_store(ctx.settings).put_stream(
-            spool,  # type: ignore[arg-type]  # a binary file object
-            max_bytes=ctx.settings.export_max_bytes,
-            prefix=STORAGE_PREFIX,
-        )
+        try:
+            stored = get_store(ctx.settings).put_stream(
+                spool,  # type: ignore[arg-type]  # a binary file object
+                max_bytes=ctx.settings.export_max_bytes,
+                prefix=STORAGE_PREFIX,
+            )
+        except UploadTooLarge as exc:  # the same rows will not get smaller: no retries
+            raise JobFailed(
+                f"the export file exceeds EXPORT_MAX_BYTES ({exc.max_bytes} bytes); export fewer sections "
+                "or use CSV/JSON instead of XLSX"
+            ) from exc
     ctx.check_cancelled()
     with session_scope(ctx.session_factory) as session:
         export = _current(session, export_id, ctx.job_id)
