@@ -56,9 +56,9 @@ def list_groups(
     assignee_id: Assignee = None,
     min_age: MinAge = None,
     max_age: MaxAge = None,
-    sort: Annotated[GroupSort, Query(description="id, amount (left total), age, score; '-' reverses")] = (
-        GroupSort.ID
-    ),
+    sort: Annotated[
+        GroupSort, Query(description="seq (creation order), amount (left total), age, score; '-' reverses")
+    ] = GroupSort.SEQ,
 ) -> Page[GroupOut]:
     """Match groups (matched, suggested, break, ...) with their members, score and explanation. Amount
     filters apply to the left total, date and text filters to the members."""

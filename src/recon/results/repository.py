@@ -85,12 +85,14 @@ def _range(column: Any, low: Any, high: Any) -> list[Any]:
     ]
 
 
+# Groups are walked by seq, unique in the run and increasing with id: every order is an index range scan of
+# (run_id, [status,] column, seq).
 GROUP_ORDERS = {
-    GroupSort.ID: Order(MatchGroup.id, MatchGroup.id),
-    GroupSort.AMOUNT: Order(MatchGroup.left_total, MatchGroup.id),
+    GroupSort.SEQ: Order(MatchGroup.seq, MatchGroup.seq),
+    GroupSort.AMOUNT: Order(MatchGroup.left_total, MatchGroup.seq),
     # Age grows as opened_at goes back: "age" ascending is opened_at descending.
-    GroupSort.AGE: Order(MatchGroup.opened_at, MatchGroup.id, descending=True, nullable=True),
-    GroupSort.SCORE: Order(MatchGroup.score, MatchGroup.id, nullable=True),
+    GroupSort.AGE: Order(MatchGroup.opened_at, MatchGroup.seq, descending=True, nullable=True),
+    GroupSort.SCORE: Order(MatchGroup.score, MatchGroup.seq, nullable=True),
 }
 ITEM_ORDERS = {
     ItemSort.ID: Order(RunItem.id, RunItem.id),

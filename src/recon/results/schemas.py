@@ -65,8 +65,8 @@ class GroupOut(BaseModel):
 
 
 class GroupSort(enum.StrEnum):
-    ID = "id"
-    ID_DESC = "-id"
+    SEQ = "seq"
+    SEQ_DESC = "-seq"
     AMOUNT = "amount"
     AMOUNT_DESC = "-amount"
     AGE = "age"

@@ -109,13 +109,15 @@ def allocate_group_ids(session: Session, count: int) -> npt.NDArray[np.int64]:
     if count == 0:
         return np.zeros(0, np.int64)
     if _is_postgres(session):
-        values = "SELECT nextval(pg_get_serial_sequence('match_groups', 'id')) AS v FROM generate_series(1, :n)"
+        sequence = session.scalar(text("SELECT pg_get_serial_sequence('match_groups', 'id')"))
+        values = "SELECT nextval(CAST(:seq AS regclass)) AS v FROM generate_series(1, :n)"
         # Usually one contiguous block: then only its bounds travel. When concurrent inserts took values in
         # between, those are left as gaps and the values of a second draw are fetched one by one.
-        low, high = session.execute(text(f"SELECT min(v), max(v) FROM ({values}) AS s"), {"n": count}).one()
+        bounds = text(f"SELECT min(v), max(v) FROM ({values}) AS s")
+        low, high = session.execute(bounds, {"seq": sequence, "n": count}).one()
         if high - low + 1 == count:
             return np.arange(low, high + 1, dtype=np.int64)
-        drawn = session.execute(text(f"{values} ORDER BY 1"), {"n": count}).scalars()
+        drawn = session.execute(text(f"{values} ORDER BY 1"), {"seq": sequence, "n": count}).scalars()
         return np.fromiter(drawn, np.int64, count)
     start = session.scalar(select(func.coalesce(func.max(MatchGroup.id), 0))) or 0
     return np.arange(start + 1, start + 1 + count, dtype=np.int64)
