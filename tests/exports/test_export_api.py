@@ -3,6 +3,7 @@ downloads before completion, cancellation, and the exported audit trail verifyin
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from recon.app import create_app
 from recon.audit.chain import check_events
 from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
+from recon.exports import tasks
 from recon.models import AuditEvent, Project, User
 from recon.models.exports import Export
 
@@ -271,3 +273,39 @@ def test_an_export_larger_than_the_limit_fails_without_retries(
     assert export["error"].startswith("the export file exceeds EXPORT_MAX_BYTES (100 bytes)")
     assert job["status"] == "failed" and job["attempts"] == 1
     assert download.status_code == 409
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_an_attempt_that_dies_after_storing_is_retried_to_the_same_file(
+    client: TestClient,
+    auth_headers: Headers,
+    session_factory: SessionFactory,
+    small_run: SmallRun,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first attempt stores the file, then dies before its final transaction: the export stays without a
+    file until the retry, which stores the same bytes (same content key) and succeeds."""
+    real_get_store = tasks.get_store
+    calls: list[str] = []
+
+    class DiesAfterStoring:
+        def __init__(self, settings: Settings) -> None:
+            self.store = real_get_store(settings)
+
+        def put_stream(self, stream: Any, **kwargs: Any) -> Any:
+            stored = self.store.put_stream(stream, **kwargs)
+            calls.append(stored.key)
+            if len(calls) == 1:
+                with session_scope(session_factory) as session:
+                    (export,) = session.scalars(select(Export).where(Export.run_id == small_run.run_id))
+                    assert export.status == "running" and export.storage_key is None
+                raise RuntimeError("worker died")
+            return stored
+
+    monkeypatch.setattr(tasks, "get_store", DiesAfterStoring)
+    headers = auth_headers(small_run.owner)
+    export, data, _ = export_and_download(client, headers, small_run.run_id, "unmatched", "csv")
+    job = client.get(f"{API}/jobs/{export['job_id']}", headers=headers).json()
+    assert job["attempts"] == 2 and job["status"] == "succeeded"
+    assert len(calls) == 2 and calls[0] == calls[1]  # the same content both times
+    assert export["sha256"] == hashlib.sha256(data).hexdigest()
