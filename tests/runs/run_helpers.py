@@ -49,7 +49,13 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout: float = WAIT_S)
         time.sleep(0.05)
 
 
-def upload_ready(client: TestClient, headers: dict[str, str], project_id: str, path: Path) -> str:
+def upload_ready(
+    client: TestClient,
+    headers: dict[str, str],
+    project_id: str,
+    path: Path,
+    drain: Callable[[], object] | None = None,
+) -> str:
     response = client.post(
         f"/api/v1/projects/{project_id}/datasets",
         files={"file": (path.name, path.read_bytes(), "text/csv")},
@@ -59,6 +65,8 @@ def upload_ready(client: TestClient, headers: dict[str, str], project_id: str, p
     dataset_id: str = response.json()["id"]
 
     def ready() -> bool:
+        if drain is not None:
+            drain()  # no embedded worker: run the due jobs here
         body = client.get(f"/api/v1/projects/{project_id}/datasets/{dataset_id}", headers=headers).json()
         assert body["status"] != "failed", body
         return bool(body["status"] == "ready")
@@ -75,10 +83,11 @@ def make_scene(
     out_dir: Path,
     rows: int = 300,
     seed: int = 7,
+    drain: Callable[[], object] | None = None,
 ) -> Scene:
     files = generate(rows, out_dir, seed=seed)
-    left = upload_ready(client, headers, project.id, files.left)
-    right = upload_ready(client, headers, project.id, files.right)
+    left = upload_ready(client, headers, project.id, files.left, drain)
+    right = upload_ready(client, headers, project.id, files.right, drain)
     created = client.post(
         f"/api/v1/projects/{project.id}/rulesets",
         json={"name": f"demo-{seed}", "text": files.rules.read_text()},

@@ -229,8 +229,8 @@ def _sqlite_values(column: pa.ChunkedArray) -> list[Any]:
     if pa.types.is_timestamp(kind):
         naive = pc.cast(column, pa.timestamp("us"))
         return pc.strftime(naive, "%Y-%m-%d %H:%M:%S").to_pylist()  # %S has the microseconds
-    if pa.types.is_decimal(kind):
-        return pc.cast(column, pa.float64()).to_pylist()
+    if pa.types.is_decimal(kind):  # via text: the nearest float (a direct cast may be one ulp off)
+        return pc.cast(pc.cast(column, pa.string()), pa.float64()).to_pylist()
     return column.to_pylist()
 
 
