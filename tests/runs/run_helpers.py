@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from recon.core.db import SessionFactory, session_scope
 from recon.demo import DemoFiles, generate
-from recon.models import Project, User
+from recon.models import MatchGroup, Project, RunItem, User
 
 Headers = Callable[[User | str], dict[str, str]]
 WAIT_S = 120.0  # a deadline for jobs, not a timing assertion
@@ -119,3 +121,33 @@ def walk(client: TestClient, headers: dict[str, str], url: str, **params: Any) -
         cursor = body["next_cursor"]
         if cursor is None:
             return items
+
+
+def stored_results(
+    factory: SessionFactory, run_id: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Groups and items of a run without their ids (which differ between runs)."""
+    with session_scope(factory) as session:
+        groups = session.execute(
+            select(
+                MatchGroup.seq,
+                MatchGroup.pass_name,
+                MatchGroup.kind,
+                MatchGroup.status,
+                MatchGroup.score,
+                MatchGroup.explanation,
+                MatchGroup.left_total,
+                MatchGroup.right_total,
+            )
+            .where(MatchGroup.run_id == run_id)
+            .order_by(MatchGroup.seq)
+        ).all()
+        seq = {g.id: g.seq for g in session.scalars(select(MatchGroup).where(MatchGroup.run_id == run_id))}
+        items = session.execute(
+            select(
+                RunItem.side, RunItem.row_no, RunItem.state, RunItem.reason, RunItem.detail, RunItem.group_id
+            )
+            .where(RunItem.run_id == run_id)
+            .order_by(RunItem.side, RunItem.row_no)
+        ).all()
+    return [tuple(g) for g in groups], [(*i[:5], seq.get(i[5])) for i in items]

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from run_helpers import Headers, Scene, make_scene, upload_ready, wait_run, walk
+from run_helpers import Headers, Scene, make_scene, stored_results, upload_ready, wait_run, walk
 from sqlalchemy import select, update
 
 from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
 from recon.core.time import utcnow
-from recon.models import AuditEvent, Dataset, MatchGroup, Project, Role, Run, RunItem, User
+from recon.models import AuditEvent, Dataset, Project, Role, Run, RunItem, User
 from recon.models.jobs import Job
 from recon.runs import tasks
 from recon.worker.runner import WorkerRunner
@@ -69,34 +69,6 @@ def _actions(factory: SessionFactory, run_id: str) -> list[str]:
                 select(AuditEvent.action).where(AuditEvent.entity_id == run_id).order_by(AuditEvent.seq)
             )
         )
-
-
-def _results(factory: SessionFactory, run_id: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Groups and items of a run without their ids (which differ between runs)."""
-    with session_scope(factory) as session:
-        groups = session.execute(
-            select(
-                MatchGroup.seq,
-                MatchGroup.pass_name,
-                MatchGroup.kind,
-                MatchGroup.status,
-                MatchGroup.score,
-                MatchGroup.explanation,
-                MatchGroup.left_total,
-                MatchGroup.right_total,
-            )
-            .where(MatchGroup.run_id == run_id)
-            .order_by(MatchGroup.seq)
-        ).all()
-        seq = {g.id: g.seq for g in session.scalars(select(MatchGroup).where(MatchGroup.run_id == run_id))}
-        items = session.execute(
-            select(
-                RunItem.side, RunItem.row_no, RunItem.state, RunItem.reason, RunItem.detail, RunItem.group_id
-            )
-            .where(RunItem.run_id == run_id)
-            .order_by(RunItem.side, RunItem.row_no)
-        ).all()
-    return [tuple(g) for g in groups], [(*i[:5], seq.get(i[5])) for i in items]
 
 
 def test_cancel_a_queued_run_then_retry_it(
@@ -154,7 +126,7 @@ def test_cancel_a_running_run_stores_nothing(
     assert asked.status_code == 200 and asked.json()["job"]["status"] == "running"
     done = wait_run(client, scene.headers, run["id"])
     assert (done["status"], done["job"]["status"], done["summary"]) == ("cancelled", "cancelled", None)
-    assert _results(session_factory, run["id"]) == ([], [])
+    assert stored_results(session_factory, run["id"]) == ([], [])
     assert _actions(session_factory, run["id"])[-1] == "run.cancelled"
 
 
@@ -176,7 +148,7 @@ def test_changed_input_fails_the_run_and_a_retry_succeeds_once_it_is_back(
     assert wait_run(client, scene.headers, run["id"])["status"] == "succeeded"
 
 
-def test_rerun_reproduces_identical_results(
+def test_rerun_reproduces_identicalstored_results(
     client: TestClient, scene: Scene, runner: WorkerRunner, session_factory: SessionFactory
 ) -> None:
     original = _create(client, scene)
@@ -192,7 +164,10 @@ def test_rerun_reproduces_identical_results(
     done = wait_run(client, scene.headers, rerun["id"])
 
     assert done["status"] == "succeeded" and done["identical_to_original"] is True
-    first, second = _results(session_factory, original["id"]), _results(session_factory, rerun["id"])
+    first, second = (
+        stored_results(session_factory, original["id"]),
+        stored_results(session_factory, rerun["id"]),
+    )
     assert first == second and len(first[1]) > 0
     with session_scope(session_factory) as session:  # a different digest is reported as different
         session.execute(update(Run).where(Run.id == original["id"]).values(results_sha256="f" * 64))

@@ -1,0 +1,134 @@
+"""A worker process SIGKILLed while it writes a run's results: nobody ever sees part of them, the job is
+retried by another worker, and the results are identical to those of an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from run_helpers import Headers, Scene, make_scene, stored_results, wait_run, wait_until
+from sqlalchemy import func, select
+
+from recon.config import Settings
+from recon.core.db import SessionFactory, session_scope
+from recon.models import MatchGroup, Project, Role, RunItem, User
+from recon.worker.runner import WorkerRunner
+
+TESTS_DIR = Path(__file__).resolve().parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(embedded_worker=False)  # only the worker processes of the test run the runs
+
+
+@pytest.fixture
+def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn(stall_marker: Path | None = None) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": settings.database_url,
+            "DATA_DIR": str(settings.data_dir),
+            "STORAGE_BACKEND": "local",
+            "JOB_LEASE_S": "2",
+            "JOB_POLL_INTERVAL_S": "0.1",
+            "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
+        }
+        env.pop("RECON_TEST_STALL_MARKER", None)
+        if stall_marker is not None:
+            env["RECON_TEST_STALL_MARKER"] = str(stall_marker)
+        log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
+        command = [sys.executable, "-m", "recon.cli", "worker", "-c", "1", "--import", "run_kill_hooks"]
+        proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    yield spawn
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture
+def scene(
+    client: TestClient,
+    tmp_path: Path,
+    make_project: Callable[..., Project],
+    make_user: Callable[..., User],
+    auth_headers: Headers,
+    session_factory: SessionFactory,
+    settings: Settings,
+) -> Scene:
+    project = make_project()
+    preparer = make_user(role=Role.PREPARER, project=project)
+    ingest = WorkerRunner(session_factory, settings=settings, kinds=["ingest_dataset"])
+    return make_scene(
+        client,
+        project,
+        preparer,
+        auth_headers(preparer),
+        tmp_path / "demo",
+        rows=500,
+        drain=ingest.run_until_idle,
+    )
+
+
+def _stored(factory: SessionFactory, run_id: str) -> tuple[int, int]:
+    with session_scope(factory) as session:
+        groups = session.scalar(
+            select(func.count()).select_from(MatchGroup).where(MatchGroup.run_id == run_id)
+        )
+        items = session.scalar(select(func.count()).select_from(RunItem).where(RunItem.run_id == run_id))
+    return int(groups or 0), int(items or 0)
+
+
+def test_sigkilled_run_is_retried_with_identical_results(
+    client: TestClient,
+    scene: Scene,
+    session_factory: SessionFactory,
+    spawn_worker: Callable[..., subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    url = f"/api/v1/projects/{scene.project.id}/runs"
+    run_id = client.post(url, json=scene.run_body(), headers=scene.headers).json()["id"]
+    marker = tmp_path / "stalled"
+
+    victim = spawn_worker(stall_marker=marker)
+    wait_until(lambda: marker.exists() or victim.poll() is not None, "the worker to be writing the results")
+    assert victim.poll() is None, (tmp_path / "worker-0.log").read_text()
+    # The rows are inserted but not committed: invisible to everyone else.
+    assert _stored(session_factory, run_id) == (0, 0)
+    seen = client.get(f"/api/v1/runs/{run_id}", headers=scene.headers).json()
+    assert (seen["status"], seen["progress"]["phase"], seen["summary"]) == ("running", "persisting", None)
+    assert client.get(f"/api/v1/runs/{run_id}/groups", headers=scene.headers).status_code == 409
+
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    assert _stored(session_factory, run_id) == (0, 0)  # died with the transaction: never half
+
+    survivor = spawn_worker()
+    done = wait_run(client, scene.headers, run_id)
+    assert survivor.poll() is None
+    assert (done["status"], done["job"]["attempts"], done["attempt"]) == ("succeeded", 2, 1)
+
+    reference = client.post(url, json=scene.run_body(), headers=scene.headers).json()["id"]
+    again = wait_run(client, scene.headers, reference)
+    assert again["status"] == "succeeded" and again["job"]["attempts"] == 1
+    assert again["results_sha256"] == done["results_sha256"]
+    killed, uninterrupted = (
+        stored_results(session_factory, run_id),
+        stored_results(session_factory, reference),
+    )
+    assert killed == uninterrupted
+    assert len(killed[1]) == done["summary"]["left"]["rows"] + done["summary"]["right"]["rows"]
