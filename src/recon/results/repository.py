@@ -149,9 +149,15 @@ class ResultsRepository:
         found: dict[int, list[RunItem]] = {gid: [] for gid in group_ids}
         if not group_ids:
             return found
+        ids = sorted(group_ids)
         rows = self.session.scalars(
             select(RunItem)
-            .where(RunItem.run_id == run_id, RunItem.group_id.in_(list(group_ids)))
+            .where(
+                RunItem.run_id == run_id,
+                # The range keeps the plan on the (run_id, group_id) index even without fresh statistics.
+                RunItem.group_id.between(ids[0], ids[-1]),
+                RunItem.group_id.in_(ids),
+            )
             .order_by(RunItem.group_id, RunItem.side, RunItem.row_no)
         )
         for item in rows:

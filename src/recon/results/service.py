@@ -24,7 +24,7 @@ def item_out(item: RunItem, today: dt.date) -> ItemOut:
     return ItemOut(
         id=item.id,
         run_id=item.run_id,
-        side=item.side,  # type: ignore[arg-type]
+        side=item.side,
         row_no=item.row_no,
         ext_id=item.ext_id,
         date=item.date,
@@ -33,7 +33,7 @@ def item_out(item: RunItem, today: dt.date) -> ItemOut:
         reference=item.reference,
         counterparty=item.counterparty,
         description=item.description,
-        state=item.state,  # type: ignore[arg-type]
+        state=item.state,
         reason=item.reason,
         detail=item.detail,
         group_id=item.group_id,
@@ -50,9 +50,9 @@ def group_out(group: MatchGroup, members: list[RunItem], today: dt.date) -> Grou
         run_id=group.run_id,
         seq=group.seq,
         pass_name=group.pass_name,
-        kind=group.kind,  # type: ignore[arg-type]
-        origin=group.origin,  # type: ignore[arg-type]
-        status=group.status,  # type: ignore[arg-type]
+        kind=group.kind,
+        origin=group.origin,
+        status=group.status,
         score=group.score,
         explanation=group.explanation,
         left_count=group.left_count,

@@ -81,7 +81,7 @@ def list_runs(
 ) -> Page[RunOut]:
     """The project's runs, newest first (keyset paginated)."""
     service = RunService(session)
-    runs = service.list(access, page, status=status, ruleset_id=ruleset_id, dataset_id=dataset_id)
+    runs = service.page(access, page, status=status, ruleset_id=ruleset_id, dataset_id=dataset_id)
     return Page[RunOut](items=service.out_many(runs.items), next_cursor=runs.next_cursor)
 
 

@@ -98,7 +98,8 @@ def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.date
         .group_by(RunItem.side, RunItem.row_no)
     )
     for side, row_no, opened_at in rows:
-        found[side][row_no] = opened_at
+        if opened_at is not None:
+            found[side][row_no] = opened_at
     return found
 
 
@@ -225,13 +226,13 @@ def _sqlite_values(column: pa.ChunkedArray) -> list[Any]:
     """What the ORM types store on SQLite: ISO dates, money as float, 'YYYY-MM-DD HH:MM:SS.ffffff' UTC."""
     kind = column.type
     if pa.types.is_date(kind):
-        return pc.cast(column, pa.string()).to_pylist()
-    if pa.types.is_timestamp(kind):
-        naive = pc.cast(column, pa.timestamp("us"))
-        return pc.strftime(naive, "%Y-%m-%d %H:%M:%S").to_pylist()  # %S has the microseconds
-    if pa.types.is_decimal(kind):  # via text: the nearest float (a direct cast may be one ulp off)
-        return pc.cast(pc.cast(column, pa.string()), pa.float64()).to_pylist()
-    return column.to_pylist()
+        column = pc.cast(column, pa.string())
+    elif pa.types.is_timestamp(kind):  # %S has the microseconds
+        column = pc.strftime(pc.cast(column, pa.timestamp("us")), "%Y-%m-%d %H:%M:%S")
+    elif pa.types.is_decimal(kind):  # via text: the nearest float (a direct cast may be one ulp off)
+        column = pc.cast(pc.cast(column, pa.string()), pa.float64())
+    values: list[Any] = column.to_pylist()
+    return values
 
 
 def _sqlite_insert(session: Session, table_name: str, rows: pa.Table) -> None:

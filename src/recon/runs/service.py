@@ -221,7 +221,7 @@ class RunService:
     def get(self, access: ProjectAccess, run_id: str) -> Run:
         return self.runs.get_in_project_or_404(access.project.id, run_id)
 
-    def list(
+    def page(
         self,
         access: ProjectAccess,
         params: PageParams,

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.core.db import session_scope
+from recon.core.db import SessionFactory, session_scope
 from recon.core.time import utcnow
 from recon.engine import EngineError, InputError, ProgressEvent, RulesError
 from recon.jobs import JobCancelled, JobContext, JobFailed, task
@@ -209,8 +210,20 @@ def _execute(ctx: JobContext, run_id: str) -> None:
         )
         ctx.finish_in(session, result={"groups": outcome.groups.num_rows, "items": outcome.items.num_rows})
         duration = _duration(run)
+    analyze_results(factory)
     observe_run(duration, "succeeded", _record_counts(summary))
     log.info("run_succeeded", run_id=run_id, **{f"{k}_s": round(v, 3) for k, v in phases.items()})
+
+
+def analyze_results(factory: SessionFactory) -> None:
+    """Fresh planner statistics after a bulk load (PostgreSQL): autovacuum would take a while to notice, and
+    the results lists plan on them. Best effort: results are already committed."""
+    try:
+        with session_scope(factory) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("ANALYZE match_groups, run_items"))
+    except SQLAlchemyError as exc:
+        log.warning("results_analyze_failed", error=str(exc).splitlines()[0][:200])
 
 
 def _on_pass(ctx: JobContext, event: ProgressEvent) -> None:
