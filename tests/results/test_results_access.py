@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
-from run_helpers import Headers, Scene, wait_run
+from run_helpers import Headers, Scene, wait_run, walk
 
 from recon.models import Project, Role, User
 
@@ -84,3 +84,12 @@ def test_group_and_item_ids_are_scoped_to_the_run(
     assert client.get(f"/api/v1/runs/{run['id']}/groups/{gid}", headers=scene.headers).status_code == 404
     assert client.get(f"/api/v1/runs/{run['id']}/items/{iid}", headers=scene.headers).status_code == 404
     assert client.get(f"/api/v1/runs/{other['id']}/groups/{gid}", headers=scene.headers).status_code == 200
+    # The second run's group ids no longer equal their seq numbers: walks still visit everything once.
+    groups = sum(p["groups"] for p in other["summary"]["passes"])
+    assert gid != group["items"][0]["seq"]
+    for sort in ("seq", "-seq", "amount"):
+        walked = walk(client, scene.headers, f"/api/v1/runs/{other['id']}/groups", limit=97, sort=sort)
+        assert len({g["id"] for g in walked}) == len(walked) == groups
+    left = other["summary"]["left"]
+    unmatched = walk(client, scene.headers, f"/api/v1/runs/{other['id']}/unmatched", side="left", limit=9)
+    assert len({i["id"] for i in unmatched}) == len(unmatched) == left["unmatched"] + left["rejected"]

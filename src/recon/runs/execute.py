@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +54,35 @@ def _dataset(session: Session, run: Run, side: str) -> Dataset:
     return dataset
 
 
-def load_inputs(session: Session, run: Run) -> Inputs:
-    """Both datasets as Arrow tables (with the record row numbers) and the pinned rule-set version."""
+def _side(factory: SessionFactory, dataset_id: str, id_column: str) -> SideInput:
+    with session_scope(factory) as session:
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None
+        return SideInput(
+            records=load_dataset_arrow(session, dataset, with_row_no=True),
+            rejected=rejected_arrow(session, dataset),
+            id_column=id_column,
+        )
+
+
+def load_inputs(factory: SessionFactory, run_id: str) -> Inputs:
+    """Both datasets as Arrow tables (with the record row numbers; read in parallel, each on its own
+    connection) and the pinned rule-set version, after checking them against the run's pins."""
+    with session_scope(factory) as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise InputProblem(f"run {run_id} no longer exists")
+        version, rules, datasets = _pinned(session, run)
+    with ThreadPoolExecutor(2, thread_name_prefix="recon-load") as pool:
+        futures = {
+            side: pool.submit(_side, factory, dataset.id, getattr(rules, side).id)
+            for side, dataset in datasets.items()
+        }
+        sides = {side: future.result() for side, future in futures.items()}
+    return Inputs(rules=rules, version=version, sides=sides, datasets=datasets)
+
+
+def _pinned(session: Session, run: Run) -> tuple[RuleSetVersion, RuleSet, dict[str, Dataset]]:
     version = session.get(RuleSetVersion, run.ruleset_version_id)
     if version is None:
         raise InputProblem(f"rule set version {run.ruleset_version_id} no longer exists")
@@ -63,16 +91,7 @@ def load_inputs(session: Session, run: Run) -> Inputs:
             f"rule set version sha256 {version.sha256} differs from the pinned {run.rules_sha256}"
         )
     rules = parse_rules(version.text, source=f"ruleset {run.ruleset_id} v{version.version}")
-    datasets = {side: _dataset(session, run, side) for side in ("left", "right")}
-    sides = {
-        side: SideInput(
-            records=load_dataset_arrow(session, dataset, with_row_no=True),
-            rejected=rejected_arrow(session, dataset),
-            id_column=getattr(rules, side).id,
-        )
-        for side, dataset in datasets.items()
-    }
-    return Inputs(rules=rules, version=version, sides=sides, datasets=datasets)
+    return version, rules, {side: _dataset(session, run, side) for side in ("left", "right")}
 
 
 @dataclass

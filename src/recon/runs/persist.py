@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -211,15 +212,28 @@ def insert_rows(session: Session, table_name: str, rows: pa.Table) -> None:
         _sqlite_insert(session, table_name, rows)
 
 
-def _copy(session: Session, table_name: str, rows: pa.Table) -> None:
-    columns = ", ".join(f'"{c}"' for c in rows.column_names)
+def _csv_batches(rows: pa.Table) -> Iterator[memoryview]:
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    for offset in range(0, rows.num_rows, COPY_BATCH_ROWS):
+        buffer = io.BytesIO()
+        pacsv.write_csv(rows.slice(offset, COPY_BATCH_ROWS), buffer, options)
+        yield buffer.getbuffer()
+
+
+def _copy(session: Session, table_name: str, rows: pa.Table) -> None:
+    """COPY in CSV; the next batch is formatted (pyarrow, without the GIL) while PostgreSQL takes this one."""
+    columns = ", ".join(f'"{c}"' for c in rows.column_names)
     sql = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
-    with _driver(session).cursor() as cursor, cursor.copy(sql) as copy:
-        for offset in range(0, rows.num_rows, COPY_BATCH_ROWS):
-            buffer = io.BytesIO()
-            pacsv.write_csv(rows.slice(offset, COPY_BATCH_ROWS), buffer, options)
-            copy.write(buffer.getbuffer())
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="recon-copy") as pool,
+        _driver(session).cursor() as cursor,
+        cursor.copy(sql) as copy,
+    ):
+        batches = _csv_batches(rows)
+        pending = pool.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = pool.submit(next, batches, None)
+            copy.write(batch)
 
 
 def _sqlite_values(column: pa.ChunkedArray) -> list[Any]:

@@ -148,10 +148,7 @@ def _execute(ctx: JobContext, run_id: str) -> None:
     ctx.progress(0.02, "loading the datasets")
     started = time.perf_counter()
     try:
-        with session_scope(factory) as session:
-            run = session.get(Run, run_id)
-            assert run is not None
-            inputs = load_inputs(session, run)
+        inputs = load_inputs(factory, run_id)
     except (InputProblem, RulesError) as exc:
         raise JobFailed(str(exc)) from exc
     phases["load"] = time.perf_counter() - started
