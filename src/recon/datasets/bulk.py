@@ -14,13 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
-from sqlalchemy import delete, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from recon.datasets.mapping import CANONICAL_FIELDS, TEXT_FIELDS
 from recon.datasets.parsing import STORED_SCALE
 from recon.ingest import RowError
-from recon.models import Dataset, DatasetRecord, DatasetRejection
+from recon.models import Dataset, DatasetRejection
 
 COPY_BATCH_ROWS = 100_000
 SQLITE_BATCH_ROWS = 10_000
@@ -46,11 +46,6 @@ def _driver_connection(session: Session) -> Any:
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def delete_rows(session: Session, dataset_id: str) -> None:
-    session.execute(delete(DatasetRecord).where(DatasetRecord.dataset_id == dataset_id))
-    session.execute(delete(DatasetRejection).where(DatasetRejection.dataset_id == dataset_id))
 
 
 # -- writing ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.repository import Repository
@@ -64,3 +65,9 @@ class DatasetRepository(Repository[Dataset]):
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
+
+
+def delete_rows(session: Session, dataset_id: str) -> None:
+    """Delete a dataset's records and rejections (in the caller's transaction)."""
+    session.execute(delete(DatasetRecord).where(DatasetRecord.dataset_id == dataset_id))
+    session.execute(delete(DatasetRejection).where(DatasetRejection.dataset_id == dataset_id))

@@ -17,9 +17,8 @@ from recon.auth.dependencies import ProjectAccess
 from recon.core.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable, problem_type
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
-from recon.datasets.bulk import delete_rows
 from recon.datasets.mapping import CANONICAL_FIELDS, MappingError, validate_mapping
-from recon.datasets.repository import DatasetRepository
+from recon.datasets.repository import DatasetRepository, delete_rows
 from recon.datasets.schemas import PreviewOut, RecordOut, RejectionOut
 from recon.datasets.sniff import SNIFF_BYTES, sniff_format
 from recon.ingest import IngestError, ReadOptions

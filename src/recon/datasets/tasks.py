@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from recon.audit.service import record_event
 from recon.core.db import session_scope
 from recon.core.time import utcnow
-from recon.datasets.bulk import delete_rows, insert_records, insert_rejections
+from recon.datasets.bulk import insert_records, insert_rejections
 from recon.datasets.mapping import MappingError
 from recon.datasets.parsing import ParsedDataset, parse_dataset
+from recon.datasets.repository import delete_rows
 from recon.ingest import IngestError, ReadOptions
 from recon.jobs import JobContext, JobFailed, task
 from recon.models import Dataset, DatasetStatus

@@ -87,7 +87,7 @@ class DatasetRecord(Base):
 
     No foreign key to `datasets` on purpose: PostgreSQL checks it per inserted row with a row lock on the
     dataset, which more than doubled the COPY of 1M records (24 s instead of 11 s measured). The rows are
-    deleted with their dataset in the same transaction (`recon.datasets.bulk.delete_rows`); projects are
+    deleted with their dataset in the same transaction (`recon.datasets.repository.delete_rows`); projects are
     only soft-deleted.
     """
 
