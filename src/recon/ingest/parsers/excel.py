@@ -14,10 +14,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-import openpyxl
 import pyarrow as pa
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from recon.ingest.errors import IngestError, did_you_mean
 from recon.ingest.options import ReadOptions
@@ -70,14 +67,21 @@ def _header(rows: _Rows, header: bool) -> tuple[list[str], list[tuple[int, tuple
         if not header:
             return [f"column{i}" for i in range(1, len(cells) + 1)], [(line, first)]
         names = ["" if v is None else values.as_text(v).strip() for v in cells]
-        empty = [get_column_letter(i) for i, name in enumerate(names, start=1) if not name]
+        empty = [i for i, name in enumerate(names, start=1) if not name]
         if empty:
-            raise IngestError(f"the header row has an empty column name in column {', '.join(empty)}")
+            from openpyxl.utils import get_column_letter
+
+            letters = ", ".join(get_column_letter(i) for i in empty)
+            raise IngestError(f"the header row has an empty column name in column {letters}")
         return names, []
     raise IngestError("the sheet has no header and no data" if header else "the sheet has no data")
 
 
 def parse_xlsx(data: bytes, options: ReadOptions) -> RawTable:
+    # Local: openpyxl is loaded by the first workbook, not by every process that registers the parsers.
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
