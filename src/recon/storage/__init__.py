@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from recon.config import Settings
 from recon.storage.base import ObjectNotFound, ObjectStore, StoredObject, UploadTooLarge, content_key
 from recon.storage.local import LocalStore
-from recon.storage.s3 import S3Store
+
+if TYPE_CHECKING:
+    from recon.storage.s3 import S3Store
 
 
 def get_store(settings: Settings) -> ObjectStore:
@@ -21,8 +24,19 @@ def get_store(settings: Settings) -> ObjectStore:
 
 @lru_cache(maxsize=8)
 def _s3_store(bucket: str, prefix: str, endpoint_url: str | None, region: str | None) -> S3Store:
+    from recon.storage.s3 import S3Store
+
     # boto3 clients are thread-safe and slow to build: one per configuration and process.
     return S3Store(bucket, prefix=prefix, endpoint_url=endpoint_url, region=region)
+
+
+def __getattr__(name: str) -> Any:
+    # boto3 (~160 ms, ~25 MB) is imported only where S3 is used, not by every process that stores files.
+    if name == "S3Store":
+        from recon.storage.s3 import S3Store
+
+        return S3Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
