@@ -7,19 +7,21 @@ request stays short; larger datasets go through a real run (a job).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recon.auth.dependencies import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Unprocessable
-from recon.engine import InputError, RulesError, reconcile
+from recon.engine import InputError, RulesError
 from recon.models import Dataset, DatasetRejection, DatasetStatus
 from recon.rulesets.schemas import DryRunRequest, DryRunResult
 from recon.rulesets.service import RuleSetService, invalid_rules, parse_or_422
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = structlog.get_logger("recon.rulesets")
 
@@ -51,6 +53,8 @@ def rejected_arrow(session: Session, dataset: Dataset) -> pa.Table | None:
     """One row per rejected record (`_row`, `_reason` joining its problems), as the engine counts them."""
     if not dataset.rejected:
         return None
+    import pyarrow as pa  # local, like the engine: the API process loads the data stack on first use
+
     reasons: dict[int, list[str]] = {}
     rows = session.execute(
         select(DatasetRejection.row_no, DatasetRejection.column, DatasetRejection.reason)
@@ -70,7 +74,9 @@ def rejected_arrow(session: Session, dataset: Dataset) -> pa.Table | None:
 def dry_run(
     session: Session, access: ProjectAccess, ruleset_id: str, body: DryRunRequest, max_rows: int
 ) -> DryRunResult:
+    # Local: the engine (DuckDB, SciPy, pyarrow) loads with the first dry run, not with the API process.
     from recon.datasets.bulk import load_dataset_arrow
+    from recon.engine import reconcile
 
     service = RuleSetService(session)
     ruleset = service.get(access, ruleset_id)
