@@ -18,14 +18,13 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import IO, Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from typing import IO, TYPE_CHECKING, Any
 
 from recon.exports.cells import csv_row, json_text, json_value, timestamp_text, xlsx_money, xlsx_text
 from recon.models.exports import ExportFormat
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
 DATE_FORMAT = "yyyy-mm-dd"
@@ -110,7 +109,12 @@ class XlsxBook:
     """A write-only workbook; `add_section` streams one section into its sheet(s); `save` writes the file."""
 
     def __init__(self) -> None:
+        # Local: openpyxl loads with the first XLSX export, not with the API process.
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+
         self.book = Workbook(write_only=True)
+        self._new_cell = WriteOnlyCell
 
     def add_section(self, name: str, columns: Sequence[str], rows: Rows) -> int:
         part = 1
@@ -133,8 +137,7 @@ class XlsxBook:
         sheet.append(list(columns))
         return sheet
 
-    @staticmethod
-    def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    def _cell(self, sheet: WriteOnlyWorksheet, value: Any) -> Any:
         if value is None or isinstance(value, bool | int | float):
             return value
         if isinstance(value, str):
@@ -143,13 +146,13 @@ class XlsxBook:
             number, number_format = xlsx_money(value)
             if number_format is None:
                 return number
-            cell = WriteOnlyCell(sheet, value=number)
+            cell = self._new_cell(sheet, value=number)
             cell.number_format = number_format
             return cell
         if isinstance(value, dt.datetime):
             return timestamp_text(value)  # Excel has no time zones: exact UTC text instead
         if isinstance(value, dt.date):
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = self._new_cell(sheet, value=value)
             cell.number_format = DATE_FORMAT
             return cell
         if isinstance(value, dict | list):
