@@ -1,6 +1,7 @@
-"""Task registry: `@task("name")` registers a job function; `TASK_MODULES` lists the modules that do it.
+"""Task registry: `@task("name")` registers a job function; `TASK_MODULES` names the module that does it.
 
-Workers import every module of `TASK_MODULES` at start; `enqueue` loads them on first use to validate kinds.
+A built-in task's module is imported when its kind is first needed (enqueued, run, finalised), so the API
+process and an idle embedded worker do not load what the tasks need (pyarrow, the engine, openpyxl).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from recon.models.jobs import Job
 
-# Modules whose import registers tasks (each domain's tasks.py). Add yours here.
-TASK_MODULES: list[str] = ["recon.datasets.tasks", "recon.exports.tasks", "recon.runs.tasks"]
+# Built-in task kinds and the module whose import registers each (the domain's tasks.py). Add yours here.
+TASK_MODULES: dict[str, str] = {
+    "ingest_dataset": "recon.datasets.tasks",
+    "export_run": "recon.exports.tasks",
+    "run_execute": "recon.runs.tasks",
+}
 
 # (session, job) -> None, run in the transaction that makes the job final (e.g. mark a dataset failed).
 FinalHook = Callable[[Session, "Job"], None]
@@ -77,21 +82,27 @@ def task(
     return register
 
 
-def load_task_modules(extra: list[str] | tuple[str, ...] = ()) -> None:
-    """Import the task modules once (plus `extra`, e.g. a test's tasks)."""
+def import_task_modules(modules: list[str] | tuple[str, ...]) -> None:
+    """Import these modules once (their `@task` decorators register the tasks)."""
     with _load_lock:
-        for module in [*TASK_MODULES, *extra]:
+        for module in modules:
             if module not in _loaded:
                 importlib.import_module(module)
                 _loaded.add(module)
 
 
+def load_task_modules(extra: list[str] | tuple[str, ...] = ()) -> None:
+    """Import every built-in task module at once (plus `extra`, e.g. a test's tasks)."""
+    import_task_modules([*TASK_MODULES.values(), *extra])
+
+
 def get_task(name: str) -> TaskSpec | None:
-    if name not in _TASKS:
-        load_task_modules()
+    """The task `name`; a built-in one's module is imported on first use."""
+    if name not in _TASKS and name in TASK_MODULES:
+        import_task_modules([TASK_MODULES[name]])
     return _TASKS.get(name)
 
 
 def registered_kinds() -> list[str]:
-    load_task_modules()
-    return sorted(_TASKS)
+    """The kinds this process can run: the built-in ones (imported or not yet) and those registered."""
+    return sorted(set(TASK_MODULES) | set(_TASKS))

@@ -25,6 +25,7 @@ def worker(
     """Run jobs from the database queue until SIGTERM/SIGINT; then finish or release the running jobs."""
     from recon.cli.platform_cmds import load_settings
     from recon.core.db import create_db_engine, create_session_factory
+    from recon.jobs.registry import load_task_modules
     from recon.observability import tracing
     from recon.observability.logging import configure_logging_from
     from recon.worker.embedded import runner_from_settings
@@ -34,6 +35,7 @@ def worker(
     engine = create_db_engine(settings)
     tracer_provider = tracing.start_worker_tracing(settings, engine)  # service "recon-worker" when configured
     try:
+        load_task_modules()  # a dedicated worker fails at start, not at its first job, on a broken module
         runner = runner_from_settings(
             settings,
             create_session_factory(engine),

@@ -25,7 +25,7 @@ from recon.core.db import SessionFactory, session_scope
 from recon.jobs import queue
 from recon.jobs.context import JobContext
 from recon.jobs.errors import JobCancelled, JobFailed, LeaseLost, WorkerStopping
-from recon.jobs.registry import get_task, load_task_modules, registered_kinds
+from recon.jobs.registry import get_task, import_task_modules, registered_kinds
 
 log = structlog.get_logger("recon.worker")
 
@@ -60,7 +60,7 @@ class WorkerRunner:
         self.lease_s = lease_s
         self.poll_interval_s = poll_interval_s
         self.worker_id = worker_id or default_worker_id()
-        load_task_modules(tuple(extra_task_modules))
+        import_task_modules(tuple(extra_task_modules))  # the built-in ones load when their first job runs
         self.kinds = list(kinds) if kinds is not None else registered_kinds()
         self._stopping = threading.Event()
         self._wake = threading.Event()
