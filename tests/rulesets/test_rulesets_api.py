@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from recon.core.db import SessionFactory, session_scope
 from recon.demo.rules import demo_rules_text
+from recon.engine import parse_rules
 from recon.models import AuditEvent, Project, Role, RuleSetVersion, User
 
 RULES = demo_rules_text()
@@ -33,6 +34,13 @@ RULES_JSON = json.dumps(
     }
 )
 TYPO = RULES.replace("op: tolerance, abs: 0.01", "op: tolerance, absolute: 0.01")
+# Where the typo lands: the demo's pass with the amount tolerance (its position follows the demo rules).
+TYPO_AT = next(
+    f"passes[{i}].match[{j}]"
+    for i, spec in enumerate(parse_rules(RULES).passes)
+    for j, cond in enumerate(spec.match)
+    if cond.op == "tolerance"
+)
 
 Headers = Callable[[User | str], dict[str, str]]
 
@@ -124,9 +132,9 @@ def test_invalid_rules_are_422_with_locations(
     assert bad.status_code == 422
     problem = bad.json()
     assert problem["errors"] == [
-        {"field": "passes[1].match[1]", "message": "unknown key 'absolute'"},
+        {"field": TYPO_AT, "message": "unknown key 'absolute'"},
         {
-            "field": "passes[1].match[1]",
+            "field": TYPO_AT,
             "message": "missing required key 'abs' or 'pct' (the allowed difference)",
         },
     ]
@@ -155,7 +163,7 @@ def test_validate(client: TestClient, team: dict[str, Any], auth_headers: Header
     assert "exact" in ok["plan"] and "batches" in ok["plan"]
     bad = client.post(_url(team["project"], "/validate"), json={"text": TYPO}, headers=view).json()
     assert bad["valid"] is False and bad["plan"] is None
-    assert bad["problems"][0] == {"location": "passes[1].match[1]", "message": "unknown key 'absolute'"}
+    assert bad["problems"][0] == {"location": TYPO_AT, "message": "unknown key 'absolute'"}
 
 
 def test_roles_and_tenancy(
