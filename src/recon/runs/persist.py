@@ -80,8 +80,8 @@ def delete_results(session: Session, run_id: str) -> None:
 
 
 def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.datetime]]:
-    """{side: {row_no: opened_at}}: when each record of the run's datasets first became an exception in an
-    earlier succeeded run of the project (the same dataset on the same side)."""
+    """{side: {row_no: opened_at}}: since when each record of the run's datasets has been an exception, per
+    the earlier succeeded runs of the project where it still is one (same dataset, same side)."""
     found: dict[str, dict[int, dt.datetime]] = {"left": {}, "right": {}}
     earlier = and_(
         Run.project_id == run.project_id, Run.id != run.id, Run.status == RunStatus.SUCCEEDED.value
@@ -95,7 +95,8 @@ def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.date
     rows = session.execute(
         select(RunItem.side, RunItem.row_no, func.min(RunItem.opened_at))
         .join(Run, Run.id == RunItem.run_id)
-        .where(earlier, per_side, RunItem.opened_at.is_not(None))
+        # Open exceptions of earlier runs (the partial exception indexes serve this).
+        .where(earlier, per_side, RunItem.state != ItemState.MATCHED.value, RunItem.opened_at.is_not(None))
         .group_by(RunItem.side, RunItem.row_no)
     )
     for side, row_no, opened_at in rows:
@@ -203,25 +204,45 @@ def _carry(
 
 
 # -- writing ---------------------------------------------------------------------------------------------
-def insert_rows(session: Session, table_name: str, rows: pa.Table) -> None:
+def insert_order(items: pa.Table) -> npt.NDArray[np.int64]:
+    """Items in group order (members of group 1, of group 2, ...), then the ungrouped ones in file order.
+
+    Inserting in this order appends to the right edge of the (run_id, group_id) index and of the primary key
+    instead of touching random pages: measured on 1.94M items, 12.4 s -> see ADR 0004. Item ids then follow
+    it: ungrouped items (the exception lists' default order) keep their file order per side."""
+    seq = pc.fill_null(items.column("group_seq"), np.iinfo(np.int64).max).to_numpy()
+    return np.argsort(seq, kind="stable")  # stable: side, row_no order kept within a group and after
+
+
+def insert_rows(
+    session: Session, table_name: str, rows: pa.Table, order: npt.NDArray[np.int64] | None = None
+) -> None:
+    """Bulk insert `rows` (in `order`, row positions, when given)."""
     if rows.num_rows == 0:
         return
     if _is_postgres(session):
-        _copy(session, table_name, rows)
+        _copy(session, table_name, rows, order)
     else:
-        _sqlite_insert(session, table_name, rows)
+        _sqlite_insert(session, table_name, rows if order is None else rows.take(pa.array(order)))
 
 
-def _csv_batches(rows: pa.Table) -> Iterator[memoryview]:
+def _batch(rows: pa.Table, order: npt.NDArray[np.int64] | None, offset: int) -> pa.Table:
+    if order is None:
+        return rows.slice(offset, COPY_BATCH_ROWS)
+    return rows.take(pa.array(order[offset : offset + COPY_BATCH_ROWS]))
+
+
+def _csv_batches(rows: pa.Table, order: npt.NDArray[np.int64] | None) -> Iterator[memoryview]:
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     for offset in range(0, rows.num_rows, COPY_BATCH_ROWS):
         buffer = io.BytesIO()
-        pacsv.write_csv(rows.slice(offset, COPY_BATCH_ROWS), buffer, options)
+        pacsv.write_csv(_batch(rows, order, offset), buffer, options)
         yield buffer.getbuffer()
 
 
-def _copy(session: Session, table_name: str, rows: pa.Table) -> None:
-    """COPY in CSV; the next batch is formatted (pyarrow, without the GIL) while PostgreSQL takes this one."""
+def _copy(session: Session, table_name: str, rows: pa.Table, order: npt.NDArray[np.int64] | None) -> None:
+    """COPY in CSV; the next batch is taken and formatted (pyarrow, without the GIL) in a thread while
+    PostgreSQL takes this one."""
     columns = ", ".join(f'"{c}"' for c in rows.column_names)
     sql = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
     with (
@@ -229,7 +250,7 @@ def _copy(session: Session, table_name: str, rows: pa.Table) -> None:
         _driver(session).cursor() as cursor,
         cursor.copy(sql) as copy,
     ):
-        batches = _csv_batches(rows)
+        batches = _csv_batches(rows, order)
         pending = pool.submit(next, batches, None)
         while (batch := pending.result()) is not None:
             pending = pool.submit(next, batches, None)
@@ -272,4 +293,5 @@ def write_results(session: Session, run: Run, outcome: Outcome, now: dt.datetime
     carried = carried_opened_at(session, run)
     ids = allocate_group_ids(session, outcome.groups.num_rows)
     insert_rows(session, MatchGroup.__tablename__, group_rows(run.id, outcome, ids, now))
-    insert_rows(session, RunItem.__tablename__, item_rows(run.id, outcome, ids, now, carried))
+    items = item_rows(run.id, outcome, ids, now, carried)
+    insert_rows(session, RunItem.__tablename__, items, insert_order(outcome.items))
