@@ -16,8 +16,13 @@ from recon.cli.match import MatchRequest, run_match
 from recon.core.db import SessionFactory, session_scope
 from recon.models import AuditEvent, MatchGroup, Project, Role, RunItem, User
 from recon.models.jobs import Job
+from recon.observability.metrics import REGISTRY
 
 FIGURES = ("rows", "matched", "suggested", "break", "unmatched", "rejected", "duplicate", "amounts")
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def _create(client: TestClient, scene: Scene, **body: Any) -> dict[str, Any]:
@@ -32,6 +37,8 @@ def _create(client: TestClient, scene: Scene, **body: Any) -> dict[str, Any]:
 def test_run_lifecycle_summary_equals_the_cli(
     client: TestClient, scene: Scene, session_factory: SessionFactory, tmp_path: Path
 ) -> None:
+    matched_before = _sample("recon_run_records_total", side="left", result="matched")
+    runs_before = _sample("recon_run_duration_seconds_count", outcome="succeeded")
     created = _create(client, scene)
     assert created["status"] in ("queued", "running", "succeeded")
     assert created["job_id"] and created["job"]["id"] == created["job_id"]
@@ -71,6 +78,9 @@ def test_run_lifecycle_summary_equals_the_cli(
     assert items == distinct == summary["left"]["rows"] + summary["right"]["rows"]
     assert groups == sum(p["groups"] for p in summary["passes"])
     assert actions == ["run.created", "run.succeeded"]
+    matched = _sample("recon_run_records_total", side="left", result="matched") - matched_before
+    assert matched == summary["left"]["matched"]
+    assert _sample("recon_run_duration_seconds_count", outcome="succeeded") == runs_before + 1
 
 
 def test_create_validates_inputs(
