@@ -204,7 +204,7 @@ def main() -> None:
     port = free_port()
     env = {
         **os.environ,
-        "ENVIRONMENT": "test",
+        "ENVIRONMENT": "development",  # as deployed, minus production's secret checks
         "DATABASE_URL": url,
         "DATA_DIR": str(work / "data"),
         "PORT": str(port),
