@@ -32,7 +32,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.pool import NullPool
 
 from recon.config import Settings
@@ -175,7 +174,8 @@ def explain(
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as conn:
         for name, query in queries.items():
-            sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            sql = str(compiled)
             rows = conn.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql)).scalars().all()
             plans[name] = "\n".join(rows)
     engine.dispose()
