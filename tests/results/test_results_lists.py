@@ -161,3 +161,6 @@ def test_single_group_and_item(client: TestClient, scene: Scene, run: Row) -> No
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
     assert client.get(_url(run, "unmatched"), headers=scene.headers).status_code == 422  # side is required
     assert client.get(_url(run, "groups"), params={"limit": 1001}, headers=scene.headers).status_code == 422
+    for value in ("NaN", "Infinity", "1e999"):
+        nan = client.get(_url(run, "groups"), params={"amount_min": value}, headers=scene.headers)
+        assert nan.status_code == 422 and nan.json()["errors"][0]["field"] == "query.amount_min"

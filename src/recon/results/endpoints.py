@@ -27,8 +27,8 @@ def _json(content: bytes) -> Response:
 
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Row id")]
-AmountMin = Annotated[Decimal | None, Query(max_digits=38, description="Amount >= this")]
-AmountMax = Annotated[Decimal | None, Query(max_digits=38, description="Amount <= this")]
+AmountMin = Annotated[Decimal | None, Query(max_digits=38, allow_inf_nan=False, description="Amount >= this")]
+AmountMax = Annotated[Decimal | None, Query(max_digits=38, allow_inf_nan=False, description="Amount <= this")]
 DateFrom = Annotated[dt.date | None, Query(description="Date >= this (ISO)")]
 DateTo = Annotated[dt.date | None, Query(description="Date <= this (ISO)")]
 TextQuery = Annotated[
@@ -52,10 +52,10 @@ def list_groups(
     amount_min: AmountMin = None,
     amount_max: AmountMax = None,
     difference_min: Annotated[
-        Decimal | None, Query(max_digits=38, description="|difference| >= this")
+        Decimal | None, Query(max_digits=38, allow_inf_nan=False, description="|difference| >= this")
     ] = None,
     difference_max: Annotated[
-        Decimal | None, Query(max_digits=38, description="|difference| <= this")
+        Decimal | None, Query(max_digits=38, allow_inf_nan=False, description="|difference| <= this")
     ] = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
