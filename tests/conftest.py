@@ -314,3 +314,43 @@ def redis_url(redis_prefix: str) -> Iterator[str]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+# -- S3 (moto in server mode, shared by storage, datasets and exports tests) -------------------------------
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any credentials
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server (server mode, real HTTP) on a free loopback port, with fake credentials."""
+    from moto.server import ThreadedMotoServer
+
+    saved = {name: os.environ.get(name) for name in _FAKE_AWS_ENV}
+    os.environ.update(_FAKE_AWS_ENV)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str) -> str:
+    """A fresh bucket on the moto server."""
+    import boto3
+
+    name = f"recon-test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name

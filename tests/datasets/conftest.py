@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from dataset_helpers import WAIT_S, datasets_url
 from fastapi.testclient import TestClient
@@ -76,45 +72,3 @@ def wait_dataset(
             time.sleep(0.05)
 
     return wait
-
-
-# -- S3 (moto in server mode) ------------------------------------------------------------------------------
-_FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    saved = {name: os.environ.get(name) for name in _FAKE_AWS_ENV}
-    os.environ.update(_FAKE_AWS_ENV)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@pytest.fixture
-def s3_bucket(moto_endpoint: str) -> str:
-    name = f"recon-ds-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
-    return name
