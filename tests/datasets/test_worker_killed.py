@@ -3,11 +3,8 @@ nobody ever sees half of the records."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
 from recon.models import Dataset, DatasetRecord, Project, User
 from recon.models.jobs import Job
+from worker_processes import SpawnWorker, wait_for, worker_processes
 
 TESTS_DIR = Path(__file__).resolve().parent
 ROWS = 5000
@@ -33,44 +31,15 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def spawn(stall_marker: Path | None = None) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "ENVIRONMENT": "test",
-            "DATABASE_URL": settings.database_url,
-            "DATA_DIR": str(settings.data_dir),
-            "STORAGE_BACKEND": "local",
-            "JOB_LEASE_S": "2",
-            "JOB_POLL_INTERVAL_S": "0.1",
-            "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
-        }
-        env.pop("RECON_TEST_STALL_MARKER", None)
-        if stall_marker is not None:
-            env["RECON_TEST_STALL_MARKER"] = str(stall_marker)
-        log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
-        command = [sys.executable, "-m", "recon.cli", "worker", "-c", "1", "--import", "dataset_kill_hooks"]
-        proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    yield spawn
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
+def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[SpawnWorker]:
+    with worker_processes(
+        settings, tmp_path, imports="dataset_kill_hooks", imports_dir=TESTS_DIR, STORAGE_BACKEND="local"
+    ) as spawn:
+        yield spawn
 
 
 def _wait_for(predicate: Callable[[], bool], what: str, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"worker exited with {proc.returncode} while waiting for {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    wait_for(predicate, what, proc, timeout=WAIT_S)
 
 
 def _state(factory: SessionFactory, dataset_id: str) -> tuple[Dataset, Job, int, int]:

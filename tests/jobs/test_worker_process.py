@@ -3,11 +3,8 @@ its effects exist exactly once; SIGTERM -> the running job is released back to t
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,53 +17,27 @@ from recon.core.db import SessionFactory, session_scope
 from recon.jobs import enqueue
 from recon.models.jobs import Job
 from recon.worker.runner import WorkerRunner
+from worker_processes import SpawnWorker, wait_for, worker_processes
 
 TESTS_JOBS_DIR = Path(__file__).resolve().parent
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def spawn() -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "ENVIRONMENT": "test",
-            "DATABASE_URL": settings.database_url,
-            "DATA_DIR": str(settings.data_dir),
-            "JOB_LEASE_S": "2",
-            "JOB_POLL_INTERVAL_S": "0.1",
-            "SHUTDOWN_TIMEOUT_S": "10",
-            "LOG_LEVEL": "INFO",
-            "PYTHONPATH": os.pathsep.join([str(TESTS_JOBS_DIR), os.environ.get("PYTHONPATH", "")]),
-        }
-        log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "recon.cli", "worker", "--concurrency", "1", "--import", "job_tasks"],
-            env=env,
-            cwd=tmp_path,  # no stray .env
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        procs.append(proc)
-        return proc
-
-    yield spawn
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
+def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[SpawnWorker]:
+    with worker_processes(
+        settings,
+        tmp_path,
+        imports="job_tasks",
+        imports_dir=TESTS_JOBS_DIR,
+        SHUTDOWN_TIMEOUT_S="10",
+        LOG_LEVEL="INFO",
+    ) as spawn:
+        yield spawn
 
 
 def _wait_for(predicate: Callable[[], bool], what: str, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + 60
-    while not predicate():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"worker exited with {proc.returncode} while waiting for {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    wait_for(predicate, what, proc)
 
 
 def _job(factory: SessionFactory, job_id: str) -> Job:

@@ -3,10 +3,8 @@ retried by another worker, and the results are identical to those of an uninterr
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
 from recon.models import MatchGroup, Project, Role, RunItem, User
 from recon.worker.runner import WorkerRunner
+from worker_processes import SpawnWorker, worker_processes
 
 TESTS_DIR = Path(__file__).resolve().parent
 pytestmark = pytest.mark.slow
@@ -30,34 +29,11 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def spawn(stall_marker: Path | None = None) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "ENVIRONMENT": "test",
-            "DATABASE_URL": settings.database_url,
-            "DATA_DIR": str(settings.data_dir),
-            "STORAGE_BACKEND": "local",
-            "JOB_LEASE_S": "2",
-            "JOB_POLL_INTERVAL_S": "0.1",
-            "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
-        }
-        env.pop("RECON_TEST_STALL_MARKER", None)
-        if stall_marker is not None:
-            env["RECON_TEST_STALL_MARKER"] = str(stall_marker)
-        log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
-        command = [sys.executable, "-m", "recon.cli", "worker", "-c", "1", "--import", "run_kill_hooks"]
-        proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    yield spawn
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
+def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[SpawnWorker]:
+    with worker_processes(
+        settings, tmp_path, imports="run_kill_hooks", imports_dir=TESTS_DIR, STORAGE_BACKEND="local"
+    ) as spawn:
+        yield spawn
 
 
 @pytest.fixture
