@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.engine import reconcile
-from recon.engine.subset import best_subset, sum_bounds
+from recon.engine.subset import alternative_direct, best_subset, best_subsets, mask_members, sum_bounds
 
 from .helpers import groups_of, reasons_of, rules_for, side
 
@@ -100,10 +100,11 @@ def test_many_to_one_subset_search_without_group_by():
     left = side(["L1", "L2", "L3", "L4", "L5"], ["4.00", "6.00", "3.00", "7.00", "100.00"], payer=["A"] * 5)
     right = side(["R1", "R2"], ["10.00", "10.00"], payer=["A", "A"], memo=["first", "second"])
     result = reconcile(left, right, rules)
-    # R1 (first by id) takes the lowest-id pair summing to 10: {L1, L2}; R2 then {L3, L4}
+    # R1 (first by id) takes the lowest-id pair summing to 10: {L1, L2}; R2 then {L3, L4}; either bank line
+    # could have taken either pair, so both are suggested
     assert groups_of(result) == [
-        ("batches", "matched", ("L1", "L2"), ("R1",)),
-        ("batches", "matched", ("L3", "L4"), ("R2",)),
+        ("batches", "suggested", ("L1", "L2"), ("R1",)),
+        ("batches", "suggested", ("L3", "L4"), ("R2",)),
     ]
     assert reasons_of(result.unmatched_left) == {"L5": "no_candidate"}
 
@@ -232,3 +233,47 @@ def test_percent_bounds_are_exact():
     assert sum_bounds(1000, None, Decimal(1)) == (990, 1010)  # 1000 / 0.99 = 1010.1
     assert sum_bounds(-1000, None, Decimal(1)) == (-1010, -990)
     assert sum_bounds(0, None, Decimal(5)) == (0, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(-50, 50), min_size=5, max_size=5), min_size=1, max_size=6),
+    st.integers(-60, 60),
+    st.integers(0, 3),
+    st.integers(2, 5),
+)
+def test_batch_subset_search_agrees_with_the_single_search(rows, target, tolerance, max_size):
+    values = np.array(rows, np.int64)
+    n = len(rows)
+    targets = np.full(n, target, np.int64)
+    best, _ = best_subsets(values, targets, targets - tolerance, targets + tolerance, max_size)
+    for row, mask in zip(values, best.tolist(), strict=True):
+        single = best_subset(row, target, (target - tolerance, target + tolerance), max_size)
+        assert (mask_members(mask) if mask >= 0 else None) == single
+
+
+def test_alternative_subset_in_one_enumeration_matches_the_per_member_search():
+    """subset.alternative_direct == best_subset over the values without each picked member in turn."""
+
+    def per_member(values, target, window, picked):
+        for member in picked:
+            keep = np.array([k for k in range(len(values)) if k != member], np.int64)
+            other = best_subset(values[keep], target, window, len(picked))
+            if other is not None and len(other) == len(picked):
+                return tuple(int(keep[k]) for k in other)
+        return None
+
+    rng = np.random.default_rng(11)
+    rivals = 0
+    for _ in range(400):
+        n = int(rng.integers(2, 12))
+        values = rng.integers(1, 12, n).astype(np.int64) * int(rng.choice([1, 5, 100]))
+        target = int(values[rng.choice(n, size=min(n, int(rng.integers(2, 5))), replace=False)].sum())
+        window = sum_bounds(target, int(rng.integers(0, 3)), None)
+        picked = best_subset(values, target, window, int(rng.integers(2, 6)))
+        if picked is None:
+            continue
+        expected = per_member(values, target, window, picked)
+        assert alternative_direct(values, target, window, picked) == expected
+        rivals += expected is not None
+    assert rivals > 50  # the cases exercise both outcomes

@@ -17,7 +17,7 @@ NEAR = """\
     match:
       - {left: amount, right: amount, op: tolerance, abs: 0.05}
     score:
-      - {left: name, right: name, method: jaro_winkler}
+      - {left: name, right: name, method: jaro_winkler, normalize: [], tf: false}
 """
 
 
@@ -36,9 +36,15 @@ def test_best_total_pairing_beats_greedy_first_candidate():
     left = side(["a", "b"], ["10.00", "10.00"], ["2024-03-10", "2024-03-14"])
     right = side(["x", "y"], ["10.00", "10.00"], ["2024-03-11", "2024-03-08"])
     result = reconcile(left, right, rules)
-    assert groups_of(result) == [("near", "matched", ("a",), ("y",)), ("near", "matched", ("b",), ("x",))]
+    # the best total pairing, but neither pair is the best for both its records: a prefers x (margin rule)
+    assert groups_of(result) == [
+        ("near", "suggested", ("a",), ("y",)),
+        ("near", "suggested", ("b",), ("x",)),
+    ]
     scores = sorted(set(result.matches.column("score").to_pylist()))
     assert scores == [0.625, 0.75]
+    first = json.loads(result.matches.column("explanation")[0].as_py())
+    assert first["rival"] == {"side": "right", "id": "x", "score": 0.875}
 
 
 def test_optimal_assignment_prefers_the_higher_total():
@@ -46,8 +52,12 @@ def test_optimal_assignment_prefers_the_higher_total():
     left = side(["L1", "L2"], ["10.00", "10.00"], name=["ACME CORP", "ACME"])
     right = side(["R1", "R2"], ["10.00", "10.00"], name=["ACME CORP", "ACNE CORP"])
     result = reconcile(left, right, rules)
-    # jaro_winkler: L1-R1 1.0, L1-R2 0.941, L2-R1 0.889, L2-R2 0.694: 0.941 + 0.889 > 1.0 + 0.694
-    assert groups_of(result) == [("near", "matched", ("L1",), ("R2",)), ("near", "matched", ("L2",), ("R1",))]
+    # jaro_winkler: L1-R1 1.0, L1-R2 0.941, L2-R1 0.889, L2-R2 0.694: 0.941 + 0.889 > 1.0 + 0.694;
+    # L1 would rather have R1, so neither pair is decided alone
+    assert groups_of(result) == [
+        ("near", "suggested", ("L1",), ("R2",)),
+        ("near", "suggested", ("L2",), ("R1",)),
+    ]
 
 
 def test_tie_gives_suggested_pair_and_ambiguous_loser():
@@ -65,7 +75,7 @@ def test_tie_gives_suggested_pair_and_ambiguous_loser():
     assert groups_of(result) == [("exact", "suggested", ("L1",), ("R1",))]
     assert reasons_of(result.unmatched_right) == {"R2": "ambiguous"}
     detail = result.unmatched_right.column("detail").to_pylist()
-    assert detail == ["equally good candidates in pass 'exact'"]
+    assert detail == ["lost a tie or near-tie (within the margin) for its best candidate in pass 'exact'"]
     assert result.summary["right"]["suggested"] == 1
 
 
@@ -161,8 +171,8 @@ def test_explanation_of_tolerance_dates_and_scores():
       - {left: amount, right: amount, op: tolerance, pct: 1}
       - {left: date, right: date, op: within_days, days: 3}
     score:
-      - {left: name, right: name, method: token_set, weight: 2, normalize: [upper]}
-      - {left: name, right: name, method: levenshtein}
+      - {left: name, right: name, method: token_set, weight: 2, normalize: [upper], tf: false}
+      - {left: name, right: name, method: levenshtein, tf: false}
     suggest_below: 0.99
 """
     )

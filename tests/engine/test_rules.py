@@ -265,7 +265,7 @@ def test_plan_names_blocking_keys_per_pass():
             "      - {left: name, right: name, op: similarity, method: token_set, min: 0.8}\n"
         )
     )
-    assert "shared tokens of name ~ name" in str(only_similarity.plan())
+    assert "shared tokens of text(name) ~ text(name)" in str(only_similarity.plan())
 
 
 def test_load_rules_reads_files(tmp_path: Path):

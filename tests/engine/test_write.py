@@ -109,3 +109,15 @@ def test_summary_contract(tmp_path: Path):
     assert written["inputs"] == {"left_sha256": "x"} and written["elapsed_s"] == 1.5
     with pytest.raises(ValueError, match="unknown output format"):
         result.write(tmp_path, fmt="xlsx")
+
+
+def test_explanations_built_in_chunks_are_the_same_texts(monkeypatch: pytest.MonkeyPatch):
+    from recon.engine import explain
+
+    left, right = sample()
+    rules = rules_for(RULES)
+    whole = reconcile(left, right, rules).matches
+    monkeypatch.setattr(explain, "EXPLAIN_CHUNK", 1)  # every pair its own chunk
+    chunked = reconcile(left, right, rules).matches
+    assert chunked.column("explanation").to_pylist() == whole.column("explanation").to_pylist()
+    assert chunked.equals(whole)

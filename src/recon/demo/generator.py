@@ -52,7 +52,7 @@ from recon.demo.cases import (
     Bank,
     Ledger,
 )
-from recon.demo.rules import demo_rules_text
+from recon.demo.rules import SHAPES, demo_rules_text, rules_text
 
 
 @dataclass(frozen=True)
@@ -63,22 +63,33 @@ class DemoFiles:
     truth: Path
 
 
-def generate(rows: int, out_dir: Path, seed: int = 7) -> DemoFiles:
-    """Write ledger.csv, bank.csv, rules.yaml and truth.csv for `rows` ledger rows into out_dir."""
+def generate(rows: int, out_dir: Path, seed: int = 7, shape: str = "classic") -> DemoFiles:
+    """Write ledger.csv, bank.csv, rules.yaml and truth.csv for `rows` ledger rows into out_dir.
+
+    shape: `classic` (this module) or `dense` (recon.demo.dense: heavy-tailed, round amounts, long texts)."""
     if not 1 <= rows <= MAX_ROWS:
         raise ValueError(f"rows must be between 1 and {MAX_ROWS:,}, got {rows}")
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    files = DemoFiles(
+        out_dir / "ledger.csv", out_dir / "bank.csv", out_dir / "rules.yaml", out_dir / "truth.csv"
+    )
+    if shape == "dense":
+        from recon.demo.dense import generate_dense
+
+        frames = generate_dense(rows, out_dir, seed)
+        for frame, path in zip(frames, (files.left, files.right, files.truth), strict=True):
+            frame.write_csv(path)
+        files.rules.write_text(rules_text("dense"), encoding="utf-8")
+        return files
     rng = np.random.default_rng(seed)
     names = vocab.company_names(rng)
     variants = vocab.bank_variants(names, rng)
     ledger, n_regular = _ledger_rows(rows, len(names), rng)
     bank = _bank_rows(ledger, n_regular, rng)
     left, right, truth = _tables(ledger, bank, names, variants, rng)
-
-    files = DemoFiles(
-        out_dir / "ledger.csv", out_dir / "bank.csv", out_dir / "rules.yaml", out_dir / "truth.csv"
-    )
     left.write_csv(files.left)
     right.write_csv(files.right)
     truth.write_csv(files.truth)

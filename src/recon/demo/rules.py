@@ -60,3 +60,67 @@ NEAR_MIN_SCORE = "0.65"
 
 def demo_rules_text() -> str:
     return DEMO_RULES.replace("{min_score}", NEAR_MIN_SCORE)
+
+
+# The dense shape (recon.demo.dense): references in another spelling, or only inside the remittance text,
+# partial payments before fee breaks (a part would otherwise become a break), business-day windows.
+DENSE_RULES = """\
+version: 1
+name: demo-dense-ledger-vs-bank
+left: {id: id}
+right: {id: id}
+columns: {amount: decimal, date: date, id: string, reference: string}
+passes:
+  - name: reference
+    kind: one_to_one
+    match:
+      - {left: reference, right: reference, op: equals, normalize: [digits]}
+      - {left: currency, right: currency, op: equals}
+      - {left: amount, right: amount, op: equals}
+  - name: reference-in-text
+    kind: one_to_one
+    match:
+      - {left: reference, right: description, op: contains, direction: right_contains_left,
+         normalize: [upper]}
+      - {left: currency, right: currency, op: equals}
+      - {left: amount, right: amount, op: equals}
+  - name: partial-payments
+    kind: one_to_many
+    group_by: [reference]
+    match:
+      - {left: reference, right: reference, op: equals, normalize: [digits]}
+      - {left: currency, right: currency, op: equals}
+    sum: {left: amount, right: amount, abs: 0.01}
+  - name: fee-breaks
+    kind: one_to_one
+    match:
+      - {left: reference, right: reference, op: equals, normalize: [digits]}
+      - {left: currency, right: currency, op: equals}
+    compare:
+      - {left: amount, right: amount, abs: 0.01}
+  - name: near
+    kind: one_to_one
+    match:
+      - {left: currency, right: currency, op: equals}
+      - {left: amount, right: amount, op: tolerance, abs: 0.01}
+      - {left: date, right: date, op: within_business_days, days: 4}
+    score:
+      - {left: counterparty, right: counterparty, method: jaro_winkler, weight: 2}
+      - {left: description, right: description, method: token_set, weight: 1}
+    min_score: 0.6
+  - name: collective
+    kind: many_to_one
+    group_by: [counterparty, date, currency]
+    max_group_size: 10
+    match:
+      - {left: currency, right: currency, op: equals}
+      - {left: date, right: date, op: within_business_days, days: 4}
+      - {left: counterparty, right: counterparty, op: similarity, method: jaro_winkler, min: 0.8}
+    sum: {left: amount, right: amount, abs: 0.01}
+"""
+
+SHAPES = ("classic", "dense")
+
+
+def rules_text(shape: str = "classic") -> str:
+    return DENSE_RULES if shape == "dense" else demo_rules_text()

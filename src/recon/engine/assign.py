@@ -282,27 +282,34 @@ def _local_ties(local: _Local, value: IntArray, chosen: IntArray) -> BoolArray:
     values = value[local.edges]
     tied = np.zeros(len(chosen), bool)
     for node in (local.l, local.r):
-        pairs = np.stack([node, values], axis=1)
-        _, inverse, counts = np.unique(pairs, axis=0, return_inverse=True, return_counts=True)
+        keys = node * (int(values.max(initial=0)) + 1) + values  # (node, value) as one integer
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
         tied |= counts[inverse.reshape(-1)][position] > 1
     return tied
 
 
 def _local_rank(comp: IntArray, node: IntArray) -> IntArray:
     """Rank of each edge's node among the distinct nodes of its component (0-based, by node index)."""
-    pairs = np.stack([comp, node], axis=1)
-    unique_pairs, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    first = np.r_[True, unique_pairs[1:, 0] != unique_pairs[:-1, 0]]
-    group_start = np.maximum.accumulate(np.where(first, np.arange(len(unique_pairs)), 0))
-    rank = np.arange(len(unique_pairs)) - group_start
-    return rank[inverse.reshape(-1)].astype(np.int64)
+    span = int(node.max(initial=0)) + 1
+    keys = comp * span + node  # (comp, node) as one sortable integer
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    unique_comp = unique_keys // span
+    first = np.r_[True, unique_comp[1:] != unique_comp[:-1]]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(unique_keys)), 0))
+    rank = np.arange(len(unique_keys)) - group_start
+    result: IntArray = rank[inverse.reshape(-1)].astype(np.int64)
+    return result
 
 
 @lru_cache(maxsize=256)
 def _template_count(a: int, b: int) -> int:
+    """Partial injective maps of a rows into b columns, counted only up to just beyond TEMPLATE_LIMIT
+    (exact counts of big components are huge integers: 70 s for a few thousand-node components)."""
     total, perm = 0, 1
     for k in range(a + 1):
         total += _comb(a, k) * perm
+        if total > TEMPLATE_LIMIT:
+            return TEMPLATE_LIMIT + 1
         perm *= b - k
     return total
 

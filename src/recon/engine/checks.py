@@ -9,6 +9,11 @@ from typing import Any
 
 from recon.engine.model import NORMALIZERS, Problem
 
+# Bounds that keep every value compilable to SQL literals (DECIMAL(38, x), 32-bit day counts).
+MAX_DAYS = 36_500
+MAX_AMOUNT = Decimal(10) ** 15
+MAX_DECIMALS = 10
+
 
 def suggestion(word: str, allowed: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for a near miss, else ''."""
@@ -106,17 +111,25 @@ class FieldChecks:
             self.add(location, f"must be greater than 0, got {value}")
             return None
         if (low is not None and parsed < low) or (high is not None and parsed > high):
-            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            bounds = f"between {low} and {high}" if low is not None and high is not None else ""
+            bounds = bounds or (f"at least {low}" if low is not None else f"at most {high}")
             self.add(location, f"must be {bounds}, got {value}")
+            return None
+        exponent = parsed.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > MAX_DECIMALS:
+            self.add(location, f"at most {MAX_DECIMALS} decimal places, got {value}")
             return None
         return parsed
 
-    def integer(self, value: Any, location: str, low: int) -> int | None:
+    def integer(self, value: Any, location: str, low: int, high: int | None = None) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(location, f"expected a whole number, got {describe(value)}")
             return None
         if value < low:
             self.add(location, f"must be at least {low}, got {value}")
+            return None
+        if high is not None and value > high:
+            self.add(location, f"must be at most {high:,}, got {value:,}")
             return None
         return value
 
@@ -170,10 +183,33 @@ class FieldChecks:
             if pct_value is not None and pct_value >= 100:
                 self.add(join(location, "pct"), f"must be below 100 (a percentage), got {mapping['pct']}")
                 pct_value = None
+        if abs_value is not None and abs_value > MAX_AMOUNT:
+            self.add(join(location, "abs"), f"must be at most {MAX_AMOUNT:,}, got {mapping['abs']}")
+            abs_value = None
         return abs_value, pct_value
 
     def days(self, mapping: Mapping[str, Any], location: str) -> int | None:
-        return self.integer(mapping["days"], join(location, "days"), 0) if "days" in mapping else None
+        if "days" not in mapping:
+            return None
+        return self.integer(mapping["days"], join(location, "days"), 0, MAX_DAYS)
+
+    def calendar(self, value: Any, location: str) -> str | None:
+        """A holiday calendar: a country code (DE) or country and subdivision (DE-BY), per `holidays`."""
+        if not isinstance(value, str) or not value.strip():
+            self.add(location, f"expected a country code like DE or DE-BY, got {describe(value)}")
+            return None
+        import holidays  # only rules with a calendar pay for the import
+
+        supported = holidays.list_supported_countries()
+        country, _, subdivision = value.strip().upper().partition("-")
+        if country not in supported:
+            self.add(location, f"unknown country '{country}'{suggestion(country, supported)}")
+            return None
+        if subdivision and subdivision not in supported[country]:
+            hint = suggestion(subdivision, supported[country])
+            self.add(location, f"unknown subdivision '{subdivision}' of {country}{hint}")
+            return None
+        return f"{country}-{subdivision}" if subdivision else country
 
     def sides(self, mapping: Mapping[str, Any], location: str) -> tuple[str, str]:
         left = self.text(mapping["left"], join(location, "left")) if "left" in mapping else None

@@ -4,9 +4,12 @@ Pair explanations are concatenated with Arrow kernels (DuckDB's json_object cost
 a million pairs); group explanations and comparisons are one DuckDB query over the group members.
 
 Pair explanation:  {"match": [{"field", "left", "right", ["diff" | "days" | "sim"], "ok"}, ...],
-                    "score": [{"field", "method", "left", "right", "sim", "weight"}, ...],
+                    "score": [{"field", "method", "left", "right", "sim", "weight",
+                               ["words": {"left": {word: bits}, "right": {word: bits}}]}, ...],
                     "compare": [{"field", "left", "right", ["diff" | "days"], "ok"}, ...],
-                    ["assignment": "greedy"]}
+                    ["assignment": "greedy"], ["rival": {"side", "id", "score"}]}
+`words` (frequency-weighted items) lists each text's words with the weight the data gave them; `rival` names
+the best other candidate within the pass's margin of a `suggested` pair or group.
 Group explanation: {"members": {"left", "right"}, "sum": {"left", "right", "diff", "ok"},
                     "match": [{"field", "left", "right"}], "score": [{"field", "method", "sim"}],
                     "compare": [{"field", "left", "right", ["diff" | "days"], "ok"}]}
@@ -26,11 +29,14 @@ import pyarrow.compute as pc
 from recon.engine import sql
 from recon.engine.errors import EngineError
 from recon.engine.executor import Session
+from recon.engine.frequency import Vocabularies, Vocabulary
+from recon.engine.margin import LEFT_RIVAL, RIGHT_RIVAL, Rivals
 from recon.engine.model import CompareItem, Condition
-from recon.engine.planner import PassPlan
+from recon.engine.planner import ItemKey, ItemKind, PassPlan
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+EXPLAIN_CHUNK = 1 << 17
 
 
 def field_name(left: str, right: str) -> str:
@@ -130,11 +136,58 @@ def pair_explanations(
     plan: PassPlan,
     pairs: tuple[IntArray, IntArray],
     *,
-    sims: dict[str, FloatArray],
-    compare_ok: dict[str, npt.NDArray[np.bool_]],
+    sims: dict[ItemKey, FloatArray],
+    compare_ok: dict[ItemKey, npt.NDArray[np.bool_]],
     greedy: npt.NDArray[np.bool_],
+    rivals: Rivals | None = None,
+    vocabularies: Vocabularies | None = None,
 ) -> pa.Array:
-    """One JSON explanation per chosen pair, in the order given (see the module doc)."""
+    """One JSON explanation per chosen pair, in the order given (see the module doc); `vocabularies`: the
+    word weights of the pass (default: the session's current ones).
+
+    Built EXPLAIN_CHUNK pairs at a time: the value columns and text pieces of a chunk are temporary, so
+    the peak is the finished texts plus one chunk (all at once added ~180 MB at 730k pairs)."""
+    chunks = []
+    for start in range(0, max(len(pairs[0]), 1), EXPLAIN_CHUNK):
+        part = slice(start, start + EXPLAIN_CHUNK)
+        chunks.append(
+            _pair_explanations(
+                session,
+                plan,
+                (pairs[0][part], pairs[1][part]),
+                sims={key: values[part] for key, values in sims.items()},
+                compare_ok={key: values[part] for key, values in compare_ok.items()},
+                greedy=greedy[part],
+                rivals=_rivals_slice(rivals, part),
+                vocabularies=vocabularies,
+            )
+        )
+    if len(chunks) == 1:
+        return chunks[0]
+    if sum(chunk.nbytes for chunk in chunks) >= 2**31 - 1:  # beyond 32-bit string offsets (10M pairs)
+        chunks = [chunk.cast(pa.large_string()) for chunk in chunks]
+    return pa.concat_arrays(chunks)
+
+
+def _rivals_slice(rivals: Rivals | None, part: slice) -> Rivals | None:
+    if rivals is None:
+        return None
+    return Rivals(
+        rivals.side[part], rivals.node[part], rivals.score[part], rivals.losers_left, rivals.losers_right
+    )
+
+
+def _pair_explanations(
+    session: Session,
+    plan: PassPlan,
+    pairs: tuple[IntArray, IntArray],
+    *,
+    sims: dict[ItemKey, FloatArray],
+    compare_ok: dict[ItemKey, npt.NDArray[np.bool_]],
+    greedy: npt.NDArray[np.bool_],
+    rivals: Rivals | None,
+    vocabularies: Vocabularies | None,
+) -> pa.Array:
     left_rids, right_rids = pa.array(pairs[0]), pa.array(pairs[1])
     cache: dict[tuple[str, str], pa.Array] = {}
 
@@ -159,7 +212,7 @@ def pair_explanations(
             out.raw(pc.days_between(_as_date(value("left", cond.left)), _as_date(value("right", cond.right))))
         elif cond.op == "similarity":
             out.lit(',"sim":')
-            out.raw(_sim(sims[f"check{i}"]))
+            out.raw(_sim(sims[ItemKey(ItemKind.CHECK, i)]))
         out.lit(',"ok":true}')
     out.lit("]")
     if plan.spec.score:
@@ -171,8 +224,17 @@ def pair_explanations(
             out.lit(',"right":')
             out.string(value("right", item.right))
             out.lit(',"sim":')
-            out.raw(_sim(sims[f"score{i}"]))
-            out.lit(f',"weight":{item.weight!r}}}')
+            out.raw(_sim(sims[ItemKey(ItemKind.SCORE, i)]))
+            out.lit(f',"weight":{item.weight!r}')
+            part = plan.scores[i]
+            if part.text.weighted:
+                vocabulary = session.vocabulary(part.text, vocabularies)
+                out.lit(',"words":{"left":')
+                out.pieces.append(word_weights(vocabulary, "left", pairs[0]))
+                out.lit(',"right":')
+                out.pieces.append(word_weights(vocabulary, "right", pairs[1]))
+                out.lit("}")
+            out.lit("}")
         out.lit("]")
     if plan.spec.compare:
         out.lit(',"compare":[')
@@ -192,13 +254,48 @@ def pair_explanations(
                     pc.days_between(_as_date(value("left", cmp.left)), _as_date(value("right", cmp.right)))
                 )
             out.lit(',"ok":')
-            out.raw(pa.array(compare_ok[f"compare{i}"]))
+            out.raw(pa.array(compare_ok[ItemKey(ItemKind.COMPARE, i)]))
             out.lit("}")
         out.lit("]")
     if greedy.any():
         out.pieces.append(pc.if_else(pa.array(greedy), ',"assignment":"greedy"', ""))
+    if rivals is not None and rivals.present.any():
+        out.pieces.append(rival_text(session, rivals))
     out.lit("}")
     return out.build()
+
+
+def rival_text(session: Session, rivals: Rivals, ids: dict[str, pa.Array] | None = None) -> pa.Array:
+    """',"rival":{"side":..,"id":..,"score":..}' per chosen edge with a rival, '' for the others.
+
+    `ids` names the nodes of each side (record ids by default; a group's first member for group nodes)."""
+    present = rivals.present
+    text = np.full(len(present), "", dtype=object)
+    for code, name in ((LEFT_RIVAL, "left"), (RIGHT_RIVAL, "right")):
+        rows = np.flatnonzero(rivals.side == code)
+        if len(rows) == 0:
+            continue
+        names = ids[name] if ids is not None else session.sides[name].ids
+        found = names.take(pa.array(rivals.node[rows])).to_pylist()
+        for row, rival_id, score in zip(rows.tolist(), found, rivals.score[rows].tolist(), strict=True):
+            text[row] = (
+                f',"rival":{{"side":"{name}","id":{json.dumps(rival_id, ensure_ascii=False)},'
+                f'"score":{round(score, 4)!r}}}'
+            )
+    return pa.array(text.tolist(), pa.string())
+
+
+def word_weights(vocabulary: Vocabulary, side: str, rids: IntArray) -> pa.Array:
+    """Per record a JSON object of its words and their weights in bits, e.g. {"ACME":17.2,"GMBH":0.4}."""
+    owner, ids = vocabulary.record_words(side, rids)
+    if len(ids) == 0:
+        return pa.array(["{}"] * len(rids), pa.string())
+    words = _escaped(vocabulary.words.take(pa.array(ids)).cast(pa.string()))
+    weights = pa.array(np.round(vocabulary.weight[ids], 1)).cast(pa.string())
+    entries = pc.binary_join_element_wise('"', words, '":', weights, "")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(rids)))]).astype(np.int32)
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), entries), ",")
+    return pc.binary_join_element_wise("{", joined, "}", "")
 
 
 def _as_date(values: pa.Array) -> pa.Array:
@@ -217,13 +314,13 @@ def group_outcomes(
     plan: PassPlan,
     tables: tuple[str, str],
     members: tuple[IntArray, IntArray, IntArray],
-    sims: dict[str, FloatArray],
+    sims: dict[ItemKey, FloatArray],
 ) -> tuple[npt.NDArray[np.bool_], pa.Array]:
     """(compare ok, explanation) per group 0..n-1; members = (group, side 0/1, rid)."""
     group, side, rid = members
     n_groups = int(group.max()) + 1 if len(group) else 0
     session.register("__fm", pa.table({"g": group, "side": side.astype(np.int8), "rid": rid}))
-    session.register("__gs", pa.table({"g": np.arange(n_groups), **{f"__{k}": v for k, v in sims.items()}}))
+    session.register("__gs", pa.table({"g": np.arange(n_groups), **{k.column: v for k, v in sims.items()}}))
     spec = plan.spec
     aggregates = ["count(*) AS n"]
     if spec.sum is not None:
@@ -293,10 +390,10 @@ def group_outcomes(
         _obj(
             ("field", sql.string_literal(field_name(item.left, item.right))),
             ("method", sql.string_literal(item.method)),
-            ("sim", f"round(gs.__score{i}, 4)"),
+            ("sim", f"round(gs.{ItemKey(ItemKind.SCORE, i).column}, 4)"),
         )
         for i, item in enumerate(spec.score)
-        if f"score{i}" in sims
+        if ItemKey(ItemKind.SCORE, i) in sims
     ]
     if score:
         parts.append(("score", _array(score)))

@@ -8,8 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 from recon.engine.executor import PairCandidates
+from recon.engine.margin import Rivals
 from recon.engine.passes import BELOW_MIN_SCORE, Reasons
-from recon.engine.planner import PassPlan
+from recon.engine.planner import ItemKey, PassPlan
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -24,7 +25,8 @@ class Found:
     right: tuple[IntArray, IntArray]
     score: FloatArray
     tied: BoolArray
-    sims: dict[str, FloatArray]
+    sims: dict[ItemKey, FloatArray]
+    rivals: Rivals | None = None  # per group: the best rival node (a record index, or a group's first one)
 
 
 class Membership:

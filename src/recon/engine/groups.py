@@ -19,14 +19,23 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from recon.engine import sql
 from recon.engine.assign import assign
-from recon.engine.executor import PairCandidates, Session, apply_min_score, band_columns, join_clause
-from recon.engine.explain import group_outcomes
+from recon.engine.executor import (
+    PairCandidates,
+    Session,
+    apply_min_score,
+    band_columns,
+    join_clause,
+    similarity_columns,
+)
+from recon.engine.explain import group_outcomes, rival_text
 from recon.engine.found import Found, Membership, note_below
+from recon.engine.margin import Rivals, find_rivals
 from recon.engine.passes import AMBIGUOUS, PassResult, Reasons, decide_status
-from recon.engine.planner import PassPlan
+from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan
 from recon.engine.search import components, subsets
 
 IntArray = npt.NDArray[np.int64]
@@ -76,7 +85,11 @@ def _group_by(
     candidates = _member_level(session, plan, "__cand c " + " ".join(joins))
     note_below(reasons, plan, candidates, members)
     chosen = assign(candidates.left, candidates.right, candidates.score)
-    for side, nodes_of in (("left", chosen.ambiguous_left), ("right", chosen.ambiguous_right)):
+    rivals = find_rivals(candidates.left, candidates.right, candidates.score, chosen.edges, spec.margin)
+    for side, nodes_of in (
+        ("left", np.union1d(chosen.ambiguous_left, rivals.losers_left)),
+        ("right", np.union1d(chosen.ambiguous_right, rivals.losers_right)),
+    ):
         reasons.note(side, np.unique(members[side].expand(nodes_of)[1]), AMBIGUOUS, spec.index)
     edges = chosen.edges
     left = members["left"].expand(candidates.left[edges])
@@ -87,6 +100,7 @@ def _group_by(
         candidates.score[edges],
         chosen.tied,
         {name: values[edges] for name, values in candidates.sims.items()},
+        rivals,
     )
 
 
@@ -100,10 +114,10 @@ def _make_groups(session: Session, plan: PassPlan, side: str) -> tuple[str, Memb
         f"CREATE OR REPLACE TEMP TABLE __gm_{side} AS SELECT __rid, min(__rid) OVER w AS __g, "
         f"count(*) OVER w AS __n FROM {table} WHERE {present} WINDOW w AS (PARTITION BY {keys})"
     )
-    aliases = sorted({alias for pair in plan.keys for alias in pair[:2] if alias.startswith("__m")})
+    aliases = sorted({key.alias for key in plan.keys if key.condition is not None})
     carried = "".join(f", any_value(p.{alias}) AS {alias}" for alias in aliases)
     role = "probe" if side == "left" else "build"
-    bands = band_columns(plan, "__sv", role) if plan.band is not None else {}
+    bands = band_columns(plan, SUM_ALIAS, role) if plan.band is not None else {}
     band_sql = "".join(f", {expr} AS {alias}" for alias, expr in bands.items())
     session.run(
         f"CREATE OR REPLACE TEMP TABLE __n_{side} AS SELECT *{band_sql} FROM ("
@@ -119,17 +133,10 @@ def _make_groups(session: Session, plan: PassPlan, side: str) -> tuple[str, Memb
 
 def _member_level(session: Session, plan: PassPlan, source: str) -> PairCandidates:
     """Evaluate every condition and score item on member pairs of each (node, node) candidate."""
-    select = ["c.lg", "c.rg", "c.__sclose"]
+    select = ["c.lg", "c.rg", "c.__sclose", "l.__rid AS __mlr", "r.__rid AS __mrr"]
     checks = [check.sql for check in plan.checks if check.sql is not None]
     select.append(f"({' AND '.join(checks) or 'true'}) AS __ok")
-    for part in plan.scores:
-        if part.sql is not None:
-            select.append(f"{part.sql} AS __sim{part.index}")
-        else:
-            select += [f"l.{part.left} AS __ls{part.index}", f"r.{part.right} AS __rs{part.index}"]
-    python_checks = [check for check in plan.checks if check.sql is None]
-    for check in python_checks:
-        select += [f"{check.left} AS __lc{check.index}", f"{check.right} AS __rc{check.index}"]
+    select += similarity_columns(plan)
     select.append(f"{sql.mean(plan.closeness)} AS __close")
     table = session.arrow(f"SELECT {', '.join(select)} FROM {source} ORDER BY c.lg, c.rg")
     lg = np.asarray(table.column("lg").to_numpy(), dtype=np.int64)
@@ -137,23 +144,26 @@ def _member_level(session: Session, plan: PassPlan, source: str) -> PairCandidat
     if len(lg) == 0:
         empty = np.zeros(0)
         return PairCandidates(lg, rg, empty, np.zeros(0, bool))
+    members = (
+        np.asarray(table.column("__mlr").to_numpy(), dtype=np.int64),
+        np.asarray(table.column("__mrr").to_numpy(), dtype=np.int64),
+    )
     starts = np.flatnonzero(np.r_[True, (lg[1:] != lg[:-1]) | (rg[1:] != rg[:-1])])
     counts = np.diff(np.append(starts, len(lg)))
     ok = np.asarray(table.column("__ok").to_numpy(zero_copy_only=False), dtype=bool)
-    for check in python_checks:
-        ok &= session.token_set(table, f"__lc{check.index}", f"__rc{check.index}") >= check.minimum - 1e-12
+    for check in plan.checks:
+        if check.text is not None and check.sql is None:
+            sim = session.similarity(check.text, table, check.key, members)
+            ok &= sim >= check.minimum - 1e-12
     group_ok = np.logical_and.reduceat(ok, starts)
-    sims: dict[str, FloatArray] = {}
+    sims: dict[ItemKey, FloatArray] = {}
     for part in plan.scores:
-        if part.sql is not None:
-            values = _floats(table, f"__sim{part.index}")
-        else:
-            values = session.token_set(table, f"__ls{part.index}", f"__rs{part.index}")
-        sims[f"score{part.index}"] = np.add.reduceat(values, starts) / counts
+        values = session.similarity(part.text, table, part.key, members)
+        sims[part.key] = np.add.reduceat(values, starts) / counts
     sum_close = _floats(table, "__sclose")[starts]
     if plan.scores:
         weights = sum(part.weight for part in plan.scores)
-        score = sum(part.weight * sims[f"score{part.index}"] for part in plan.scores) / weights
+        score = sum(part.weight * sims[part.key] for part in plan.scores) / weights
     elif plan.closeness:
         score = (sum_close + np.add.reduceat(_floats(table, "__close"), starts) / counts) / 2
     else:
@@ -184,7 +194,20 @@ def _finish(session: Session, plan: PassPlan, found: Found) -> PassResult:
     score = found.score[order]
     sims = {name: values[order] for name, values in found.sims.items()}
     compare_ok, explanation = group_outcomes(session, plan, ("pl", "pr"), (group, side, rid), sims)
-    status = decide_status(plan.spec, score, found.tied[order], compare_ok)
+    unsure = found.tied[order].copy()
+    if found.rivals is not None and found.rivals.present.any():
+        rivals = Rivals(
+            found.rivals.side[order],
+            found.rivals.node[order],
+            found.rivals.score[order],
+            *([np.zeros(0, np.int64)] * 2),
+        )
+        unsure |= rivals.present
+        with_rival = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(explanation, 0, -1), rival_text(session, rivals), "}", ""
+        )
+        explanation = with_rival.combine_chunks() if isinstance(with_rival, pa.ChunkedArray) else with_rival
+    status = decide_status(plan.spec, score, unsure, compare_ok)
     return PassResult(plan.spec, group, side, rid, status, score, explanation)
 
 

@@ -8,9 +8,23 @@ from typing import Any
 
 KINDS = ("one_to_one", "one_to_many", "many_to_one", "many_to_many")
 GROUPED_KINDS = ("one_to_many", "many_to_one", "many_to_many")
-OPS = ("equals", "tolerance", "within_days", "contains", "similarity")
+OPS = ("equals", "tolerance", "within_days", "within_business_days", "contains", "similarity")
 METHODS = ("jaro_winkler", "levenshtein", "token_set", "exact")
-NORMALIZERS = ("trim", "upper", "lower", "alnum", "digits", "collapse_spaces", "strip_leading_zeros")
+NORMALIZERS = (
+    "trim",
+    "upper",
+    "lower",
+    "alnum",
+    "digits",
+    "collapse_spaces",
+    "strip_leading_zeros",
+    "transliterate",
+    "words",
+)
+# What similarity methods and the `similarity` op compare when an item gives no `normalize` list: text
+# without case, accents (transliterated: ä -> ae, ß -> ss, é -> e) or punctuation, in single-spaced words.
+DEFAULT_TEXT_NORMALIZE = ("transliterate", "upper", "words")
+DEFAULT_MARGIN = 0.05  # a rival scoring within this of the chosen pair makes it `suggested`
 COLUMN_TYPES = ("decimal", "date", "string", "integer")
 DUPLICATE_MODES = ("flag", "allow")
 DIRECTIONS = ("left_contains_right", "right_contains_left", "either")
@@ -62,6 +76,8 @@ class Condition:
     method: str | None = None
     min: float | None = None
     direction: str = "left_contains_right"
+    calendar: str | None = None  # within_business_days: holidays of this country (code, e.g. DE or DE-BY)
+    tf: bool = True  # similarity: common words count less than rare ones (see recon.engine.frequency)
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ class ScoreItem:
     location: str
     weight: float = 1.0
     normalize: tuple[str, ...] = ()
+    tf: bool = True
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,7 @@ class PassSpec:
     suggest: bool = False
     suggest_below: float | None = None
     description: str | None = None
+    margin: float = DEFAULT_MARGIN
 
     @property
     def location(self) -> str:

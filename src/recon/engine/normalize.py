@@ -1,17 +1,20 @@
 """Text normalizers on Arrow arrays (same meaning as the SQL versions in recon.engine.sql).
 
 Computed once per side and column, then handed to DuckDB as extra columns: regular expressions over a
-million strings cost about a second each, so `digits` and `alnum` on ASCII text work on the raw UTF-8
-bytes with numpy instead (the result is identical; non-ASCII text takes the regular-expression path).
+million strings cost about a second each, so `digits`, `alnum` and `words` on ASCII text work on the raw
+UTF-8 bytes with numpy instead (the result is identical; non-ASCII values take the regular-expression path,
+and `transliterate` works on the distinct non-ASCII values only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from recon.engine.transliterate import transliterate_text
 
 _ALNUM = np.zeros(256, bool)
 _ALNUM[ord("0") : ord("9") + 1] = True
@@ -19,6 +22,9 @@ _ALNUM[ord("A") : ord("Z") + 1] = True
 _ALNUM[ord("a") : ord("z") + 1] = True
 _DIGITS = np.zeros(256, bool)
 _DIGITS[ord("0") : ord("9") + 1] = True
+# `words`: letters and digits stay, dots and apostrophes vanish (S.A. -> SA), anything else separates words.
+_WORD_DROP = np.zeros(256, bool)
+_WORD_DROP[[ord("."), ord("'")]] = True
 
 
 def _keep_bytes(values: pa.Array, keep: np.ndarray) -> pa.Array:
@@ -60,6 +66,66 @@ def _regex(values: pa.Array, pattern: str, replacement: str = "") -> pa.Array:
     return pc.replace_substring_regex(values, pattern=pattern, replacement=replacement)
 
 
+def _by_ascii(
+    values: pa.Array, ascii_path: Callable[[pa.Array], pa.Array], other_path: Callable[[pa.Array], pa.Array]
+) -> pa.Array:
+    """ascii_path for ASCII-only values, other_path for the rest, results in the original order."""
+    if _is_ascii(values):
+        return ascii_path(values)
+    plain = pc.fill_null(pc.string_is_ascii(values), True)
+    if not pc.any(plain).as_py():
+        return other_path(values)
+    plain_rows = pc.indices_nonzero(plain)
+    other_rows = pc.indices_nonzero(pc.invert(plain))
+    parts = pa.concat_arrays(
+        [
+            ascii_path(pa.concat_arrays([values.take(plain_rows)])),
+            other_path(values.take(other_rows)).cast(pa.string()),
+        ]
+    )
+    position = np.empty(len(values), np.int64)
+    position[np.concatenate([plain_rows.to_numpy(), other_rows.to_numpy()])] = np.arange(len(values))
+    return parts.take(pa.array(position))
+
+
+def _transliterate(values: pa.Array) -> pa.Array:
+    """Transliterated text: computed once per distinct non-ASCII value."""
+
+    def other(part: pa.Array) -> pa.Array:
+        encoded = pc.dictionary_encode(part)
+        spelled = [None if v is None else transliterate_text(v) for v in encoded.dictionary.to_pylist()]
+        return pa.array(spelled, pa.string()).take(encoded.indices)
+
+    return _by_ascii(values, lambda part: part, other)
+
+
+def _words_ascii(values: pa.Array) -> pa.Array:
+    """`words` on ASCII text: drop dots/apostrophes, other non-alphanumerics to one space, trimmed."""
+    values = _keep_bytes(values, ~_WORD_DROP)
+    separator = np.where(_ALNUM | (np.arange(256) >= 0x80), np.arange(256), ord(" ")).astype(np.uint8)
+    values = _map_bytes(values, separator)
+    return pc.binary_join(pc.ascii_split_whitespace(pc.ascii_trim_whitespace(values)), " ")
+
+
+def _map_bytes(values: pa.Array, table: np.ndarray) -> pa.Array:
+    if len(values) == 0 or values.buffers()[2] is None:
+        return values
+    values = pa.concat_arrays([values]) if values.offset else values
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)
+    mapped = table[data]
+    return pa.StringArray.from_buffers(
+        len(values), values.buffers()[1], pa.py_buffer(mapped), values.buffers()[0], values.null_count
+    )
+
+
+def _words(values: pa.Array) -> pa.Array:
+    def other(part: pa.Array) -> pa.Array:
+        part = _regex(part, r"[.'’]+")
+        return pc.utf8_trim(_regex(part, r"[^\p{L}\p{N}]+", " "), characters=" ")
+
+    return _by_ascii(values, _words_ascii, other)
+
+
 def apply(values: pa.Array | pa.ChunkedArray, normalizers: Sequence[str]) -> pa.Array:
     """Normalized text; empty results become null (missing values never match)."""
     if isinstance(values, pa.ChunkedArray):
@@ -69,8 +135,8 @@ def apply(values: pa.Array | pa.ChunkedArray, normalizers: Sequence[str]) -> pa.
     for step in normalizers:
         if step == "trim":
             values = pc.utf8_trim(values, characters=" ")  # spaces, like SQL trim()
-        elif step == "upper":
-            values = pc.utf8_upper(values)
+        elif step == "upper":  # ß upper-cases to SS, as in German and Python (Arrow and DuckDB give ẞ)
+            values = pc.replace_substring(pc.utf8_upper(values), "ẞ", "SS")
         elif step == "lower":
             values = pc.utf8_lower(values)
         elif step == "digits":
@@ -81,6 +147,10 @@ def apply(values: pa.Array | pa.ChunkedArray, normalizers: Sequence[str]) -> pa.
             values = pc.utf8_trim(_regex(values, r"\s+", " "), characters=" ")
         elif step == "strip_leading_zeros":
             values = _regex(values, "^0+(.)", r"\1")
+        elif step == "transliterate":
+            values = _transliterate(values)
+        elif step == "words":
+            values = _words(values)
         else:
             raise ValueError(f"unknown normalizer {step!r}")
     if not pc.any(pc.equal(pc.binary_length(values), 0)).as_py():

@@ -9,11 +9,28 @@ import yaml
 
 from recon.engine.model import Problem, RulesError
 
+# Rules are a few levels deep; a document nested deeper is refused before the recursive composer (or the JSON
+# decoder) could exhaust the interpreter's stack ('[' x 100,000 would be a RecursionError otherwise).
+MAX_RULES_DEPTH = 64
+_TOO_DEEP = f"nested deeper than {MAX_RULES_DEPTH} levels"
+
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that records duplicate mapping keys instead of silently keeping the last one."""
+    """SafeLoader that records duplicate mapping keys instead of silently keeping the last one, and refuses
+    nesting deeper than MAX_RULES_DEPTH while composing."""
 
     duplicate_problems: list[Problem]
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_RULES_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(None, None, _TOO_DEEP, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -43,6 +60,10 @@ def load_document(text: str, source: str) -> Any:
         except json.JSONDecodeError as exc:
             problem = Problem(f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}")
             raise RulesError([problem], source) from None
+        except RecursionError:
+            raise RulesError([Problem("", f"invalid JSON: {_TOO_DEEP}")], source) from None
+        if _depth(document) > MAX_RULES_DEPTH:
+            raise RulesError([Problem("", f"invalid JSON: {_TOO_DEEP}")], source)
         if duplicates:
             raise RulesError(duplicates, source)
         return document
@@ -64,3 +85,15 @@ def load_document(text: str, source: str) -> Any:
     if loader.duplicate_problems:
         raise RulesError(loader.duplicate_problems, source)
     return document
+
+
+def _depth(document: Any) -> int:
+    deepest, stack = 0, [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return deepest

@@ -12,6 +12,7 @@ import pyarrow as pa
 from recon.engine.assign import assign
 from recon.engine.executor import Session
 from recon.engine.explain import pair_explanations
+from recon.engine.margin import find_rivals
 from recon.engine.model import PassSpec
 from recon.engine.planner import PassPlan
 from recon.engine.timing import stage
@@ -102,19 +103,28 @@ def run_one_to_one(
     reasons.note("right", candidates.below_right, BELOW_MIN_SCORE, spec.index, candidates.below_best_right)
     with stage(f"{spec.name}: assign"):
         chosen = assign(candidates.left, candidates.right, candidates.score)
-    reasons.note("left", chosen.ambiguous_left, AMBIGUOUS, spec.index)
-    reasons.note("right", chosen.ambiguous_right, AMBIGUOUS, spec.index)
+        rivals = find_rivals(candidates.left, candidates.right, candidates.score, chosen.edges, spec.margin)
+    reasons.note("left", np.union1d(chosen.ambiguous_left, rivals.losers_left), AMBIGUOUS, spec.index)
+    reasons.note("right", np.union1d(chosen.ambiguous_right, rivals.losers_right), AMBIGUOUS, spec.index)
     edges = chosen.edges  # ascending, and candidates are sorted by left rid: groups come in left-id order
     left, right, score = candidates.left[edges], candidates.right[edges], candidates.score[edges]
-    status = decide_status(spec, score, chosen.tied, candidates.compare_ok[edges])
+    status = decide_status(spec, score, chosen.tied | rivals.present, candidates.compare_ok[edges])
     sims = {name: values[edges] for name, values in candidates.sims.items()}
     compares = {name: values[edges] for name, values in candidates.compares.items()}
     greedy = chosen.greedy
+    vocabularies = session.vocabularies  # this pass's word weights, for the explanations
 
     def explain() -> pa.Array:
         with stage(f"{spec.name}: explain (background)"):
             return pair_explanations(
-                session, plan, (left, right), sims=sims, compare_ok=compares, greedy=greedy
+                session,
+                plan,
+                (left, right),
+                sims=sims,
+                compare_ok=compares,
+                greedy=greedy,
+                rivals=rivals,
+                vocabularies=vocabularies,
             )
 
     explanation = session.background(explain)

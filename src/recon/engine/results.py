@@ -198,7 +198,9 @@ def _unmatched(outcome: Outcome, side_name: str, status: npt.NDArray[np.int8]) -
         detail[k] = f"best score {best:.4f} < min_score {mins[index]} in pass '{names[index]}'"
     for k in np.flatnonzero(level == AMBIGUOUS).tolist():
         index = int(reasons.pass_index[side_name][rids[k]])
-        detail[k] = f"equally good candidates in pass '{names[index]}'"
+        detail[k] = (
+            f"lost a tie or near-tie (within the margin) for its best candidate in pass '{names[index]}'"
+        )
     dup_rids, first = outcome.duplicates[side_name]
     position = np.searchsorted(rids, dup_rids)
     reason[position] = "duplicate"

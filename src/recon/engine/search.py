@@ -13,12 +13,22 @@ from scipy.sparse.csgraph import connected_components
 
 from recon.engine.executor import PairCandidates, Session
 from recon.engine.found import Found, Membership, note_below
+from recon.engine.margin import LEFT_RIVAL, NO_RIVAL, RIGHT_RIVAL, Rivals
 from recon.engine.passes import Reasons
-from recon.engine.planner import PassPlan
-from recon.engine.subset import MAX_CANDIDATES, best_subset, sum_bounds
+from recon.engine.planner import ItemKey, PassPlan
+from recon.engine.subset import (
+    DIRECT_LIMIT,
+    MAX_CANDIDATES,
+    alternative_direct,
+    best_subset,
+    best_subsets,
+    mask_members,
+    sum_bounds,
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+LEFT_UNITS, RIGHT_UNITS = "__lv", "__rv"  # candidate columns: each side's summed amount in whole units
 
 
 def _units_scale(session: Session, plan: PassPlan) -> int:
@@ -45,7 +55,8 @@ def _unit_candidates(
     session.pass_table("pr", "right", plan, available[1], "build")
     scale = _units_scale(session, plan)
     extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
-    candidates = session.pair_candidates(plan, "pl", "pr", {"__lv": extra["l"], "__rv": extra["r"]})
+    units = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
+    candidates = session.pair_candidates(plan, "pl", "pr", units)
     return candidates, scale
 
 
@@ -63,9 +74,9 @@ def subsets(
     candidates, scale = _unit_candidates(session, plan, available)
     note_below(reasons, plan, candidates, {"left": Membership(), "right": Membership()})
     if spec.kind == "many_to_one":
-        one, many, one_value, many_value = candidates.right, candidates.left, "__rv", "__lv"
+        one, many, one_value, many_value = candidates.right, candidates.left, RIGHT_UNITS, LEFT_UNITS
     else:
-        one, many, one_value, many_value = candidates.left, candidates.right, "__lv", "__rv"
+        one, many, one_value, many_value = candidates.left, candidates.right, LEFT_UNITS, RIGHT_UNITS
     values = np.asarray(candidates.extra[many_value], dtype=np.int64)
     targets = np.asarray(candidates.extra[one_value], dtype=np.int64)
     order = np.lexsort((many, -candidates.score, one))
@@ -76,25 +87,50 @@ def subsets(
     )
     bounds = np.append(starts, len(order))
     abs_units = _tolerance_units(plan, scale)
+    blocks = [order[bounds[k] : bounds[k + 1]] for k in range(len(starts))]
+    everyone = [
+        np.array(sorted(b.tolist()[:MAX_CANDIDATES], key=lambda e: int(many[e])), np.int64) for b in blocks
+    ]
+    planned = _plan_subsets(everyone, values, targets, (abs_units, spec.sum.pct), spec.max_group_size)
     used: set[int] = set()
+    rivals: list[tuple[int, int, float]] = []  # (group, many-side record of another subset, its score)
     groups: list[tuple[int, list[int]]] = []
     scores: list[float] = []
-    sims: dict[str, list[float]] = {name: [] for name in candidates.sims}
-    for k in range(len(starts)):
-        block = order[bounds[k] : bounds[k + 1]]
+    sims: dict[ItemKey, list[float]] = {key: [] for key in candidates.sims}
+    for k, block in enumerate(blocks):
         if len(block) < 2:
             continue
-        free = [e for e in block.tolist() if int(many[e]) not in used][:MAX_CANDIDATES]
-        if len(free) < 2:
-            continue
-        free.sort(key=lambda e: int(many[e]))
-        chosen_edges = np.array(free, np.int64)
-        target = int(targets[chosen_edges[0]])
+        target = int(targets[block[0]])
         window = sum_bounds(target, abs_units, spec.sum.pct)
-        picked = best_subset(values[chosen_edges], target, window, spec.max_group_size)
-        if picked is None:
-            continue
-        edges = chosen_edges[list(picked)]
+        untouched = not used or not any(int(many[e]) in used for e in block.tolist())
+        if untouched and k in planned:  # nothing of the block is used yet: the batch result holds
+            picked, other = planned[k]
+            if picked is None:
+                continue
+            edges = everyone[k][list(picked)]
+        else:
+            free = [e for e in block.tolist() if int(many[e]) not in used][:MAX_CANDIDATES]
+            if len(free) < 2:
+                continue
+            free.sort(key=lambda e: int(many[e]))
+            chosen_edges = np.array(free, np.int64)
+            found_subset = best_subset(values[chosen_edges], target, window, spec.max_group_size)
+            if found_subset is None:
+                continue
+            edges = chosen_edges[list(found_subset)]
+            # Another subset of the same size over all candidates (free or not) makes the group unsure.
+            inside = tuple(int(i) for i in np.flatnonzero(np.isin(everyone[k], edges)))
+            other = (
+                _alternative(values[everyone[k]], target, window, inside)
+                if len(inside) == len(edges)
+                else None
+            )
+        if other is not None:
+            rival_edges = everyone[k][list(other)]
+            newcomer = next(e for e in rival_edges.tolist() if e not in set(edges.tolist()))
+            total = int(values[rival_edges].sum())
+            rival_score = _group_score(plan, candidates.score[rival_edges], total, target, abs_units)
+            rivals.append((len(groups), int(many[newcomer]), rival_score))
         used.update(int(x) for x in many[edges])
         groups.append((int(one[edges[0]]), [int(x) for x in many[edges]]))
         total = int(values[edges].sum())
@@ -103,9 +139,70 @@ def subsets(
             sims[name].append(float(column[edges].mean()))
     one_side, many_side = _expand_groups(groups)
     left, right = (many_side, one_side) if spec.kind == "many_to_one" else (one_side, many_side)
-    return Found(
+    found = Found(
         left, right, np.array(scores), np.zeros(len(groups), bool), {k: np.array(v) for k, v in sims.items()}
     )
+    found.rivals = _subset_rivals(
+        len(groups), rivals, LEFT_RIVAL if spec.kind == "many_to_one" else RIGHT_RIVAL
+    )
+    return found
+
+
+def _plan_subsets(
+    everyone: list[IntArray],
+    values: IntArray,
+    targets: IntArray,
+    tolerance: tuple[int | None, Decimal | None],
+    max_size: int,
+) -> dict[int, tuple[tuple[int, ...] | None, tuple[int, ...] | None]]:
+    """For every block of at most DIRECT_LIMIT candidates, its best subset and a same-size alternative over
+    all its candidates, computed for all blocks of one size at once (see subset.best_subsets)."""
+    by_size: dict[int, list[int]] = {}
+    for k, edges in enumerate(everyone):
+        if 2 <= len(edges) <= DIRECT_LIMIT:
+            by_size.setdefault(len(edges), []).append(k)
+    planned: dict[int, tuple[tuple[int, ...] | None, tuple[int, ...] | None]] = {}
+    for n, members in by_size.items():
+        edges = np.stack([everyone[k] for k in members])
+        block_targets = targets[edges[:, 0]]
+        windows = [sum_bounds(int(t), tolerance[0], tolerance[1]) for t in block_targets.tolist()]
+        lows = np.array([w[0] for w in windows], np.int64)
+        highs = np.array([w[1] for w in windows], np.int64)
+        best, rival = best_subsets(values[edges], block_targets, lows, highs, min(max_size, n))
+        for k, mask, other in zip(members, best.tolist(), rival.tolist(), strict=True):
+            planned[k] = (
+                mask_members(mask) if mask >= 0 else None,
+                mask_members(other) if other >= 0 else None,
+            )
+    return planned
+
+
+def _alternative(
+    values: IntArray, target: int, window: tuple[int, int], picked: tuple[int, ...]
+) -> tuple[int, ...] | None:
+    """Another subset of the same size whose sum is within the window (several records satisfy the sum):
+    for the first member of `picked` without which the best subset still has that size, that subset."""
+    if len(values) <= DIRECT_LIMIT:
+        return alternative_direct(values, target, window, picked)
+    for member in picked:
+        keep = np.array([k for k in range(len(values)) if k != member], np.int64)
+        other = best_subset(values[keep], target, window, len(picked))
+        if other is not None and len(other) == len(picked):
+            return tuple(int(keep[k]) for k in other)
+    return None
+
+
+def _subset_rivals(n_groups: int, found: list[tuple[int, int, float]], side: int) -> Rivals:
+    rivals = Rivals(
+        np.full(n_groups, NO_RIVAL, np.int8),
+        np.full(n_groups, -1, np.int64),
+        np.full(n_groups, -np.inf),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+    )
+    for group, node, score in found:
+        rivals.side[group], rivals.node[group], rivals.score[group] = side, node, score
+    return rivals
 
 
 def _group_score(
@@ -150,9 +247,9 @@ def components(
     graph = coo_matrix((np.ones(len(li)), (li, n_l + ri)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     left_value = np.zeros(n_l, np.int64)
-    left_value[li] = candidates.extra["__lv"]
+    left_value[li] = candidates.extra[LEFT_UNITS]
     right_value = np.zeros(n - n_l, np.int64)
-    right_value[ri] = candidates.extra["__rv"]
+    right_value[ri] = candidates.extra[RIGHT_UNITS]
     comp_l, comp_r = labels[:n_l], labels[n_l:]
     n_comp = int(labels.max()) + 1
     size_l, size_r = np.bincount(comp_l, minlength=n_comp), np.bincount(comp_r, minlength=n_comp)

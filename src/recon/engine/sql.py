@@ -5,22 +5,48 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from recon.engine.model import DEFAULT_TEXT_NORMALIZE
+
 # Column categories the planner distinguishes (see executor.column_categories).
 STRING, NUMBER, DATE, TIMESTAMP, OTHER = "string", "number", "date", "timestamp", "other"
 
 NORMALIZER_SQL: dict[str, str] = {
     "trim": "trim({})",
-    "upper": "upper({})",
+    "upper": "replace(upper({}), 'ẞ', 'SS')",  # ß -> SS as in normalize.apply
     "lower": "lower({})",
     "alnum": r"regexp_replace({}, '[^\p{{L}}\p{{N}}]', '', 'g')",
     "digits": "regexp_replace({}, '[^0-9]', '', 'g')",
     "collapse_spaces": r"trim(regexp_replace({}, '\s+', ' ', 'g'))",
     "strip_leading_zeros": r"regexp_replace({}, '^0+(.)', '\1')",
+    "transliterate": "{}",  # filled in below
+    "words": r"trim(regexp_replace(regexp_replace({}, '[.''’]+', '', 'g'), '[^\p{{L}}\p{{N}}]+', ' ', 'g'))",
 }
+# ä -> ae etc. before strip_accents drops the remaining accents (the Arrow version is recon.engine.normalize).
+_SPELLED = (
+    ("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("æ", "ae"), ("ø", "oe"), ("œ", "oe"), ("å", "aa"),
+    ("þ", "th"), ("ð", "d"), ("ł", "l"), ("đ", "d"), ("ı", "i"), ("ĳ", "ij"), ("ẞ", "SS"),
+)  # fmt: skip
+_SPELLED_UPPER = (
+    ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"), ("Æ", "Ae"), ("Ø", "Oe"), ("Œ", "Oe"), ("Å", "Aa"), ("Þ", "Th"),
+    ("Ð", "D"), ("Ł", "L"), ("Đ", "D"), ("Ĳ", "Ij"),
+)  # fmt: skip
+
+
+def _transliterate_sql() -> str:
+    expr = "{}"
+    for letter, pair in _SPELLED_UPPER:  # capitalised before a lower-case letter, else upper-case
+        expr = "regexp_replace(" + expr + f", '{letter}(\\p{{{{Ll}}}})', '{pair}\\1', 'g')"
+        expr = "replace(" + expr + f", '{letter}', '{pair.upper()}')"
+    for letter, spelled in _SPELLED:
+        expr = "replace(" + expr + f", '{letter}', '{spelled}')"
+    return f"strip_accents({expr})"
+
+
+NORMALIZER_SQL["transliterate"] = _transliterate_sql()
 # Normalizers after which a preceding trim is redundant (they drop spaces themselves).
-_SPACE_DROPPING = ("alnum", "digits", "collapse_spaces")
+_SPACE_DROPPING = ("alnum", "digits", "collapse_spaces", "words")
 # Normalizers that need a regular expression in SQL (slow on millions of rows; see normalize.py).
-REGEX_NORMALIZERS = ("alnum", "digits", "collapse_spaces", "strip_leading_zeros")
+REGEX_NORMALIZERS = ("alnum", "digits", "collapse_spaces", "strip_leading_zeros", "transliterate", "words")
 
 
 def quote(name: str) -> str:
@@ -57,6 +83,9 @@ def normalized(column: str, category: str, normalizers: Sequence[str]) -> str:
 
 
 def normalized_label(column: str, normalizers: Sequence[str]) -> str:
+    """`upper(trim(ref))`; the default text form of similarity items reads `text(name)`."""
+    if tuple(normalizers) == DEFAULT_TEXT_NORMALIZE:
+        return f"text({column})"
     label = column
     for step in normalizers:
         label = f"{step}({label})"
@@ -71,6 +100,13 @@ def number(column: str, category: str) -> str:
 
 def day(column: str, category: str) -> str:
     return quote(column) if category == DATE else f"CAST({quote(column)} AS DATE)"
+
+
+def business_day(date_expr: str) -> str:
+    """Business-day number of a date, weekends skipped (Saturday and Sunday count as the next Monday);
+    holidays need the executor's derived column (recon.engine.calendar)."""
+    n = f"({date_expr} - DATE '1970-01-05')"  # a Monday
+    return f"(5 * CAST(floor({n} / 7) AS BIGINT) + least(({n} % 7 + 7) % 7, 5))"
 
 
 def similarity(method: str, left: str, right: str) -> str | None:

@@ -116,3 +116,81 @@ def _meet_in_the_middle(
         if options:
             return _pick(options, values, target)
     return None
+
+
+@lru_cache(maxsize=32)
+def _lex_rank(n: int) -> IntArray:
+    """Per mask: a rank, larger for subsets whose sorted index tuple comes first (among equal sizes):
+    the mask's bits reversed, so the lowest index weighs most."""
+    masks = np.arange(1 << n, dtype=np.int64)
+    reversed_bits = np.zeros(1 << n, np.int64)
+    for bit in range(n):
+        reversed_bits |= ((masks >> bit) & 1) << (n - 1 - bit)
+    return reversed_bits
+
+
+def best_subsets(
+    values: IntArray, targets: IntArray, lows: IntArray, highs: IntArray, max_size: int
+) -> tuple[IntArray, IntArray]:
+    """best_subset() for many blocks of the same size n <= DIRECT_LIMIT at once (rows of `values`).
+
+    Returns per row the chosen subset as a bit mask (-1: none) and another subset of the same size whose sum
+    is in the window too (-1: none), the best such by difference and index order."""
+    rows, n = values.shape
+    bits, size = _masks(n)
+    rank = _lex_rank(n)
+    best = np.full(rows, -1, np.int64)
+    rival = np.full(rows, -1, np.int64)
+    chunk = max(1, 2_000_000 // (1 << n))
+    for start in range(0, rows, chunk):
+        stop = min(rows, start + chunk)
+        sums = values[start:stop] @ bits.T  # (rows, 2^n)
+        ok = (
+            (size >= 2)
+            & (size <= max_size)
+            & (sums >= lows[start:stop, None])
+            & (sums <= highs[start:stop, None])
+        )
+        any_ok = ok.any(axis=1)
+        fewest = np.where(ok, size, np.iinfo(np.int64).max).min(axis=1)
+        ok &= size == fewest[:, None]
+        diff = np.abs(sums - targets[start:stop, None])
+        smallest = np.where(ok, diff, np.iinfo(np.int64).max).min(axis=1)
+        first = ok & (diff == smallest[:, None])
+        pick = np.argmax(np.where(first, rank, np.iinfo(np.int64).min), axis=1)
+        best[start:stop] = np.where(any_ok, pick, -1)
+        others = ok.copy()
+        others[np.arange(stop - start), pick] = False
+        has_other = others.any(axis=1) & any_ok
+        other_diff = np.where(others, diff, np.iinfo(np.int64).max).min(axis=1)
+        second = others & (diff == other_diff[:, None])
+        other_pick = np.argmax(np.where(second, rank, np.iinfo(np.int64).min), axis=1)
+        rival[start:stop] = np.where(has_other, other_pick, -1)
+    return best, rival
+
+
+def alternative_direct(
+    values: IntArray, target: int, bounds: tuple[int, int], picked: tuple[int, ...]
+) -> tuple[int, ...] | None:
+    """search._alternative for at most DIRECT_LIMIT values with one enumeration instead of one per member:
+    for each member m of `picked` in turn, best_subset(values without m, max_size=len(picked)); the first
+    such subset of len(picked) members."""
+    n, size_wanted = len(values), len(picked)
+    bits, size = _masks(n)
+    rank = _lex_rank(n)
+    sums = bits @ values
+    low, high = bounds
+    ok = (size >= 2) & (size <= size_wanted) & (sums >= low) & (sums <= high)
+    diff = np.abs(sums - target)
+    for member in picked:
+        without = ok & (bits[:, member] == 0)
+        if not without.any() or int(size[without].min()) != size_wanted:
+            continue
+        without &= diff == diff[without].min()
+        masks = np.flatnonzero(without)
+        return mask_members(int(masks[np.argmax(rank[masks])]))
+    return None
+
+
+def mask_members(mask: int) -> tuple[int, ...]:
+    return tuple(k for k in range(mask.bit_length()) if (mask >> k) & 1)

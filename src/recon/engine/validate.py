@@ -9,6 +9,8 @@ from typing import Any
 from recon.engine.checks import FieldChecks, describe, join
 from recon.engine.model import (
     COLUMN_TYPES,
+    DEFAULT_MARGIN,
+    DEFAULT_TEXT_NORMALIZE,
     DIRECTIONS,
     DUPLICATE_MODES,
     GROUPED_KINDS,
@@ -36,17 +38,34 @@ PASS_KEYS = (
     "compare",
     "suggest",
     "suggest_below",
+    "margin",
 )
 GROUPED_PASS_KEYS = ("group_by", "max_group_size", "sum")
 OP_KEYS: dict[str, tuple[str, ...]] = {
     "equals": ("normalize",),
     "tolerance": ("abs", "pct"),
     "within_days": ("days",),
+    "within_business_days": ("days", "calendar"),
     "contains": ("normalize", "direction"),
-    "similarity": ("method", "min", "normalize"),
+    "similarity": ("method", "min", "normalize", "tf"),
 }
-CONDITION_KEYS = ("left", "right", "op", "normalize", "abs", "pct", "days", "direction", "method", "min")
-SCORE_KEYS = ("left", "right", "method", "weight", "normalize")
+CONDITION_KEYS = (
+    "left",
+    "right",
+    "op",
+    "normalize",
+    "abs",
+    "pct",
+    "days",
+    "calendar",
+    "direction",
+    "method",
+    "min",
+    "tf",
+)
+SCORE_KEYS = ("left", "right", "method", "weight", "normalize", "tf")
+MAX_GROUP_SIZE = 100_000
+MAX_WEIGHT = Decimal(1_000_000)
 COMPARE_KEYS = ("left", "right", "abs", "pct", "days", "normalize")
 SUM_KEYS = ("left", "right", "abs", "pct")
 
@@ -139,9 +158,13 @@ class Validator(FieldChecks):
         compare = self.compare_items(spec.get("compare"), join(location, "compare"))
         max_group_size = 10
         if "max_group_size" in spec:
-            max_group_size = self.integer(spec["max_group_size"], join(location, "max_group_size"), 2) or 10
+            max_group_size = (
+                self.integer(spec["max_group_size"], join(location, "max_group_size"), 2, MAX_GROUP_SIZE)
+                or 10
+            )
         sum_spec = self.sum_spec(spec["sum"], join(location, "sum")) if "sum" in spec and grouped else None
         flags = {key: self.boolean(spec[key], join(location, key)) for key in ("suggest",) if key in spec}
+        margin = self.ratio(spec, "margin", location)
         if name is None or kind is None:
             return None
         return PassSpec(
@@ -158,6 +181,7 @@ class Validator(FieldChecks):
             suggest=bool(flags.get("suggest")),
             suggest_below=self.ratio(spec, "suggest_below", location),
             description=spec.get("description") if isinstance(spec.get("description"), str) else None,
+            margin=DEFAULT_MARGIN if margin is None else margin,
         )
 
     def items(self, raw: Any, location: str, required: bool) -> list[tuple[str, dict[str, Any]]]:
@@ -183,11 +207,15 @@ class Validator(FieldChecks):
             }
             self.keys(spec, where, allowed, ("left", "right", "op"), elsewhere=elsewhere, hints=OPS)
             left, right = self.sides(spec, where)
-            normalize = self.normalizers(spec.get("normalize"), join(where, "normalize"))
+            normalize = self.text_normalizers(spec, where, default=op == "similarity")
             abs_value, pct_value = self.amount_tolerance(spec, where, required=op == "tolerance")
             days = self.days(spec, where)
-            if op == "within_days" and "days" not in spec:
+            if op in ("within_days", "within_business_days") and "days" not in spec:
                 self.add(where, "missing required key 'days'")
+            calendar = (
+                self.calendar(spec["calendar"], join(where, "calendar")) if "calendar" in spec else None
+            )
+            tf = self.boolean(spec["tf"], join(where, "tf")) if "tf" in spec else True
             method, minimum = None, None
             if op == "similarity":
                 for key in ("method", "min"):
@@ -215,6 +243,8 @@ class Validator(FieldChecks):
                         method,
                         minimum,
                         direction,
+                        calendar,
+                        tf is not False,
                     )
                 )
         return tuple(result)
@@ -231,10 +261,15 @@ class Validator(FieldChecks):
             )
             weight = Decimal(1)
             if "weight" in spec:
-                weight = self.number(spec["weight"], join(where, "weight"), positive=True) or Decimal(1)
-            normalize = self.normalizers(spec.get("normalize"), join(where, "normalize"))
+                weight = self.number(
+                    spec["weight"], join(where, "weight"), positive=True, high=MAX_WEIGHT
+                ) or Decimal(1)
+            normalize = self.text_normalizers(spec, where, default=True)
+            tf = self.boolean(spec["tf"], join(where, "tf")) if "tf" in spec else True
             if method:
-                result.append(ScoreItem(left, right, method, where, float(weight), normalize))
+                result.append(
+                    ScoreItem(left, right, method, where, float(weight), normalize, tf is not False)
+                )
         return tuple(result)
 
     def compare_items(self, raw: Any, location: str) -> tuple[CompareItem, ...]:
@@ -252,6 +287,12 @@ class Validator(FieldChecks):
                 CompareItem(left, right, where, abs_value, pct_value, self.days(spec, where), normalize)
             )
         return tuple(result)
+
+    def text_normalizers(self, spec: Mapping[str, Any], where: str, default: bool) -> tuple[str, ...]:
+        """The item's normalizers; similarity items without a `normalize` key get the default text form."""
+        if "normalize" not in spec:
+            return DEFAULT_TEXT_NORMALIZE if default else ()
+        return self.normalizers(spec["normalize"], join(where, "normalize"))
 
     def sum_spec(self, raw: Any, location: str) -> SumSpec | None:
         spec = self.mapping(raw, location, "a mapping like {left: amount, right: amount, abs: 0.01}")

@@ -64,8 +64,10 @@ def reconcile(
         # the plan computes normalized key columns (Arrow) while DuckDB looks for duplicates
         planning = session.background(lambda: rules.plan(*categories, session.derive))
         available = {name: np.ones(side.n, bool) for name, side in sides.items()}
-        duplicates = _duplicates(session, rules, sides, available)
-        plan = planning.result()
+        with stage("duplicates"):
+            duplicates = _duplicates(session, rules, sides, available)
+        with stage("plan (waiting for normalized columns)"):
+            plan = planning.result()
         for name in sides:
             session.publish(name)
         reasons = Reasons({name: side.n for name, side in sides.items()})
@@ -75,10 +77,12 @@ def reconcile(
             if progress:
                 progress(ProgressEvent(spec.index, spec.name, len(plan.passes), "start", 0, 0, 0))
             offered = (np.flatnonzero(available["left"]), np.flatnonzero(available["right"]))
-            if spec.kind == "one_to_one":
-                result = run_one_to_one(session, pass_plan, offered, reasons)
-            else:
-                result = run_grouped(session, pass_plan, offered, reasons)
+            session.begin_pass(offered)
+            with stage(f"pass {spec.index + 1} {spec.name} (total)"):
+                if spec.kind == "one_to_one":
+                    result = run_one_to_one(session, pass_plan, offered, reasons)
+                else:
+                    result = run_grouped(session, pass_plan, offered, reasons)
             available["left"][result.used(0)] = False
             available["right"][result.used(1)] = False
             results.append(result)
