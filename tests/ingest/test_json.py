@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from recon.ingest import IngestError, ReadOptions, read_bytes
+from recon.ingest.limits import IngestLimits
 
 from .helpers import rows_of
 
@@ -61,15 +62,18 @@ def test_document_errors_name_the_line() -> None:
 
 
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
-    with pytest.raises(IngestError, match="nested too deeply"):
+    with pytest.raises(IngestError, match=r"nests objects or arrays too deeply.*INGEST_MAX_DEPTH"):
         read(b"[" * 200_000 + b"]" * 200_000)
 
 
 def test_deep_but_legal_objects_flatten_iteratively() -> None:
-    depth = 500
+    depth = 500  # beyond the default INGEST_MAX_DEPTH (64), within a raised one
     data = b'[{"a": ' * 1 + b'{"a": ' * depth + b"1" + b"}" * depth + b"}]"
-    result = read(data)
+    options = ReadOptions(limits=IngestLimits(max_depth=depth + 10))
+    result = read_bytes(data, filename="x.json", options=options)
     assert result.table.column_names == [".".join(["a"] * (depth + 1))]
+    with pytest.raises(IngestError, match=r"row 1: the JSON nests .* the limit is 64 \(INGEST_MAX_DEPTH\)"):
+        read(data)
 
 
 def test_lines_forced_and_null_values() -> None:

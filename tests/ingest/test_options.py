@@ -76,7 +76,8 @@ def test_full_mapping_is_normalised() -> None:
         ({"lines": "no"}, "left.read.lines: must be true or false"),
         ({"amount": 3}, "left.read.amount: must be a column name or a mapping (got 3)"),
         ({"amount": {"colum": "a"}}, "left.read.amount.colum: unknown key (did you mean 'column'?)"),
-        ({"amount": {"debit": "D", "credit": "C"}}, "left.read.amount: needs 'column'"),
+        ({"amount": {"debit_sign": "positive"}}, "left.read.amount: needs 'column'"),
+        ({"amount": {"debit": "D"}}, "left.read.amount: needs both 'debit' and 'credit'"),
         (
             {"amount": {"column": "a", "debit": "D"}},
             "needs both 'debit' and 'credit' columns (or an 'indicator')",
@@ -114,3 +115,10 @@ def test_amount_shorthand_and_indicator_defaults() -> None:
     assert spec is not None
     assert spec.mode == "indicator"
     assert (spec.debit_values, spec.credit_values) == (("D", "DR", "DEBIT"), ("C", "CR", "CREDIT"))
+
+
+def test_debit_credit_need_no_column_and_invert_is_a_flag() -> None:
+    spec = ReadOptions.from_mapping({"amount": {"debit": "Soll", "credit": "Haben", "invert": True}}).amount
+    assert spec == AmountSpec(column="amount", debit="Soll", credit="Haben", invert=True)
+    with pytest.raises(IngestError, match=r"read.amount.invert: must be true or false"):
+        ReadOptions.from_mapping({"amount": {"column": "a", "invert": "yes"}})

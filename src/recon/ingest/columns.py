@@ -122,14 +122,18 @@ def apply_types(
 ) -> Typed:
     """Convert the columns named in `types` (present in `table`); check that `id_column` is never empty."""
     out = Typed(table)
+    # One new table at the end: `set_column` per column copies the schema each time (quadratic in columns).
+    arrays: list[pa.Array | pa.ChunkedArray] = list(table.columns)
+    index = {name: i for i, name in enumerate(table.column_names)}
     for name, kind in types.items():
         parsed = convert(table[name], kind, options)
-        index = out.table.column_names.index(name)
-        out.table = out.table.set_column(index, name, parsed.values)
+        arrays[index[name]] = parsed.values
         if parsed.failures:
             out.failures[name] = list(parsed.failures)
         if parsed.note is not None:
             out.detected[f"date_format.{name}"] = parsed.note
+    if types:
+        out.table = pa.Table.from_arrays(arrays, names=table.column_names)
     if id_column is not None:
         empty = failure(_empty_id(as_array(table[id_column])), "is empty (every record needs an id)")
         out.failures.setdefault(id_column, []).extend(empty)

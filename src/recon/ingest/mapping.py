@@ -86,9 +86,14 @@ def _indicator(typed: Typed, spec: AmountSpec) -> None:
 
 def apply_amount(typed: Typed, spec: AmountSpec | None) -> None:
     """Add or rewrite the signed amount column of an already typed table, in place."""
-    if spec is None or spec.mode == "signed":
+    if spec is None:
         return
     if spec.mode == "debit_credit":
         _debit_credit(typed, spec)
-    else:
+    elif spec.mode == "indicator":
         _indicator(typed, spec)
+    if spec.invert:
+        index = typed.table.column_names.index(spec.column)
+        typed.table = typed.table.set_column(
+            index, spec.column, pc.negate(as_array(typed.table[spec.column]))
+        )

@@ -8,11 +8,13 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from recon.ingest.errors import IngestError, did_you_mean
+from recon.ingest.limits import DEFAULT_LIMITS, IngestLimits
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "latin-1", "cp1252")
 DECIMAL_SEPARATORS = (".", ",")
 THOUSANDS_SEPARATORS = (None, ",", ".", " ", "'")
 DEBIT_SIGNS = ("negative", "positive")
+DEFAULT_SIGNED_COLUMN = "amount"
 # strftime directives the date parser understands (Arrow's strptime).
 _DATE_DIRECTIVES = frozenset("dmYybBHMSIpjaAe%")
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
@@ -90,6 +92,9 @@ class AmountSpec:
     - `{column: amount, indicator: DC}`: `column` is unsigned and the indicator column says debit or credit
       (`debit_values` / `credit_values`, compared case-insensitively after trimming); debits are negated
       (or credits, with `debit_sign: positive`).
+    - `invert: true` (any form) negates the result: e.g. a ledger's bank account, where a debit (Soll) is
+      money coming in, against a bank statement where money in is positive.
+    With debit/credit columns `column` is optional (default "amount"): it names the new signed column.
     """
 
     column: str
@@ -99,6 +104,7 @@ class AmountSpec:
     debit_values: tuple[str, ...] = ("D", "DR", "DEBIT")
     credit_values: tuple[str, ...] = ("C", "CR", "CREDIT")
     debit_sign: Literal["negative", "positive"] = "negative"
+    invert: bool = False
 
     @property
     def mode(self) -> Literal["signed", "debit_credit", "indicator"]:
@@ -117,7 +123,14 @@ class AmountSpec:
             if key not in known:
                 raise _fail(f"{where}.{key}", f"unknown key{did_you_mean(str(key), known)}")
         if "column" not in value:
-            raise _fail(where, "needs 'column' (the name of the signed amount column)")
+            if "debit" in value or "credit" in value:
+                value = {**value, "column": DEFAULT_SIGNED_COLUMN}  # the signed column ingestion adds
+            else:
+                raise _fail(
+                    where,
+                    "needs 'column' (a signed amount column), or 'debit' and 'credit' (two unsigned columns: "
+                    "amount = credit - debit), or 'column' and 'indicator' (a debit/credit flag column)",
+                )
         names: dict[str, Any] = {}
         for key in ("column", "debit", "credit", "indicator"):
             if key in value:
@@ -130,6 +143,8 @@ class AmountSpec:
                 names[key] = _strings(value[key], f"{where}.{key}")
         if "debit_sign" in value:
             names["debit_sign"] = _choice(value["debit_sign"], f"{where}.debit_sign", DEBIT_SIGNS)
+        if "invert" in value:
+            names["invert"] = _bool(value["invert"], f"{where}.invert")
         return cls._checked(names, where)
 
     @classmethod
@@ -166,6 +181,7 @@ class ReadOptions:
     - json_path: dotted path to the records array inside a JSON document (e.g. "data.items").
     - lines: JSON lines (True), one JSON document (False), or decided from the content (None).
     - amount: sign convention of the amount column, see `AmountSpec`.
+    - limits: the process's bounds (`IngestLimits`, from settings); never taken from a user's mapping.
     """
 
     delimiter: str | None = None
@@ -183,6 +199,7 @@ class ReadOptions:
     json_path: str | None = None
     lines: bool | None = None
     amount: AmountSpec | None = None
+    limits: IngestLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         for name, value in self._validated(self._as_dict(), "ReadOptions").items():
@@ -198,7 +215,7 @@ class ReadOptions:
             return cls()
         if not isinstance(mapping, Mapping):
             raise _fail(where, f"must be a mapping of read options (got {type(mapping).__name__})")
-        known = [f.name for f in fields(cls)]
+        known = [f.name for f in fields(cls) if f.name in _USER_OPTIONS]
         for key in mapping:
             if key not in known:
                 raise _fail(f"{where}.{key}", f"unknown read option{did_you_mean(str(key), known)}")
@@ -269,3 +286,13 @@ _VALIDATORS: dict[str, Callable[[Any, str], Any]] = {
     "lines": lambda v, w: None if v is None else _bool(v, w),
     "amount": _amount,
 }
+_USER_OPTIONS = frozenset(_VALIDATORS)
+
+
+def _limits(value: object, where: str) -> IngestLimits:
+    if not isinstance(value, IngestLimits):
+        raise _fail(where, "must be IngestLimits")
+    return value
+
+
+_VALIDATORS["limits"] = _limits

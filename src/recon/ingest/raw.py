@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from recon.ingest.statements.integrity import StatementSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +42,5 @@ class RawTable:
     lines_of: Callable[[Sequence[int]], dict[int, int]] | None = None
     detected: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Bank statement formats: the statements of the file (balances, entry counts), checked while parsing.
+    statements: tuple[StatementSummary, ...] = ()

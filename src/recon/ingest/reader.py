@@ -16,9 +16,11 @@ import pyarrow.compute as pc
 from recon.ingest import columns, mapping, registry
 from recon.ingest.cells import as_array
 from recon.ingest.errors import IngestError, RowError, did_you_mean
+from recon.ingest.limits import IngestLimits, LimitExceeded, check_columns, check_rows
 from recon.ingest.options import ReadOptions
 from recon.ingest.parsers.csv import check_names
 from recon.ingest.raw import RawTable
+from recon.ingest.statements.integrity import StatementSummary
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +42,7 @@ class IngestResult:
     sha256: str
     format: str
     detected: dict[str, str] = field(default_factory=dict)
+    statements: tuple[StatementSummary, ...] = ()  # bank statement formats only (see RawTable)
 
 
 def read_file(
@@ -86,6 +89,12 @@ def read_bytes(
             result = _result(raw, format=parser.name, options=options, hints=hints, id_column=id_column)
         except IngestError as exc:
             raise exc.with_file(filename) from exc.__cause__
+        except UnicodeError as exc:  # e.g. a lone surrogate from an escape: permanent, never retried
+            raise IngestError(
+                f"the file holds text that is not valid Unicode ({type(exc).__name__})", file=filename
+            ) from exc
+        except RecursionError as exc:
+            raise IngestError("the file nests data too deeply to read", file=filename) from exc
         return replace(result, sha256=digest.result())
 
 
@@ -98,11 +107,13 @@ def _result(
     id_column: str | None,
 ) -> IngestResult:
     names = raw.table.column_names
+    present = set(names)  # membership per hint: a list would make this quadratic in the columns
+    check_bounds(raw, options.limits)
     check_names(names)
     mapping.check_columns(options.amount, names)
     if id_column is not None and id_column not in names:
         raise IngestError(f"the id column {id_column!r} is not in the file{did_you_mean(id_column, names)}")
-    wanted = {name: kind for name, kind in hints.items() if name in names} | mapping.source_types(
+    wanted = {name: kind for name, kind in hints.items() if name in present} | mapping.source_types(
         options.amount
     )
     typed = columns.apply_types(raw.table, wanted, options, id_column)
@@ -116,7 +127,45 @@ def _result(
         sha256="",
         format=format,
         detected=raw.detected | typed.detected,
+        statements=raw.statements,
     )
+
+
+def check_bounds(raw: RawTable, limits: IngestLimits) -> None:
+    """Columns, rows, bytes per cell and per row of what any parser produced (parsers that stream also
+    check as they go, to stop early). Text columns only: native numbers and dates are small."""
+    table = raw.table
+    check_columns(table.num_columns, limits)
+    check_rows(table.num_rows + len(raw.broken), limits)
+    if table.num_rows == 0 or table.nbytes <= min(limits.max_cell_bytes, limits.max_row_bytes):
+        return
+    row_bytes = np.zeros(table.num_rows, dtype=np.int64)
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        lengths = np.asarray(pc.fill_null(pc.binary_length(as_array(column)), 0), dtype=np.int64)
+        if lengths.max(initial=0) > limits.max_cell_bytes:
+            at = int(lengths.argmax())
+            raise LimitExceeded(
+                "max_cell_bytes",
+                limits.max_cell_bytes,
+                f"a cell holds {int(lengths[at]):,} bytes",
+                row=_row_number(raw, at),
+                column=name,
+            )
+        row_bytes += lengths
+    if row_bytes.max(initial=0) > limits.max_row_bytes:
+        at = int(row_bytes.argmax())
+        raise LimitExceeded(
+            "max_row_bytes",
+            limits.max_row_bytes,
+            f"a row holds {int(row_bytes[at]):,} bytes",
+            row=_row_number(raw, at),
+        )
+
+
+def _row_number(raw: RawTable, index: int) -> int:
+    return int(raw.rows[index].as_py()) if raw.rows is not None else index + 1
 
 
 def _split(raw: RawTable, typed: columns.Typed) -> tuple[pa.Table, pa.Table, list[RowError]]:
@@ -153,8 +202,9 @@ def _split(raw: RawTable, typed: columns.Typed) -> tuple[pa.Table, pa.Table, lis
 
 
 def _null_failed_cells(table: pa.Table, typed: columns.Typed) -> pa.Table:
+    positions = {name: i for i, name in enumerate(table.column_names)}
     for name, failures in typed.failures.items():
-        index = table.column_names.index(name)
+        index = positions[name]
         for failed in failures:
             values = table.column(index)
             table = table.set_column(

@@ -1,7 +1,9 @@
-"""Parsers by name; the format is chosen by explicit name, magic bytes, file extension, then content.
+"""Parsers by name; the format is chosen by explicit name, magic bytes, bank statement content, file
+extension, then content.
 
 A parser is `(data: bytes, options: ReadOptions) -> RawTable`. Built-in parsers register themselves when
-`recon.ingest.parsers` is imported; bank formats (mt940, camt053, bai2, ofx) plug in the same way.
+`recon.ingest.parsers` is imported; bank statement formats (mt940, mt950, camt053, camt052, camt054, bai2,
+ofx) are recognised from their content before the extension is looked at.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import PurePath
 from recon.ingest.errors import IngestError, did_you_mean
 from recon.ingest.options import ReadOptions
 from recon.ingest.raw import RawTable
+from recon.ingest.statements.detect import HEAD_BYTES, detect_format
 
 Parser = Callable[[bytes, ReadOptions], RawTable]
 
@@ -27,7 +30,16 @@ class ParserSpec:
 
 
 _PARSERS: dict[str, ParserSpec] = {}
-_ALIASES = {"excel": "xlsx", "xlsm": "xlsx", "jsonl": "json", "ndjson": "json", "tsv": "csv", "txt": "csv"}
+_ALIASES = {
+    "excel": "xlsx",
+    "xlsm": "xlsx",
+    "jsonl": "json",
+    "ndjson": "json",
+    "tsv": "csv",
+    "txt": "csv",
+    "qfx": "ofx",
+    "camt": "camt053",
+}
 
 
 def register(
@@ -69,6 +81,9 @@ def choose(data: bytes, filename: str | None, format: str | None = None) -> Pars
     for spec in parsers.values():
         if any(data.startswith(magic) for magic in spec.magic):
             return spec
+    statement = detect_format(data[:HEAD_BYTES])  # bank statements: by content, whatever the name says
+    if statement is not None:
+        return parsers[statement]
     suffix = PurePath(filename).suffix.lower().lstrip(".") if filename else ""
     if suffix == "xls":
         raise IngestError("legacy .xls workbooks are not supported; save the sheet as .xlsx or CSV")

@@ -10,3 +10,10 @@ register("xlsx", parse_xlsx, extensions=("xlsx", "xlsm"), magic=(b"PK\x03\x04",)
 register("parquet", parse_parquet, extensions=("parquet", "pq"), magic=(b"PAR1",))
 register("json", parse_json, extensions=("json", "jsonl", "ndjson"))
 register("csv", parse_csv, extensions=("csv", "tsv", "txt", "tab"))
+
+# Bank statement formats: chosen from the content (recon.ingest.statements.detect), never from the name.
+from recon.ingest.statements import FORMAT_NAMES  # noqa: E402
+from recon.ingest.statements.tables import statement_parser  # noqa: E402
+
+for _name in FORMAT_NAMES:
+    register(_name, statement_parser(_name))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import _csv
 import csv as pycsv
 import io
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from recon.ingest.errors import IngestError
+from recon.ingest.limits import IngestLimits, LimitExceeded, check_columns
 from recon.ingest.options import ReadOptions
 from recon.ingest.raw import BrokenRecord, RawTable
 from recon.ingest.text import decode_legacy, invalid_utf8, offset_after_lines, strip_bom
@@ -32,6 +34,7 @@ _SAMPLE_BYTES = 1 << 16
 _BLOCK_SIZE = 1 << 22
 _HEADER_LINES = 1000
 _EXCEL_SEP = re.compile(r"^sep=(.)\s*$")
+log = logging.getLogger("recon.ingest")
 
 
 class _NotUtf8(Exception):
@@ -85,13 +88,19 @@ def _decode_strict(raw: memoryview) -> str:
         raise _NotUtf8 from exc
 
 
-def _header(body: memoryview, dialect: Dialect, header: bool) -> tuple[list[str], int]:
+def _header(body: memoryview, dialect: Dialect, header: bool, limits: IngestLimits) -> tuple[list[str], int]:
     """Column names and the number of lines they take (blank lines before the header included)."""
+    first_line = offset_after_lines(body, 1)
+    if first_line > limits.max_row_bytes:
+        raise LimitExceeded(
+            "max_row_bytes", limits.max_row_bytes, f"the first line holds {first_line:,} bytes", line=1
+        )
     sample = body[: offset_after_lines(body, _HEADER_LINES)]
     reader = dialect.rows(io.StringIO(_decode_strict(sample), newline=""))
     first = next((r for r in reader if r and any(f.strip() for f in r)), None)
     if first is None:
         raise IngestError("the file has no header and no data" if header else "the file has no data")
+    check_columns(len(first), limits, "the header" if header else "the first record")
     if not header:
         return [f"column{i}" for i in range(1, len(first) + 1)], 0
     return [name.strip() for name in first], reader.line_num
@@ -99,6 +108,9 @@ def _header(body: memoryview, dialect: Dialect, header: bool) -> tuple[list[str]
 
 def check_names(names: Sequence[str]) -> None:
     """IngestError naming empty or duplicate column names."""
+    nul = [str(i) for i, name in enumerate(names, start=1) if "\x00" in name]
+    if nul:
+        raise IngestError(f"the header has a NUL character in the column name at position {', '.join(nul)}")
     empty = [str(i) for i, name in enumerate(names, start=1) if not name]
     if empty:
         raise IngestError(f"the header has an empty column name at position {', '.join(empty)}")
@@ -115,7 +127,13 @@ class _Invalid:
 
 
 def _read(
-    data: memoryview, names: list[str], dialect: Dialect, nulls: Sequence[str], threads: bool
+    data: memoryview,
+    names: list[str],
+    dialect: Dialect,
+    nulls: Sequence[str],
+    *,
+    threads: bool,
+    limits: IngestLimits,
 ) -> tuple[pa.Table, list[_Invalid]]:
     invalid: list[_Invalid] = []
 
@@ -126,7 +144,12 @@ def _read(
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads, block_size=_BLOCK_SIZE),
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                use_threads=threads,
+                # A record must fit in a block: rows up to max_row_bytes parse, longer ones fail below.
+                block_size=max(_BLOCK_SIZE, limits.max_row_bytes + 1),
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=dialect.delimiter,
                 quote_char=dialect.quote or False,
@@ -146,9 +169,15 @@ def _read(
     except UnicodeDecodeError as exc:
         raise _NotUtf8 from exc
     except pa.ArrowInvalid as exc:
-        if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
+        text = str(exc).lower()
+        if "utf8" in text or "utf-8" in text:
             raise _NotUtf8 from exc
-        raise IngestError(f"cannot parse the CSV: {exc}") from exc
+        if "straddling" in text or "block boundar" in text:
+            raise LimitExceeded(
+                "max_row_bytes", limits.max_row_bytes, "a record (or an unclosed quote) is longer than that"
+            ) from exc
+        log.warning("csv_parse_failed: %s", exc)  # the library's text stays in the logs
+        raise IngestError("cannot parse the CSV (a quote or delimiter that does not fit the file)") from exc
     return table, invalid
 
 
@@ -185,7 +214,8 @@ class _Body:
             sample = bytes(data[start : start + _SAMPLE_BYTES]).decode("utf-8", "replace")
             delimiter = sniff_delimiter(sample, options.quote, options.escape)
         self.dialect = Dialect(delimiter, options.quote, options.escape)
-        self.names, header_lines = _header(data[start:], self.dialect, options.header)
+        self.limits = options.limits
+        self.names, header_lines = _header(data[start:], self.dialect, options.header, options.limits)
         check_names(self.names)
         self.lines_before = skipped + header_lines
         self.data = data[offset_after_lines(data, header_lines, start) :]
@@ -228,9 +258,13 @@ class _Body:
         if not bytes(self.data[:4096]).strip() and not bytes(self.data).strip():
             empty = pa.table({n: pa.array([], pa.string()) for n in self.names})
             return RawTable(empty, lines_of=self.lines_of, detected={"delimiter": self.dialect.delimiter})
-        table, invalid = _read(self.data, self.names, self.dialect, self.null_values, threads=True)
+        table, invalid = _read(
+            self.data, self.names, self.dialect, self.null_values, threads=True, limits=self.limits
+        )
         if invalid and any(i.number is None for i in invalid):
-            table, invalid = _read(self.data, self.names, self.dialect, self.null_values, threads=False)
+            table, invalid = _read(
+                self.data, self.names, self.dialect, self.null_values, threads=False, limits=self.limits
+            )
         return self._numbered(table, invalid)
 
     def _numbered(self, table: pa.Table, invalid: list[_Invalid]) -> RawTable:

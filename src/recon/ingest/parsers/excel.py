@@ -9,17 +9,109 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
+import logging
 import zipfile
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any, Literal
 
 import pyarrow as pa
 
 from recon.ingest.errors import IngestError, did_you_mean
+from recon.ingest.limits import IngestLimits, LimitExceeded, check_columns, check_rows
 from recon.ingest.options import ReadOptions
 from recon.ingest.parsers import values
 from recon.ingest.raw import BrokenRecord, RawTable
+
+_RATIO_FROM_BYTES = 16 * 1024 * 1024  # small members may compress far better (styles, empty sheets)
+
+
+class _Budget:
+    """Decompressed bytes left for the whole workbook, shared by every member openpyxl opens."""
+
+    def __init__(self, limits: IngestLimits) -> None:
+        self.limits = limits
+        self.left = limits.max_unzipped_bytes
+
+    def over_total(self, size: int) -> LimitExceeded:
+        return LimitExceeded(
+            "max_unzipped_bytes",
+            self.limits.max_unzipped_bytes,
+            f"the workbook unzips to {size:,} bytes or more",
+        )
+
+    def check_ratio(self, info: zipfile.ZipInfo, size: int) -> None:
+        if size > _RATIO_FROM_BYTES and size > self.limits.max_zip_ratio * max(info.compress_size, 1):
+            raise LimitExceeded(
+                "max_zip_ratio",
+                self.limits.max_zip_ratio,
+                f"the workbook part {info.filename} unzips {size // max(info.compress_size, 1):,} times "
+                "its size (a decompression bomb?)",
+            )
+
+
+class _Counted(io.RawIOBase):
+    """A zip member's stream that counts what it decompresses and stops at the budget, while reading."""
+
+    def __init__(self, stream: IO[bytes], info: zipfile.ZipInfo, budget: _Budget) -> None:
+        super().__init__()
+        self._stream, self._info, self._budget, self._read = stream, info, budget, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(min(len(view), 1 << 20))
+        self._read += len(data)
+        self._budget.left -= len(data)
+        if self._budget.left < 0:
+            raise self._budget.over_total(self._budget.limits.max_unzipped_bytes)
+        self._budget.check_ratio(self._info, self._read)
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+class _GuardedZip(zipfile.ZipFile):
+    """The workbook's archive as openpyxl reads it: declared sizes checked up front, real ones while
+    streaming (every `read` of openpyxl goes through `open`)."""
+
+    def __init__(self, data: bytes, limits: IngestLimits) -> None:
+        super().__init__(io.BytesIO(data))
+        self.budget = _Budget(limits)
+        declared = sum(info.file_size for info in self.infolist())
+        if declared > limits.max_unzipped_bytes:
+            raise self.budget.over_total(declared)
+        for info in self.infolist():
+            self.budget.check_ratio(info, info.file_size)
+
+    def open(
+        self, name: str | zipfile.ZipInfo, mode: Literal["r", "w"] = "r", pwd: bytes | None = None, **kw: Any
+    ) -> IO[bytes]:
+        stream = super().open(name, mode, pwd, **kw)
+        if mode != "r":
+            return stream
+        info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
+        return io.BufferedReader(_Counted(stream, info, self.budget))
+
+
+def _load_workbook(data: bytes, limits: IngestLimits) -> Any:
+    """openpyxl's load_workbook (read-only, cached values) over the guarded archive."""
+    from openpyxl.reader.excel import ExcelReader
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.archive.close()
+    reader.archive = _GuardedZip(data, limits)
+    reader.read()
+    return reader.wb
+
+
+log = logging.getLogger("recon.ingest")
 
 
 def _cell(value: object, nulls: frozenset[str]) -> object:
@@ -56,7 +148,9 @@ def _blank(row: Sequence[object]) -> bool:
 _Rows = Iterator[tuple[int, tuple[object, ...]]]
 
 
-def _header(rows: _Rows, header: bool) -> tuple[list[str], list[tuple[int, tuple[object, ...]]]]:
+def _header(
+    rows: _Rows, header: bool, limits: IngestLimits
+) -> tuple[list[str], list[tuple[int, tuple[object, ...]]]]:
     """Column names, and the first data row when there is no header row."""
     for line, first in rows:
         if _blank(first):
@@ -64,6 +158,7 @@ def _header(rows: _Rows, header: bool) -> tuple[list[str], list[tuple[int, tuple
         cells = list(first)
         while cells and (cells[-1] is None or (isinstance(cells[-1], str) and not cells[-1].strip())):
             cells.pop()
+        check_columns(len(cells), limits, "the header row" if header else "the first row")
         if not header:
             return [f"column{i}" for i in range(1, len(cells) + 1)], [(line, first)]
         names = ["" if v is None else values.as_text(v).strip() for v in cells]
@@ -79,29 +174,37 @@ def _header(rows: _Rows, header: bool) -> tuple[list[str], list[tuple[int, tuple
 
 def parse_xlsx(data: bytes, options: ReadOptions) -> RawTable:
     # Local: openpyxl is loaded by the first workbook, not by every process that registers the parsers.
-    import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    limits = options.limits
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = _load_workbook(data, limits)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise IngestError(f"not a readable XLSX workbook: {exc}") from exc
+        log.warning("xlsx_unreadable: %s", exc)  # the library's text (and paths) stay in the logs
+        raise IngestError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
     try:
         sheet = _sheet(workbook, options.sheet)
+        # The sheet's own <dimension> is not trusted: "A1:A1" would cut the data silently, "A1:XFD1048576"
+        # would pad every row to 16,384 cells. Rows are read as wide as their last cell.
+        sheet.reset_dimensions()
         rows = (
             (n, r) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1) if n > options.skip_rows
         )
-        names, pending = _header(rows, options.header)
+        names, pending = _header(rows, options.header, limits)
         nulls = frozenset(options.null_values)
         width = len(names)
         records: list[list[object]] = []
         numbers: list[int] = []
         lines: dict[int, int] = {}
         broken: list[BrokenRecord] = []
-        for line, row in [*pending, *rows]:
+        for line, row in itertools.chain(pending, rows):  # streamed: a list would hold every row
             if _blank(row):
                 continue
             number = len(records) + len(broken) + 1
+            if number > limits.max_rows:
+                check_rows(number, limits)
+            if len(row) > limits.max_columns and not _blank(row[limits.max_columns :]):
+                check_columns(len(row), limits, f"row {number} (sheet row {line})")
             extra = [v for v in row[width:] if v is not None and not (isinstance(v, str) and not v.strip())]
             if extra:
                 cells = [_cell(v, nulls) for v in row]

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from recon.ingest.errors import IngestError, did_you_mean
+from recon.ingest.limits import DEFAULT_LIMITS, IngestLimits, LimitExceeded, check_columns, check_rows
 from recon.ingest.options import ReadOptions
 from recon.ingest.parsers import values
 from recon.ingest.raw import BrokenRecord, RawTable
@@ -25,14 +26,22 @@ def _no_constants(name: str) -> object:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
-def _loads(text: str) -> Any:
+def _too_deep(limits: IngestLimits, row: int | None = None) -> LimitExceeded:
+    return LimitExceeded(
+        "max_depth", limits.max_depth, "the JSON nests objects or arrays too deeply", row=row
+    )
+
+
+def _loads(text: str, limits: IngestLimits) -> Any:
     try:
         return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
     except RecursionError:
-        raise IngestError("the JSON is nested too deeply to read") from None
+        raise _too_deep(limits) from None
 
 
-def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
+def flatten(
+    record: Mapping[str, Any], limits: IngestLimits = DEFAULT_LIMITS, row: int | None = None
+) -> dict[str, Any]:
     """Nested objects as dotted keys, in document order; iterative, so depth cannot exhaust the stack."""
     out: dict[str, Any] = {}
     stack: list[tuple[str, Iterator[tuple[str, Any]]]] = [("", iter(record.items()))]
@@ -40,6 +49,8 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
         prefix, items = stack[-1]
         for key, value in items:
             if isinstance(value, dict):  # an empty object adds no column
+                if len(stack) >= limits.max_depth:
+                    raise _too_deep(limits, row)
                 stack.append((f"{prefix}{key}.", iter(value.items())))
                 break
             out[f"{prefix}{key}"] = value
@@ -92,12 +103,12 @@ def _looks_like_lines(text: str) -> bool:
     return bool(second) and first.startswith("{") and first.endswith("}")
 
 
-def _document(text: str, lines: bool | None) -> Any | None:
+def _document(text: str, lines: bool | None, limits: IngestLimits) -> Any | None:
     """The parsed document, or None when the text is JSON lines."""
     if lines or (lines is None and _looks_like_lines(text)):
         return None
     try:
-        return _loads(text)
+        return _loads(text, limits)
     except json.JSONDecodeError as exc:
         raise IngestError(f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
     except ValueError as exc:
@@ -105,7 +116,8 @@ def _document(text: str, lines: bool | None) -> Any | None:
 
 
 class _Collector:
-    def __init__(self, nulls: frozenset[str]) -> None:
+    def __init__(self, nulls: frozenset[str], limits: IngestLimits) -> None:
+        self.limits = limits
         self.records: list[dict[str, Any]] = []
         self.numbers: list[int] = []
         self.lines: dict[int, int] = {}
@@ -114,10 +126,12 @@ class _Collector:
         self.nulls = nulls
 
     def add(self, item: Any, line: int | None = None, text: str | None = None) -> None:
-        flat = flatten(item) if isinstance(item, dict) else None
+        number = len(self.records) + len(self.broken) + 1
+        if number > self.limits.max_rows:
+            check_rows(number, self.limits)
+        flat = flatten(item, self.limits, number) if isinstance(item, dict) else None
         if flat == {}:
             return  # an object without fields is like a blank line: skipped, not numbered
-        number = len(self.records) + len(self.broken) + 1
         if line is not None:
             self.lines[number] = line
         if flat is None:
@@ -127,6 +141,8 @@ class _Collector:
             return
         flat = {k: None if isinstance(v, str) and v in self.nulls else v for k, v in flat.items()}
         self.names.update(dict.fromkeys(flat))
+        if len(self.names) > self.limits.max_columns:
+            check_columns(len(self.names), self.limits, f"the records up to row {number}")
         self.records.append(flat)
         self.numbers.append(number)
 
@@ -145,14 +161,14 @@ class _Collector:
 
 def parse_json(data: bytes, options: ReadOptions) -> RawTable:
     text, encoding = decode(data, options.encoding)
-    collector = _Collector(frozenset(options.null_values))
-    document = _document(text, options.lines)
+    collector = _Collector(frozenset(options.null_values), options.limits)
+    document = _document(text, options.lines, options.limits)
     if document is None:
         for line, content in enumerate(text.split("\n"), start=1):
             if not content.strip():
                 continue
             try:
-                item = _loads(content)
+                item = _loads(content, options.limits)
             except (json.JSONDecodeError, ValueError) as exc:
                 number = len(collector.records) + len(collector.broken) + 1
                 collector.broken.append(BrokenRecord(number, f"invalid JSON: {exc}", text=content, line=line))
@@ -164,6 +180,12 @@ def parse_json(data: bytes, options: ReadOptions) -> RawTable:
             collector.add(
                 item, text=None if isinstance(item, dict) else json.dumps(item, default=values.as_text)
             )
-    result = collector.raw()
+    try:
+        result = collector.raw()
+    except UnicodeEncodeError as exc:  # "\ud800" escapes decode to lone surrogates, which are not text
+        raise IngestError(
+            f"a JSON string holds a lone surrogate ({exc.object[exc.start : exc.end]!r}), which is not "
+            "valid Unicode"
+        ) from None
     result.detected.update({"encoding": encoding, "json": "lines" if document is None else "document"})
     return result
