@@ -1,0 +1,1 @@
+"""Feeds: folders of the feeds store that workers poll; new files become datasets once (docs/feeds.md)."""

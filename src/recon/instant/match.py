@@ -1,0 +1,156 @@
+"""Matching pushed transactions against a book's open items, pass by pass (the rule set's waterfall).
+
+Per pass: every undecided transaction looks its blocking keys up (indexed: the primary key of
+open_item_keys), the conditions are checked in Python and scored like the engine without score items
+(closeness of tolerances and date windows). A pair is taken when each is the other's best candidate with no
+rival within the pass's margin; a pair with such a rival, or in a `suggest` pass, or below `suggest_below`,
+is a suggestion (nothing closes). Transactions not taken are offered to the next pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Date, Integer, Text, column, text
+from sqlalchemy.orm import Session
+
+from recon.instant.plan import InstantPass, InstantPlan
+from recon.models.types import Money
+
+ITEM_FIELDS = ("row_no", "ext_id", "date", "value_date", "amount", "currency", "reference", "counterparty",
+               "description")  # fmt: skip
+
+
+@dataclass
+class Pairing:
+    txn: int  # index of the transaction in the request
+    item: dict[str, Any]
+    pass_name: str
+    score: float
+    differences: dict[str, str] = field(default_factory=dict)
+    rival: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> Literal["matched", "break"]:
+        return "break" if self.differences else "matched"
+
+
+@dataclass
+class Outcome:
+    matches: list[Pairing] = field(default_factory=list)
+    suggestions: list[Pairing] = field(default_factory=list)
+    ambiguous: set[int] = field(default_factory=set)
+
+
+def reconcile(
+    session: Session, book_id: str, plan: InstantPlan, txns: Sequence[Mapping[str, Any]]
+) -> Outcome:
+    outcome = Outcome()
+    open_txns = set(range(len(txns)))
+    taken: set[int] = set()  # row numbers of items matched or suggested in this request
+    for step in plan.passes:
+        if not open_txns:
+            break
+        probes = {t: step.keys(txns[t], "txn", probe=True) for t in sorted(open_txns)}
+        candidates = _lookup(session, book_id, step.number, {k for keys in probes.values() for k in keys})
+        edges: dict[int, list[tuple[float, dict[str, Any]]]] = {}
+        by_item: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        for t, keys in probes.items():
+            seen: set[int] = set()
+            for key in keys:
+                same_key = step.unambiguous(key)
+                for item in candidates.get(key, ()):
+                    row = item["row_no"]
+                    if row in seen or row in taken:
+                        continue
+                    seen.add(row)
+                    score = step.holds(item, txns[t], same_key=same_key)
+                    if score is not None and (step.spec.min_score is None or score >= step.spec.min_score):
+                        edges.setdefault(t, []).append((score, item))
+                        by_item[row].append((score, t))
+        for t, found in edges.items():
+            _decide(
+                step, t, found, by_item=by_item, txns=txns, taken=taken, open_txns=open_txns, outcome=outcome
+            )
+    return outcome
+
+
+def _decide(
+    step: InstantPass,
+    t: int,
+    found: list[tuple[float, dict[str, Any]]],
+    *,
+    by_item: Mapping[int, list[tuple[float, int]]],
+    txns: Sequence[Mapping[str, Any]],
+    taken: set[int],
+    open_txns: set[int],
+    outcome: Outcome,
+) -> None:
+    margin = step.spec.margin
+    found = sorted((p for p in found if p[1]["row_no"] not in taken), key=lambda p: (-p[0], p[1]["row_no"]))
+    if not found:
+        return
+    score, item = found[0]
+    rivals = sorted((s, other) for s, other in by_item[item["row_no"]] if other != t)
+    if rivals and rivals[-1][0] > score + margin:  # the item is clearly another transaction's
+        return
+    rival: dict[str, Any] | None = None
+    if len(found) > 1 and found[1][0] >= score - margin:
+        rival = {"side": step.item_side, "id": found[1][1]["ext_id"], "score": round(found[1][0], 6)}
+    elif rivals and rivals[-1][0] >= score - margin:
+        rival = {
+            "side": "transactions",
+            "id": txns[rivals[-1][1]].get("id"),
+            "score": round(rivals[-1][0], 6),
+        }
+    pairing = Pairing(t, item, step.spec.name, score, step.differences(item, txns[t]), rival)
+    suggest = step.spec.suggest or (step.spec.suggest_below is not None and score < step.spec.suggest_below)
+    taken.add(item["row_no"])
+    open_txns.discard(t)
+    if rival is not None or suggest:
+        outcome.suggestions.append(pairing)
+        if rival is not None:
+            outcome.ambiguous.add(t)
+    else:
+        outcome.matches.append(pairing)
+
+
+_ITEM_COLUMNS = ", ".join(f"i.{name}" for name in ITEM_FIELDS)
+_LOOKUP = f"""
+SELECT k.key, {_ITEM_COLUMNS}
+FROM open_item_keys k JOIN open_items i ON i.book_id = k.book_id AND i.row_no = k.row_no
+WHERE k.book_id = :book_id AND k.pass_no = :pass_no AND k.key {{keys}} AND i.closed_at IS NULL
+"""
+_RESULT_TYPES: dict[str, Any] = {
+    "key": Text(), "row_no": Integer(), "ext_id": Text(), "date": Date(), "value_date": Date(),
+    "amount": Money(), "currency": Text(), "reference": Text(), "counterparty": Text(), "description": Text(),
+}  # fmt: skip
+
+
+def id_list(session: Session, values: list[Any]) -> tuple[str, Any]:
+    """An IN over many values as ONE bound parameter: `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM
+    json_each(...))` on SQLite; 10,000 keys stay one short statement instead of thousands of parameters."""
+    if session.get_bind().dialect.name == "postgresql":
+        return "= ANY(:values)", values
+    return "IN (SELECT value FROM json_each(:values))", json.dumps(values)
+
+
+def _lookup(session: Session, book_id: str, pass_no: int, keys: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """Open items by blocking key (the keys' primary key index, then the items' primary key)."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not keys:
+        return out
+    condition, values = id_list(session, sorted(keys))
+    stmt = text(_LOOKUP.format(keys=condition.replace(":values", ":keys"))).columns(
+        *(column(name, kind) for name, kind in _RESULT_TYPES.items())
+    )
+    for row in session.execute(stmt, {"book_id": book_id, "pass_no": pass_no, "keys": values}):
+        values_ = row._asdict()
+        key = values_.pop("key")
+        values_["id"] = values_["ext_id"]
+        out[key].append(values_)
+    return out

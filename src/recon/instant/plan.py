@@ -1,0 +1,206 @@
+"""What instant reconciliation runs of a rule set, in plain Python (the API process has no data stack).
+
+Supported: `one_to_one` passes whose conditions are `equals` (with normalisers), `tolerance` and
+`within_days` on canonical columns, with `compare`, `suggest`, `suggest_below` and `margin`. The blocking key
+of a pass is its normalised `equals` values plus, for an absolute `tolerance`, the amount's bucket of that
+width (a value meets its own and the two neighbouring buckets), so a lookup reads only the items that can
+match. Other passes (grouped kinds, similarity, contains, business days, score items, extra columns) are
+skipped and named in the response: the engine's runs do those.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
+from typing import Any
+
+from recon.engine import RuleSet
+from recon.engine.model import Condition, PassSpec
+from recon.engine.transliterate import transliterate_text
+
+# The engine's side columns (recon.datasets.bulk.ARROW_CANONICAL) that open items keep.
+COLUMNS = ("id", "date", "value_date", "amount", "currency", "reference", "counterparty", "description")
+SUPPORTED_OPS = ("equals", "tolerance", "within_days")
+SEP = "\x1f"
+
+Record = Mapping[str, Any]
+
+
+def _words(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", re.sub(r"[.'’]+", "", text)).strip(" ")
+
+
+_NORMALIZERS: dict[str, Callable[[str], str]] = {
+    "trim": lambda s: s.strip(" "),
+    "upper": lambda s: s.upper(),
+    "lower": str.lower,
+    "digits": lambda s: re.sub(r"[^0-9]+", "", s),
+    "alnum": lambda s: "".join(c for c in s if c.isalnum()),
+    "collapse_spaces": lambda s: re.sub(r"\s+", " ", s).strip(" "),
+    "strip_leading_zeros": lambda s: re.sub(r"^0+(.)", r"\1", s),
+    "transliterate": transliterate_text,
+    "words": _words,
+}
+
+
+def canonical(value: Any) -> str | None:
+    """The text an `equals` compares: decimals by value (12.50 == 12.5), dates in ISO form."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def normalized(value: Any, steps: tuple[str, ...]) -> str | None:
+    text = canonical(value)
+    if text is None:
+        return None
+    for step in _chain(steps):
+        text = step(text)
+    return text or None  # empty text never matches
+
+
+@lru_cache(maxsize=256)
+def _chain(steps: tuple[str, ...]) -> tuple[Callable[[str], str], ...]:
+    return tuple(_NORMALIZERS[step] for step in steps)
+
+
+@dataclass(frozen=True)
+class InstantPass:
+    spec: PassSpec
+    number: int  # its position among the rule set's passes (keys are stored per pass)
+    item_side: str  # "left" or "right": the side of the open items
+    equals: tuple[Condition, ...]
+    bucket: Condition | None  # the absolute tolerance whose buckets join the key
+
+    def column(self, cond: Condition, of: str) -> str:
+        """The column of `cond` on the items (`of="item"`) or on the transactions."""
+        left_is_item = self.item_side == "left"
+        return cond.left if (of == "item") == left_is_item else cond.right
+
+    def unambiguous(self, key: str) -> bool:
+        """No value of the key contained the separator, so equal keys mean equal `equals` values."""
+        return key.count(SEP) == len(self.equals) - (0 if self.bucket is not None else 1)
+
+    def keys(self, record: Record, of: str, *, probe: bool = False) -> list[str]:
+        """The blocking keys of a record: one for an item; three (neighbouring buckets) for a probe."""
+        parts = []
+        for cond in self.equals:
+            value = normalized(record.get(self.column(cond, of)), cond.normalize)
+            if value is None:
+                return []
+            parts.append(value)
+        if self.bucket is None:
+            return [SEP.join(parts)]
+        amount = record.get(self.column(self.bucket, of))
+        if amount is None:
+            return []
+        width = self.bucket.abs or Decimal(0)
+        if not width:
+            return [SEP.join([*parts, canonical(amount) or ""])]
+        slot = int((amount / width).to_integral_value(ROUND_FLOOR))
+        slots = (slot - 1, slot, slot + 1) if probe else (slot,)
+        return [SEP.join([*parts, str(s)]) for s in slots]
+
+    def holds(self, item: Record, txn: Record, *, same_key: bool = False) -> float | None:
+        """The candidate's score (closeness of tolerances and windows, 1.0 without them), None if a
+        condition fails. `same_key`: met through an unambiguous blocking key (no value held the
+        separator), so the `equals` conditions hold already."""
+        closeness: list[float] = []
+        for cond in self.spec.match:
+            if same_key and cond.op == "equals":
+                continue
+            a, b = item.get(self.column(cond, "item")), txn.get(self.column(cond, "txn"))
+            if cond.op == "equals":
+                if normalized(a, cond.normalize) is None or normalized(a, cond.normalize) != normalized(
+                    b, cond.normalize
+                ):
+                    return None
+            elif cond.op == "tolerance":
+                if a is None or b is None:
+                    return None
+                allowed = _allowed(cond.abs, cond.pct, a, b)
+                diff = abs(a - b)
+                if diff > allowed:
+                    return None
+                closeness.append(1.0 - float(diff / allowed) if allowed else 1.0)
+            elif cond.op == "within_days":
+                if a is None or b is None:
+                    return None
+                apart = abs((a - b).days)
+                if apart > (cond.days or 0):
+                    return None
+                closeness.append(1.0 - apart / ((cond.days or 0) + 1))
+        return sum(closeness) / len(closeness) if closeness else 1.0
+
+    def differences(self, item: Record, txn: Record) -> dict[str, str]:
+        """The `compare` items that disagree (a break): {"item column": "item value vs transaction value"}."""
+        out: dict[str, str] = {}
+        for cmp in self.spec.compare:
+            left_is_item = self.item_side == "left"
+            a = item.get(cmp.left if left_is_item else cmp.right)
+            b = txn.get(cmp.right if left_is_item else cmp.left)
+            if a is None or b is None:
+                agree = a is b
+            elif cmp.abs is not None or cmp.pct is not None:
+                agree = abs(a - b) <= _allowed(cmp.abs, cmp.pct, a, b)
+            elif cmp.days is not None:
+                agree = abs((a - b).days) <= cmp.days
+            else:
+                agree = normalized(a, cmp.normalize) == normalized(b, cmp.normalize)
+            if not agree:
+                out[cmp.left if left_is_item else cmp.right] = f"{canonical(a)} vs {canonical(b)}"
+        return out
+
+
+def _allowed(abs_: Decimal | None, pct: Decimal | None, a: Decimal, b: Decimal) -> Decimal:
+    if abs_ is not None:
+        return abs_
+    return max(abs(a), abs(b)) * (pct or Decimal(0)) / 100
+
+
+@dataclass(frozen=True)
+class InstantPlan:
+    passes: tuple[InstantPass, ...]
+    skipped: tuple[tuple[str, str], ...]  # (pass name, why instant reconciliation does not run it)
+
+
+def _unsupported(spec: PassSpec) -> str | None:
+    if spec.kind != "one_to_one":
+        return f"kind {spec.kind} (grouped matching runs in runs only)"
+    if spec.score:
+        return "score items (text similarity runs in runs only)"
+    for cond in spec.match:
+        if cond.op not in SUPPORTED_OPS:
+            return f"condition op {cond.op}"
+    columns = {c for cond in spec.match for c in (cond.left, cond.right)}
+    columns |= {c for item in spec.compare for c in (item.left, item.right)}
+    outside = sorted(columns - set(COLUMNS))
+    if outside:
+        return f"column {outside[0]!r} is not a canonical field"
+    if not any(cond.op == "equals" for cond in spec.match) and not any(
+        cond.op == "tolerance" and cond.abs is not None for cond in spec.match
+    ):
+        return "no equals condition or absolute tolerance to look items up by"
+    return None
+
+
+def build_plan(rules: RuleSet, item_side: str) -> InstantPlan:
+    passes: list[InstantPass] = []
+    skipped: list[tuple[str, str]] = []
+    for number, spec in enumerate(rules.passes):
+        reason = _unsupported(spec)
+        if reason is not None:
+            skipped.append((spec.name, reason))
+            continue
+        equals = tuple(c for c in spec.match if c.op == "equals")
+        bucket = next((c for c in spec.match if c.op == "tolerance" and c.abs is not None), None)
+        passes.append(InstantPass(spec, number, item_side, equals, bucket))
+    return InstantPlan(tuple(passes), tuple(skipped))

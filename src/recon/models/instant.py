@@ -1,0 +1,84 @@
+"""Instant reconciliation (docs/adr/0017-instant-reconciliation.md): the open items of a dataset indexed for
+one rule-set version (a book), their blocking keys, and the answered requests (Idempotency-Key replays).
+
+Bulk tables (open_items, open_item_keys: one row per record and pass) have no foreign keys on `book_id`, like
+the records and results tables: the book and its rows are written and deleted together by the code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from recon.models.base import Base, IdMixin, TimestampMixin
+from recon.models.runs import RunKey
+from recon.models.types import JSONDoc, Money, UTCDateTime
+
+
+class OpenItemBook(IdMixin, TimestampMixin, Base):
+    """The open items of `dataset_id` (one side of `ruleset_version_id`), indexed by that version's blocking
+    keys. Seeded from the dataset's latest succeeded run (its items not matched) or, without one, from all
+    its records; instant requests close the items they match."""
+
+    __tablename__ = "open_item_books"
+    __table_args__ = (UniqueConstraint("dataset_id", "ruleset_version_id", "side"),)
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    ruleset_version_id: Mapped[str] = mapped_column(ForeignKey("ruleset_versions.id", ondelete="CASCADE"))
+    side: Mapped[str] = mapped_column(String(5))  # the dataset's side in the rule set
+    # building (a job fills it: datasets above INSTANT_INLINE_INDEX_ROWS), ready, or failed (rebuilt on
+    # the next request).
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    job_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    seeded_from_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    open_items: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OpenItem(Base):
+    __tablename__ = "open_items"
+
+    book_id: Mapped[str] = mapped_column(RunKey, primary_key=True)  # open_item_books.id; no FK (docstring)
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # the record's row in its dataset
+    ext_id: Mapped[str] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    value_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    currency: Mapped[str | None] = mapped_column(Text, default=None)
+    reference: Mapped[str | None] = mapped_column(Text, default=None)
+    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(36), default=None)  # instant_requests.id
+    matched_with: Mapped[str | None] = mapped_column(Text, default=None)  # the transaction's id
+
+
+class OpenItemKey(Base):
+    """The blocking key of an open item for one pass; deleted when the item closes, so a lookup by key
+    meets only open items (the primary key is the index)."""
+
+    __tablename__ = "open_item_keys"
+
+    book_id: Mapped[str] = mapped_column(RunKey, primary_key=True)
+    pass_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(Text().with_variant(Text(collation="C"), "postgresql"), primary_key=True)
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class InstantRequest(IdMixin, Base):
+    """An answered instant reconciliation: a retry with the same Idempotency-Key gets `response` again."""
+
+    __tablename__ = "instant_requests"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", "idempotency_key"),)
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    book_id: Mapped[str] = mapped_column(String(36))
+    response: Mapped[dict[str, Any]] = mapped_column(JSONDoc())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,179 @@
+"""Schedules: create, change, list, delete; the next slots they will fire at. No HTTP, no commits; firing
+is recon.schedules.fire (called by the workers' tick)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recon.audit.service import record_event
+from recon.auth.access import ProjectAccess
+from recon.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from recon.core.pagination import Page, PageParams, SortKey, keyset_page
+from recon.core.repository import check_version
+from recon.core.time import utcnow
+from recon.models import Dataset, Feed, RuleSet, Schedule
+from recon.schedules.cron import CronError, parse_cron
+from recon.schedules.fire import resolve_inputs
+from recon.schedules.schemas import ScheduleCreate, ScheduleOut, ScheduleUpdate, Source
+
+ENTITY = "schedule"
+NEXT_RUNS = 5
+
+
+def _invalid(field: str, message: str) -> Unprocessable:
+    return Unprocessable(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+def check_cron(cron: str | None, timezone: str) -> None:
+    try:
+        parse_cron(cron or "* * * * *", timezone)
+    except CronError as exc:
+        raise _invalid(exc.field, exc.message) from None
+
+
+class ScheduleService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, access: ProjectAccess, body: ScheduleCreate) -> Schedule:
+        project_id = access.project.id
+        check_cron(body.cron, body.timezone)
+        if body.cron is None and not body.on_new_file:
+            raise _invalid("body.cron", "give a cron expression or on_new_file: true")
+        self._check_refs(project_id, body)
+        self._refuse_taken(project_id, body.name)
+        schedule = Schedule(
+            project_id=project_id,
+            name=body.name,
+            ruleset_id=body.ruleset_id,
+            left_feed_id=body.left.feed_id,
+            left_dataset_id=body.left.dataset_id,
+            right_feed_id=body.right.feed_id,
+            right_dataset_id=body.right.dataset_id,
+            cron=body.cron,
+            timezone=body.timezone,
+            on_new_file=body.on_new_file,
+            enabled=body.enabled,
+            created_by_id=access.user.id,
+        )
+        self._start_from_now(schedule)
+        self.session.add(schedule)
+        self.session.flush()
+        self._audit(access, "schedule.created", schedule)
+        return schedule
+
+    def update(self, access: ProjectAccess, schedule_id: str, body: ScheduleUpdate) -> Schedule:
+        schedule = self.get(access.project.id, schedule_id)
+        check_version(schedule, body.version)
+        cron = body.cron if "cron" in body.model_fields_set else schedule.cron
+        timezone = body.timezone or schedule.timezone
+        on_new_file = schedule.on_new_file if body.on_new_file is None else body.on_new_file
+        check_cron(cron, timezone)
+        if cron is None and not on_new_file:
+            raise _invalid("body.cron", "give a cron expression or on_new_file: true")
+        if body.name is not None and body.name != schedule.name:
+            self._refuse_taken(schedule.project_id, body.name)
+            schedule.name = body.name
+        retimed = (cron, timezone) != (schedule.cron, schedule.timezone)
+        schedule.cron, schedule.timezone, schedule.on_new_file = cron, timezone, on_new_file
+        if body.enabled is not None:
+            retimed = retimed or (body.enabled and not schedule.enabled)
+            schedule.enabled = body.enabled
+        if retimed:  # slots missed while disabled or under another cron do not fire now
+            self._start_from_now(schedule)
+        self.session.flush()
+        self._audit(access, "schedule.updated", schedule)
+        return schedule
+
+    def delete(self, access: ProjectAccess, schedule_id: str) -> None:
+        schedule = self.get(access.project.id, schedule_id)
+        self._audit(access, "schedule.deleted", schedule)
+        self.session.delete(schedule)
+        self.session.flush()
+
+    def get(self, project_id: str, schedule_id: str) -> Schedule:
+        schedule = self.session.scalar(
+            select(Schedule).where(Schedule.id == schedule_id, Schedule.project_id == project_id)
+        )
+        if schedule is None:
+            raise NotFound("schedule not found")
+        return schedule
+
+    def page(self, project_id: str, params: PageParams) -> Page[Schedule]:
+        keys = [SortKey(Schedule.created_at), SortKey(Schedule.id)]
+        stmt = select(Schedule).where(Schedule.project_id == project_id)
+        return keyset_page(self.session, stmt, keys, params)
+
+    @staticmethod
+    def out(schedule: Schedule) -> ScheduleOut:
+        next_runs = []
+        if schedule.cron and schedule.enabled:
+            next_runs = parse_cron(schedule.cron, schedule.timezone).next_slots(utcnow(), NEXT_RUNS)
+        return ScheduleOut(
+            id=schedule.id,
+            project_id=schedule.project_id,
+            name=schedule.name,
+            ruleset_id=schedule.ruleset_id,
+            left=Source(feed_id=schedule.left_feed_id, dataset_id=schedule.left_dataset_id),
+            right=Source(feed_id=schedule.right_feed_id, dataset_id=schedule.right_dataset_id),
+            cron=schedule.cron,
+            timezone=schedule.timezone,
+            on_new_file=schedule.on_new_file,
+            enabled=schedule.enabled,
+            next_runs=next_runs,
+            last_slot_at=schedule.last_slot_at,
+            last_fired_at=schedule.last_fired_at,
+            last_run_id=schedule.last_run_id,
+            last_error=schedule.last_error,
+            created_at=schedule.created_at,
+            updated_at=schedule.updated_at,
+            version=schedule.version,
+        )
+
+    def _start_from_now(self, schedule: Schedule) -> None:
+        """Only slots after now fire, and a new-file trigger waits for inputs newer than today's."""
+        now = utcnow()
+        schedule.last_slot_at = (
+            parse_cron(schedule.cron, schedule.timezone).latest_due(now) if schedule.cron else None
+        )
+        schedule.last_inputs = resolve_inputs(self.session, schedule)
+
+    def _check_refs(self, project_id: str, body: ScheduleCreate) -> None:
+        ruleset = self.session.scalar(
+            select(RuleSet.id).where(RuleSet.id == body.ruleset_id, RuleSet.project_id == project_id)
+        )
+        if ruleset is None:
+            raise _invalid("body.ruleset_id", f"no rule set {body.ruleset_id!r} in this project")
+        for side, source in (("left", body.left), ("right", body.right)):
+            model, ident, field = (
+                (Feed, source.feed_id, "feed_id")
+                if source.feed_id
+                else (Dataset, source.dataset_id, "dataset_id")
+            )
+            found = self.session.scalar(
+                select(model.id).where(model.id == ident, model.project_id == project_id)
+            )
+            if found is None:
+                raise _invalid(f"body.{side}.{field}", f"no {field[:-3]} {ident!r} in this project")
+
+    def _refuse_taken(self, project_id: str, name: str) -> None:
+        count = self.session.scalar(
+            select(func.count())
+            .select_from(Schedule)
+            .where(Schedule.project_id == project_id, Schedule.name == name)
+        )
+        if count:
+            raise Conflict(f"a schedule named {name!r} exists in the project already")
+
+    def _audit(self, access: ProjectAccess, action: str, schedule: Schedule) -> None:
+        record_event(
+            self.session,
+            action=action,
+            actor_id=access.user.id,
+            project_id=schedule.project_id,
+            entity_type=ENTITY,
+            entity_id=schedule.id,
+            data={"name": schedule.name, "cron": schedule.cron, "timezone": schedule.timezone,
+                  "on_new_file": schedule.on_new_file, "enabled": schedule.enabled},
+        )  # fmt: skip
