@@ -125,7 +125,7 @@ def test_reconciliation_workflow_end_to_end(
     # confirm a suggestion (the preparer makes, an approver checks)
     suggested = list(api.walk(preparer, f"{runs}/groups", status="suggested"))
     assert len(suggested) >= 3, "the demo rules with `suggest: true` must leave suggestions"
-    first = suggested[0]
+    first = next(g for g in suggested if g["difference"] == "0.00")
     confirm = api.call(
         preparer, "POST", f"{runs}/confirm", 201, json={"group_id": first["id"], "version": first["version"]}
     ).json()
@@ -165,26 +165,37 @@ def test_reconciliation_workflow_end_to_end(
     assert (group["status"], group["writeoff_reason"]) == ("matched", "fx_rounding")
 
     # try to approve your own decision: refused; another approver may
-    second = suggested[1]
+    second = next(g for g in suggested if g["id"] != first["id"])
     own = api.call(
         approver,
         "POST",
         f"{runs}/confirm",
         201,
-        json={"group_id": second["id"], "version": second["version"]},
+        json={
+            "group_id": second["id"],
+            "version": second["version"],
+            "comment": "checked the difference",
+            **({"writeoff_reason": "small_difference"} if second["difference"] != "0.00" else {}),
+        },
     ).json()["decisions"][0]
     denied = api.call(approver, "POST", f"/decisions/{own['id']}/approve", 403, json={})
     assert denied.json()["type"] == "https://recon.dev/problems/maker-checker"
     api.call(approver2, "POST", f"/decisions/{own['id']}/approve", 200, json={})
 
     # sign-off is refused while exceptions are open; close them all (confirm, write off), approve
-    blocked = api.call(approver, "POST", f"{runs}/sign-off", 409, json={})
+    blocked = api.call(approver2, "POST", f"{runs}/sign-off", 409, json={})
     assert blocked.json()["type"] == "https://recon.dev/problems/open-exceptions"
     rest = [
         {"id": g["id"], "version": g["version"]}
         for g in api.walk(preparer, f"{runs}/groups", status="suggested")
     ]
-    api.call(preparer, "POST", f"{runs}/bulk/confirm", 201, json={"groups": rest})
+    api.call(
+        preparer,
+        "POST",
+        f"{runs}/bulk/confirm",
+        201,
+        json={"groups": rest, "writeoff_reason": "small_difference", "comment": "within our tolerance"},
+    )
     breaks = [
         {"id": g["id"], "version": g["version"]} for g in api.walk(preparer, f"{runs}/groups", status="break")
     ]
@@ -218,8 +229,11 @@ def test_reconciliation_workflow_end_to_end(
         "suggested_groups": 0,
         "pending_decisions": 0,
     }
-    signed = api.call(approver, "POST", f"{runs}/sign-off", 200, json={"comment": "period closed"}).json()
-    assert signed["signed_off_by_id"] == approver.id
+    # the approver made a decision in this run: separation of duties leaves the sign-off to another one
+    refused_sod = api.call(approver, "POST", f"{runs}/sign-off", 403, json={"comment": "period closed"})
+    assert refused_sod.json()["type"] == "https://recon.dev/problems/separation-of-duties"
+    signed = api.call(approver2, "POST", f"{runs}/sign-off", 200, json={"comment": "period closed"}).json()
+    assert signed["signed_off_by_id"] == approver2.id
     frozen = api.call(
         preparer,
         "POST",

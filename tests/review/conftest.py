@@ -23,6 +23,7 @@ GROUP_OF_STATE = {
     "suggested": "suggested",
     "break": "break",
     "pending": "pending_approval",
+    "reconciling": "reconciling",
 }
 ROLES = {
     "preparer": "preparer",

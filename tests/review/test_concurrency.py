@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from recon.auth.dependencies import ProjectAccess
+from recon.auth.access import ProjectAccess
 from recon.core.db import session_scope
 from recon.core.errors import Conflict
 from recon.models import Decision, MatchGroup, ProjectMember, RunItem

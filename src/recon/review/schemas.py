@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer, model_validator
 
-from recon.core.money import money_str
+from recon.core.money import render_amount
 from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
-from recon.models.runs import GroupStatus, ItemState
+from recon.models.runs import GroupStatus, ItemState, ReconcilingType, Side, UnmatchedReason
 
 MAX_TARGETS = 1000
 MAX_COMMENT = 10_000
 
-_CENTS = Decimal("0.01")
+
+def amount_text(value: Decimal, currency: str | None = None) -> str:
+    """Exact text with the currency's minor-unit digits (default 2): 12.5000000000 -> '12.50'."""
+    return render_amount(value, currency)
 
 
-def amount_text(value: Decimal) -> str:
-    """Exact text with at least two decimals: NUMERIC(38,10)'s 12.5000000000 -> '12.50', 0.005 -> '0.005'."""
-    normalized = value.normalize()
-    if normalized.as_tuple().exponent > -2:  # type: ignore[operator]
-        normalized = normalized.quantize(_CENTS)
-    return money_str(normalized)
+def _rendered(value: Decimal | None, currency: str | None) -> str | None:
+    return None if value is None else render_amount(value, currency)
 
 
 Amount = Annotated[Decimal, PlainSerializer(amount_text, return_type=str, when_used="json")]
+AmountText = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", description="Exact decimal text")]
 Text = Annotated[str, Field(max_length=MAX_COMMENT)]
 ReasonCode = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -52,6 +52,16 @@ class GroupAction(BaseModel):
     group_id: int = Field(ge=1, le=2**63 - 1)
     version: int = Field(ge=1, le=2**31 - 1, description="The group's version as the client saw it.")
     comment: Text = ""
+
+
+class Confirm(GroupAction):
+    """Confirm a suggested group or accept a break: it becomes matched. A non-zero difference is written off
+    in the same decision: `writeoff_reason` is then required (and `comment`)."""
+
+    writeoff_reason: ReasonCode | None = Field(
+        default=None,
+        description="Reason code (project setting `writeoff_reasons`) for a non-zero difference.",
+    )
 
 
 class WriteOff(BaseModel):
@@ -105,6 +115,24 @@ class BulkGroups(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     groups: Annotated[list[Ref], Field(min_length=1, max_length=MAX_TARGETS)]
+    comment: Text = ""
+
+
+class BulkConfirm(BulkGroups):
+    """Confirm many suggested groups or breaks; those with a non-zero difference are written off with
+    `writeoff_reason` in the same decision (required when any has one)."""
+
+    writeoff_reason: ReasonCode | None = None
+
+
+class ReconcilingItems(BaseModel):
+    """Explain unmatched records as reconciling items (one decision per record): `type` deposit_in_transit or
+    outstanding_payment (books side), bank_error (bank side), timing (either side). `comment` required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[Ref], Field(min_length=1, max_length=MAX_TARGETS)]
+    type: ReconcilingType
     comment: Text = ""
 
 
@@ -182,16 +210,24 @@ class DecisionOut(BaseModel):
     item_ids: list[int]
     maker_id: str | None
     comment: str
-    reason_code: str | None
-    left_total: Amount | None
-    right_total: Amount | None
-    difference: Amount | None = Field(description="left_total - right_total")
+    reason_code: str | None = Field(
+        description="Write-off reason (write-offs, confirmations with a difference)"
+    )
+    reconciling_type: ReconcilingType | None = Field(description="Kind reconciling_item: the explanation")
+    currency: str | None = Field(description="The records' currency (amounts show its minor units)")
+    left_total: Decimal | None
+    right_total: Decimal | None
+    difference: Decimal | None = Field(description="left_total - right_total")
     checker_id: str | None
     checker_comment: str | None
     decided_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+    @field_serializer("left_total", "right_total", "difference", when_used="json")
+    def _money(self, value: Decimal | None) -> str | None:
+        return _rendered(value, self.currency)
 
 
 class GroupState(BaseModel):
@@ -201,12 +237,18 @@ class GroupState(BaseModel):
     seq: int
     status: GroupStatus
     version: int
-    left_total: Amount
-    right_total: Amount
-    difference: Amount
-    writeoff_amount: Amount | None
+    currency: str | None
+    left_total: Decimal
+    right_total: Decimal
+    difference: Decimal
+    writeoff_amount: Decimal | None
     writeoff_reason: str | None
+    reconciling_type: ReconcilingType | None
     assignee_id: str | None
+
+    @field_serializer("left_total", "right_total", "difference", "writeoff_amount", when_used="json")
+    def _money(self, value: Decimal | None) -> str | None:
+        return _rendered(value, self.currency)
 
 
 class ItemStateOut(BaseModel):
@@ -254,13 +296,122 @@ class OpenExceptions(BaseModel):
         return self.unmatched_items + self.breaks + self.suggested_groups + self.pending_decisions
 
 
+class StatementRef(BaseModel):
+    id: str
+    sha256: str = Field(description="sha256 of the statement's canonical JSON (pinned in run.signed_off)")
+    xlsx_sha256: str | None = Field(description="sha256 of the XLSX sheet (pinned in run.signed_off)")
+    size: int | None = Field(description="Bytes of the XLSX sheet")
+
+
 class SignOffOut(BaseModel):
     run_id: str
     signed_off_at: dt.datetime | None
     signed_off_by_id: str | None
     open_exceptions: OpenExceptions
-    control_totals: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Records and amounts per side and state at sign-off (also in the audit event).",
+    control_totals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per currency: {currency, left: {category: {records, amount}}, right: {...}} with the "
+        "categories matched, written_off, reconciling, unmatched, break, suggested, pending (at sign-off; "
+        "also in "
+        "the audit event)",
     )
+    statement: StatementRef | None = Field(default=None, description="The statement signed off")
     version: int
+
+
+class StatementOut(BaseModel):
+    """A reconciliation statement: the one of a sign-off (`id`, hashes, `signed_off_at`), or a live preview
+    of a run not signed off (`id` null)."""
+
+    id: str | None
+    run_id: str
+    sha256: str | None
+    xlsx_sha256: str | None
+    signed_off_at: dt.datetime | None
+    signed_off_by_id: str | None
+    withdrawn_at: dt.datetime | None
+    document: dict[str, Any] = Field(
+        description="kind, version, run_id, period {start, end}, bank_side, books_side, datasets, ruleset, "
+        "prepared_at, prepared_by, agrees, sections: [{currency, balance_per_bank, bank_balance {opening, "
+        "period_records, computed_closing, stated_closing, difference}, reconciling_items: [{type, side, on, "
+        "effect_on_bank, count, amount, items}], adjusted_balance_per_bank, balance_per_books, "
+        "books_balance, "
+        "adjustments: [{reason, groups, amount}], adjusted_balance_per_books, unexplained_difference, "
+        "agrees, "
+        "open_items, carried_in, opening_difference, control_totals}]"
+    )
+
+
+# -- bulk on everything a filter selects ---------------------------------------------------------------------
+MAX_BY_FILTER = 10_000
+
+
+class GroupSelection(BaseModel):
+    """The filters of `GET /runs/{id}/groups` (same names and meaning)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    status: list[GroupStatus] = Field(default_factory=list, max_length=10)
+    pass_name: str | None = Field(default=None, alias="pass", max_length=200)
+    min_score: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    amount_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    amount_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    difference_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    difference_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str | None = Field(default=None, min_length=1, max_length=200)
+    assignee_id: str | None = Field(default=None, max_length=64)
+    min_age: int | None = Field(default=None, ge=0, le=100_000)
+    max_age: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class ItemSelection(BaseModel):
+    """The filters of `GET /runs/{id}/unmatched` (records in state unmatched of one side)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    side: Side
+    reason: list[UnmatchedReason] = Field(default_factory=list, max_length=10)
+    amount_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    amount_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str | None = Field(default=None, min_length=1, max_length=200)
+    assignee_id: str | None = Field(default=None, max_length=64)
+    min_age: int | None = Field(default=None, ge=0, le=100_000)
+    max_age: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class BulkByFilter(BaseModel):
+    """An action on every group (`groups`) or unmatched record (`unmatched`) a filter selects, at most
+    10,000. `expected_count` is the count the user confirmed (from `GET .../totals`): when the filter
+    selects another number now, nothing is done (409). Actions on groups: confirm, reject, unmatch,
+    writeoff (breaks), assign; on records: writeoff (each on its own), assign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["confirm", "reject", "unmatch", "writeoff", "assign"]
+    groups: GroupSelection | None = None
+    unmatched: ItemSelection | None = None
+    expected_count: int = Field(ge=0, le=MAX_BY_FILTER)
+    comment: Text = ""
+    reason_code: ReasonCode | None = Field(
+        default=None, description="Write-off reason: writeoff, and confirm of groups with a difference"
+    )
+    assignee_id: str | None = Field(default=None, max_length=36, description="assign: the owner (null: none)")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> BulkByFilter:
+        if (self.groups is None) == (self.unmatched is None):
+            raise ValueError("give exactly one of groups or unmatched")
+        if self.unmatched is not None and self.action not in ("writeoff", "assign"):
+            raise ValueError(f"{self.action} acts on groups; records take writeoff or assign")
+        return self
+
+
+class BulkByFilterResult(BaseModel):
+    """How many groups or records the action touched, and the decisions it made."""
+
+    touched: int
+    decisions: int

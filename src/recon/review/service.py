@@ -19,38 +19,58 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from recon.audit.service import EventSpec, record_events
-from recon.auth.dependencies import ProjectAccess
+from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, problem_type
+from recon.core.locks import lock_run
+from recon.core.pagination import Page, PageParams
 from recon.core.time import utcnow
 from recon.models import Comment, Decision, MatchGroup, ProjectMember, Role, Run, RunItem
 from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
-from recon.models.runs import GroupKind, GroupOrigin, GroupStatus, ItemState, RunStatus
+from recon.models.runs import GroupKind, GroupOrigin, GroupStatus, ItemState, ReconcilingType, RunStatus
 from recon.projects.schemas import ProjectSettingsView
-from recon.review import moves
+from recon.review import repository
 from recon.review.repository import (
+    CommentRepository,
+    DecisionFilter,
     DecisionRepository,
+    group_states,
     groups_by_id,
+    item_states,
     items_by_id,
-    lock_run,
     next_seq,
+    run_in_project,
 )
-from recon.review.schemas import amount_text
+from recon.review.schemas import ActionResult, DecisionOut, GroupState, ItemStateOut, amount_text
 
 log = structlog.get_logger("recon.review")
 
-MONEY_KINDS = {DecisionKind.MANUAL_MATCH, DecisionKind.UNMATCH, DecisionKind.WRITEOFF}
+MONEY_KINDS = {
+    DecisionKind.MANUAL_MATCH,
+    DecisionKind.UNMATCH,
+    DecisionKind.WRITEOFF,
+    DecisionKind.RECONCILING_ITEM,
+}
+# Which side a reconciling item may be on: books-only items wait for the bank and the other way round.
+BOOKS_TYPES = {
+    ReconcilingType.DEPOSIT_IN_TRANSIT,
+    ReconcilingType.OUTSTANDING_PAYMENT,
+    ReconcilingType.TIMING,
+}
+BANK_TYPES = {ReconcilingType.BANK_ERROR, ReconcilingType.TIMING}
 RUN_SIGNED_OFF = problem_type("run-signed-off")
 MAKER_CHECKER = problem_type("maker-checker")
 
-FieldOf = Callable[[int, str], str]  # (index in the request list, attribute) -> error field name
+# Errors name the fields of the command as given (`groups[0].version`, `comment`; "" is the whole command),
+# never where they sit in an HTTP request: the endpoints place them (`recon.core.errors.fields_under`).
+FieldOf = Callable[[int, str], str]  # (index in the command's list, attribute) -> field name
 
 
 def bulk_field(name: str) -> FieldOf:
-    return lambda i, attr: f"body.{name}[{i}].{attr}"
+    return lambda i, attr: f"{name}[{i}].{attr}"
 
 
 def single_field(id_field: str, version_field: str = "version") -> FieldOf:
-    return lambda _i, attr: f"body.{id_field if attr == 'id' else version_field}"
+    return lambda _i, attr: id_field if attr == "id" else version_field
 
 
 @dataclass
@@ -104,13 +124,17 @@ def run_signed_off(run: Run) -> Conflict:
 
 def need_comment(comment: str, detail: str) -> None:
     if not comment.strip():
-        raise Unprocessable(
-            detail, errors=[FieldError(field="body.comment", message="a comment is required")]
-        )
+        raise Unprocessable(detail, errors=[FieldError(field="comment", message="a comment is required")])
 
 
 def _sum(rows: Sequence[Row[Any]], side: str) -> Decimal:
     return sum((r.amount or Decimal(0) for r in rows if r.side == side), Decimal(0))
+
+
+def shared_currency(currencies: Sequence[str | None]) -> str | None:
+    """The one currency of some records (None when they have none or several)."""
+    found = {c for c in currencies if c}
+    return found.pop() if len(found) == 1 else None
 
 
 class ReviewService:
@@ -123,11 +147,14 @@ class ReviewService:
 
     # -- the run ---------------------------------------------------------------------------------------------
     def open_run(self, run_id: str, *, exclusive: bool = False) -> Run:
-        """The run, locked, and open for review: succeeded and not signed off."""
-        run = lock_run(self.session, self.project_id, run_id, exclusive=exclusive)
+        """The run, locked (recon.core.locks) and open for review: succeeded and not signed off. Exclusive for
+        actions that number new groups; an action takes the lock it needs before anything else."""
+        run = lock_run(self.session, run_id, project_id=self.project_id, exclusive=exclusive)
+        if run is None:
+            raise NotFound("run not found")
         if run.signed_off_at is not None:
             raise run_signed_off(run)
-        if run.status != RunStatus.SUCCEEDED.value:
+        if run.status != RunStatus.SUCCEEDED:
             raise Conflict(
                 f"run {run.id} is {run.status}; only a succeeded run can be reviewed",
                 type=problem_type("run-not-reviewable"),
@@ -168,12 +195,13 @@ class ReviewService:
         comment: str,
         reason_code: str | None = None,
         field_of: FieldOf = bulk_field("groups"),
+        reason_field: str = "reason_code",
     ) -> Outcome:
         run = self.open_run(run_id)
         if kind in MONEY_KINDS:
             need_comment(comment, f"{kind.value} changes money: say why")
-        if kind == DecisionKind.WRITEOFF:
-            self._check_reason(reason_code, "body.reason_code")
+        if kind == DecisionKind.WRITEOFF or (kind == DecisionKind.CONFIRM and reason_code is not None):
+            self._check_reason(reason_code, reason_field)
         rows = groups_by_id(self.session, run.id, [gid for gid, _ in refs])
         problems = Problems()
         seen: set[int] = set()
@@ -189,13 +217,15 @@ class ReviewService:
                     f"group {gid}: version {version} is stale (now {row.version})",
                     stale=True,
                 )
-            elif row.status not in moves.ACTS_ON[kind]:
-                wanted = " or ".join(moves.ACTS_ON[kind])
+            elif row.status not in repository.ACTS_ON[kind]:
+                wanted = " or ".join(repository.ACTS_ON[kind])
                 problems.conflict(
                     field_of(i, "id"), f"group {gid} is {row.status}; {kind.value} needs {wanted}"
                 )
             seen.add(gid)
         problems.raise_if_any(f"cannot {kind.value}")
+        if kind == DecisionKind.CONFIRM:
+            self._check_confirm_writeoff([rows[gid] for gid, _ in refs], reason_code, comment, reason_field)
 
         members = self._members(run.id, [gid for gid, _ in refs])
         outcome = Outcome(group_ids={gid for gid, _ in refs})
@@ -204,13 +234,17 @@ class ReviewService:
         for gid, version in refs:
             row = rows[gid]
             by_status.setdefault(row.status, []).append((gid, version))
+            writes_off = kind == DecisionKind.WRITEOFF or (
+                kind == DecisionKind.CONFIRM and row.difference != 0
+            )
             decision = self._new_decision(
                 run,
                 kind,
                 group_id=gid,
                 item_ids=members.get(gid, []),
                 comment=comment,
-                reason_code=reason_code if kind == DecisionKind.WRITEOFF else None,
+                reason_code=reason_code if writes_off else None,
+                currency=row.currency,
                 left_total=row.left_total,
                 right_total=row.right_total,
                 difference=row.difference,
@@ -220,12 +254,42 @@ class ReviewService:
             outcome.item_ids.update(members.get(gid, []))
         for status, batch in by_status.items():
             if self.settings.require_approval:
-                moves.hold(self.session, run.id, batch, status)
+                repository.hold(self.session, run.id, batch, status)
             else:
                 chosen = [d for d in outcome.decisions if d.prior["group_status"] == status]
-                moves.apply_decisions(self.session, run.id, chosen, status, versions=dict(batch), now=now)
+                repository.apply_decisions(
+                    self.session, run.id, chosen, status, versions=dict(batch), now=now
+                )
         self._audit_created(outcome.decisions)
         return outcome
+
+    def _check_confirm_writeoff(
+        self, rows: Sequence[Row[Any]], reason: str | None, comment: str, reason_field: str
+    ) -> None:
+        """A group confirmed with a non-zero difference is matched only with its difference written off in
+        the same decision: a reason code (and a comment) is required. A reason on a single group without a
+        difference is refused; in bulk it applies to the groups that have one."""
+        differing = [r for r in rows if r.difference != 0]
+        if differing and reason is None:
+            shown = "; ".join(
+                f"group {r.id}: difference {amount_text(r.difference, r.currency)}" for r in differing[:20]
+            )
+            raise Unprocessable(
+                f"{shown}: a confirmed group with a difference needs a write-off in the same decision",
+                errors=[
+                    FieldError(
+                        field=reason_field,
+                        message=f"give one of: {', '.join(self.settings.writeoff_reasons)}",
+                    )
+                ],
+            )
+        if reason is not None and not differing and len(rows) == 1:
+            raise Unprocessable(
+                "nothing to write off: the difference is zero",
+                errors=[FieldError(field=reason_field, message="the difference is zero")],
+            )
+        if differing:
+            need_comment(comment, "a write-off changes money: say why")
 
     def _members(self, run_id: str, group_ids: Sequence[int]) -> dict[int, list[int]]:
         members: dict[int, list[int]] = {}
@@ -258,7 +322,7 @@ class ReviewService:
                     f"record {iid}: version {version} is stale (now {row.version})",
                     stale=True,
                 )
-            elif row.state != ItemState.UNMATCHED.value or row.group_id is not None:
+            elif row.state != ItemState.UNMATCHED or row.group_id is not None:
                 problems.conflict(field_of(i, "id"), f"record {iid} is {row.state}, not unmatched")
             seen.add(iid)
         problems.raise_if_any(what)
@@ -273,18 +337,19 @@ class ReviewService:
         problems = Problems()
         for side in ("left", "right"):
             if not any(r.side == side for r in rows):
-                problems.bad("body.items", f"a manual match needs records of both sides; none is {side}")
+                problems.bad("items", f"a manual match needs records of both sides; none is {side}")
         for i, row in enumerate(rows):
             if row.amount is None:
-                problems.bad(f"body.items[{i}].id", f"record {row.id} has no amount")
+                problems.bad(f"items[{i}].id", f"record {row.id} has no amount")
         currencies = sorted({r.currency for r in rows if r.currency})
         if len(currencies) > 1:
-            problems.bad("body.items", f"the records are in several currencies ({', '.join(currencies)})")
+            problems.bad("items", f"the records are in several currencies ({', '.join(currencies)})")
         problems.raise_if_any("cannot match")
         left, right = _sum(rows, "left"), _sum(rows, "right")
         difference = left - right
+        currency = currencies[0] if currencies else None
         totals = ", ".join(
-            f"{name} {amount_text(value)}"
+            f"{name} {amount_text(value, currency)}"
             for name, value in (("left total", left), ("right total", right), ("difference", difference))
         )
         if difference != 0 and writeoff_reason is None:
@@ -292,17 +357,17 @@ class ReviewService:
                 f"{totals}: a non-zero difference needs a write-off",
                 errors=[
                     FieldError(
-                        field="body.writeoff_reason",
+                        field="writeoff_reason",
                         message=f"give one of: {', '.join(self.settings.writeoff_reasons)}",
                     )
                 ],
             )
         if writeoff_reason is not None:
-            self._check_reason(writeoff_reason, "body.writeoff_reason")
+            self._check_reason(writeoff_reason, "writeoff_reason")
             if difference == 0:
                 raise Unprocessable(
                     f"{totals}: nothing to write off",
-                    errors=[FieldError(field="body.writeoff_reason", message="the difference is zero")],
+                    errors=[FieldError(field="writeoff_reason", message="the difference is zero")],
                 )
         decision = self._group_of_records(
             run, DecisionKind.MANUAL_MATCH, rows, refs, comment=comment, reason=writeoff_reason
@@ -325,11 +390,11 @@ class ReviewService:
         (`items_together`, the single action) or each on its own (bulk)."""
         if not groups and not items:
             raise Unprocessable(
-                "nothing to write off", errors=[FieldError(field="body", message="give groups or items")]
+                "nothing to write off", errors=[FieldError(field="", message="give groups or items")]
             )
         outcome = Outcome()
-        if items:  # lock the run exclusively before anything (new groups' numbers; no lock upgrade later)
-            self.open_run(run_id, exclusive=True)
+        # Records written off get new groups (numbers): the exclusive lock, taken before anything else.
+        run = self.open_run(run_id, exclusive=bool(items))
         if groups:
             outcome = self.decide_groups(
                 run_id,
@@ -341,9 +406,8 @@ class ReviewService:
             )
         if not items:
             return outcome
-        run = self.open_run(run_id, exclusive=True)
         need_comment(comment, "a write-off changes money: say why")
-        reason = self._check_reason(reason_code, "body.reason_code")
+        reason = self._check_reason(reason_code, "reason_code")
         rows = self._unmatched_rows(run, items, bulk_field("items"), "cannot write off")
         batches = (
             [(rows, list(items))]
@@ -362,6 +426,52 @@ class ReviewService:
         outcome.item_ids.update(iid for iid, _ in items)
         return outcome
 
+    def explain(
+        self,
+        run_id: str,
+        items: Sequence[tuple[int, int]],
+        reconciling_type: ReconcilingType,
+        *,
+        comment: str,
+    ) -> Outcome:
+        """Explain unmatched records as reconciling items: one decision (and one one-record group in status
+        `reconciling` once in effect) per record. The type must fit the record's side (`BOOKS_TYPES`,
+        `BANK_TYPES`, the bank being the run's `bank_side`); the record needs an amount."""
+        run = self.open_run(run_id, exclusive=True)  # new groups' numbers
+        need_comment(comment, "a reconciling item must be explained: say why it is open")
+        rows = self._unmatched_rows(run, items, bulk_field("items"), "cannot explain")
+        problems = Problems()
+        for i, row in enumerate(rows):
+            on_bank = row.side == run.bank_side
+            allowed = BANK_TYPES if on_bank else BOOKS_TYPES
+            if reconciling_type not in allowed:
+                side = "bank" if on_bank else "books"
+                kinds = ", ".join(sorted(t.value for t in allowed))
+                problems.bad(
+                    f"items[{i}].id",
+                    f"record {row.id} is on the {side} side ({row.side}); {reconciling_type.value} is not a "
+                    f"{side}-side reconciling item (use {kinds})",
+                )
+            elif row.amount is None:
+                problems.bad(f"items[{i}].id", f"record {row.id} has no amount")
+        problems.raise_if_any("cannot explain")
+        created = [
+            self._group_of_records(
+                run,
+                DecisionKind.RECONCILING_ITEM,
+                [row],
+                [ref],
+                comment=comment,
+                reason=None,
+                reconciling_type=reconciling_type,
+            )
+            for row, ref in zip(rows, items, strict=True)
+        ]
+        self._audit_created(created)
+        return Outcome(
+            created, {d.group_id for d in created if d.group_id is not None}, {iid for iid, _ in items}
+        )
+
     def _group_of_records(
         self,
         run: Run,
@@ -371,21 +481,27 @@ class ReviewService:
         *,
         comment: str,
         reason: str | None,
+        reconciling_type: ReconcilingType | None = None,
     ) -> Decision:
         """A manual group of unmatched records, pending approval or in effect, and its decision."""
         pending = self.settings.require_approval
         left, right = _sum(rows, "left"), _sum(rows, "right")
         difference = left - right
-        writes_off = kind == DecisionKind.WRITEOFF or difference != 0
+        explains = kind == DecisionKind.RECONCILING_ITEM
+        writes_off = not explains and (kind == DecisionKind.WRITEOFF or difference != 0)
+        currency = shared_currency([r.currency for r in rows])
+        effective = GroupStatus.RECONCILING if explains else GroupStatus.MATCHED
         now = utcnow()
         group = MatchGroup(
             run_id=run.id,
             seq=next_seq(self.session, run.id),
             pass_name=None,
-            kind=GroupKind.MANUAL.value,
-            origin=GroupOrigin.MANUAL.value,
-            status=(GroupStatus.PENDING_APPROVAL if pending else GroupStatus.MATCHED).value,
+            kind=GroupKind.MANUAL,
+            origin=GroupOrigin.MANUAL,
+            status=(GroupStatus.PENDING_APPROVAL if pending else effective).value,
             explanation={"decision": kind.value, "comment": comment},
+            currency=currency,
+            reconciling_type=reconciling_type.value if reconciling_type else None,
             left_count=sum(1 for r in rows if r.side == "left"),
             right_count=sum(1 for r in rows if r.side == "right"),
             left_total=left,
@@ -397,10 +513,10 @@ class ReviewService:
         )
         self.session.add(group)
         self.session.flush()
-        state = ItemState.PENDING if pending else ItemState.MATCHED
-        moves.take_unmatched(self.session, run.id, refs, group.id, state.value)
-        if not pending:
-            moves.move_members(self.session, run.id, [group.id], state.value, {"reason": None})
+        state = ItemState.PENDING if pending else repository.ITEM_STATE_OF[effective.value]
+        repository.take_unmatched(self.session, run.id, refs, group.id, state)
+        if not pending and not explains:
+            repository.move_members(self.session, run.id, [group.id], state, {"reason": None})
         return self._new_decision(
             run,
             kind,
@@ -408,6 +524,8 @@ class ReviewService:
             item_ids=[r.id for r in rows],
             comment=comment,
             reason_code=reason,
+            reconciling_type=reconciling_type.value if reconciling_type else None,
+            currency=currency,
             left_total=left,
             right_total=right,
             difference=difference,
@@ -445,7 +563,7 @@ class ReviewService:
                 problems.bad(field_of(i, "id"), f"decision {decision_id} is not a decision of run {run.id}")
             elif decision.maker_id == self.user_id:
                 own.append(decision_id)
-            elif decision.status != DecisionStatus.PENDING_APPROVAL.value:
+            elif decision.status != DecisionStatus.PENDING_APPROVAL:
                 problems.conflict(
                     field_of(i, "id"), f"decision {decision_id} is {decision.status}, not pending"
                 )
@@ -460,20 +578,20 @@ class ReviewService:
                 f"you made {len(own)} of these decisions; another approver must check them (four eyes)",
                 type=MAKER_CHECKER,
                 title="Maker-checker",
-                errors=[FieldError(field="body.decisions", message=f"your own: {d}") for d in own],
+                errors=[FieldError(field="decisions", message=f"your own: {d}") for d in own],
             )
         problems.raise_if_any("cannot " + ("approve" if approve else "reject"))
         decisions = [found[d] for d, _ in refs]
         now = utcnow()
         outcome = Outcome(decisions=decisions)
-        pending = GroupStatus.PENDING_APPROVAL.value
+        pending = GroupStatus.PENDING_APPROVAL
         for kind in DecisionKind:
             of_kind = [d for d in decisions if d.kind == kind.value]
             if approve:
-                moves.apply_decisions(self.session, run.id, of_kind, pending, versions={}, now=now)
+                repository.apply_decisions(self.session, run.id, of_kind, pending, versions={}, now=now)
             else:
                 for decision in of_kind:
-                    moves.release(self.session, run.id, decision, now)
+                    repository.release(self.session, run.id, decision, now)
         for decision in decisions:
             decision.status = (DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED).value
             decision.checker_id = self.user_id
@@ -504,7 +622,7 @@ class ReviewService:
         run = self.open_run(run_id)
         if not groups and not items:
             raise Unprocessable(
-                "nothing to assign", errors=[FieldError(field="body", message="give groups or items")]
+                "nothing to assign", errors=[FieldError(field="", message="give groups or items")]
             )
         if assignee_id is not None:
             self._check_assignee(assignee_id)
@@ -517,17 +635,17 @@ class ReviewService:
             for i, (rid, version) in enumerate(refs):
                 row = found.get(rid)
                 if rid in seen or row is None:
-                    problems.bad(f"body.{name}[{i}].id", f"{rid} is listed twice or not in run {run.id}")
+                    problems.bad(f"{name}[{i}].id", f"{rid} is listed twice or not in run {run.id}")
                 elif row.version != version:
                     problems.conflict(
-                        f"body.{name}[{i}].version",
+                        f"{name}[{i}].version",
                         f"{rid}: version {version} is stale (now {row.version})",
                         stale=True,
                     )
                 seen.add(rid)
         problems.raise_if_any("cannot assign")
-        moves.set_assignee(self.session, MatchGroup, run.id, groups, assignee_id)
-        moves.set_assignee(self.session, RunItem, run.id, items, assignee_id)
+        repository.set_assignee(self.session, MatchGroup, run.id, groups, assignee_id)
+        repository.set_assignee(self.session, RunItem, run.id, items, assignee_id)
         record_events(
             self.session,
             [
@@ -556,9 +674,7 @@ class ReviewService:
         if role is None or not Role(role).at_least(Role.PREPARER):
             raise Unprocessable(
                 "the assignee must be a member of the project with the preparer role or higher",
-                errors=[
-                    FieldError(field="body.assignee_id", message=f"{user_id} cannot work exceptions here")
-                ],
+                errors=[FieldError(field="assignee_id", message=f"{user_id} cannot work exceptions here")],
             )
 
     def add_comments(
@@ -570,7 +686,7 @@ class ReviewService:
         problems = Problems()
         for i, (kind, target_id) in enumerate(targets):
             if target_id not in (groups if kind == CommentTarget.GROUP else items):
-                where = "body.target_id" if single else f"body.targets[{i}].target_id"
+                where = "target_id" if single else f"targets[{i}].target_id"
                 problems.bad(where, f"{kind.value} {target_id} is not in run {run.id}")
         problems.raise_if_any("cannot comment")
         comments = [
@@ -595,6 +711,49 @@ class ReviewService:
         )
         return comments
 
+    # -- reading ---------------------------------------------------------------------------------------------
+    def result(self, outcome: Outcome) -> ActionResult:
+        """What an action touched, as it is now: its decisions and the groups' and records' new state."""
+        self.session.flush()
+        for decision in outcome.decisions:
+            self.session.refresh(decision)  # server-side values (timestamps, version) after the UPDATEs
+        return ActionResult(
+            decisions=[DecisionOut.model_validate(d) for d in outcome.decisions],
+            groups=[
+                GroupState.model_validate(r._asdict()) for r in group_states(self.session, outcome.group_ids)
+            ],
+            items=[
+                ItemStateOut.model_validate(r._asdict()) for r in item_states(self.session, outcome.item_ids)
+            ],
+        )
+
+    def comments(
+        self, run_id: str, params: PageParams, target: CommentTarget | None, target_id: int | None
+    ) -> Page[Comment]:
+        run = run_in_project(self.session, self.project_id, run_id)
+        return CommentRepository(self.session).page_for_run(run, params, target, target_id)
+
+    def decisions(
+        self,
+        params: PageParams,
+        status: DecisionStatus | None,
+        kind: DecisionKind | None,
+        *,
+        maker_id: str | None,
+        run_id: str | None,
+    ) -> Page[Decision]:
+        """The project's decisions, newest first."""
+        filters = DecisionFilter(
+            status=status.value if status else None,
+            kind=kind.value if kind else None,
+            maker_id=maker_id,
+            run_id=run_id,
+        )
+        return DecisionRepository(self.session).page_for_project(self.project_id, filters, params)
+
+    def decision(self, decision_id: str) -> Decision:
+        return DecisionRepository(self.session).get_in_project_or_404(self.project_id, decision_id)
+
     # -- audit -----------------------------------------------------------------------------------------------
     def _audit_created(self, decisions: Sequence[Decision]) -> None:
         if not decisions:
@@ -616,7 +775,13 @@ def decision_audit_data(decision: Decision) -> dict[str, Any]:
         "item_ids": decision.item_ids,
         "comment": decision.comment,
         "reason_code": decision.reason_code,
-        "left_total": decision.left_total,
-        "right_total": decision.right_total,
-        "difference": decision.difference,
+        "reconciling_type": decision.reconciling_type,
+        "currency": decision.currency,
+        "left_total": _audit_amount(decision.left_total, decision.currency),
+        "right_total": _audit_amount(decision.right_total, decision.currency),
+        "difference": _audit_amount(decision.difference, decision.currency),
     }
+
+
+def _audit_amount(value: Decimal | None, currency: str | None) -> str | None:
+    return None if value is None else amount_text(value, currency)
