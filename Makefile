@@ -3,17 +3,41 @@ SHELL := /bin/bash
 UV := $(shell ./scripts/ensure-uv.sh)
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test setup lint types imports pytest bench bench-api bench-ingest bench-run demo clean
+.PHONY: run test setup deploy-tools images lint types imports pytest frontend-deps frontend-build frontend-test bench bench-api bench-ingest bench-run demo clean
 
 # --compile-bytecode: processes start in ~1 s instead of ~4 s where PYTHONDONTWRITEBYTECODE is set.
 setup:
 	$(UV) sync --frozen --compile-bytecode
 
+# checkov (uv tool), kubectl, podman/runc/debootstrap: what tests/deploy needs outside the Python environment.
+deploy-tools: setup
+	UV=$(UV) ./deploy/scripts/ensure-tools.sh
+
+# The container images (podman, local Debian base): backend (api), worker, frontend; SBOMs in deploy/out/.
+# RECON_SKIP_IMAGES=1 skips them (and their tests) in quick local runs; CI always builds them.
+images: deploy-tools
+	@if [ "$${RECON_SKIP_IMAGES:-}" = 1 ] && [ "$${CI:-}" != true ]; then \
+		echo "RECON_SKIP_IMAGES=1: images not built"; else ./deploy/build-images.sh; fi
+
 # The platform on the embedded default (SQLite, local files, in-process jobs under ./var): first the demo
 # (administrator, project, datasets, rule set; idempotent), then the API on :2000 with metrics on :9091.
-run: setup
+run: setup frontend-build
 	$(UV) run python -m recon.demo_platform
+	@echo "The Reconciliation Platform: http://localhost:2000"
 	$(UV) run recon serve
+
+# The web UI (frontend/): node modules with `npm ci` and Debian's chromium for the browser tests (no browser
+# download); the build (frontend/dist, served by the api at /) when it is missing or stale.
+frontend-deps:
+	./scripts/ensure-frontend.sh deps
+
+frontend-build: frontend-deps
+	./scripts/ensure-frontend.sh build
+
+# ESLint, tsc, Vitest, then the Playwright browser tests (they start their own api on SQLite).
+frontend-test: setup frontend-build
+	cd frontend && npm run --silent lint && npm run --silent typecheck && npm run --silent test
+	cd frontend && npm run --silent e2e
 
 lint: setup
 	$(UV) run ruff check src tests bench
@@ -25,10 +49,12 @@ types: setup
 imports: setup
 	$(UV) run lint-imports
 
-pytest: setup
-	$(UV) run pytest -n $(PYTEST_WORKERS) --timeout 600
+# The images are built before pytest (a first build takes minutes); tests/deploy refreshes them from the
+# layer cache when run on its own.
+pytest: setup deploy-tools images
+	$(UV) run pytest -n $(PYTEST_WORKERS) --timeout 900
 
-test: lint types imports pytest
+test: lint types imports frontend-test pytest
 
 format: setup
 	$(UV) run ruff format src tests bench
@@ -48,7 +74,7 @@ bench-run: setup
 	$(UV) run python bench/api_run_bench.py
 
 demo: setup
-	$(UV) run recon demo --rows 10000 --out var/demo
+	$(UV) run recon demo --rows 10000 --out demo-data
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var demo-data .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,9 @@ clients, bounded by --duration) against GET /api/v1/projects/{id}/datasets with 
 requests/s, p50/p90/p99 latency, errors (any non-200 or transport error), RSS under load (peak), and the
 graceful stop (SIGTERM to exit). Targets: ready <= 3 s, idle RSS <= 150 MB, no errors under load.
 The load generator shares the machine with the server, so requests/s is a lower bound of what it serves.
-Writes bench/out/api_bench.json; the server's log goes to bench/out/logs/api_bench_server.log.
+Also GET /health and the authenticated GET /api/v1/auth/me one at a time (median, p99; issue 12: /auth/me
+median <= 5 ms). Writes bench/out/api_bench.json; the server's log goes to
+bench/out/logs/api_bench_server.log.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ ADMIN_EMAIL = "bench@example.com"
 ADMIN_PASSWORD = "bench-password-" + uuid.uuid4().hex[:12]
 TARGET_READY_S = 3.0
 TARGET_IDLE_RSS_MB = 150.0
+TARGET_AUTH_ME_MS = 5.0
 DATASETS = 10
 
 
@@ -233,6 +236,28 @@ class Server:
                 process.wait(10)
 
 
+def sequential_latency(base: str, headers: dict[str, str], requests: int = 300) -> dict[str, Any]:
+    """One keep-alive client, one request at a time: GET /health and the authenticated GET /api/v1/auth/me
+    (token decode, session and user, memberships, serialisation). Issue 12: /auth/me median <= 5 ms."""
+    figures: dict[str, Any] = {}
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for name, path, sent in (("health", "/health", {}), ("auth_me", "/api/v1/auth/me", headers)):
+            for _ in range(30):  # warm-up
+                client.get(path, headers=sent).raise_for_status()
+            times = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                client.get(path, headers=sent).raise_for_status()
+                times.append(time.perf_counter() - started)
+            times.sort()
+            figures[name] = {
+                "n": requests,
+                "median_ms": round(statistics.median(times) * 1000, 2),
+                "p99_ms": round(times[min(len(times) - 1, int(0.99 * len(times)))] * 1000, 2),
+            }
+    return figures
+
+
 def sample_peak_rss(process: psutil.Process, stop: threading.Event, peak: list[float]) -> None:
     while not stop.is_set():
         peak[0] = max(peak[0], rss_mb(process))
@@ -293,6 +318,7 @@ def main() -> None:
             check = httpx.get(url, headers=headers, timeout=10)
             check.raise_for_status()
             assert len(check.json()["items"]) == DATASETS
+            sequential = sequential_latency(base, headers)
             Load(url, headers, 4, 2.0).run()  # warm-up (connections, caches); not counted
             stop, peak = threading.Event(), [0.0]
             sampler = threading.Thread(target=sample_peak_rss, args=(first.ps, stop, peak))
@@ -338,6 +364,7 @@ def main() -> None:
             "datasets_per_page": DATASETS,
             **figures,
         },
+        "sequential": sequential,
         "metrics_endpoint_ok": metrics_ok,
         "sigterm_exit_code": exit_code,
         "sigterm_to_exit_s": round(stop_s, 2),
@@ -345,6 +372,7 @@ def main() -> None:
             "ready_s<=3": first.ready_s <= TARGET_READY_S,
             "idle_rss_mb<=150": idle_rss <= TARGET_IDLE_RSS_MB,
             "no_errors": figures["errors"] == 0,
+            "auth_me_median_ms<=5": sequential["auth_me"]["median_ms"] <= TARGET_AUTH_ME_MS,
         },
     }
     (OUT / "api_bench.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -372,6 +400,14 @@ def report(result: dict[str, Any]) -> None:
         f"{mark(targets['idle_rss_mb<=150'])}   "
         f"(at ready {rss['at_ready']} MB, restart {rss['restart_at_ready']} MB)"
     )
+    for name, label in (("health", "GET /health"), ("auth_me", "GET /api/v1/auth/me")):
+        seq = result["sequential"][name]
+        target = (
+            f"   target median <= {TARGET_AUTH_ME_MS:.0f} ms  {mark(targets['auth_me_median_ms<=5'])}"
+            if name == "auth_me"
+            else ""
+        )
+        print(f"  {label:24s} median {seq['median_ms']} ms, p99 {seq['p99_ms']} ms (n={seq['n']}){target}")
     clients = f"{load['concurrency']} clients x {load['duration_s']} s"
     print(f"  load                     {clients} on {load['endpoint']}")
     print(f"  requests/s               {load['requests_per_s']:8.1f}      ({load['requests']} requests)")

@@ -1,16 +1,21 @@
 """End-to-end run benchmark through the HTTP API: `recon serve` (embedded worker) on a throw-away PostgreSQL
-database, the demo ledger and bank files of N rows each.
+database or a SQLite file (the embedded default), the demo ledger and bank files of N rows each.
 
-    uv run python bench/api_run_bench.py --rows 1000000
+    uv run python bench/api_run_bench.py --rows 1000000                      # PostgreSQL
+    uv run python bench/api_run_bench.py --rows 100000 --database sqlite --cli
     uv run python bench/api_run_bench.py --rows 100000 --demo-dir /tmp/demo100k   # reuse generated files
 
 Phases (wall seconds, measured from outside except where noted): upload of each file (the two in parallel),
 ingest of each dataset (its job's started -> finished), the run (queue wait, then the task's own phases from
 summary.phases_s: load, match, build, persist), and end to end: first upload byte -> run succeeded.
-Then listing latency at deep cursors: GET /runs/{id}/groups and /unmatched?side=left, walking to about the
-middle with limit=1000, then 200 timed requests going on from there (limit 1000 and limit 50), p50/p99; and
-EXPLAIN ANALYZE of the deep-cursor queries (index range scans, no sort of the run).
-Targets (issue 4): end to end <= 60 s on 2 cores; listing p99 <= 50 ms. Writes bench/out/api_run_bench.json.
+`--cli` also times `recon match` on the same files and prints the run through the API against it (issue 12:
+<= 2x on SQLite at 100k x 100k).
+Then every list the review workspace uses (`--lists`: groups per status, pass, each sort and filters;
+unmatched per side, state, reason and each sort; decisions), each at a shallow cursor (the first page) and a
+deep one (the middle of the list, made from the database like the API makes cursors), at limit 100 and 1000:
+`--requests` timed requests per list, depth and limit (default 200) going on page by page from there;
+median and p99 (issue 12: p99 <= 20 ms at limit 100, <= 60 ms at limit 1000); and EXPLAIN of the deep-cursor
+queries (index range scans, no sort of the run). Writes bench/out/api_run_bench_<database>.json.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,19 +32,18 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from list_latency import LIST_HEADER, measure_lists, review_lists, time_pages
 from recon.config import Settings
 from recon.core.migrations import upgrade_head
-from recon.core.pagination import decode_cursor
 from recon.demo import generate
-from recon.models.runs import ItemState, MatchGroup, RunItem
-from recon.results.keyset import Order, _segment
 
 PG_ADMIN_URL = os.environ.get("RECON_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 OUT = Path(__file__).resolve().parent / "out"
@@ -116,70 +120,48 @@ def upload(base: str, headers: dict[str, str], project_id: str, path: Path) -> t
     return str(response.json()["id"]), time.perf_counter() - started
 
 
-def walk_and_time(api: Api, url: str, params: dict[str, Any], total: int) -> dict[str, Any]:
-    """Walk to about the middle with limit=1000, then time TIMED_REQUESTS pages from there on."""
-    cursor, pages, walked, walk_times = None, 0, 0, []
-    while walked < total // 2:
-        started = time.perf_counter()
-        body = api.call(
-            "GET", url, params={**params, "limit": 1000, **({"cursor": cursor} if cursor else {})}
+def time_cli(files: dict[str, Path], rules: Path, out: Path) -> float:
+    """Wall seconds of `recon match` on the same files (a fresh process, as a user runs it)."""
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recon.cli",
+            "match",
+            str(files["left"]),
+            str(files["right"]),
+            "--rules",
+            str(rules),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def time_decisions(api: Api, project_id: str, run_id: str, requests: int) -> dict[str, Any]:
+    """Make decisions (a bulk confirm of suggestions) and time the project's decisions list."""
+    totals = api.call("GET", f"/api/v1/runs/{run_id}/groups/totals", params={"status": "suggested"})
+    count = min(int(totals["groups"]), 10_000)
+    if count and count == int(totals["groups"]):
+        api.call(
+            "POST",
+            f"/api/v1/runs/{run_id}/bulk/by-filter",
+            json={
+                "action": "confirm",
+                "groups": {"status": ["suggested"]},
+                "expected_count": count,
+                "reason_code": "small_difference",  # suggestions with a difference: confirmed as written off
+            },
         )
-        walk_times.append(time.perf_counter() - started)
-        walked += len(body["items"])
-        pages += 1
-        if body["next_cursor"] is None:
-            break
-        cursor = body["next_cursor"]
-    figures: dict[str, Any] = {
-        "rows": total,
-        "walked_rows": walked,
-        "walk_pages": pages,
-        "walk_page_ms_mean": round(statistics.fmean(walk_times) * 1000, 1),
-        "deep_cursor": decode_cursor(cursor, 2) if cursor else None,
-    }
-    for limit in (1000, 50):
-        times, next_cursor = [], cursor
-        for _ in range(TIMED_REQUESTS):
-            query = {**params, "limit": limit, **({"cursor": next_cursor} if next_cursor else {})}
-            started = time.perf_counter()
-            response = api.client.get(url, params=query)
-            times.append(time.perf_counter() - started)
-            assert response.status_code == 200, response.text[:300]
-            next_cursor = response.json()["next_cursor"] or cursor  # at the end: back to the middle
-        figures[f"limit_{limit}"] = {"p50_ms": pct(times, 0.5), "p99_ms": pct(times, 0.99), "n": len(times)}
+    url = f"/api/v1/projects/{project_id}/decisions"
+    figures: dict[str, Any] = {"decisions_made": count}
+    for limit in (100, 1000):
+        figures[f"limit_{limit}"] = time_pages(api.client, url, {}, None, limit, requests)
     return figures
-
-
-def explain(
-    url: str, run_id: str, group_cursor: list[Any] | None, item_cursor: list[Any] | None
-) -> dict[str, str]:
-    """EXPLAIN ANALYZE of the deep-cursor queries as the results repository builds them."""
-    plans = {}
-    queries = {
-        "groups": _segment(
-            select(MatchGroup).where(MatchGroup.run_id == run_id),
-            Order(MatchGroup.seq, MatchGroup.seq),
-            False,
-            group_cursor,
-        ).limit(51),
-        "unmatched_left": _segment(
-            select(RunItem).where(
-                RunItem.run_id == run_id, RunItem.side == "left", RunItem.state == ItemState.UNMATCHED.value
-            ),
-            Order(RunItem.id, RunItem.id),
-            False,
-            item_cursor,
-        ).limit(51),
-    }
-    engine = create_engine(url, poolclass=NullPool)
-    with engine.connect() as conn:
-        for name, query in queries.items():
-            compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-            sql = str(compiled)
-            rows = conn.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql)).scalars().all()
-            plans[name] = "\n".join(rows)
-    engine.dispose()
-    return plans
 
 
 def main() -> None:
@@ -189,6 +171,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--demo-dir", type=Path, default=None, help="reuse (or create) the demo files here")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--cli", action="store_true", help="also time `recon match` on the same files")
+    parser.add_argument("--lists", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--requests", type=int, default=TIMED_REQUESTS, help="per list, depth and limit")
+    parser.add_argument(
+        "--only", default="", help="comma-separated name prefixes of the lists to time (default: all)"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="recon-run-bench-"))
@@ -198,7 +187,10 @@ def main() -> None:
         generate(args.rows, demo_dir)
         print(f"generated the demo files ({args.rows} rows) in {time.perf_counter() - started:.1f} s")
     files = {"left": demo_dir / "ledger.csv", "right": demo_dir / "bank.csv"}
-    url, name = create_database()
+    if args.database == "postgres":
+        url, name = create_database()
+    else:
+        url, name = f"sqlite:///{work / 'recon.db'}", ""
     settings = Settings(_env_file=None, database_url=url, data_dir=work / "data", environment="test")
     upgrade_head(settings)  # as the migration job does in production
     port = free_port()
@@ -212,6 +204,8 @@ def main() -> None:
         "RATE_LIMIT_ENABLED": "false",
         "EMBEDDED_WORKER": "true",
         "WORKER_CONCURRENCY": "2",
+        "RATE_LIMIT_READ": "1000000/minute",
+        "RATE_LIMIT_WRITE": "1000000/minute",
         "RECON_ADMIN_EMAIL": ADMIN_EMAIL,
         "RECON_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "LOG_LEVEL": "INFO",
@@ -223,6 +217,8 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     report: dict[str, Any] = {
+        "database": args.database,
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
         "rows": args.rows,
         "files_mb": {k: round(p.stat().st_size / 1e6, 1) for k, p in files.items()},
     }
@@ -285,36 +281,49 @@ def main() -> None:
         summary = run["summary"]
         groups = sum(p["groups"] for p in summary["passes"])
         unmatched_left = summary["left"]["unmatched"] + summary["left"]["rejected"]
+        report["run_through_api_s"] = round(stamp(run["finished_at"]) - stamp(run["created_at"]), 2)
         report["results"] = {
             "groups": groups,
             "items": summary["left"]["rows"] + summary["right"]["rows"],
             "unmatched_left": unmatched_left,
             "matched_left": summary["left"]["matched"],
         }
+        if args.cli:
+            report["cli_match_s"] = round(time_cli(files, demo_dir / "rules.yaml", work / "cli-out"), 2)
+            report["run_vs_cli"] = round(report["run_through_api_s"] / report["cli_match_s"], 2)
         print(json.dumps(report, indent=2))
-
-        listing = {
-            "groups": walk_and_time(api, f"/api/v1/runs/{run['id']}/groups", {}, groups),
-            "unmatched_left": walk_and_time(
-                api, f"/api/v1/runs/{run['id']}/unmatched", {"side": "left"}, unmatched_left
-            ),
-        }
-        report["listing"] = listing
-        report["explain"] = explain(
-            url, run["id"], listing["groups"]["deep_cursor"], listing["unmatched_left"]["deep_cursor"]
-        )
-        print(json.dumps({"listing": listing}, indent=2))
-        for name_, plan in report["explain"].items():
-            print(f"--- EXPLAIN {name_}\n{plan}")
+        if args.lists:
+            first_pass = summary["passes"][0]["name"]
+            cases = review_lists(first_pass, Decimal("1000"))
+            if args.only:
+                prefixes = tuple(p.strip() for p in args.only.split(","))
+                cases = [case for case in cases if case.name.startswith(prefixes)]
+            print(f"lists of the run ({args.requests} requests per list, depth and limit)\n{LIST_HEADER}")
+            measure_lists(api.client, url, run["id"], cases, args.requests)
+            report["lists"] = {case.name: case.figures for case in cases}
+            report["decisions"] = time_decisions(api, project_id, run["id"], args.requests)
+            print(json.dumps({"decisions": report["decisions"]}, indent=2))
+            met = [
+                f["p99_target_met"]
+                for c in cases
+                for k, f in c.figures.items()
+                if k != "rows" and k != "plan_deep"
+            ]
+            report["lists_p99_targets_met"] = f"{sum(met)}/{len(met)}"
+            print(f"list p99 targets met: {report['lists_p99_targets_met']}")
+        report["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(60)
         except subprocess.TimeoutExpired:
             server.kill()
-        if not args.keep_db:
+        if name and not args.keep_db:
             drop_database(name)
-        (OUT / "api_run_bench.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        out = OUT / f"api_run_bench_{args.database}.json"
+        out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        if not args.keep_db:  # the SQLite database, the stored uploads and (unless --demo-dir) the demo files
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +27,30 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from recon.app import create_app
-from recon.auth.security import create_access_token, hash_password
+from recon.auth.security import create_access_token
 from recon.config import Settings
 from recon.core.db import SessionFactory, create_db_engine, create_session_factory, session_scope
 from recon.core.migrations import upgrade_head
 from recon.models import Organization, Project, ProjectMember, Role, User
+from shared_values import (  # re-exported: test modules import them from here or from shared_values
+    IN_CI,
+    PG_ADMIN_URL,
+    REDIS_TEST_URL,
+    TEST_JWT_SECRET,
+    TEST_PASSWORD,
+    password_hash_for_tests,
+    unavailable,
+)
 
-PG_ADMIN_URL = os.environ.get("RECON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_TEST_URL = os.environ.get("RECON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-TEST_PASSWORD = "correct-horse-battery-staple"
-TEST_JWT_SECRET = "test-jwt-secret-that-is-long-enough-0123456789"
-
-
-def unavailable(what: str, reason: str) -> None:
-    """Skip locally, fail under CI=true (where every backend is required)."""
-    message = f"{what} unavailable: {reason}"
-    if IN_CI:
-        pytest.fail(message + " (required when CI=true)", pytrace=False)
-    pytest.skip(message)
+__all__ = [
+    "IN_CI",
+    "PG_ADMIN_URL",
+    "REDIS_TEST_URL",
+    "TEST_JWT_SECRET",
+    "TEST_PASSWORD",
+    "password_hash_for_tests",
+    "unavailable",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -149,6 +153,12 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
             "otel_exporter_otlp_endpoint": None,
             "rate_limit_enabled": False,
             "metrics_port": 0,
+            # Jobs in the worker's own threads: many tests replace task functions in this process
+            # (monkeypatch), which a job's child process would not see. tests/hostile runs "process".
+            "job_isolation": "thread",
+            "frontend_dist": None,  # the api alone; tests/web serves a build of its own
+            # No periodic feed/schedule tick in the background; tests/feeds and tests/schedules call it.
+            "scheduler_tick_s": 0,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)
@@ -188,11 +198,6 @@ def session_factory(db_engine: Engine) -> SessionFactory:
 
 
 # -- factories -------------------------------------------------------------------------------------
-@cache
-def password_hash_for_tests() -> str:
-    return hash_password(TEST_PASSWORD)  # argon2 is slow on purpose: hash once per process
-
-
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -16,3 +16,15 @@ def test_test_module_names_are_unique_outside_packages() -> None:
             seen[path.name].append(str(path.relative_to(TESTS)))
     clashes = {name: paths for name, paths in seen.items() if len(paths) > 1}
     assert clashes == {}
+
+
+def test_no_test_module_imports_from_conftest() -> None:
+    """`from conftest import X` finds whichever folder's conftest pytest imported last (a new conftest in
+    tests/results broke three tests/api modules that way); shared values live in tests/shared_values.py."""
+    offenders = [
+        str(path.relative_to(TESTS))
+        for path in TESTS.rglob("*.py")
+        if path.name != "conftest.py"
+        and any(line.startswith("from conftest import") for line in path.read_text().splitlines())
+    ]
+    assert offenders == []

@@ -10,6 +10,8 @@ from recon.core.errors import PROBLEM_RESPONSES
 from recon.dashboard.endpoints import router as dashboard_router
 from recon.datasets.endpoints import router as datasets_router
 from recon.exports.endpoints import router as exports_router
+from recon.feeds.endpoints import router as feeds_router
+from recon.instant.endpoints import router as instant_router
 from recon.jobs.endpoints import router as jobs_router
 from recon.observability.health import build_health_router
 from recon.projects.endpoints import router as projects_router
@@ -17,6 +19,8 @@ from recon.results.endpoints import router as results_router
 from recon.review.endpoints import router as review_router
 from recon.rulesets.endpoints import router as rulesets_router
 from recon.runs.endpoints import router as runs_router
+from recon.schedules.endpoints import router as schedules_router
+from recon.users.endpoints import router as users_router
 
 API_PREFIX = "/api/v1"
 
@@ -33,3 +37,7 @@ api_router.include_router(review_router)
 api_router.include_router(runs_router)
 api_router.include_router(results_router)
 api_router.include_router(dashboard_router)
+api_router.include_router(users_router)
+api_router.include_router(feeds_router)
+api_router.include_router(schedules_router)
+api_router.include_router(instant_router)

@@ -21,8 +21,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recon.auth.access import ProjectAccess
 from recon.auth.bootstrap import create_admin
-from recon.auth.dependencies import ProjectAccess
 from recon.auth.security import normalize_email
 from recon.config import Settings
 from recon.core.db import SessionFactory, create_db_engine, create_session_factory, session_scope
@@ -98,7 +98,7 @@ def _project(session: Session, admin: User, report: DemoReport) -> ProjectAccess
             )
         )
         if existing is None:  # the administrator changed since the demo was made: make them its owner too
-            existing = ProjectMember(project_id=project.id, user_id=admin.id, role=Role.OWNER.value)
+            existing = ProjectMember(project_id=project.id, user_id=admin.id, role=Role.OWNER)
             session.add(existing)
             session.flush()
         member = existing

@@ -42,6 +42,7 @@ PUBLIC_ROUTES = {
     ("POST", f"{API}/auth/login"),
     ("POST", f"{API}/auth/refresh"),
     ("POST", f"{API}/auth/logout"),
+    ("POST", f"{API}/users/invitations/accept"),  # the one-time token is the credential
 }
 ROLES = [Role.VIEWER, Role.PREPARER, Role.APPROVER, Role.ADMIN, Role.OWNER]
 ANONYMOUS, OTHER_TENANT, SUPERUSER = "anonymous", "other-tenant", "superuser"
@@ -111,6 +112,16 @@ def _dataset(world: World) -> str:
     return str(response.json()["id"])
 
 
+def _feed(world: World) -> str:
+    response = world.client.post(
+        f"{API}/projects/{world.project.id}/feeds",
+        json={"name": "matrix", "path": "matrix/in"},
+        headers=world.headers(world.owner),
+    )
+    assert response.status_code == 201, f"feed builder: {response.status_code} {response.text}"
+    return str(response.json()["id"])
+
+
 def _job(world: World) -> str:
     from recon.models.jobs import Job
 
@@ -176,6 +187,7 @@ RESOURCE_BUILDERS: dict[str, tuple[Callable[[World], str], str | None]] = {
     "user_id": (_member_target, None),
     "dataset_id": (_dataset, f"POST {API}/projects/{{project_id}}/datasets"),
     "job_id": (_job, None),
+    "feed_id": (_feed, f"POST {API}/projects/{{project_id}}/feeds"),
     "decision_id": (_decision, f"POST {API}/runs/{{run_id}}/confirm"),
     "export_id": (_export, f"POST {API}/runs/{{run_id}}/exports"),
 }

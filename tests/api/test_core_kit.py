@@ -82,6 +82,39 @@ def test_keyset_walk_visits_every_row_once_in_order(kit_engine: Engine, keys: li
     assert all(order(a) <= order(b) for a, b in pairwise(seen))
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_keyset_walk_with_a_nullable_first_key(kit_engine: Engine, descending: bool) -> None:
+    """NULLs of the first key come after its values ascending and before them descending (the exact reverse),
+    on both databases, and a cursor inside the NULLs goes on from there."""
+    with kit_engine.begin() as conn:
+        conn.execute(insert(items), [{"id": 50 + i, "amount": None, "at": T0} for i in range(7)])
+    keys = [
+        SortKey(items.c.amount, descending=descending, nullable=True),
+        SortKey(items.c.id, descending=descending),
+    ]
+    seen: list[tuple[Decimal | None, int]] = []
+    cursor = None
+    with Session(kit_engine) as session:
+        while True:
+            page = keyset_page(
+                session, select(items), keys, PageParams(limit=3, cursor=cursor), scalars=False
+            )
+            seen.extend((row.amount, row.id) for row in page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    valued = sorted((r for r in seen if r[0] is not None), key=lambda r: (r[0], r[1]), reverse=descending)
+    nulls = sorted((r for r in seen if r[0] is None), key=lambda r: r[1], reverse=descending)
+    assert len(seen) == 37 + 7 == len(set(seen))
+    assert seen == (nulls + valued if descending else valued + nulls)
+
+
+def test_keyset_refuses_a_null_cursor_value_of_a_key_that_is_not_nullable(kit_engine: Engine) -> None:
+    keys = [SortKey(items.c.amount), SortKey(items.c.id)]
+    with Session(kit_engine) as session, pytest.raises(Unprocessable):
+        keyset_page(session, select(items), keys, PageParams(cursor=encode_cursor([None, 3])), scalars=False)
+
+
 def test_money_and_utc_round_trip(kit_engine: Engine) -> None:
     with kit_engine.begin() as conn:
         conn.execute(insert(items), [{"id": 100, "amount": Decimal("12345678901.23"), "at": T0}])

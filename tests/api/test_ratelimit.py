@@ -9,12 +9,12 @@ import redis
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from conftest import TEST_PASSWORD
 from recon.app import create_app
 from recon.config import Settings
 from recon.core.errors import TooManyRequests
 from recon.core.ratelimit import RateLimiter
 from recon.models import User
+from shared_values import TEST_PASSWORD
 
 pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 

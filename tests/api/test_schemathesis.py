@@ -24,16 +24,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from conftest import TEST_JWT_SECRET, password_hash_for_tests
+from api_fuzzing import REQUEST_TIMEOUT_S, fuzz_settings, make_owner, seed_resources
 from recon.app import create_app
 from recon.auth.security import create_access_token
 from recon.config import Settings
-from recon.core.db import create_db_engine, create_session_factory, session_scope
-from recon.demo.rules import demo_rules_text
-from recon.models import Organization, Project, ProjectMember, Role, User
 
 MAX_EXAMPLES = 20
-SEED_CSV = b"id,date,amount,reference\nA1,2024-01-31,100.00,INV-1\nA2,2024-02-01,-25.50,INV-2\n"
 
 
 class DeferredApp:
@@ -70,74 +66,17 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
     return choices.map(lambda chosen: {**path_parameters, **chosen})
 
 
-def _test_settings(root: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        environment="test",
-        database_url=f"sqlite:///{root / 'recon.db'}",
-        data_dir=root / "data",
-        jwt_secret=TEST_JWT_SECRET,
-        redis_url=None,
-        storage_backend="local",
-        recon_admin_email=None,
-        recon_admin_password=None,
-        otel_exporter_otlp_endpoint=None,
-        rate_limit_enabled=False,
-        embedded_worker=False,
-        metrics_port=0,
-    )
-
-
-def _owner(app_settings: Settings) -> tuple[str, str]:
-    engine = create_db_engine(app_settings)
-    try:
-        with session_scope(create_session_factory(engine)) as session:
-            org = Organization(name="Fuzz Org")
-            session.add(org)
-            session.flush()
-            user = User(org_id=org.id, email="owner@fuzz.test", password_hash=password_hash_for_tests())
-            session.add(user)
-            session.flush()
-            project = Project(org_id=org.id, name="Fuzz project", settings={}, created_by_id=user.id)
-            session.add(project)
-            session.flush()
-            session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value))
-            return user.id, project.id
-    finally:
-        engine.dispose()
-
-
-def _seed(client: TestClient, project_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    base = f"/api/v1/projects/{project_id}"
-    upload = client.post(
-        f"{base}/datasets", headers=headers, files={"file": ("ledger.csv", SEED_CSV, "text/csv")}
-    )
-    assert upload.status_code == 202, upload.text
-    rules = {"name": "demo", "text": demo_rules_text()}
-    ruleset = client.post(f"{base}/rulesets", headers=headers, json=rules)
-    assert ruleset.status_code == 201, ruleset.text
-    key = client.post("/api/v1/auth/api-keys", headers=headers, json={"name": "fuzz key"})
-    assert key.status_code == 201, key.text
-    return {
-        "dataset_id": upload.json()["id"],
-        "job_id": upload.json()["job_id"],
-        "ruleset_id": ruleset.json()["id"],
-        "version": ruleset.json()["latest_version"],
-        "key_id": key.json()["id"],
-    }
-
-
 @pytest.fixture(scope="module")
 def seeded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A database (and data directory) with the owner and the seeded resources, made once; each operation
     gets a copy."""
     root = tmp_path_factory.mktemp("schemathesis-seed")
     shutil.copyfile(sqlite_template, root / "recon.db")
-    app_settings = _test_settings(root)
-    user_id, project_id = _owner(app_settings)
+    app_settings = fuzz_settings(f"sqlite:///{root / 'recon.db'}", root / "data")
+    user_id, project_id = make_owner(app_settings)
     headers = {"Authorization": f"Bearer {create_access_token(app_settings, user_id)}"}
     with TestClient(create_app(app_settings)) as client:
-        seeded_ids = _seed(client, project_id, headers)
+        seeded_ids = seed_resources(client, project_id, headers)
     with sqlite3.connect(root / "recon.db") as conn:  # fold the WAL in so that a file copy is complete
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return root, {"headers": headers, "ids": {"project_id": project_id, "user_id": user_id, **seeded_ids}}
@@ -148,7 +87,7 @@ def fuzz_app(seeded: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[No
     root, seed = seeded
     shutil.copyfile(root / "recon.db", tmp_path / "recon.db")
     shutil.copytree(root / "data", tmp_path / "data")
-    deferred.target = create_app(_test_settings(tmp_path))
+    deferred.target = create_app(fuzz_settings(f"sqlite:///{tmp_path / 'recon.db'}", tmp_path / "data"))
     deferred.headers, deferred.real_ids = seed["headers"], seed["ids"]
     try:
         yield
@@ -169,4 +108,8 @@ def fuzz_app(seeded: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[No
     derandomize=True,
 )
 def test_api_conforms_to_its_schema(case: Any) -> None:
-    case.call_and_validate(headers=deferred.headers, checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(
+        headers=deferred.headers,
+        checks=[not_a_server_error, response_schema_conformance],
+        timeout=REQUEST_TIMEOUT_S,
+    )

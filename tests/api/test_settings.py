@@ -8,7 +8,7 @@ import pytest
 
 from recon.config import DEV_JWT_SECRET, InsecureSettingsError, Settings
 
-SAFE_SECRET = "s" * 40
+SAFE_SECRET = "kP3vR9-qZ2mX7wL4tB8nJ6yH1cF5gD0s"  # random-looking: production refuses "s" * 40
 PG = "postgresql://recon:pw@db:5432/recon"
 
 

@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import TEST_PASSWORD
 from recon.auth.totp import matching_step
 from recon.core.db import SessionFactory
 from recon.core.time import utcnow
 from recon.models import User
 from recon.models.audit import AuditEvent
+from shared_values import TEST_PASSWORD
 
 PROBLEMS = "https://recon.dev/problems/"
 Headers = Callable[[User | str], dict[str, str]]

@@ -40,12 +40,12 @@ TRUTH = """group,kind,side,id
 6,unmatched,left,L8
 """
 
-# Ours: L1-B1 right, L2-B3 wrong (B2 unmatched), L3 unmatched, batch 4 exact, batch 5 missing L7.
+# Ours: L1-B1 right, L2-B3 wrong but only suggested, L3 unmatched, batch 4 exact, batch 5 missing L7.
 MATCHES = [
     (1, "exact", "matched", "left", "L1"),
     (1, "exact", "matched", "right", "B1"),
-    (2, "near", "matched", "left", "L2"),
-    (2, "near", "matched", "right", "B3"),
+    (2, "near", "suggested", "left", "L2"),
+    (2, "near", "suggested", "right", "B3"),
     (3, "batches", "matched", "left", "L4"),
     (3, "batches", "matched", "left", "L5"),
     (3, "batches", "matched", "right", "B4"),
@@ -72,12 +72,15 @@ def test_quality_counts_pairs_and_exact_groups(bench, tmp_path: Path) -> None:
 
     q = bench.quality(tmp_path, tmp_path / "truth.csv")
 
-    # 1:1 groups of ours: (L1,B1) correct, (L2,B3) wrong, (L6,B5) is 1:1 too and wrong. Truth pairs: 3.
-    assert q["pairs_ours"] == 3
-    assert q["pairs_truth"] == 3
-    assert q["pairs_correct"] == 1
-    assert q["precision_1to1"] == pytest.approx(1 / 3, abs=1e-4)
+    # matched member pairs: L1-B1, L4-B4, L5-B4, L6-B5 (L6 and B5 are in one truth group): all right;
+    # the wrong L2-B3 is suggested: 1 of 5 pairs
+    assert q["matched_pair_precision"] == 1.0
+    assert q["suggested_share_of_pairs"] == pytest.approx(0.2)
+    assert q["suggested_pair_precision"] == 0.0
+    assert q["pairs"] == {"matched": 4, "suggested": 1, "all": 5}
+    # 1:1 truth groups: L1-B1 found, L2-B2 and L3-B3 not
     assert q["recall_1to1"] == pytest.approx(1 / 3, abs=1e-4)
-    assert q["recall_by_kind"] == {"exact": 1.0, "near": 0.0, "break": 0.0}
-    assert q["many_to_one_groups"] == 2
-    assert q["many_to_one_found_exactly"] == 0.5
+    assert q["recall_1to1_by_kind"] == {"exact": 1.0, "near": 0.0, "break": 0.0}
+    # two many_to_one truth groups, one found with exactly its members
+    assert q["truth"]["one_to_n"] == 2
+    assert q["groups_1toN_found_exactly"] == 0.5

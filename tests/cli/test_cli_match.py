@@ -302,6 +302,21 @@ def test_demo_command_writes_the_files(tmp_path: Path) -> None:
     assert again.left.read_bytes() == (tmp_path / "d" / "ledger.csv").read_bytes()
 
 
+def test_demo_command_stays_out_of_the_platform_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.chdir(tmp_path)
+    refused = runner.invoke(app, ["demo", "--rows", "300", "--out", str(tmp_path / "var" / "demo")])
+    assert refused.exit_code == 2
+    assert "platform's data directory" in refused.stderr and not (tmp_path / "var" / "demo").exists()
+    default = runner.invoke(app, ["demo", "--rows", "300"])
+    assert default.exit_code == 0, default.stderr
+    assert (tmp_path / "demo-data" / "ledger.csv").is_file()
+    forced = runner.invoke(app, ["demo", "--rows", "300", "--out", str(tmp_path / "var" / "d"), "--force"])
+    assert forced.exit_code == 0 and (tmp_path / "var" / "d" / "bank.csv").is_file()
+
+
 def test_demo_command_refuses_zero_rows(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--rows", "0", "--out", str(tmp_path / "d")])
     assert result.exit_code == 2
@@ -327,3 +342,33 @@ def test_console_script_in_a_real_process(demo: DemoFiles, tmp_path: Path) -> No
     )
     assert bad.returncode == 2
     assert "none.yaml" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_profile_prints_the_stages(demo: DemoFiles, tmp_path: Path) -> None:
+    result = match(demo, tmp_path / "out", "--quiet", "--profile")
+    assert result.exit_code == 0, result.stderr
+    assert "Profile:" in result.stderr
+    for stage in (
+        "read left file",
+        "pass 1 exact (total)",
+        "near: candidates (DuckDB)",
+        "write parquet results",
+    ):
+        assert stage in result.stderr
+    assert "RSS MB" in result.stderr and "peak MB" in result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert "profile" not in summary  # the file stays the contract; the profile is printed
+
+
+def test_demo_command_dense_shape_matches_its_rules(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--shape", "dense", "--rows", "3000", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.stderr
+    files = DemoFiles(
+        *(tmp_path / "d" / name for name in ("ledger.csv", "bank.csv", "rules.yaml", "truth.csv"))
+    )
+    assert "demo-dense" in files.rules.read_text()
+    out = tmp_path / "out"
+    assert match(files, out, "--quiet").exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert {p["name"] for p in summary["passes"]} >= {"reference-in-text", "partial-payments", "collective"}
+    assert summary["left"]["matched"] + summary["left"]["suggested"] + summary["left"]["break"] > 0.85 * 3000

@@ -132,7 +132,9 @@ def test_a_job_failing_on_every_attempt_marks_the_dataset_failed(
     job = _job(session_factory, created["job_id"])
     assert (job.status, job.attempts) == ("failed", 3)
     assert dataset.status == "failed"
-    assert dataset.error == "RuntimeError: storage backend unavailable"
+    assert dataset.error == (
+        f"internal error (RuntimeError); the details are in the worker's log under job {created['job_id']}"
+    )
     with session_scope(session_factory) as session:
         assert session.scalar(select(func.count()).select_from(DatasetRecord)) == 0
 

@@ -195,3 +195,57 @@ def test_references_digits_are_unique_per_ledger_row(demo) -> None:
     assert digits.n_unique() == ledger.height
     assert all(re.fullmatch(r"2024\d{6}", d) for d in digits.head(100))
     assert Decimal(ledger["amount"][0]).as_tuple().exponent == -2
+
+
+@pytest.fixture(scope="module")
+def dense(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[DemoFiles, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    files = generate(ROWS, tmp_path_factory.mktemp("dense"), seed=11, shape="dense")
+    return (files, *_read(files))
+
+
+def test_dense_shape_is_deterministic_and_unlike_classic(tmp_path: Path) -> None:
+    first = generate(2_000, tmp_path / "a", seed=3, shape="dense")
+    second = generate(2_000, tmp_path / "b", seed=3, shape="dense")
+    classic = generate(2_000, tmp_path / "c", seed=3)
+    assert _hash(first) == _hash(second)
+    assert _hash(first)[0] != _hash(classic)[0]
+
+
+def test_dense_shape_has_the_promised_traits(dense) -> None:
+    _files, ledger, bank, truth = dense
+    assert (
+        ledger.columns
+        == bank.columns
+        == ["id", "date", "amount", "currency", "reference", "counterparty", "description"]
+    )
+    counts = ledger.group_by("counterparty").len().sort("len", descending=True)["len"].to_list()
+    assert counts[0] > 20 * counts[len(counts) // 2]  # heavy tail
+    cents = ledger["amount"].str.replace("-", "").str.replace(".", "", literal=True).cast(pl.Int64)
+    assert (cents % 1000 == 0).mean() > 0.2  # many round amounts
+    assert ledger["amount"].n_unique() < 0.7 * ledger.height  # repeated amounts
+    assert ledger["date"].n_unique() <= 30  # dense dates
+    assert bank["description"].str.len_chars().mean() > 45  # long free text
+    kinds = set(truth["kind"].unique().to_list())
+    assert kinds >= {"exact", "reference_in_text", "near", "break", "one_to_many", "many_to_one", "unmatched"}
+    # references embedded in the text: the ledger reference appears in the bank description, not its field
+    in_text = truth.filter(pl.col("kind") == "reference_in_text")
+    pairs = in_text.filter(pl.col("side") == "left").join(
+        in_text.filter(pl.col("side") == "right"), on="group"
+    )
+    joined = pairs.join(ledger, left_on="id", right_on="id").join(bank, left_on="id_right", right_on="id")
+    assert joined.height > 0
+    assert all(
+        ref in text for ref, text in zip(joined["reference"], joined["description_right"], strict=True)
+    )
+
+
+def test_dense_truth_partial_payments_add_up(dense) -> None:
+    _, ledger, bank, truth = dense
+    records = pl.concat([ledger.with_columns(side=pl.lit("left")), bank.with_columns(side=pl.lit("right"))])
+    partial = truth.filter(pl.col("kind") == "one_to_many").join(records, on=["side", "id"])
+    sums = partial.group_by("group", "side").agg(pl.col("amount").cast(pl.Decimal(18, 2)).sum())
+    wide = sums.pivot(on="side", index="group", values="amount")
+    assert wide.height > 0
+    assert (wide["left"] == wide["right"]).all()

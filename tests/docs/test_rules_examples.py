@@ -59,3 +59,14 @@ def test_customer_master_data_example_matches_fuzzy_names() -> None:
     assert pairs == {("C1", "A9", "tax-id"), ("C2", "A8", "fuzzy-name")}
     assert result.unmatched_left.column("customer_id").to_pylist() == ["C3"]
     assert result.unmatched_right.column("account_no").to_pylist() == ["A7"]
+
+
+def test_bench_rule_sets_are_the_documented_ones() -> None:
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    for name, rules_file in (
+        ("febrl4-persons", "febrl4_rules.yaml"),
+        ("outside-style-bank-vs-ledger", "outside_rules.yaml"),
+    ):
+        documented = next(b for b in BLOCKS if parse_rules(b).name == name)
+        shipped = parse_rules((bench / rules_file).read_text())
+        assert shipped.data == parse_rules(documented).data

@@ -342,6 +342,12 @@ def small_spec(assignee_id: str) -> RunSpec:
     )
 
 
+# The decision columns of a group no manual decision shaped.
+NO_DECISION = dict.fromkeys(
+    ("decision", "maker", "approver", "decision_comment", "approver_comment", "decided_at")
+)
+
+
 # -- what an export of a RunSpec must contain (written independently of recon.exports) -----------------------
 def expected_sections(spec: RunSpec, emails: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Typed rows per section as make_run stored them (row numbers counted the same way); `opened_at` holds
@@ -373,7 +379,15 @@ def expected_sections(spec: RunSpec, emails: dict[str, str]) -> dict[str, list[d
             fields = base(member)
             order += 1
             if dissolved:
-                extra = {"reason": "rejected_suggestion", "detail": None, "opened_at": None, "age_days": None}
+                extra = {
+                    "state": "unmatched",
+                    "reason": "rejected_suggestion",
+                    "detail": None,
+                    "reconciling_type": None,
+                    "carried_from_id": None,
+                    "opened_at": None,
+                    "age_days": None,
+                }
                 unmatched.append((member.side, order, {**fields, **extra, "assignee": None}))
                 continue
             members.append(
@@ -387,6 +401,8 @@ def expected_sections(spec: RunSpec, emails: dict[str, str]) -> dict[str, list[d
                     "difference": group.difference,
                     "writeoff_amount": group.writeoff_amount,
                     "writeoff_reason": group.writeoff_reason,
+                    "reconciling_type": None,
+                    **NO_DECISION,
                 }
             )
         members.sort(key=lambda r: r["side"])  # stable: insertion order inside a side
@@ -405,8 +421,11 @@ def expected_sections(spec: RunSpec, emails: dict[str, str]) -> dict[str, list[d
         fields = base(entry.member)
         order += 1
         extra = {
+            "state": "unmatched",
             "reason": entry.reason,
             "detail": entry.detail,
+            "reconciling_type": None,
+            "carried_from_id": None,
             "opened_at": entry.opened_days_ago,
             "age_days": entry.opened_days_ago,
             "assignee": emails.get(entry.assignee_id or ""),

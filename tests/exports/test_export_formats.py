@@ -3,12 +3,13 @@ formula-injection neutralisation of text cells in CSV and XLSX and numbers kept 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import zipfile
 
 import pytest
-from export_helpers import Headers, SmallRun, expected_sections, export_and_download
+from export_helpers import Headers, SmallRun, expected_sections, export_and_download, wait_export
 from export_readers import check_csv, check_jsonl, check_xlsx_sheet, load_xlsx, read_csv
 from fastapi.testclient import TestClient
 
@@ -95,3 +96,42 @@ def test_negative_amounts_stay_numbers_and_text_is_neutralised(
             assert row["amount"].data_type == "n" and row["amount"].value == -12.5
             assert row["reference"].data_type == "s" and row["reference"].value == "'-12.50"
             assert row["age_days"].value == 3 and row["assignee"].value == "assignee@example.com"
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_excel_preset_follows_the_locale(
+    client: TestClient, auth_headers: Headers, small_run: SmallRun
+) -> None:
+    """German Excel: BOM, `;` between fields, decimal comma in numbers; text cells untouched."""
+    headers = auth_headers(small_run.viewer)
+    body = {"what": "unmatched", "format": "csv", "csv": {"preset": "excel", "locale": "de-DE"}}
+    created = client.post(f"/api/v1/runs/{small_run.run_id}/exports", json=body, headers=headers)
+    assert created.status_code == 202, created.text
+    assert created.json()["options"] == {"delimiter": ";", "decimal_separator": ",", "bom": True}
+    done = wait_export(client, headers, created.json()["id"])
+    data = client.get(f"/api/v1/exports/{done['id']}/download", headers=headers).content
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    amounts = {r["ext_id"]: r["amount"] for r in rows}
+    assert amounts["L4"] == "-12,50" and amounts["R5"] == "1234567890123,45"
+    assert {r["ext_id"]: r["reference"] for r in rows}["L4"] == "'-12.50"  # text, neutralised, no comma
+
+    us = client.get(
+        f"/api/v1/runs/{small_run.run_id}/export.csv",
+        params={"what": "unmatched", "preset": "excel", "locale": "en-US"},
+        headers=headers,
+    )
+    assert us.status_code == 200 and us.content.startswith(b"\xef\xbb\xbf")
+    assert b"1234567890123.45" in us.content
+    clash = client.get(
+        f"/api/v1/runs/{small_run.run_id}/export.csv",
+        params={"what": "unmatched", "delimiter": ",", "decimal_separator": ","},
+        headers=headers,
+    )
+    assert clash.status_code == 422 and clash.json()["errors"][0]["field"] == "query.decimal_separator"
+    bad = client.post(
+        f"/api/v1/runs/{small_run.run_id}/exports",
+        json={"what": "groups", "format": "xlsx", "csv": {"preset": "excel"}},
+        headers=headers,
+    )
+    assert bad.status_code == 422

@@ -82,3 +82,14 @@ def write_effects(ctx: JobContext, rows: int, stall_attempt: int = 0, marker: st
         )
         ctx.finish_in(session, result={"rows": int(written or 0)}, message="written")
     return {"rows": rows}
+
+
+@task("test.process_facts", max_attempts=1)
+def process_facts(ctx: JobContext) -> dict[str, object]:
+    """What a job's process looks like: its pid and the file of its main module (the parent's script, had
+    the child imported that again)."""
+    import os
+    import sys
+
+    main = sys.modules.get("__mp_main__")
+    return {"pid": os.getpid(), "main_file": getattr(main, "__file__", None)}

@@ -46,7 +46,12 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout_s: float = 6
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, int, Path]]:
+def drain_s() -> str:
+    return "0"
+
+
+@pytest.fixture
+def server(tmp_path: Path, drain_s: str) -> Iterator[tuple[subprocess.Popen[bytes], str, int, Path]]:
     port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -58,6 +63,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, int, 
         "RECON_ADMIN_PASSWORD": "a-long-enough-admin-password",
         "METRICS_PORT": str(metrics_port),
         "SHUTDOWN_TIMEOUT_S": "30",
+        "SHUTDOWN_DRAIN_S": drain_s,
     }
     for inherited in ("REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "HOST", "PORT"):
         env.pop(inherited, None)
@@ -131,6 +137,38 @@ def test_sigterm_drains_the_in_flight_request_and_exits_zero(
     for event in ("worker_stopped", "observability_stopped", "app_stopped"):
         assert event in events
     assert events.index("shutdown_requested") < events.index("worker_stopped") < events.index("app_stopped")
+
+
+@pytest.mark.parametrize("drain_s", ["2"])
+def test_sigterm_drains_first_ready_503_while_requests_are_still_served(
+    server: tuple[subprocess.Popen[bytes], str, int, Path],
+) -> None:
+    process, base, _, log_path = server
+    with httpx.Client(base_url=base, timeout=5) as client:
+        assert client.get("/health").headers.get("connection") != "close"
+        terminated_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        ready = client.get("/ready")
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["checks"] == {"shutdown": "draining"}
+        served = 0
+        while time.monotonic() - terminated_at < 1.5:  # within the drain: new requests are served ...
+            response = client.get("/health")
+            assert response.status_code == 200
+            assert response.headers["connection"] == "close"  # ... and keepalive clients told to go
+            served += 1
+            time.sleep(0.05)
+        assert served > 5 and process.poll() is None
+    assert process.wait(30) == 0
+    stopped_after = time.monotonic() - terminated_at
+    assert stopped_after >= 2.0, f"stopped {stopped_after:.1f} s after SIGTERM, before the 2 s drain ended"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/health", timeout=2)
+    events = [
+        json.loads(line).get("event") for line in log_path.read_text().splitlines() if line.startswith("{")
+    ]
+    assert events.index("shutdown_requested") < events.index("drain_finished") < events.index("app_stopped")
 
 
 def test_a_taken_metrics_port_stops_startup_with_a_clear_error(tmp_path: Path) -> None:

@@ -18,8 +18,10 @@ from recon.runs import tasks
 _real_write_results = tasks.write_results
 
 
-def _stalling_write_results(session: Any, run: Any, outcome: Any, now: dt.datetime) -> None:
-    _real_write_results(session, run, outcome, now)
+def _stalling_write_results(
+    session: Any, run: Any, outcome: Any, now: dt.datetime, carry: Any = None
+) -> None:
+    _real_write_results(session, run, outcome, now, carry)
     session.flush()
     marker = os.environ.get("RECON_TEST_STALL_MARKER")
     if marker and not Path(marker).exists():

@@ -6,41 +6,35 @@
   tenant's project, or deleted) -> 404; member below `minimum` -> 403. Aliases: `ProjectViewer`,
   `ProjectPreparer`, `ProjectApprover`, `ProjectAdmin`, `ProjectOwner`.
 Every route's dependencies also declare its policy for the authorisation matrix (see recon.auth.policy).
+What they resolve (`Principal`, `ProjectAccess`) and how lives in recon.auth.access, free of FastAPI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from recon.auth import api_keys
-from recon.auth.security import decode_token
-from recon.auth.sessions import session_is_active
+from recon.auth.access import (
+    Principal,
+    ProjectAccess,
+    ProjectIdResolver,
+    authenticate_access_token,
+    authenticate_api_key,
+    load_project_access,
+)
 from recon.config import Settings
 from recon.core.db import DbSession
-from recon.core.errors import Forbidden, NotFound, Unauthorized
-from recon.models import Project, ProjectMember, Role, User
+from recon.core.errors import Forbidden, Unauthorized
+from recon.models import Role, User
 
 API_KEY_PREFIX = api_keys.API_KEY_PREFIX
 
 _bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (rk_...)")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (rk_...)")
-
-
-@dataclass(frozen=True)
-class Principal:
-    user: User
-    method: Literal["jwt", "api_key"]
-    api_key_id: str | None = None
-    # An API key may be restricted to one project (None: acts for all of its user's projects).
-    project_id: str | None = None
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -49,28 +43,6 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
-
-
-def authenticate_api_key(session: Session, raw_key: str) -> Principal:
-    """Resolve an API key (`rk_...`, see recon.auth.api_keys) to its principal, else 401."""
-    api_key, user = api_keys.authenticate(session, raw_key)
-    return Principal(user=user, method="api_key", api_key_id=api_key.id, project_id=api_key.project_id)
-
-
-def authenticate_access_token(session: Session, settings: Settings, token: str) -> Principal:
-    """A valid JWT of an active user whose login session (claim `sid`, when present) has not ended."""
-    claims = decode_token(settings, token)
-    session_id = claims.get("sid")
-    if session_id is not None and not session_is_active(session, str(session_id)):
-        raise Unauthorized("this session has ended (logged out or revoked); log in again")
-    return Principal(user=_active_user(session, str(claims["sub"])), method="jwt")
-
-
-def _active_user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise Unauthorized("the user of this token no longer exists or is disabled")
-    return user
 
 
 def get_principal(
@@ -103,54 +75,17 @@ def get_current_user(principal: CurrentPrincipal) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_superuser(user: CurrentUser) -> User:
-    if not user.is_superuser:
+def require_superuser(principal: CurrentPrincipal) -> User:
+    if not principal.user.is_superuser:
         raise Forbidden("this action needs an organisation administrator")
-    return user
+    if principal.project_id is not None:  # organisation-wide actions reach beyond the key's project
+        raise Forbidden(
+            "this API key is restricted to one project; organisation administration needs another"
+        )
+    return principal.user
 
 
 Superuser = Annotated[User, Depends(require_superuser)]
-
-
-@dataclass(frozen=True)
-class ProjectAccess:
-    project: Project
-    member: ProjectMember
-    user: User
-
-    @property
-    def role(self) -> Role:
-        return Role(self.member.role)
-
-
-# (session, path params) -> project id of the addressed resource, or None when it does not exist.
-ProjectIdResolver = Callable[[Session, Mapping[str, str]], str | None]
-
-
-def load_project_access(
-    session: Session, principal: Principal, project_id: str | None, minimum: Role
-) -> ProjectAccess:
-    """The project seen through the caller's membership: 404 when not visible, 403 when the role is low."""
-    user = principal.user
-    if project_id is None or (principal.project_id is not None and principal.project_id != project_id):
-        raise NotFound("project not found")
-    row = session.execute(
-        select(Project, ProjectMember)
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(
-            Project.id == project_id,
-            Project.org_id == user.org_id,
-            Project.deleted_at.is_(None),
-            ProjectMember.user_id == user.id,
-        )
-    ).first()
-    if row is None:
-        raise NotFound("project not found")
-    project, member = row.tuple()
-    access = ProjectAccess(project=project, member=member, user=user)
-    if not access.role.at_least(minimum):
-        raise Forbidden(f"this action needs the {minimum.value} role or higher (you are {access.role.value})")
-    return access
 
 
 class RequireProjectRole:

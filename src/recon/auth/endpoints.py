@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from recon.auth.access import load_project_access
 from recon.auth.api_keys import ApiKeyService, display_prefix
-from recon.auth.dependencies import AppSettings, CurrentPrincipal, load_project_access
+from recon.auth.dependencies import AppSettings, CurrentPrincipal
 from recon.auth.errors import AuthRejected
 from recon.auth.policy import PUBLIC
 from recon.auth.schemas import (
@@ -90,7 +91,8 @@ def login(
     _limit_ip(request, limiter)
     limiter.hit("login", limiter.limit_for("auth"), client_ip(request), body.email.strip().lower())
     try:
-        tokens = LoginService(session, settings, limiter).login(body.email, body.password, body.totp_code)
+        service = LoginService(session, settings, client_ip(request))
+        tokens = service.login(body.email, body.password, body.totp_code)
     except AuthRejected as exc:
         return _answer(request, exc)
     return _pair(tokens)

@@ -1,19 +1,19 @@
-"""Login (password, lockout, TOTP) and the caller's own profile.
+"""Login (password, throttling, TOTP) and the caller's own profile.
 
-Lockout: after LOGIN_MAX_FAILURES consecutive failures (wrong password or wrong TOTP code) the account is
-locked for LOGIN_LOCKOUT_S seconds: every login answers 429 `account-locked` with Retry-After, even with the
-right password. Unknown emails are counted the same way in the rate-limit storage, so neither the answer nor
-its timing tells whether an account exists. Counters are updated with single SQL statements (concurrent
-attempts cannot lose a count, and they do not bump the user's optimistic-lock version).
+Throttling (recon.auth.throttle, docs/adr/0011-hostile-input.md): every attempt reserves a password check
+before argon2 runs; a refused reservation answers 429 `account-locked` with Retry-After, even for the right
+password, and the same way for known and unknown emails. `users.failed_logins` counts consecutive failures
+for the record (single SQL statements: concurrent attempts cannot lose a count, and they do not bump the
+user's optimistic-lock version).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, String, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
@@ -25,9 +25,9 @@ from recon.auth.security import (
     verify_password_or_dummy,
 )
 from recon.auth.sessions import IssuedTokens, SessionService
+from recon.auth.throttle import LoginThrottleService
 from recon.auth.totp import consume_code, totp_enabled
 from recon.config import Settings
-from recon.core.ratelimit import RateLimiter
 from recon.core.time import utcnow
 from recon.models import Project, ProjectMember, User
 
@@ -35,28 +35,35 @@ _INVALID = "invalid email or password"
 
 
 class LoginService:
-    def __init__(self, session: Session, settings: Settings, limiter: RateLimiter) -> None:
+    def __init__(self, session: Session, settings: Settings, client_ip: str) -> None:
         self.session = session
         self.settings = settings
-        self.limiter = limiter
+        self.client_ip = client_ip
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        self.throttle = LoginThrottleService(engine, settings)
 
     def login(self, email: str, password: str, totp_code: str | None) -> IssuedTokens:
         """Tokens for valid credentials. Rejections (AuthRejected) are raised after recording the failure;
         the endpoint answers them without rolling that record back."""
         email = normalize_email(email)
+        # Reserved (and committed) before this session reads anything: on SQLite a read snapshot older than
+        # the reservation could not be upgraded to the writes below.
+        reservation = self.throttle.reserve(email, self.client_ip)
         user = self.session.scalar(select(User).where(User.email == email))
+        if not reservation.allowed:
+            self._fail(user, email, "locked", {})
+            raise AccountLocked(reservation.retry_after_s)
         password_ok = verify_password_or_dummy(user.password_hash if user else None, password)
         if user is None:
-            self._unknown_email(email)
+            self._fail(None, email, "unknown_email", {})
+            raise InvalidCredentials(_INVALID)
         now = utcnow()
-        if user.locked_until is not None and user.locked_until > now:
-            self._fail(user, "locked", {})
-            raise AccountLocked(_seconds_until(user.locked_until, now))
         if not password_ok:
             self._count_failure(user, "bad_password")
             raise InvalidCredentials(_INVALID)
         if not user.is_active:
-            self._fail(user, "inactive", {})
+            self._fail(user, email, "inactive", {})
             raise InvalidCredentials(_INVALID)
         if totp_enabled(user):
             if not totp_code:
@@ -68,6 +75,7 @@ class LoginService:
 
     # -- outcomes -------------------------------------------------------------------------------------------
     def _succeed(self, user: User, password: str, now: dt.datetime) -> IssuedTokens:
+        self.throttle.clear(self.session, user.email, self.client_ip)
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
         if password_needs_rehash(user.password_hash):
             values["password_hash"] = hash_password(password)
@@ -92,44 +100,17 @@ class LoginService:
             .returning(User.failed_logins)
             .execution_options(synchronize_session=False)
         ).scalar_one()
-        locked = count >= self.settings.login_max_failures
-        if locked:
-            # The counter restarts: after the lock expires the user has the full number of attempts again.
-            until = utcnow() + dt.timedelta(seconds=self.settings.login_lockout_s)
-            self._update_user(user, failed_logins=0, locked_until=until)
-        self._fail(user, reason, {"consecutive_failures": count, "locked": locked})
+        self._fail(user, user.email, reason, {"consecutive_failures": count})
 
-    def _unknown_email(self, email: str) -> NoReturn:
-        counter = self.limiter.counter(
-            "login_unknown",
-            f"{self.settings.login_max_failures} per {self.settings.login_lockout_s} second",
-            email,
-        )
-        locked = not counter.allowed()
-        if not locked:
-            counter.hit()
+    def _fail(self, user: User | None, email: str, reason: str, data: Mapping[str, Any]) -> None:
         record_event(
             self.session,
             action="auth.login_failed",
-            actor_id=None,
+            actor_id=user.id if user else None,
             project_id=None,
             entity_type="user",
-            entity_id=None,
-            data={"reason": "locked" if locked else "unknown_email", "email": email},
-        )
-        if locked:
-            raise AccountLocked(counter.retry_after())
-        raise InvalidCredentials(_INVALID)
-
-    def _fail(self, user: User, reason: str, data: Mapping[str, Any]) -> None:
-        record_event(
-            self.session,
-            action="auth.login_failed",
-            actor_id=user.id,
-            project_id=None,
-            entity_type="user",
-            entity_id=user.id,
-            data={"reason": reason, "email": user.email, **data},
+            entity_id=user.id if user else None,
+            data={"reason": reason, "email": email, **data},
         )
 
     def _update_user(self, user: User, **values: Any) -> None:
@@ -142,18 +123,21 @@ class LoginService:
         self.session.expire(user, list(values))
 
 
-def _seconds_until(moment: dt.datetime, now: dt.datetime) -> int:
-    return max(1, int((moment - now).total_seconds() + 0.999))
+# Built once (GET /auth/me runs it on every call); `only_project` None matches every project.
+_MEMBERSHIPS = (
+    select(Project, ProjectMember.role)
+    .join(ProjectMember, ProjectMember.project_id == Project.id)
+    .where(
+        ProjectMember.user_id == bindparam("user_id"),
+        Project.org_id == bindparam("org_id"),
+        Project.deleted_at.is_(None),
+        or_(bindparam("only_project", type_=String).is_(None), Project.id == bindparam("only_project")),
+    )
+    .order_by(Project.created_at, Project.id)
+)
 
 
 def memberships(session: Session, user: User, only_project: str | None) -> list[tuple[Project, str]]:
     """Live projects of the user's organisation they are a member of, with their role (oldest first)."""
-    stmt = (
-        select(Project, ProjectMember.role)
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(ProjectMember.user_id == user.id, Project.org_id == user.org_id, Project.deleted_at.is_(None))
-        .order_by(Project.created_at, Project.id)
-    )
-    if only_project is not None:
-        stmt = stmt.where(Project.id == only_project)
-    return [(project, role) for project, role in session.execute(stmt).tuples()]
+    params = {"user_id": user.id, "org_id": user.org_id, "only_project": only_project}
+    return [(project, role) for project, role in session.execute(_MEMBERSHIPS, params)]

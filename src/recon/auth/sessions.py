@@ -152,9 +152,3 @@ class SessionService:
             data={"revoked": "session"},
         )
         raise InvalidRefreshToken("this refresh token was already used; the session has been revoked")
-
-
-def session_is_active(session: Session, session_id: str) -> bool:
-    """For access tokens: is the login session they belong to still live?"""
-    row = session.execute(select(AuthSession.revoked_at).where(AuthSession.id == session_id)).first()
-    return row is not None and row[0] is None

@@ -1,7 +1,8 @@
-"""Engine commands of the `recon` CLI: match, rules check, demo."""
+"""Engine commands of the `recon` CLI: match, rules check, demo, inspect."""
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,13 +11,19 @@ import typer
 
 from recon.cli import console
 from recon.cli.console import BadInput, fail
+from recon.cli.inspect_cmd import inspect
 from recon.cli.match import MatchRequest, check_columns, load_rules, read_side, run_match
-from recon.cli.report import RunProgress, render_summary
+from recon.cli.report import RunProgress, render_profile, render_summary
 
 
 class OutputFormat(StrEnum):
     parquet = "parquet"
     csv = "csv"
+
+
+class DemoShape(StrEnum):
+    classic = "classic"
+    dense = "dense"
 
 
 def match(  # noqa: PLR0917 (Typer maps parameters to options)
@@ -37,11 +44,14 @@ def match(  # noqa: PLR0917 (Typer maps parameters to options)
         int | None, typer.Option("--threads", help="Engine threads (default: all cores).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")] = False,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Print where the time went, stage by stage (to stderr).")
+    ] = False,
 ) -> None:
     """Reconcile LEFT against RIGHT with the rules; write summary.json, matches and unmatched files to OUT."""
     from recon.engine import EngineError
 
-    request = MatchRequest(left, right, rules, out, fmt.value, memory_limit, threads)
+    request = MatchRequest(left, right, rules, out, fmt.value, memory_limit, threads, profile)
     try:
         if quiet:
             summary = run_match(request)
@@ -54,6 +64,8 @@ def match(  # noqa: PLR0917 (Typer maps parameters to options)
         fail([f"engine failure: {line}" for line in str(exc).splitlines()], code=console.EXIT_FAILURE)
     if not quiet:
         render_summary(console.out, summary, str(out))
+    if profile:
+        render_profile(console.err, summary["profile"])
 
 
 def rules_check(
@@ -93,14 +105,43 @@ def rules_check(
     console.out.print(f"{rules}: OK", markup=False, soft_wrap=True)
 
 
+DEMO_OUT = Path("demo-data")
+
+
+def _inside_data_dir(out: Path) -> Path | None:
+    """The platform's data directory (DATA_DIR, default ./var) when `out` lies inside it."""
+    data_dir = Path(os.environ.get("DATA_DIR") or "var").resolve()
+    target = out.resolve()
+    return data_dir if target == data_dir or data_dir in target.parents else None
+
+
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Directory for ledger.csv, bank.csv, rules.yaml, truth.csv.")
-    ],
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Directory for ledger.csv, bank.csv, rules.yaml, truth.csv (default demo-data).",
+        ),
+    ] = DEMO_OUT,
     rows: Annotated[int, typer.Option("--rows", "-n", min=1, help="Number of ledger rows.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 7,
+    shape: Annotated[
+        DemoShape,
+        typer.Option(
+            "--shape",
+            help="classic: clean structure, one amount per invoice; dense: heavy-tailed counterparties, "
+            "round and repeated amounts, dense dates, long texts with embedded references, fees, partial "
+            "payments.",
+        ),
+    ] = DemoShape.classic,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write even into the platform's data directory (DATA_DIR).")
+    ] = False,
 ) -> None:
-    """Generate seeded demo data: a ledger and a bank statement with known truth, and rules that suit them."""
+    """Generate seeded demo data: a ledger and a bank statement with known truth, and rules that suit them.
+    Never into the platform's data directory (DATA_DIR, default ./var: the running platform's demo files
+    live there) unless --force."""
     from recon.demo import generate
     from recon.demo.cases import MAX_ROWS
 
@@ -108,7 +149,15 @@ def demo(
         fail([f"--rows: at most {MAX_ROWS:,} (got {rows:,})"])
     if out.exists() and not out.is_dir():
         fail([f"{out}: exists and is not a directory (--out)"])
-    files = generate(rows, out, seed=seed)
+    data_dir = _inside_data_dir(out)
+    if data_dir is not None and not force:
+        fail(
+            [
+                f"{out}: inside the platform's data directory {data_dir} (DATA_DIR), whose demo files the "
+                f"platform uses; choose another --out (default {DEMO_OUT}) or pass --force"
+            ]
+        )
+    files = generate(rows, out, seed=seed, shape=shape.value)
     for label, path in (
         ("left", files.left),
         ("right", files.right),
@@ -129,3 +178,4 @@ def register(app: typer.Typer) -> None:
     rules_app.command("check")(rules_check)
     app.add_typer(rules_app, name="rules")
     app.command("demo")(demo)
+    app.command("inspect")(inspect)

@@ -32,6 +32,7 @@ class MatchRequest:
     fmt: str = "parquet"
     memory_limit: str | None = None
     threads: int | None = None
+    profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,9 @@ def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, A
     problems of both files are reported together."""
 
     def read(path: Path, side: str) -> Any:
-        with _stage(listener, f"read {path.name}"):
+        from recon.engine.timing import stage
+
+        with _stage(listener, f"read {path.name}"), stage(f"read {side} file {path.name}"):
             return read_side(path, rules, side, req.rules)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -154,8 +157,36 @@ def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, A
 
 
 def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> dict[str, Any]:
-    """Run one reconciliation end to end; return the summary as written to summary.json."""
+    """Run one reconciliation end to end; return the summary as written to summary.json (with
+    `req.profile`, plus "profile": the stages and their times, see recon.engine.timing)."""
+    if not req.profile:
+        return _run_match(req, listener)
+    from recon.engine.timing import profiling
+
+    with profiling() as stages:
+        started = time.perf_counter()
+        summary = _run_match(req, listener)
+    summary["profile"] = {
+        "total_s": round(time.perf_counter() - started, 3),
+        "stages": [
+            {
+                "name": item.name,
+                "wall_s": round(item.wall_s, 3),
+                "cpu_s": round(item.cpu_s, 3),
+                "started_s": round(item.started_s, 3),
+                "thread": item.thread,
+                "rss_mb": round(item.rss_mb, 1),
+                "peak_mb": round(item.peak_mb, 1),
+            }
+            for item in stages
+        ],
+    }
+    return summary
+
+
+def _run_match(req: MatchRequest, listener: Listener) -> dict[str, Any]:
     from recon.engine import reconcile
+    from recon.engine.timing import stage
 
     started = time.perf_counter()
     check_request(req)
@@ -183,6 +214,6 @@ def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> di
         "rules_sha256": sha256_of(req.rules),
     }
     extra = {"inputs": inputs, "elapsed_s": round(time.perf_counter() - started, 3)}
-    with _stage(listener, f"write {req.fmt} to {req.out}"):
+    with _stage(listener, f"write {req.fmt} to {req.out}"), stage(f"write {req.fmt} results"):
         result.write(req.out, fmt=req.fmt, extra_summary=extra)
     return {**result.summary, **extra}

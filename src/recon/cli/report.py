@@ -83,6 +83,28 @@ def render_summary(console: Console, summary: dict[str, Any], out_dir: str) -> N
     console.print(_footer(summary, out_dir), soft_wrap=True)
 
 
+def render_profile(console: Console, profile: dict[str, Any]) -> None:
+    """The stages of a run in the order they ended: wall and CPU seconds, the thread that ran them."""
+    if not console.is_terminal and console.width < PLAIN_WIDTH:
+        console = Console(file=console.file, width=PLAIN_WIDTH, highlight=False)
+    table = Table(title=f"Profile: {profile['total_s']:.2f} s in total", title_justify="left")
+    table.add_column("stage")
+    for name in ("start s", "wall s", "cpu s", "RSS MB", "peak MB"):
+        table.add_column(name, justify="right")
+    table.add_column("thread", style="dim")
+    for item in profile["stages"]:
+        table.add_row(
+            item["name"],
+            f"{item['started_s']:.2f}",
+            f"{item['wall_s']:.3f}",
+            f"{item['cpu_s']:.3f}",
+            f"{item.get('rss_mb', 0):.0f}",
+            f"{item.get('peak_mb', 0):.0f}",
+            item["thread"],
+        )
+    console.print(table)
+
+
 class RunProgress:
     """A Rich progress display: one line per reading/writing step and one bar per pass of the waterfall."""
 

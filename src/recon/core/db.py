@@ -16,9 +16,10 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from recon.config import Settings
+from recon.core.money import register_sqlite_money
 
 SessionFactory = sessionmaker[Session]
 
@@ -59,8 +60,16 @@ def _sqlite_engine(settings: Settings, url: str, **overrides: Any) -> Engine:
         "echo": settings.db_echo,
     }
     if not in_memory:
-        # A file database needs no pool: connections are cheap and this avoids sharing one across threads.
-        kwargs["poolclass"] = NullPool
+        # Pooled like PostgreSQL: a new SQLite connection re-reads the whole schema on its first query and
+        # the last one to close checkpoints the WAL (measured: an authenticated request's database work
+        # 14.8 ms with a connection per request, 1.2 ms pooled; docs/adr/0016). A connection is lent to
+        # one thread at a time (check_same_thread=False only lets it change threads between loans).
+        kwargs.update(
+            poolclass=QueuePool,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_s,
+        )
     kwargs.update(overrides)
     engine = create_engine(url, **kwargs)
     busy_ms = settings.sqlite_busy_timeout_ms
@@ -74,6 +83,7 @@ def _sqlite_engine(settings: Settings, url: str, **overrides: Any) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite_money(dbapi_conn)  # exact money sums (recon.models.types.money_sum)
 
     return engine
 

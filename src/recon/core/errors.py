@@ -8,7 +8,8 @@ to the client.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -75,6 +76,21 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
+@contextmanager
+def fields_under(location: str) -> Iterator[None]:
+    """Place a service's field errors in the request: a service names the fields of the command it was given
+    (`groups[0].version`, `comment`, "" for the whole command); raised inside this block they read
+    `body.groups[0].version`, `body.comment`, `body` (location "body"), as request validation names them."""
+    try:
+        yield
+    except ProblemError as exc:
+        exc.errors = [
+            e.model_copy(update={"field": f"{location}.{e.field}" if e.field else location})
+            for e in exc.errors
+        ]
+        raise
+
+
 class BadRequest(ProblemError):
     status, slug, title = 400, "bad-request", "Bad request"
 
@@ -109,6 +125,15 @@ class UnsupportedMediaType(ProblemError):
 
 class Unprocessable(ProblemError):
     status, slug, title = 422, "validation-error", "Validation error"
+
+
+class IdempotencyKeyReused(ProblemError):
+    """The same Idempotency-Key came back with a different request (`what`: "request body", "file", ...)."""
+
+    status, slug, title = 422, "idempotency-key-reused", "Idempotency key reused"
+
+    def __init__(self, what: str = "request body") -> None:
+        super().__init__(f"this Idempotency-Key was already used for a different {what}; use a new key")
 
 
 class TooManyRequests(ProblemError):

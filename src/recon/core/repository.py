@@ -4,9 +4,9 @@ it and add their queries; they flush, never commit (the request/task boundary co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import CursorResult, Select, Update, select
 from sqlalchemy.orm import Session
 
 from recon.core.errors import Conflict, NotFound
@@ -61,3 +61,9 @@ def check_version(obj: Any, expected: int | None) -> None:
             type="https://recon.dev/problems/version-conflict",
             title="Version conflict",
         )
+
+
+def updated_rows(session: Session, stmt: Update) -> int:
+    """Run a Core UPDATE (no ORM synchronisation) and return how many rows it changed."""
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    return int(cast("CursorResult[Any]", result).rowcount)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
@@ -11,12 +13,14 @@ from sqlalchemy.orm import Session
 
 from recon.models import MatchGroup, Run, RunItem, User
 from recon.models.runs import GroupStatus, ItemState, RunStatus
+from recon.models.types import money_sum
+from recon.review.statement_repository import item_category
 
 
 def recent_runs(session: Session, project_id: str, limit: int) -> list[Run]:
     stmt = (
         select(Run)
-        .where(Run.project_id == project_id, Run.status == RunStatus.SUCCEEDED.value)
+        .where(Run.project_id == project_id, Run.status == RunStatus.SUCCEEDED)
         .order_by(Run.created_at.desc(), Run.id.desc())
         .limit(limit)
     )
@@ -28,7 +32,7 @@ def latest_run_per_pair(session: Session, project_id: str) -> list[str]:
     over the same files supersedes the earlier runs (their exceptions live on in it, with their age)."""
     stmt = (
         select(Run.id, Run.left_dataset_id, Run.right_dataset_id)
-        .where(Run.project_id == project_id, Run.status == RunStatus.SUCCEEDED.value)
+        .where(Run.project_id == project_id, Run.status == RunStatus.SUCCEEDED)
         .order_by(Run.created_at.desc(), Run.id.desc())
     )
     seen: set[tuple[str, str]] = set()
@@ -40,19 +44,50 @@ def latest_run_per_pair(session: Session, project_id: str) -> list[str]:
     return latest
 
 
-def item_counts(session: Session, run_ids: Sequence[str]) -> dict[str, dict[str, dict[str, int]]]:
-    """{run_id: {side: {state: records}}}"""
-    counts: dict[str, dict[str, dict[str, int]]] = {r: {"left": {}, "right": {}} for r in run_ids}
+@dataclass(frozen=True)
+class CategoryRow:
+    run_id: str
+    currency: str | None
+    side: str
+    category: str  # an item state, or written_off (matched on their own)
+    records: int
+    amount: Decimal
+
+
+def category_rows(session: Session, run_ids: Sequence[str]) -> list[CategoryRow]:
+    """Records and exact amounts per run, currency, side and category (see recon.review.repository)."""
     if not run_ids:
-        return counts
+        return []
+    category = item_category().label("category")
     stmt = (
-        select(RunItem.run_id, RunItem.side, RunItem.state, func.count())
+        select(
+            RunItem.run_id, RunItem.currency, RunItem.side, category, func.count(), money_sum(RunItem.amount)
+        )
+        .select_from(RunItem)
+        .outerjoin(MatchGroup, MatchGroup.id == RunItem.group_id)
         .where(RunItem.run_id.in_(run_ids))
-        .group_by(RunItem.run_id, RunItem.side, RunItem.state)
+        .group_by(RunItem.run_id, RunItem.currency, RunItem.side, category)
     )
-    for run_id, side, state, n in session.execute(stmt).tuples():
-        counts[run_id].setdefault(side, {})[state] = int(n)
-    return counts
+    return [
+        CategoryRow(run_id, currency, side, cat, int(n), amount or Decimal(0))
+        for run_id, currency, side, cat, n, amount in session.execute(stmt).tuples()
+    ]
+
+
+def writeoff_rows(session: Session, run_ids: Sequence[str]) -> list[tuple[str, str | None, Decimal]]:
+    """(run_id, currency, exact written-off amount) of matched groups with a write-off."""
+    if not run_ids:
+        return []
+    stmt = (
+        select(MatchGroup.run_id, MatchGroup.currency, money_sum(MatchGroup.writeoff_amount))
+        .where(
+            MatchGroup.run_id.in_(run_ids),
+            MatchGroup.status == GroupStatus.MATCHED,
+            MatchGroup.writeoff_amount.is_not(None),
+        )
+        .group_by(MatchGroup.run_id, MatchGroup.currency)
+    )
+    return [(run_id, currency, amount or Decimal(0)) for run_id, currency, amount in session.execute(stmt)]
 
 
 def group_counts(session: Session, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -92,8 +127,8 @@ def exceptions_by_owner_and_age(
     if not run_ids:
         return owners, 0, 0
     for model, condition in (
-        (RunItem, RunItem.state == ItemState.UNMATCHED.value),
-        (MatchGroup, MatchGroup.status == GroupStatus.BREAK.value),
+        (RunItem, RunItem.state == ItemState.UNMATCHED),
+        (MatchGroup, MatchGroup.status == GroupStatus.BREAK),
     ):
         opened = func.coalesce(model.opened_at, Run.created_at)
         stmt = (

@@ -21,16 +21,38 @@ class SideCounts(BaseModel):
     total: int
 
 
+class CurrencyAmounts(BaseModel):
+    """Exact amounts of one currency (text with its minor units) per side and category."""
+
+    currency: str | None
+    left: dict[str, str] = Field(description="{category: amount}")
+    right: dict[str, str] = Field(description="{category: amount}")
+    written_off_differences: str = Field(
+        description="Sum of the differences written off (matched groups with a write-off, one-sided included)"
+    )
+
+
 class RunStats(BaseModel):
     run_id: str
     created_at: dt.datetime
     left_dataset_id: str
     right_dataset_id: str
     signed_off_at: dt.datetime | None
+    period_start: dt.date | None
+    period_end: dt.date | None
     records: SideCounts
-    matched: SideCounts = Field(description="Records in state `matched` (engine, confirmed, manual).")
+    matched: SideCounts = Field(
+        description="Records matched with a partner (engine, confirmed, manual), written-off differences "
+        "included"
+    )
+    written_off: SideCounts = Field(description="Records written off on their own (no partner)")
+    reconciling: SideCounts = Field(description="Records explained as reconciling items (carried forward)")
     match_rate: SideRates = Field(description="matched / records, per side and overall (null: no records).")
-    items_by_state: dict[str, dict[str, int]] = Field(description="{side: {state: records}}")
+    items_by_state: dict[str, dict[str, int]] = Field(
+        description="{side: {category: records}}: the item states, with `matched` split into matched and "
+        "written_off"
+    )
+    amounts: list[CurrencyAmounts] = Field(description="Exact amounts per currency, side and category")
     groups_by_status: dict[str, int]
     open_exceptions: int = Field(description="Unmatched records + break groups of this run, now.")
 

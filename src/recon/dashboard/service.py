@@ -10,13 +10,16 @@ records; the run's creation when unknown).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from recon.core.money import render_amount
 from recon.core.time import utcnow
 from recon.dashboard import repository as repo
 from recon.dashboard.schemas import (
     AgeBuckets,
+    CurrencyAmounts,
     Dashboard,
     OpenExceptionsView,
     OwnerExceptions,
@@ -51,27 +54,71 @@ def age_edges(today: dt.date) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
     return midnight(1), midnight(7), midnight(30)
 
 
-def _run_stats(run: Run, items: dict[str, dict[str, int]], groups: dict[str, int]) -> RunStats:
+def _side_counts(items: dict[str, dict[str, int]], category: str) -> SideCounts:
+    left, right = (items.get(side, {}).get(category, 0) for side in ("left", "right"))
+    return SideCounts(left=left, right=right, total=left + right)
+
+
+def _amounts(
+    rows: list[repo.CategoryRow], writeoffs: list[tuple[str | None, Decimal]]
+) -> list[CurrencyAmounts]:
+    """Exact amounts per currency (records without a currency join the run's only one)."""
+    known = {r.currency for r in rows if r.currency} | {c for c, _ in writeoffs if c}
+    single = next(iter(known)) if len(known) == 1 else None
+    sums: dict[str | None, dict[str, dict[str, Decimal]]] = {}
+    differences: dict[str | None, Decimal] = {}
+    for row in rows:
+        sides = sums.setdefault(row.currency or single, {"left": {}, "right": {}})
+        sides[row.side][row.category] = sides[row.side].get(row.category, Decimal(0)) + row.amount
+    for currency, amount in writeoffs:
+        key = currency or single
+        sums.setdefault(key, {"left": {}, "right": {}})
+        differences[key] = differences.get(key, Decimal(0)) + amount
+    return [
+        CurrencyAmounts(
+            currency=currency,
+            left={k: render_amount(v, currency) for k, v in sorted(sides["left"].items())},
+            right={k: render_amount(v, currency) for k, v in sorted(sides["right"].items())},
+            written_off_differences=render_amount(differences.get(currency, Decimal(0)), currency),
+        )
+        for currency, sides in sorted(sums.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+    ]
+
+
+def _run_stats(
+    run: Run,
+    rows: list[repo.CategoryRow],
+    groups: dict[str, int],
+    writeoffs: list[tuple[str | None, Decimal]],
+) -> RunStats:
+    items: dict[str, dict[str, int]] = {"left": {}, "right": {}}
+    for row in rows:
+        items[row.side][row.category] = items[row.side].get(row.category, 0) + row.records
     records = {side: sum(items.get(side, {}).values()) for side in ("left", "right")}
-    matched = {side: items.get(side, {}).get(ItemState.MATCHED.value, 0) for side in ("left", "right")}
-    unmatched = sum(items.get(side, {}).get(ItemState.UNMATCHED.value, 0) for side in ("left", "right"))
-    total_records, total_matched = sum(records.values()), sum(matched.values())
+    matched = _side_counts(items, ItemState.MATCHED)
+    unmatched = sum(items.get(side, {}).get(ItemState.UNMATCHED, 0) for side in ("left", "right"))
+    total_records = sum(records.values())
     return RunStats(
         run_id=run.id,
         created_at=run.created_at,
         left_dataset_id=run.left_dataset_id,
         right_dataset_id=run.right_dataset_id,
         signed_off_at=run.signed_off_at,
+        period_start=run.period_start,
+        period_end=run.period_end,
         records=SideCounts(left=records["left"], right=records["right"], total=total_records),
-        matched=SideCounts(left=matched["left"], right=matched["right"], total=total_matched),
+        matched=matched,
+        written_off=_side_counts(items, "written_off"),
+        reconciling=_side_counts(items, ItemState.RECONCILING),
+        amounts=_amounts(rows, writeoffs),
         match_rate=SideRates(
-            left=_rate(matched["left"], records["left"]),
-            right=_rate(matched["right"], records["right"]),
-            overall=_rate(total_matched, total_records),
+            left=_rate(matched.left, records["left"]),
+            right=_rate(matched.right, records["right"]),
+            overall=_rate(matched.total, total_records),
         ),
         items_by_state=items,
         groups_by_status=groups,
-        open_exceptions=unmatched + groups.get(GroupStatus.BREAK.value, 0),
+        open_exceptions=unmatched + groups.get(GroupStatus.BREAK, 0),
     )
 
 
@@ -81,8 +128,18 @@ def build_dashboard(
     today = today or utcnow().date()
     runs = repo.recent_runs(session, project_id, recent)
     run_ids = [r.id for r in runs]
-    items, groups = repo.item_counts(session, run_ids), repo.group_counts(session, run_ids)
-    stats = [_run_stats(run, items[run.id], groups[run.id]) for run in runs]
+    rows = repo.category_rows(session, run_ids)
+    groups = repo.group_counts(session, run_ids)
+    writeoffs = repo.writeoff_rows(session, run_ids)
+    stats = [
+        _run_stats(
+            run,
+            [r for r in rows if r.run_id == run.id],
+            groups[run.id],
+            [(c, a) for rid, c, a in writeoffs if rid == run.id],
+        )
+        for run in runs
+    ]
 
     scope = repo.latest_run_per_pair(session, project_id)
     owners, unmatched, breaks = repo.exceptions_by_owner_and_age(session, scope, age_edges(today))

@@ -17,6 +17,7 @@ import pyarrow.json as pajson
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from recon.core.money_arrow import from_sortable_text, to_sortable_text
 from recon.datasets.mapping import CANONICAL_FIELDS, TEXT_FIELDS
 from recon.datasets.parsing import STORED_SCALE
 from recon.ingest import RowError
@@ -73,7 +74,7 @@ def _copy_csv(session: Session, name: str, table: pa.Table) -> None:
 
 
 def _sqlite_records(session: Session, table: pa.Table) -> None:
-    """SQLite stores what the ORM types would: ISO dates, money as float (Money), JSON text as is."""
+    """SQLite stores what the ORM types would: ISO dates, money as sortable text (Money), JSON text as is."""
     placeholders = ", ".join("?" for _ in table.column_names)
     columns = ", ".join(f'"{c}"' for c in table.column_names)
     sql = f"INSERT INTO dataset_records ({columns}) VALUES ({placeholders})"
@@ -86,8 +87,8 @@ def _sqlite_records(session: Session, table: pa.Table) -> None:
                 column = chunk.column(name)
                 if name in ("date", "value_date"):
                     values.append(pc.cast(column, pa.string()).to_pylist())
-                elif name == "amount":
-                    values.append([None if v is None else float(v) for v in column.to_pylist()])
+                elif name == "amount":  # exact, sortable text (recon.core.money.sortable_text)
+                    values.append(to_sortable_text(column).to_pylist())
                 else:
                     values.append(column.to_pylist())
             cursor.executemany(sql, zip(*values, strict=True))
@@ -212,10 +213,10 @@ def _quote(name: str) -> str:
 def _sqlite_batches(
     session: Session, dataset: Dataset, extra: dict[str, str], schema: pa.Schema
 ) -> Iterator[pa.RecordBatch]:
-    """Chunked fetches turned into Arrow columns: ISO date text and the money's text (15 significant digits,
-    SQLite's REAL) are cast by Arrow; the extra JSON objects are parsed by Arrow's JSON reader."""
+    """Chunked fetches turned into Arrow columns: ISO date text and the money's exact sortable text are
+    decoded by Arrow; the extra JSON objects are parsed by Arrow's JSON reader."""
     sql = (
-        "SELECT row_no, ext_id, date, value_date, CAST(amount AS TEXT), currency, reference, counterparty,"
+        "SELECT row_no, ext_id, date, value_date, amount, currency, reference, counterparty,"
         " description, extra FROM dataset_records WHERE dataset_id = ? ORDER BY row_no"
     )
     amount_type = schema.field("amount").type
@@ -225,7 +226,7 @@ def _sqlite_batches(
         cursor.execute(sql, (dataset.id,))
         while rows := cursor.fetchmany(FETCH_BATCH_ROWS):
             row_no, ext_id, date, value_date, amount, *texts, extra_json = zip(*rows, strict=True)
-            amounts = pc.cast(pa.array(amount, pa.string()), pa.decimal128(38, STORED_SCALE))
+            amounts = from_sortable_text(pa.array(amount, pa.string()))
             columns: dict[str, pa.Array] = {
                 "_row": pa.array(row_no, pa.int64()),
                 "id": pa.array(ext_id, pa.string()),

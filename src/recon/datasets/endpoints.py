@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, Response, UploadFile, status
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
 
 from recon.auth.dependencies import AppSettings, ProjectPreparer, ProjectViewer
 from recon.core.db import DbSession
 from recon.core.errors import FieldError, Unprocessable
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ProjectId, ResourceId
+from recon.core.text_guard import loads_bounded, text_problem
 from recon.datasets.schemas import (
     DatasetAccepted,
     DatasetOut,
@@ -21,60 +20,45 @@ from recon.datasets.schemas import (
     PreviewOut,
     RecordOut,
     RejectionOut,
+    StatementOut,
 )
 from recon.datasets.service import Accepted, DatasetService, Upload
 from recon.models import Dataset, DatasetStatus
 from recon.storage import get_store
 
-# Room for the multipart framing and the small form fields on top of UPLOAD_MAX_BYTES.
-MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+router = APIRouter(prefix="/projects/{project_id}/datasets", tags=["datasets"])
+
+
 MAX_JSON_FIELD_CHARS = 64 * 1024
+# Mapping and read options are flat objects; deeper nesting is refused before anything walks it.
+MAX_JSON_FIELD_DEPTH = 8
 
 
-class UploadLimitRoute(APIRoute):
-    """Refuses a request body beyond UPLOAD_MAX_BYTES (+ multipart overhead) while it is being received:
-    at once from Content-Length, else as soon as the streamed bytes pass the limit. The exact file limit is
-    enforced by the store while it streams the file (nothing stored past it)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def limited(request: Request) -> Response:
-            max_file = request.app.state.settings.upload_max_bytes
-            limit = max_file + MULTIPART_OVERHEAD_BYTES
-            too_large = HTTPException(413, detail=f"the upload exceeds the limit of {max_file} bytes")
-            declared = request.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise too_large
-            receive, received = request.receive, 0
-
-            async def receive_limited() -> Any:
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > limit:
-                        raise too_large
-                return message
-
-            return await handler(Request(request.scope, receive_limited))
-
-        return limited
-
-
-router = APIRouter(prefix="/projects/{project_id}/datasets", tags=["datasets"], route_class=UploadLimitRoute)
+def _text_field(raw: str | None, field: str, *, nul_is_dropped: bool = False) -> str | None:
+    """A form field as text; NUL and lone surrogates are refused (422) before they reach SQL. Names and file
+    names may carry NUL: the service drops it (harmless there)."""
+    checked = raw.replace("\x00", "") if raw is not None and nul_is_dropped else raw
+    problem = None if checked is None else text_problem(checked)
+    if problem is not None:
+        error = FieldError(field=f"body.{field}", message=problem)
+        raise Unprocessable(f"{field}: {problem}", errors=[error])
+    return raw
 
 
 def _json_field(raw: str | None, field: str) -> Any:
+    raw = _text_field(raw, field)
     if raw is None or not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        document, problem = loads_bounded(raw, f"body.{field}", MAX_JSON_FIELD_DEPTH)
     except json.JSONDecodeError as exc:
         message = f"not valid JSON: {exc.msg} at position {exc.pos}"
         raise Unprocessable(
             f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)]
         ) from None
+    if problem is not None:
+        raise Unprocessable(f"{problem.field}: {problem.message}", errors=[problem])
+    return document
 
 
 def _accepted(result: Accepted) -> DatasetAccepted:
@@ -89,7 +73,13 @@ def upload_dataset(
     access: ProjectPreparer,
     session: DbSession,
     settings: AppSettings,
-    file: Annotated[UploadFile, File(description="The data file: CSV, XLSX, Parquet or JSON")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="The data file: CSV, XLSX, Parquet, JSON, or a bank statement (MT940/MT950, "
+            "CAMT.052/053/054, BAI2, OFX/QFX: recognised from the content, no mapping needed)"
+        ),
+    ],
     name: Annotated[str | None, Form(max_length=200)] = None,
     mapping: Annotated[
         str | None, Form(max_length=MAX_JSON_FIELD_CHARS, description='JSON {"canonical field": "column"}')
@@ -107,8 +97,8 @@ def upload_dataset(
     accepted with `duplicate_of` and a warning (or 409 with `?reject_duplicates=true`)."""
     upload = Upload(
         stream=file.file,
-        filename=file.filename or "upload",
-        name=name,
+        filename=_text_field(file.filename, "file.filename", nul_is_dropped=True) or "upload",
+        name=_text_field(name, "name", nul_is_dropped=True),
         mapping=_json_field(mapping, "mapping"),
         read_options=_json_field(read_options, "read_options"),
         idempotency_key=idempotency_key or None,
@@ -157,6 +147,15 @@ def list_rejections(
 ) -> Page[RejectionOut]:
     """Problems of the rejected rows, in file order: row, line, column, value, reason."""
     return DatasetService(session).rejections(access.project.id, dataset_id, page)
+
+
+@router.get("/{dataset_id}/statements", response_model=Page[StatementOut])
+def list_statements(
+    project_id: ProjectId, dataset_id: ResourceId, access: ProjectViewer, session: DbSession, page: Pagination
+) -> Page[StatementOut]:
+    """Bank statement files (MT940, CAMT, BAI2, OFX): their statements in file order, with the balances and
+    entry counts checked at ingestion. Empty for other formats."""
+    return DatasetService(session).statements(access.project.id, dataset_id, page)
 
 
 @router.get("/{dataset_id}/preview", response_model=PreviewOut)

@@ -18,6 +18,9 @@ import pyarrow.parquet as pq
 
 from recon.datasets.mapping import CANONICAL_FIELDS, ResolvedMapping, resolve_mapping
 from recon.ingest import IngestError, ReadOptions, RowError, read_bytes, read_file
+from recon.ingest.limits import LimitExceeded
+from recon.ingest.statements import StatementSummary, is_statement_format, statement_format
+from recon.ingest.statements.table import columns_of
 
 # NUMERIC(38, 10): 28 integer digits and 10 decimal places.
 STORED_SCALE = 10
@@ -38,10 +41,15 @@ class ParsedDataset:
     source_columns: list[str]
     amount_scale: int | None
     detected: dict[str, str]
+    # {field: {"column", "empty", "unparseable"}} for every mapped field (see `column_stats`)
+    column_stats: dict[str, dict[str, Any]]
+    statements: tuple[StatementSummary, ...] = ()  # bank statement formats: the file's statements
 
 
 def probe_columns(path: Path, *, filename: str, fmt: str, options: ReadOptions) -> list[str]:
     """The file's column names (after the sign convention) without typing the whole file."""
+    if is_statement_format(fmt):  # bank statements: the canonical columns and the format's raw ones
+        return columns_of(statement_format(fmt).raw_columns)
     if fmt == "parquet":
         names = list(pq.read_schema(path).names)
         spec = options.amount
@@ -49,14 +57,33 @@ def probe_columns(path: Path, *, filename: str, fmt: str, options: ReadOptions) 
             names.insert(min(names.index(spec.debit), names.index(spec.credit)), spec.column)
         return names
     if fmt == "csv":
-        with path.open("rb") as handle:
-            head = handle.read(PROBE_BYTES)
-            complete = not handle.read(1)
-        if not complete:
-            cut = head.rfind(b"\n")
-            head = head[: cut + 1] if cut > 0 else head
+        head = _csv_head(path, options)
         return list(read_bytes(head, filename=filename, options=options, format="csv").table.column_names)
     return list(read_file(path, options=options, format=fmt).table.column_names)
+
+
+def _csv_head(path: Path, options: ReadOptions) -> bytes:
+    """The first PROBE_BYTES of a CSV cut after its last whole line, read further when the skipped lines
+    and the header do not fit (a header is never cut: it is read whole or refused by max_row_bytes)."""
+    needed = options.skip_rows + 1
+    limit = PROBE_BYTES + options.limits.max_row_bytes * needed
+    with path.open("rb") as handle:
+        head = handle.read(PROBE_BYTES)
+        while head.count(b"\n") < needed and len(head) <= limit:
+            more = handle.read(PROBE_BYTES)
+            if not more:
+                return head
+            head += more
+        if not handle.read(1):
+            return head
+    if head.count(b"\n") < needed:
+        raise LimitExceeded(
+            "max_row_bytes",
+            options.limits.max_row_bytes,
+            f"the header line is longer than {options.limits.max_row_bytes:,} bytes",
+            line=needed,
+        )
+    return head[: head.rfind(b"\n") + 1]
 
 
 def parse_dataset(
@@ -69,6 +96,9 @@ def parse_dataset(
 ) -> ParsedDataset:
     """Read the file into canonical records. Raises IngestError / MappingError for whole-file problems."""
     columns = probe_columns(path, filename=filename, fmt=fmt, options=options)
+    if options.amount is not None and "amount" not in requested and options.amount.column in columns:
+        # The sign convention names the signed column it builds: that is the amount unless mapped otherwise.
+        requested = {**requested, "amount": options.amount.column}
     resolved = resolve_mapping(requested, columns)
     types = resolved.types | {column: "string" for column in resolved.extra}
     result = read_file(path, options=options, types=types, format=fmt, id_column=resolved.fields["ext_id"])
@@ -88,8 +118,9 @@ def parse_dataset(
             rejected_rows = sorted(set(rejected_rows) | set(bad_rows))
             table, row_no = table.filter(keep), row_no.filter(keep)
             amount_scale = min(amount_scale, STORED_SCALE)
+    records = _records(table, row_no, resolved)
     return ParsedDataset(
-        records=_records(table, row_no, resolved),
+        records=records,
         rejections=errors,
         rejected_rows=len(rejected_rows),
         rows_read=result.rows_read,
@@ -97,6 +128,66 @@ def parse_dataset(
         source_columns=table.column_names,
         amount_scale=amount_scale,
         detected=dict(result.detected),
+        statements=result.statements,
+        column_stats=column_stats(records, resolved, errors, options),
+    )
+
+
+def _sources(field: str, column: str, options: ReadOptions) -> set[str]:
+    """The file columns a field's values come from (the debit/credit/indicator columns of the amount)."""
+    spec = options.amount
+    if field == "amount" and spec is not None and column == spec.column:
+        return {c for c in (spec.column, spec.debit, spec.credit, spec.indicator) if c}
+    return {column}
+
+
+def column_stats(
+    records: pa.Table, mapping: ResolvedMapping, errors: list[RowError], options: ReadOptions
+) -> dict[str, dict[str, Any]]:
+    """Per mapped field: its column, how many accepted records have no value (empty) and how many rows were
+    rejected for a bad value in it (unparseable)."""
+    stats: dict[str, dict[str, Any]] = {}
+    for field, column in mapping.fields.items():
+        sources = _sources(field, column, options)
+        bad_rows = {e.row for e in errors if e.column in sources}
+        stats[field] = {
+            "column": column,
+            "empty": int(records.column(field).null_count),
+            "unparseable": len(bad_rows),
+        }
+    return stats
+
+
+def amount_problem(parsed: ParsedDataset, options: ReadOptions, max_empty_ratio: float) -> str | None:
+    """Why the amounts cannot be used (None: they can): no amount column at all, or more than
+    `max_empty_ratio` of the rows with an empty or unparseable amount. The message names what to fix."""
+    rows = parsed.rows_read
+    if rows == 0:
+        return None
+    how = (
+        "map the signed amount column with mapping.amount, or describe the sign in read_options.amount: "
+        '{"debit": "<debit column>", "credit": "<credit column>"} builds amount = credit - debit (add '
+        '"invert": true, or "debit_sign": "positive", for debit - credit, e.g. a ledger\'s bank account '
+        'where a debit is money in); {"column": "<amount>", "indicator": "<D/C column>"} signs an unsigned '
+        'amount by a debit/credit flag; {"column": "<amount>", "invert": true} flips a signed one'
+    )
+    stats = parsed.column_stats.get("amount")
+    columns = ", ".join(parsed.source_columns)
+    if stats is None:
+        if max_empty_ratio >= 1:
+            return None  # the project takes data without amounts
+        return (
+            f"mapping.amount: no amount column was found or mapped (columns: {columns}); {how}; data without "
+            "amounts (e.g. master data) needs the project setting max_empty_amount_ratio: 1"
+        )
+    unusable = stats["empty"] + stats["unparseable"]
+    if unusable == 0 or unusable <= max_empty_ratio * rows:
+        return None
+    return (
+        f"mapping.amount: column {stats['column']!r} has no usable amount in {unusable} of {rows} rows "
+        f"({stats['empty']} empty, {stats['unparseable']} unparseable; at most {max_empty_ratio:.0%} "
+        "allowed, "
+        f"project setting max_empty_amount_ratio); columns: {columns}; {how}"
     )
 
 
@@ -189,13 +280,29 @@ def _json_string(values: pa.Array) -> pa.Array:
 
 
 def extra_json(table: pa.Table, columns: list[str]) -> pa.Array:
-    """The unmapped columns of each row as a JSON object text ({"col": "value" | null, ...}), vectorised."""
+    """The unmapped columns of each row as a JSON object text ({"col": "value" | null, ...}).
+
+    Vectorised over the cells of a block of rows at once (not column by column), so the cost is linear in
+    rows x columns with a handful of compute calls whatever the number of columns."""
+    n = table.num_rows
     if not columns:
-        return pa.nulls(table.num_rows, pa.string())
-    parts: list[Any] = []
-    for i, column in enumerate(columns):
-        prefix = ("{" if i == 0 else ",") + json.dumps(column) + ":"
-        parts.append(pa.scalar(prefix))
-        parts.append(_json_string(_clean_text(_combined(table.column(column)))))
-    parts.append(pa.scalar("}"))
-    return pc.binary_join_element_wise(*parts, "")
+        return pa.nulls(n, pa.string())
+    block = max(1, _EXTRA_BLOCK_CELLS // len(columns))
+    parts = [_extra_block(table.slice(start, block), columns) for start in range(0, n, block)]
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+
+_EXTRA_BLOCK_CELLS = 1 << 20
+
+
+def _extra_block(table: pa.Table, columns: list[str]) -> pa.Array:
+    """One block of rows: the cells laid out row-major, each prefixed with its quoted key, joined per row."""
+    n, width = table.num_rows, len(columns)
+    cells = pa.concat_arrays([_clean_text(_combined(table.column(c))) for c in columns])  # column-major
+    row_major = np.arange(n * width, dtype=np.int64).reshape(width, n).T.ravel()
+    values = _json_string(cells.take(pa.array(row_major)))
+    keys = pa.array(np.tile(np.array([json.dumps(c) + ":" for c in columns], dtype=object), n), pa.string())
+    members = pc.binary_join_element_wise(keys, values, "")
+    offsets = pa.array(np.arange(0, n * width + 1, width, dtype=np.int64))
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets, members), ",")
+    return pc.cast(pc.binary_join_element_wise("{", joined, "}", ""), pa.string())

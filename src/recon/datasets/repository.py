@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.repository import Repository
-from recon.models import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
+from recon.models import BankStatement, Dataset, DatasetRecord, DatasetRejection, DatasetStatus
 
 
 class DatasetRepository(Repository[Dataset]):
@@ -56,6 +56,10 @@ class DatasetRepository(Repository[Dataset]):
     def page_records(self, dataset_id: str, params: PageParams) -> Page[DatasetRecord]:
         stmt = select(DatasetRecord).where(DatasetRecord.dataset_id == dataset_id)
         return keyset_page(self.session, stmt, [SortKey(DatasetRecord.row_no)], params)
+
+    def page_statements(self, dataset_id: str, params: PageParams) -> Page[BankStatement]:
+        stmt = select(BankStatement).where(BankStatement.dataset_id == dataset_id)
+        return keyset_page(self.session, stmt, [SortKey(BankStatement.seq)], params)
 
     def first_records(self, dataset_id: str, limit: int) -> list[DatasetRecord]:
         stmt = (

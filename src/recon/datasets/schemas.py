@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +17,10 @@ class DatasetOut(BaseModel):
     project_id: str
     name: str
     filename: str
-    format: str = Field(description="csv, xlsx, parquet or json (sniffed from the content)")
+    format: str = Field(
+        description="csv, xlsx, parquet, json, or a bank statement format: mt940, mt950, camt053, camt052, "
+        "camt054, bai2, ofx (sniffed from the content, never from the name)"
+    )
     status: DatasetStatus
     rows: int = Field(description="Records stored")
     rejected: int = Field(description="Rows rejected (see /rejections for the problems)")
@@ -32,6 +34,11 @@ class DatasetOut(BaseModel):
     source_columns: list[str] | None
     extra_columns: list[str] | None = Field(description="Unmapped columns, kept in each record's `extra`")
     detected: dict[str, str] | None = Field(description="What ingestion detected (encoding, delimiter, ...)")
+    column_stats: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description='Per mapped field: {"column", "empty": records without a value, "unparseable": rows '
+        "rejected for a bad value in it} (last ingestion)",
+    )
     error: str | None = Field(description="Why ingestion failed (status failed)")
     duplicate_of: str | None = Field(description="An earlier dataset of this project with the same file")
     job_id: str | None = Field(description="The ingestion job (GET /api/v1/jobs/{job_id})")
@@ -66,12 +73,31 @@ class RejectionOut(BaseModel):
     reason: str
 
 
+class StatementOut(BaseModel):
+    """One statement of a bank statement file (MT940, CAMT, BAI2, OFX), as checked at ingestion."""
+
+    seq: int = Field(description="1-based position of the statement in the file")
+    format: str
+    statement_id: str
+    account: str
+    currency: str | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    opening_balance: str | None = Field(
+        description="Exact decimal text with the currency's minor-unit digits; "
+        "null when the format states none (OFX)"
+    )
+    closing_balance: str | None
+    entries: int
+    amount_sum: str = Field(description="Signed sum of the entries (credits positive), exact decimal text")
+
+
 class RecordOut(BaseModel):
     row: int
     ext_id: str
     date: dt.date | None
     value_date: dt.date | None
-    amount: Decimal | None
+    amount: str | None = Field(description="Exact decimal text with the currency's minor-unit digits")
     currency: str | None
     reference: str | None
     counterparty: str | None

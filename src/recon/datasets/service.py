@@ -3,44 +3,45 @@ commits; ingestion itself runs as the `ingest_dataset` job (recon.datasets.tasks
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.auth.dependencies import ProjectAccess
-from recon.core.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable, problem_type
+from recon.auth.access import ProjectAccess
+from recon.core.errors import (
+    Conflict,
+    FieldError,
+    IdempotencyKeyReused,
+    NotFound,
+    ProblemError,
+    Unprocessable,
+    problem_type,
+)
+from recon.core.money import render_amount
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
 from recon.datasets.mapping import CANONICAL_FIELDS, MappingError, validate_mapping
 from recon.datasets.repository import DatasetRepository, delete_rows
-from recon.datasets.schemas import PreviewOut, RecordOut, RejectionOut
+from recon.datasets.schemas import PreviewOut, RecordOut, RejectionOut, StatementOut
 from recon.datasets.sniff import SNIFF_BYTES, sniff_format
 from recon.ingest import IngestError, ReadOptions
 from recon.jobs import enqueue
-from recon.models import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
+from recon.jobs.names import INGEST_DATASET
+from recon.models import Dataset, DatasetRecord, DatasetRejection, DatasetStatus, OpenItemBook, Schedule
+from recon.runs.repository import RunRepository
 from recon.storage import ObjectStore
 from recon.storage.base import HashingLimiter, iter_chunks
 
 log = structlog.get_logger("recon.datasets")
 
-INGEST_TASK = "ingest_dataset"
 ENTITY = "dataset"
-
-# Hooks that may refuse a deletion or a re-mapping: (session, dataset) -> reason or None. The runs domain
-# registers one ("it is an input of run ..."); a reason makes DELETE / PUT mapping answer 409.
-DeleteGuard = Callable[[Session, Dataset], str | None]
-DELETE_GUARDS: list[DeleteGuard] = []
-
-
-def register_delete_guard(guard: DeleteGuard) -> None:
-    if guard not in DELETE_GUARDS:
-        DELETE_GUARDS.append(guard)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class DatasetService:
                 sha256=stored.sha256,
                 size=stored.size,
                 storage_key=stored.key,
-                status=DatasetStatus.PENDING.value,
+                status=DatasetStatus.PENDING,
                 mapping=mapping,
                 read_options=read_options,
                 duplicate_of=earlier.id if earlier is not None else None,
@@ -179,19 +180,14 @@ class DatasetService:
         for chunk in iter_chunks(stream):
             limiter.update(chunk)
         if limiter.hexdigest != earlier.sha256:
-            raise ProblemError(
-                "this Idempotency-Key was already used for a different file; use a new key",
-                status=422,
-                type=problem_type("idempotency-key-reused"),
-                title="Idempotency key reused",
-            )
+            raise IdempotencyKeyReused("file")
         warnings = ["repeated request (same Idempotency-Key): this is the dataset the first request created"]
         return Accepted(earlier, warnings)
 
     def _enqueue_ingestion(self, dataset: Dataset, user_id: str) -> None:
         job = enqueue(
             self.session,
-            INGEST_TASK,
+            INGEST_DATASET,
             {"dataset_id": dataset.id},
             project_id=dataset.project_id,
             created_by=user_id,
@@ -219,7 +215,7 @@ class DatasetService:
         dataset.mapping = checked
         if read_options is not None:
             dataset.read_options = options
-        dataset.status = DatasetStatus.PENDING.value
+        dataset.status = DatasetStatus.PENDING
         dataset.error = None
         self._enqueue_ingestion(dataset, access.user.id)
         record_event(
@@ -253,10 +249,23 @@ class DatasetService:
         self.session.flush()
 
     def _refuse_if_in_use(self, dataset: Dataset, change: str) -> None:
-        for guard in DELETE_GUARDS:
-            reason = guard(self.session, dataset)
-            if reason:
-                raise Conflict(f"dataset cannot be {change}: {reason}")
+        # An explicit query (not a hook another domain registers on import): every process refuses alike.
+        run = RunRepository(self.session).uses_dataset(dataset.id)
+        if run is not None:
+            raise Conflict(f"dataset cannot be {change}: it is an input of run {run.id}")
+        # A schedule's fixed source, or the open items of instant reconciliation (copies of its records).
+        schedule = self.session.scalar(
+            select(Schedule.name).where(
+                (Schedule.left_dataset_id == dataset.id) | (Schedule.right_dataset_id == dataset.id)
+            )
+        )
+        if schedule is not None:
+            raise Conflict(f"dataset cannot be {change}: it is a source of schedule {schedule!r}")
+        book = self.session.scalar(select(OpenItemBook.id).where(OpenItemBook.dataset_id == dataset.id))
+        if book is not None:
+            raise Conflict(
+                f"dataset cannot be {change}: instant reconciliation holds its open items ({book})"
+            )
 
     def _locked(self, project_id: str, dataset_id: str) -> Dataset:
         dataset = self.datasets.get_for_update(project_id, dataset_id)
@@ -279,6 +288,25 @@ class DatasetService:
         dataset = self.get(project_id, dataset_id)
         return self.datasets.page_records(dataset.id, params).map(lambda r: record_out(r, dataset))
 
+    def statements(self, project_id: str, dataset_id: str, params: PageParams) -> Page[StatementOut]:
+        dataset = self.get(project_id, dataset_id)
+        scale = dataset.amount_scale
+        return self.datasets.page_statements(dataset.id, params).map(
+            lambda s: StatementOut(
+                seq=s.seq,
+                format=s.format,
+                statement_id=s.statement_id,
+                account=s.account,
+                currency=s.currency,
+                period_start=s.period_start,
+                period_end=s.period_end,
+                opening_balance=_amount(s.opening_balance, scale, s.currency),
+                closing_balance=_amount(s.closing_balance, scale, s.currency),
+                entries=s.entries,
+                amount_sum=_amount(s.amount_sum, scale, s.currency) or "0",
+            )
+        )
+
     def preview(self, project_id: str, dataset_id: str, limit: int) -> PreviewOut:
         dataset = self.get(project_id, dataset_id)
         items = [record_out(r, dataset) for r in self.datasets.first_records(dataset.id, limit)]
@@ -295,11 +323,13 @@ def rejection_out(rejection: DatasetRejection) -> RejectionOut:
     )
 
 
-def _amount(value: Decimal | None, scale: int | None) -> Decimal | None:
-    # Stored as NUMERIC(38, 10) (a float on SQLite); shown with the decimal places the file had.
-    if value is None or scale is None:
-        return value
-    return value.quantize(Decimal(1).scaleb(-scale))
+def _amount(value: Decimal | None, scale: int | None, currency: str | None) -> str | None:
+    # Stored as NUMERIC(38, 10); shown exactly with the currency's minor units (more when the file had them).
+    if value is None:
+        return None
+    if scale is not None:
+        value = value.quantize(Decimal(1).scaleb(-scale))
+    return render_amount(value, currency)
 
 
 def record_out(record: DatasetRecord, dataset: Dataset) -> RecordOut:
@@ -308,7 +338,7 @@ def record_out(record: DatasetRecord, dataset: Dataset) -> RecordOut:
         ext_id=record.ext_id,
         date=record.date,
         value_date=record.value_date,
-        amount=_amount(record.amount, dataset.amount_scale),
+        amount=_amount(record.amount, dataset.amount_scale, record.currency),
         currency=record.currency,
         reference=record.reference,
         counterparty=record.counterparty,

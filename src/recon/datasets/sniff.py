@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from recon.core.errors import Unprocessable, UnsupportedMediaType
+from recon.ingest.statements.detect import detect_format
 
 SNIFF_BYTES = 8192
 _ZIP = b"PK\x03\x04"
@@ -30,12 +31,14 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 def _unsupported(what: str) -> UnsupportedMediaType:
     return UnsupportedMediaType(
-        f"the file looks like {what}; supported formats are CSV, XLSX, Parquet and JSON"
+        f"the file looks like {what}; supported formats are CSV, XLSX, Parquet, JSON and the bank "
+        "statement formats MT940, MT950, CAMT.052/053/054, BAI2 and OFX/QFX"
     )
 
 
 def sniff_format(head: bytes, filename: str) -> str:
-    """`csv`, `xlsx`, `parquet` or `json` for the file starting with `head`; 415 for anything else."""
+    """`csv`, `xlsx`, `parquet`, `json` or a bank statement format (`mt940`, `camt053`, `bai2`, `ofx`, ...)
+    for the file starting with `head`; 415 for anything else."""
     if not head:
         raise Unprocessable("the file is empty", errors=[{"field": "body.file", "message": "empty file"}])
     if head.startswith(_PARQUET):
@@ -53,6 +56,9 @@ def sniff_format(head: bytes, filename: str) -> str:
         raise _unsupported("UTF-16 text; save it as UTF-8")
     if b"\x00" in head:
         raise _unsupported("binary data of an unknown kind")
+    statement = detect_format(head)  # bank statements from their content; no mapping step needed
+    if statement is not None:
+        return statement
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if suffix in {"json", "jsonl", "ndjson"} or (
         suffix not in {"csv", "tsv", "txt"} and text[:1] in (b"[", b"{")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
@@ -18,15 +19,45 @@ from sqlalchemy.orm import Session
 from recon.audit.service import record_event
 from recon.core.db import session_scope
 from recon.core.time import utcnow
-from recon.datasets.bulk import insert_records, insert_rejections
+from recon.datasets.limits import bounded
 from recon.datasets.mapping import MappingError
-from recon.datasets.parsing import ParsedDataset, parse_dataset
 from recon.datasets.repository import delete_rows
-from recon.ingest import IngestError, ReadOptions
+from recon.datasets.statements import DuplicateStatement, register_statements
+from recon.ingest import IngestError, ReadOptions, RowError
 from recon.jobs import JobContext, JobFailed, task
-from recon.models import Dataset, DatasetStatus
+from recon.jobs.names import INGEST_DATASET
+from recon.models import Dataset, DatasetStatus, Project
 from recon.models.jobs import Job
+from recon.projects.schemas import ProjectSettingsView
 from recon.storage import ObjectNotFound, get_store
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pyarrow as pa
+
+    from recon.datasets.parsing import ParsedDataset
+
+
+# The steps that need pyarrow/numpy, imported on first call: `enqueue` imports this module to check payloads,
+# so the API process (whose image has no data stack) must import it cheaply. Tests replace these attributes.
+def parse_dataset(path: Path, **kwargs: Any) -> ParsedDataset:
+    from recon.datasets.parsing import parse_dataset as parse
+
+    return parse(path, **kwargs)
+
+
+def insert_records(session: Session, dataset_id: str, records: pa.Table) -> None:
+    from recon.datasets.bulk import insert_records as insert
+
+    insert(session, dataset_id, records)
+
+
+def insert_rejections(session: Session, dataset_id: str, errors: Sequence[RowError]) -> None:
+    from recon.datasets.bulk import insert_rejections as insert
+
+    insert(session, dataset_id, errors)
+
 
 log = structlog.get_logger("recon.datasets")
 ENTITY = "dataset"
@@ -41,8 +72,8 @@ def _mark_failed(session: Session, job: Job) -> None:
     dataset = _locked_dataset(session, str(job.payload.get("dataset_id")))
     if dataset is None or dataset.job_id != job.id:
         return  # deleted, or a newer ingestion took over
-    dataset.status = DatasetStatus.FAILED.value
-    dataset.error = _plain_error(job.error) or "ingestion failed"
+    dataset.status = DatasetStatus.FAILED
+    dataset.error = job.error or "ingestion failed"
     record_event(
         session,
         action="dataset.ingested",
@@ -58,19 +89,11 @@ def _mark_cancelled(session: Session, job: Job) -> None:
     dataset = _locked_dataset(session, str(job.payload.get("dataset_id")))
     if dataset is None or dataset.job_id != job.id:
         return
-    dataset.status = DatasetStatus.FAILED.value
+    dataset.status = DatasetStatus.FAILED
     dataset.error = "ingestion was cancelled; re-submit the mapping to ingest again"
 
 
-def _plain_error(error: str | None) -> str | None:
-    if error is None:
-        return None
-    for prefix in ("JobFailed: ", "recon.jobs.errors.JobFailed: "):
-        error = error.removeprefix(prefix)
-    return error
-
-
-@task("ingest_dataset", max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
+@task(INGEST_DATASET, max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
 def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
     with session_scope(ctx.session_factory) as session:
         dataset = _locked_dataset(session, dataset_id)
@@ -80,21 +103,28 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
             )
             ctx.finish_in(session, message="nothing to do: the dataset was deleted or re-mapped")
             return
-        dataset.status = DatasetStatus.INGESTING.value
+        dataset.status = DatasetStatus.INGESTING
         key, filename, fmt = dataset.storage_key, dataset.filename, dataset.format
         requested, raw_options = dict(dataset.mapping or {}), dataset.read_options
     ctx.progress(0.05, "reading the file")
     started = time.perf_counter()
     try:
-        options = ReadOptions.from_mapping(raw_options, where="read_options")
+        options = bounded(ReadOptions.from_mapping(raw_options, where="read_options"), ctx.settings)
         with get_store(ctx.settings).local_path(key) as path:
             parsed = parse_dataset(
                 Path(path), filename=filename, fmt=fmt, options=options, requested=requested
             )
     except (IngestError, MappingError) as exc:
+        if isinstance(exc, IngestError):
+            exc.file = filename  # name the uploaded file, not its path in the object store
         raise JobFailed(str(exc)) from exc
     except ObjectNotFound as exc:
         raise JobFailed(f"the stored file {key} is missing") from exc
+    from recon.datasets.parsing import amount_problem
+
+    problem = amount_problem(parsed, options, _max_empty_amount_ratio(ctx, dataset_id))
+    if problem is not None:
+        raise JobFailed(problem)
     parsed_s = time.perf_counter() - started
     ctx.check_cancelled()
     ctx.progress(0.5, f"storing {parsed.records.num_rows} records")
@@ -104,7 +134,10 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
         if dataset is None or dataset.job_id != ctx.job_id:
             ctx.finish_in(session, message="nothing to do: the dataset was deleted or re-mapped meanwhile")
             return
-        _store(session, dataset, parsed)
+        try:
+            _store(session, dataset, parsed)
+        except DuplicateStatement as exc:
+            raise JobFailed(str(exc)) from exc
         record_event(
             session,
             action="dataset.ingested",
@@ -132,18 +165,32 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
     )
 
 
+def _max_empty_amount_ratio(ctx: JobContext, dataset_id: str) -> float:
+    """The project's `max_empty_amount_ratio` (recon.projects.schemas.ProjectSettings)."""
+    with session_scope(ctx.session_factory) as session:
+        settings = session.scalar(
+            select(Project.settings)
+            .join(Dataset, Dataset.project_id == Project.id)
+            .where(Dataset.id == dataset_id)
+        )
+    return ProjectSettingsView.model_validate(settings or {}).max_empty_amount_ratio
+
+
 def _store(session: Session, dataset: Dataset, parsed: ParsedDataset) -> None:
     """Replace the records and rejections and set the outcome, all in the caller's transaction."""
     delete_rows(session, dataset.id)
+    if parsed.statements:
+        register_statements(session, dataset, dataset.format, parsed.statements)
     insert_records(session, dataset.id, parsed.records)
     insert_rejections(session, dataset.id, parsed.rejections)
-    dataset.status = DatasetStatus.READY.value
+    dataset.status = DatasetStatus.READY
     dataset.rows = parsed.records.num_rows
     dataset.rejected = parsed.rejected_rows
     dataset.effective_mapping = parsed.mapping.fields
     dataset.source_columns = parsed.source_columns
     dataset.extra_columns = parsed.mapping.extra
     dataset.detected = parsed.detected
+    dataset.column_stats = parsed.column_stats
     dataset.amount_scale = parsed.amount_scale
     dataset.error = None
     dataset.ingested_at = utcnow()

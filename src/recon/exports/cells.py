@@ -12,8 +12,11 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from recon.core.money import render_amount
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Excel shows at most 15 significant digits of a number cell (an IEEE double); longer amounts are text.
@@ -44,6 +47,17 @@ def money_text(value: Decimal) -> str:
     return f"{whole}.{fraction:0<2}"
 
 
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An amount and its currency: rendered with the currency's minor-unit digits (2.50, 1500 JPY)."""
+
+    value: Decimal
+    currency: str | None
+
+    def text(self) -> str:
+        return render_amount(self.value, self.currency)
+
+
 def significant_digits(value: Decimal) -> int:
     digits = value.normalize().as_tuple().digits
     return len(digits) if digits != (0,) else 1
@@ -69,6 +83,8 @@ def csv_cell(value: Any) -> str:
         return neutralise(value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Amount):
+        return value.text()
     if isinstance(value, Decimal):
         return money_text(value)
     if isinstance(value, int | float):
@@ -89,6 +105,7 @@ def _csv_json(value: Any) -> str:
 # Exact type -> CSV text (the hot path: one lookup per cell instead of a chain of isinstance checks).
 _CSV_BY_TYPE: dict[type, Callable[[Any], str]] = {
     str: neutralise,
+    Amount: Amount.text,
     Decimal: money_text,
     int: str,
     float: repr,
@@ -99,14 +116,24 @@ _CSV_BY_TYPE: dict[type, Callable[[Any], str]] = {
 }
 
 
-def csv_row(row: Sequence[Any]) -> list[str]:
-    """The CSV texts of a row (as `csv_cell` of each value, faster)."""
+_NUMBERS = (Amount, Decimal, float)
+
+
+def csv_row(row: Sequence[Any], decimal_separator: str = ".") -> list[str]:
+    """The CSV texts of a row (as `csv_cell` of each value, faster); numbers with `decimal_separator`."""
     by_type = _CSV_BY_TYPE
-    return ["" if value is None else by_type.get(type(value), csv_cell)(value) for value in row]
+    texts = ["" if value is None else by_type.get(type(value), csv_cell)(value) for value in row]
+    if decimal_separator != ".":
+        for i, value in enumerate(row):
+            if isinstance(value, _NUMBERS):
+                texts[i] = texts[i].replace(".", decimal_separator)
+    return texts
 
 
 def json_value(value: Any) -> Any:
     """The JSON form of one value: amounts as exact decimal strings, dates and timestamps as ISO text."""
+    if isinstance(value, Amount):
+        return value.text()
     if isinstance(value, Decimal):
         return money_text(value)
     if isinstance(value, dt.datetime):

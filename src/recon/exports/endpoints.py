@@ -3,38 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.auth.dependencies import AppSettings, ProjectAccess, require_project_role
+from recon.auth.access import ProjectAccess
+from recon.auth.dependencies import AppSettings, require_project_role
 from recon.core.db import DbSession, SessionFactory, get_session_factory, session_scope
+from recon.core.errors import FieldError, Unprocessable
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ResourceId
+from recon.exports.dialect import CsvOptions, Preset, resolve
 from recon.exports.produce import read_snapshot
 from recon.exports.schemas import ExportCreate, ExportOut
 from recon.exports.service import ExportService, InlineExport
 from recon.exports.writers import MEDIA_TYPES, csv_chunks
-from recon.models import Role, Run
+from recon.models import Role
 from recon.models.exports import Export, ExportWhat
+from recon.runs.access import RunViewer
 from recon.storage import get_store
 from recon.storage.base import CHUNK_SIZE
 
 router = APIRouter(tags=["exports"])
 
 
-def run_project(session: Session, params: Mapping[str, str]) -> str | None:
-    return session.scalar(select(Run.project_id).where(Run.id == params["run_id"]))
-
-
 def export_project(session: Session, params: Mapping[str, str]) -> str | None:
     return session.scalar(select(Export.project_id).where(Export.id == params["export_id"]))
 
 
-RunViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=run_project))]
 ExportViewer = Annotated[
     ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=export_project))
 ]
@@ -80,10 +80,29 @@ def stream_csv(
     settings: AppSettings,
     request: Request,
     what: Annotated[ExportWhat, Query(description="groups, unmatched, breaks or audit (one section)")],
+    preset: Annotated[Preset | None, Query(description='"excel" (with locale) or "rfc4180"')] = None,
+    locale: Annotated[str | None, Query(max_length=35, description="e.g. de-DE (preset excel)")] = None,
+    delimiter: Annotated[Literal[",", ";", "\t", "|"] | None, Query()] = None,
+    decimal_separator: Annotated[Literal[".", ","] | None, Query()] = None,
+    bom: Annotated[bool | None, Query(description="Start with a UTF-8 byte-order mark")] = None,
 ) -> StreamingResponse:
     """One section as CSV straight from the database, without a job, up to `EXPORT_INLINE_MAX_ROWS` rows
-    (default 100,000); a larger section is 409 `export-too-large` naming the job route."""
-    inline = ExportService(session).inline_csv(access, run_id, what, settings.export_inline_max_rows)
+    (default 100,000); a larger section is 409 `export-too-large` naming the job route. The dialect
+    parameters are those of `csv` in the export job (e.g. `?preset=excel&locale=de-DE`)."""
+    try:
+        options = CsvOptions(
+            preset=preset, locale=locale, delimiter=delimiter, decimal_separator=decimal_separator, bom=bom
+        )
+    except ValidationError as exc:
+        raise Unprocessable(
+            "invalid CSV options",
+            errors=[
+                FieldError(field=f"query.{'.'.join(map(str, e['loc'])) or 'locale'}", message=e["msg"])
+                for e in exc.errors()
+            ],
+        ) from None
+    dialect = resolve(options, where="query")
+    inline = ExportService(session).inline_csv(access, run_id, what, settings.export_inline_max_rows, dialect)
     factory = get_session_factory(request)
     return StreamingResponse(
         _inline_chunks(factory, inline), media_type=MEDIA_TYPES["csv"], headers=_attachment(inline.filename)
@@ -94,7 +113,9 @@ def _inline_chunks(factory: SessionFactory, inline: InlineExport) -> Iterator[by
     # The response outlives the request's session: read in a session (and snapshot) of its own.
     with session_scope(factory) as session:
         read_snapshot(session)
-        yield from csv_chunks(inline.section.columns, inline.section.rows(session, inline.scope))
+        yield from csv_chunks(
+            inline.section.columns, inline.section.rows(session, inline.scope), inline.dialect
+        )
 
 
 @router.get("/exports/{export_id}", response_model=ExportOut)

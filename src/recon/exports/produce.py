@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from recon.exports.dialect import RFC4180, CsvDialect
 from recon.exports.sections import CHUNK_ROWS, Scope, Section, sections_of
 from recon.exports.writers import XlsxBook, file_kind, is_bundle, write_csv, write_jsonl, zip_member
 from recon.models.exports import ExportFormat
@@ -57,6 +58,7 @@ def produce(
     *,
     tick: Tick | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    dialect: CsvDialect = RFC4180,
 ) -> dict[str, int]:
     """Write the export of `what` in `fmt` to `out`; returns the data rows written per section."""
     sections = sections_of(what)
@@ -66,13 +68,17 @@ def produce(
         return counter.wrap(section.rows(session, scope, chunk_rows))
 
     counts: dict[str, int] = {}
-    if fmt == ExportFormat.XLSX.value:
+    if fmt == ExportFormat.XLSX:
         book = XlsxBook()
         for section in sections:
             counts[section.name] = book.add_section(section.name, section.columns, rows(section))
         book.save(out)
         return counts
-    write = write_csv if fmt == ExportFormat.CSV.value else write_jsonl
+
+    def write_dialect(out: IO[bytes], columns: Sequence[str], rows: Iterator[tuple[Any, ...]]) -> int:
+        return write_csv(out, columns, rows, dialect)
+
+    write = write_dialect if fmt == ExportFormat.CSV else write_jsonl
     if not is_bundle(fmt, len(sections)):
         (section,) = sections
         return {section.name: write(out, section.columns, rows(section))}

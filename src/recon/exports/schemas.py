@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from recon.exports.dialect import CsvOptions
 from recon.models.exports import ExportFormat, ExportStatus, ExportWhat
 
 
@@ -16,6 +18,17 @@ class ExportCreate(BaseModel):
         description="groups (one row per member), unmatched, breaks, audit (the project's trail) or all"
     )
     format: ExportFormat = Field(description="csv, xlsx or json (JSON lines)")
+    csv: CsvOptions | None = Field(
+        default=None,
+        description='CSV dialect (format csv only): {"preset": "excel", "locale": "de-DE"} or explicit '
+        "delimiter, decimal_separator, bom",
+    )
+
+    @model_validator(mode="after")
+    def _csv_only(self) -> ExportCreate:
+        if self.csv is not None and self.format != ExportFormat.CSV:
+            raise ValueError("csv options apply to format csv")
+        return self
 
 
 class ExportOut(BaseModel):
@@ -34,6 +47,9 @@ class ExportOut(BaseModel):
     size: int | None = Field(description="Bytes (once succeeded)")
     rows: int | None = Field(description="Data rows over all sections (once succeeded)")
     counts: dict[str, int] | None = Field(description="Data rows per section (once succeeded)")
+    options: dict[str, Any] | None = Field(
+        default=None, description="The CSV dialect used: {delimiter, decimal_separator, bom} (format csv)"
+    )
     error: str | None
     created_by_id: str | None
     created_at: dt.datetime

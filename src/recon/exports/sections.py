@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from recon.models import AuditEvent, GroupStatus, ItemState, MatchGroup, RunItem, User
+from recon.exports.cells import Amount
+from recon.models import AuditEvent, Decision, GroupStatus, ItemState, MatchGroup, RunItem, User
 from recon.models.exports import ExportWhat
+from recon.models.review import DecisionKind, DecisionStatus
 
 CHUNK_ROWS = 5000
 RowsSelect = Select[*tuple[Any, ...]]
 # Groups whose members went back to unmatched are not groups any more.
-DISSOLVED = (GroupStatus.REJECTED.value, GroupStatus.UNMATCHED.value)
+DISSOLVED = (GroupStatus.REJECTED, GroupStatus.UNMATCHED)
+OPEN_STATES = (ItemState.UNMATCHED, ItemState.RECONCILING)
 
 GROUP_COLUMNS = (
     "group_seq",
@@ -42,8 +45,17 @@ GROUP_COLUMNS = (
     "difference",
     "writeoff_amount",
     "writeoff_reason",
+    "reconciling_type",
+    # The decision that made the group what it is (confirmed, manual match, write-off, reconciling item).
+    "decision",
+    "maker",
+    "approver",
+    "decision_comment",
+    "approver_comment",
+    "decided_at",
 )
 BREAK_COLUMNS = (*GROUP_COLUMNS, "opened_at", "age_days", "assignee")
+# Open records: unmatched ones and those explained as reconciling items (carried into the next period).
 UNMATCHED_COLUMNS = (
     "side",
     "row_no",
@@ -54,12 +66,23 @@ UNMATCHED_COLUMNS = (
     "reference",
     "counterparty",
     "description",
+    "state",
     "reason",
     "detail",
+    "reconciling_type",
+    "carried_from_id",
     "opened_at",
     "age_days",
     "assignee",
 )
+# Decisions that shape a live group (unmatch and reject dissolve theirs).
+SHAPING_KINDS = (
+    DecisionKind.CONFIRM,
+    DecisionKind.MANUAL_MATCH,
+    DecisionKind.WRITEOFF,
+    DecisionKind.RECONCILING_ITEM,
+)
+IN_EFFECT = (DecisionStatus.APPROVED, DecisionStatus.APPLIED)
 # Every field the chain hashes (plus `hash`), so an exported trail can be verified offline.
 AUDIT_COLUMNS = (
     "seq",
@@ -120,7 +143,7 @@ def age_days(opened_at: dt.datetime | None, as_of: dt.date) -> int | None:
     return max((as_of - opened_at.date()).days, 0)
 
 
-def _member_columns() -> list[Any]:
+def _member_columns(maker: Any, checker: Any) -> list[Any]:
     return [
         MatchGroup.seq,
         MatchGroup.pass_name,
@@ -139,27 +162,55 @@ def _member_columns() -> list[Any]:
         MatchGroup.difference,
         MatchGroup.writeoff_amount,
         MatchGroup.writeoff_reason,
+        MatchGroup.reconciling_type,
+        Decision.kind,
+        maker.email,
+        checker.email,
+        Decision.comment,
+        Decision.checker_comment,
+        Decision.decided_at,
+        MatchGroup.currency,
     ]
 
 
-def _groups_query(scope: Scope) -> RowsSelect:
+def _with_decisions(stmt: RowsSelect, maker: Any, checker: Any) -> RowsSelect:
+    """The decision in effect that shaped each group (at most one: a group is confirmed, matched, written
+    off or explained once) with its maker's and approver's emails."""
     return (
-        select(*_member_columns())
+        stmt.outerjoin(
+            Decision,
+            and_(
+                Decision.group_id == MatchGroup.id,
+                Decision.kind.in_(SHAPING_KINDS),
+                Decision.status.in_(IN_EFFECT),
+            ),
+        )
+        .outerjoin(maker, maker.id == Decision.maker_id)
+        .outerjoin(checker, checker.id == Decision.checker_id)
+    )
+
+
+def _groups_query(scope: Scope) -> RowsSelect:
+    maker, checker = aliased(User), aliased(User)
+    stmt = (
+        select(*_member_columns(maker, checker))
         .join(MatchGroup, MatchGroup.id == RunItem.group_id)
         .where(RunItem.run_id == scope.run_id, MatchGroup.status.not_in(DISSOLVED))
         .order_by(MatchGroup.seq, RunItem.side, RunItem.id)
     )
+    return _with_decisions(stmt, maker, checker)
 
 
 def _breaks_query(scope: Scope) -> RowsSelect:
-    assignee = aliased(User)
-    return (
-        select(*_member_columns(), MatchGroup.opened_at, assignee.email)
+    assignee, maker, checker = aliased(User), aliased(User), aliased(User)
+    stmt = (
+        select(*_member_columns(maker, checker), MatchGroup.opened_at, assignee.email)
         .join(MatchGroup, MatchGroup.id == RunItem.group_id)
         .outerjoin(assignee, assignee.id == MatchGroup.assignee_id)
-        .where(RunItem.run_id == scope.run_id, MatchGroup.status == GroupStatus.BREAK.value)
+        .where(RunItem.run_id == scope.run_id, MatchGroup.status == GroupStatus.BREAK)
         .order_by(MatchGroup.seq, RunItem.side, RunItem.id)
     )
+    return _with_decisions(stmt, maker, checker)
 
 
 def _unmatched_query(scope: Scope) -> RowsSelect:
@@ -175,14 +226,17 @@ def _unmatched_query(scope: Scope) -> RowsSelect:
             RunItem.reference,
             RunItem.counterparty,
             RunItem.description,
+            RunItem.state,
             RunItem.reason,
             RunItem.detail,
+            MatchGroup.reconciling_type,
+            RunItem.carried_from_id,
             RunItem.opened_at,
             assignee.email,
         )
         .outerjoin(assignee, assignee.id == RunItem.assignee_id)
-        .where(RunItem.run_id == scope.run_id, RunItem.state == ItemState.UNMATCHED.value)
-        # index (run_id, side, state, id) with state fixed: read in index order, no sort
+        .outerjoin(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .where(RunItem.run_id == scope.run_id, RunItem.state.in_(OPEN_STATES))
         .order_by(RunItem.side, RunItem.id)
     )
 
@@ -200,21 +254,49 @@ def _plain(_scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def _with_age(scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
+def _money(value: Any, currency: str | None) -> Amount | None:
+    return None if value is None else Amount(value, currency)
+
+
+# Positions in a member row (see _member_columns): amount 9, currency 10, difference 14, write-off 15,
+# the group's currency last.
+_AMOUNT, _CURRENCY, _DIFFERENCE, _WRITEOFF = 9, 10, 14, 15
+
+
+def _member(row: Sequence[Any]) -> list[Any]:
+    """A member row with its amounts rendered in their currency (the group's for its totals)."""
+    *cells, group_currency = row
+    cells[_AMOUNT] = _money(cells[_AMOUNT], cells[_CURRENCY])
+    cells[_DIFFERENCE] = _money(cells[_DIFFERENCE], group_currency)
+    cells[_WRITEOFF] = _money(cells[_WRITEOFF], group_currency)
+    return cells
+
+
+def _group_row(_scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(_member(row))
+
+
+def _break_row(scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
+    *member, opened_at, assignee = row
+    return (*_member(member), opened_at, age_days(opened_at, scope.as_of_day), assignee)
+
+
+def _open_row(scope: Scope, row: Sequence[Any]) -> tuple[Any, ...]:
     *fields, opened_at, assignee = row
+    fields[4] = _money(fields[4], fields[5])  # amount in its currency
     return (*fields, opened_at, age_days(opened_at, scope.as_of_day), assignee)
 
 
 SECTIONS: dict[str, Section] = {
-    ExportWhat.GROUPS.value: Section("groups", GROUP_COLUMNS, _groups_query, _plain),
-    ExportWhat.UNMATCHED.value: Section("unmatched", UNMATCHED_COLUMNS, _unmatched_query, _with_age),
-    ExportWhat.BREAKS.value: Section("breaks", BREAK_COLUMNS, _breaks_query, _with_age),
-    ExportWhat.AUDIT.value: Section("audit", AUDIT_COLUMNS, _audit_query, _plain),
+    ExportWhat.GROUPS: Section("groups", GROUP_COLUMNS, _groups_query, _group_row),
+    ExportWhat.UNMATCHED: Section("unmatched", UNMATCHED_COLUMNS, _unmatched_query, _open_row),
+    ExportWhat.BREAKS: Section("breaks", BREAK_COLUMNS, _breaks_query, _break_row),
+    ExportWhat.AUDIT: Section("audit", AUDIT_COLUMNS, _audit_query, _plain),
 }
 
 
 def sections_of(what: str) -> list[Section]:
     """The sections an export of `what` holds (`all`: every section, in a fixed order)."""
-    if what == ExportWhat.ALL.value:
+    if what == ExportWhat.ALL:
         return list(SECTIONS.values())
     return [SECTIONS[what]]

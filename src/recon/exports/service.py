@@ -9,22 +9,30 @@ import structlog
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.auth.dependencies import ProjectAccess
-from recon.core.errors import Conflict, NotFound, ProblemError, Unprocessable, problem_type
+from recon.auth.access import ProjectAccess
+from recon.core.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    NotFound,
+    ProblemError,
+    Unprocessable,
+    problem_type,
+)
 from recon.core.pagination import Page, PageParams
 from recon.core.time import utcnow
+from recon.exports.dialect import RFC4180, CsvDialect, resolve
 from recon.exports.produce import export_filename, media_type
 from recon.exports.repository import ExportRepository
 from recon.exports.schemas import ExportCreate
 from recon.exports.sections import SECTIONS, Scope, Section
 from recon.jobs import enqueue
+from recon.jobs.names import EXPORT_RUN
 from recon.models import Run, RunStatus
 from recon.models.exports import Export, ExportStatus, ExportWhat
 from recon.storage import ObjectNotFound, ObjectStore
 
 log = structlog.get_logger("recon.exports")
 ENTITY = "export"
-TASK = "export_run"
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class InlineExport:
     scope: Scope
     rows: int
     filename: str
+    dialect: CsvDialect = RFC4180
 
 
 class ExportService:
@@ -65,6 +74,7 @@ class ExportService:
         user, same project) returns the export the first request created."""
         project_id, user = access.project.id, access.user
         run = self.run(project_id, run_id)
+        dialect = resolve(body.csv) if body.format.value == "csv" else None
         if idempotency_key is not None:
             earlier = self.exports.by_idempotency_key(project_id, user.id, idempotency_key)
             if earlier is not None:
@@ -76,16 +86,19 @@ class ExportService:
             run_id=run.id,
             what=body.what.value,
             format=body.format.value,
-            status=ExportStatus.QUEUED.value,
+            status=ExportStatus.QUEUED,
             filename=export_filename(run.id, body.what.value, body.format.value, now),
             media_type=media_type(body.what.value, body.format.value),
             created_by_id=user.id,
             idempotency_key=idempotency_key,
+            options=dialect.as_dict() if dialect else None,
             created_at=now,
             updated_at=now,
         )
         self.exports.add(export)
-        job = enqueue(self.session, TASK, {"export_id": export.id}, project_id=project_id, created_by=user.id)
+        job = enqueue(
+            self.session, EXPORT_RUN, {"export_id": export.id}, project_id=project_id, created_by=user.id
+        )
         export.job_id = job.id
         record_event(
             self.session,
@@ -102,12 +115,7 @@ class ExportService:
 
     def _replay(self, earlier: Export, run_id: str, body: ExportCreate) -> Export:
         if (earlier.run_id, earlier.what, earlier.format) != (run_id, body.what.value, body.format.value):
-            raise ProblemError(
-                "this Idempotency-Key was already used for a different export; use a new key",
-                status=422,
-                type=problem_type("idempotency-key-reused"),
-                title="Idempotency key reused",
-            )
+            raise IdempotencyKeyReused("export")
         return earlier
 
     # -- download -------------------------------------------------------------------------------------------
@@ -115,7 +123,7 @@ class ExportService:
         """The finished export and a reader of its file; appends `export.downloaded`."""
         assert self.store is not None, "downloads need the object store"
         export = self.get(access.project.id, export_id)
-        if export.status != ExportStatus.SUCCEEDED.value or export.storage_key is None:
+        if export.status != ExportStatus.SUCCEEDED or export.storage_key is None:
             raise Conflict(
                 f"the export is {export.status}; download it once its status is succeeded",
                 type=problem_type("export-not-ready"),
@@ -152,7 +160,14 @@ class ExportService:
             raise
         return export, reader
 
-    def inline_csv(self, access: ProjectAccess, run_id: str, what: ExportWhat, max_rows: int) -> InlineExport:
+    def inline_csv(
+        self,
+        access: ProjectAccess,
+        run_id: str,
+        what: ExportWhat,
+        max_rows: int,
+        dialect: CsvDialect = RFC4180,
+    ) -> InlineExport:
         """Check that one section of the run is small enough to stream without a job (else 409 naming the job
         route) and append `export.downloaded` (inline)."""
         if what == ExportWhat.ALL:
@@ -184,14 +199,21 @@ class ExportService:
             project_id=access.project.id,
             entity_type="run",
             entity_id=run.id,
-            data={"run_id": run.id, "what": what.value, "format": "csv", "inline": True, "rows": rows},
+            data={
+                "run_id": run.id,
+                "what": what.value,
+                "format": "csv",
+                "inline": True,
+                "rows": rows,
+                "options": dialect.as_dict(),
+            },
         )
-        return InlineExport(section, scope, rows, export_filename(run.id, what.value, "csv", now))
+        return InlineExport(section, scope, rows, export_filename(run.id, what.value, "csv", now), dialect)
 
 
 def check_exportable(run: Run, what: str) -> None:
     """Results exist once a run has succeeded; the audit trail can be exported at any time."""
-    if what != ExportWhat.AUDIT.value and run.status != RunStatus.SUCCEEDED.value:
+    if what != ExportWhat.AUDIT and run.status != RunStatus.SUCCEEDED:
         raise Conflict(
             f"the run is {run.status}; its results can be exported once it has succeeded",
             type=problem_type("run-not-finished"),

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from recon.core.db import session_scope
 from recon.core.time import utcnow
+from recon.exports.dialect import from_stored
 from recon.exports.produce import count_rows, produce, read_snapshot
 from recon.exports.repository import ExportRepository
 from recon.exports.sections import Scope
 from recon.jobs import JobContext, JobFailed, task
+from recon.jobs.names import EXPORT_RUN
 from recon.models.exports import Export, ExportStatus
 from recon.models.jobs import Job
 from recon.storage import UploadTooLarge, get_store
@@ -43,9 +45,8 @@ def _mark_failed(session: Session, job: Job) -> None:
     export = _current(session, str(job.payload.get("export_id")), job.id)
     if export is None:
         return
-    export.status = ExportStatus.FAILED.value
-    error = (job.error or "the export failed").splitlines()[0]
-    export.error = error.removeprefix("recon.jobs.errors.").removeprefix("JobFailed: ")[:2000]
+    export.status = ExportStatus.FAILED
+    export.error = (job.error or "the export failed").splitlines()[0][:2000]
     export.finished_at = utcnow()
 
 
@@ -53,21 +54,22 @@ def _mark_cancelled(session: Session, job: Job) -> None:
     export = _current(session, str(job.payload.get("export_id")), job.id)
     if export is None:
         return
-    export.status = ExportStatus.CANCELLED.value
+    export.status = ExportStatus.CANCELLED
     export.finished_at = utcnow()
 
 
-@task("export_run", max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
+@task(EXPORT_RUN, max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
 def export_run(ctx: JobContext, export_id: str) -> None:
     with session_scope(ctx.session_factory) as session:
         export = _current(session, export_id, ctx.job_id)
         if export is None:
             ctx.finish_in(session, message="nothing to do: the export was deleted")
             return
-        export.status = ExportStatus.RUNNING.value
+        export.status = ExportStatus.RUNNING
         export.started_at = utcnow()
         scope = Scope(run_id=export.run_id, project_id=export.project_id, as_of=export.created_at)
         what, fmt = export.what, export.format
+        dialect = from_stored(export.options)
     started = time.perf_counter()
     with ctx.session_factory() as reader, tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         read_snapshot(reader)
@@ -78,7 +80,7 @@ def export_run(ctx: JobContext, export_id: str) -> None:
             ctx.check_cancelled()
             ctx.progress(min(0.95, done / total), f"{done} of {total} rows")
 
-        counts = produce(reader, scope, what, fmt, spool, tick=tick)
+        counts = produce(reader, scope, what, fmt, spool, tick=tick, dialect=dialect)
         reader.rollback()  # end the read snapshot before the (possibly slow) upload
         written_s = time.perf_counter() - started
         spool.seek(0)
@@ -99,7 +101,7 @@ def export_run(ctx: JobContext, export_id: str) -> None:
         if export is None:
             ctx.finish_in(session, message="nothing to do: the export was deleted meanwhile")
             return
-        export.status = ExportStatus.SUCCEEDED.value
+        export.status = ExportStatus.SUCCEEDED
         export.storage_key = stored.key
         export.sha256 = stored.sha256
         export.size = stored.size

@@ -1,6 +1,8 @@
 """Streaming writers: rows in, bytes out, one row at a time (nothing holds a whole section).
 
-- CSV: the csv module, UTF-8 without BOM, CRLF line ends (RFC 4180), a header row; text cells neutralised.
+- CSV: the csv module, UTF-8, CRLF line ends, a header row; text cells neutralised. RFC 4180 by default
+  (`,`, `.`, no BOM); the dialect (recon.exports.dialect) may change the delimiter, the decimal separator of
+  numbers and add a BOM (e.g. Excel in a decimal-comma locale).
 - JSON: JSON lines (one object per row, keys = the columns); amounts as exact decimal strings.
 - XLSX: openpyxl in write-only mode (rows go to temporary files, not memory); one sheet per section, continued
   on "<name> (2)", ... past Excel's 1,048,576 rows; text cells neutralised; amounts as number cells when a
@@ -20,7 +22,8 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
-from recon.exports.cells import csv_row, json_text, json_value, timestamp_text, xlsx_money, xlsx_text
+from recon.exports.cells import Amount, csv_row, json_text, json_value, timestamp_text, xlsx_money, xlsx_text
+from recon.exports.dialect import RFC4180, CsvDialect
 from recon.models.exports import ExportFormat
 
 if TYPE_CHECKING:
@@ -28,15 +31,15 @@ if TYPE_CHECKING:
 
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
 DATE_FORMAT = "yyyy-mm-dd"
-MEDIA_TYPES = {
-    ExportFormat.CSV.value: "text/csv; charset=utf-8",
-    ExportFormat.JSON.value: "application/x-ndjson",
-    ExportFormat.XLSX.value: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+MEDIA_TYPES: dict[str, str] = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.JSON: "application/x-ndjson",
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-EXTENSIONS = {
-    ExportFormat.CSV.value: "csv",
-    ExportFormat.JSON.value: "jsonl",
-    ExportFormat.XLSX.value: "xlsx",
+EXTENSIONS: dict[str, str] = {
+    ExportFormat.CSV: "csv",
+    ExportFormat.JSON: "jsonl",
+    ExportFormat.XLSX: "xlsx",
 }
 ZIP_MEDIA_TYPE = "application/zip"
 
@@ -45,7 +48,7 @@ Rows = Iterable[Sequence[Any]]
 
 def is_bundle(fmt: str, sections: int) -> bool:
     """Several sections of a one-table format travel as a ZIP of one file per section."""
-    return sections > 1 and fmt != ExportFormat.XLSX.value
+    return sections > 1 and fmt != ExportFormat.XLSX
 
 
 def file_kind(fmt: str, sections: int) -> tuple[str, str]:
@@ -56,14 +59,17 @@ def file_kind(fmt: str, sections: int) -> tuple[str, str]:
 
 
 # -- CSV ----------------------------------------------------------------------------------------------------
-def write_csv(out: IO[bytes], columns: Sequence[str], rows: Rows) -> int:
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+def write_csv(out: IO[bytes], columns: Sequence[str], rows: Rows, dialect: CsvDialect = RFC4180) -> int:
+    text = io.TextIOWrapper(
+        out, encoding="utf-8-sig" if dialect.bom else "utf-8", newline="", write_through=False
+    )
     try:
-        writer = csv.writer(text)
+        writer = csv.writer(text, delimiter=dialect.delimiter)
         writer.writerow(columns)
         count = 0
+        decimal = dialect.decimal_separator
         for row in rows:
-            writer.writerow(csv_row(row))
+            writer.writerow(csv_row(row, decimal))
             count += 1
         text.flush()
     finally:
@@ -71,13 +77,17 @@ def write_csv(out: IO[bytes], columns: Sequence[str], rows: Rows) -> int:
     return count
 
 
-def csv_chunks(columns: Sequence[str], rows: Rows, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
+def csv_chunks(
+    columns: Sequence[str], rows: Rows, dialect: CsvDialect = RFC4180, chunk_bytes: int = 64 * 1024
+) -> Iterator[bytes]:
     """CSV as a stream of byte chunks (for a response generated while it is sent)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    if dialect.bom:
+        buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=dialect.delimiter)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(csv_row(row))
+        writer.writerow(csv_row(row, dialect.decimal_separator))
         if buffer.tell() >= chunk_bytes:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -142,6 +152,14 @@ class XlsxBook:
             return value
         if isinstance(value, str):
             return xlsx_text(value)
+        if isinstance(value, Amount):
+            number, number_format = xlsx_money(Decimal(value.text()))
+            if number_format is None:
+                return number
+            cell = self._new_cell(sheet, value=number)
+            places = len(value.text().partition(".")[2])
+            cell.number_format = "#,##0" + ("." + "0" * places if places else "")
+            return cell
         if isinstance(value, Decimal):
             number, number_format = xlsx_money(value)
             if number_format is None:

@@ -13,12 +13,20 @@ from sqlalchemy.orm import Session
 from recon.config import Settings, get_settings
 from recon.core.db import SessionFactory, session_scope
 from recon.jobs import queue
-from recon.jobs.errors import JobCancelled, LeaseLost, WorkerStopping
+from recon.jobs.errors import JobCancelled, JobOverLimit, LeaseLost, WorkerStopping
 
 log = structlog.get_logger("recon.jobs")
 
 # How often check_cancelled() may ask the database (between heartbeats).
 CANCEL_CHECK_INTERVAL_S = 1.0
+
+
+def over_time_message(timeout_s: float) -> str:
+    return f"the job ran past its wall-time cap of {timeout_s:g} s (setting JOB_TIMEOUT_S)"
+
+
+def over_memory_message(max_bytes: int) -> str:
+    return f"the job went past its memory cap of {max_bytes // 2**20:,} MiB (setting JOB_MEMORY_MAX_BYTES)"
 
 
 class JobContext:
@@ -44,8 +52,11 @@ class JobContext:
         lease_s: float,
         stopping: threading.Event,
         settings: Settings | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.lease = lease
+        # time.monotonic() past which the job fails (its wall-time cap); None: no cap.
+        self.deadline = deadline
         # The worker's settings (storage, data dir); tasks fall back to the environment's when None.
         self.settings = settings if settings is not None else get_settings()
         self.session_factory = session_factory
@@ -118,6 +129,8 @@ class JobContext:
             raise JobCancelled(f"job {self.job_id} was cancelled")
         if self._stopping.is_set():
             raise WorkerStopping(f"worker stopping; job {self.job_id} goes back to the queue")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise JobOverLimit(over_time_message(self.settings.job_timeout_s))
 
     def finish_in(
         self, session: Session, result: dict[str, Any] | None = None, message: str | None = None

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.auth.dependencies import ProjectAccess, ProjectViewer, require_project_role
+from recon.auth.access import ProjectAccess
+from recon.auth.dependencies import ProjectViewer, require_project_role
 from recon.core.db import DbSession
 from recon.core.pagination import Page, Pagination
 from recon.jobs.schemas import JobOut

@@ -18,3 +18,14 @@ class WorkerStopping(JobCancelled):
 
 class JobFailed(Exception):
     """A permanent failure (bad input): the job fails now, without the remaining retries."""
+
+
+class JobOverLimit(JobFailed):
+    """The job went past its wall-time or memory cap (JOB_TIMEOUT_S, JOB_MEMORY_MAX_BYTES): it fails for
+    good with that reason (a retry would hit the same cap and keep a worker busy again)."""
+
+
+def public_error(exc: BaseException, job_id: str) -> str:
+    """What users see of an unexpected failure: its kind, not the library's text (which may carry SQL,
+    server paths or data); the full text is in the worker's log under the job's id."""
+    return f"internal error ({type(exc).__name__}); the details are in the worker's log under job {job_id}"

@@ -15,13 +15,14 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from sqlalchemy import CursorResult, Update, event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Update, event, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from recon.core.db import SessionFactory, session_scope
+from recon.core.repository import updated_rows
 from recon.core.time import utcnow
 from recon.jobs.registry import FinalHook, TaskSpec, get_task, registered_kinds
 from recon.models.jobs import Job, JobStatus
@@ -91,7 +92,7 @@ def enqueue(
         kind=kind,
         project_id=project_id,
         payload=payload,
-        status=JobStatus.QUEUED.value,
+        status=JobStatus.QUEUED,
         max_attempts=max_attempts or spec.max_attempts,
         run_after=run_after or utcnow(),
         created_by=created_by,
@@ -116,32 +117,54 @@ class Lease:
     max_attempts: int
 
 
-def updated_rows(session: Session, stmt: Update) -> int:
-    """Run a Core UPDATE (no ORM synchronisation) and return how many rows it changed."""
-    result = session.execute(stmt.execution_options(synchronize_session=False))
-    return int(cast("CursorResult[Any]", result).rowcount)
-
-
 def _fenced(lease: Lease) -> Update:
     return update(Job).where(
-        Job.id == lease.job_id, Job.leased_by == lease.token, Job.status == JobStatus.RUNNING.value
+        Job.id == lease.job_id, Job.leased_by == lease.token, Job.status == JobStatus.RUNNING
     )
 
 
-def lease_next(factory: SessionFactory, worker_id: str, kinds: Sequence[str], lease_s: float) -> Lease | None:
-    """Take the oldest due queued job of `kinds`, or None when there is none."""
+# One key for "a worker is choosing a job" (PostgreSQL advisory lock, released at commit).
+_LEASE_LOCK_KEY = 0x7265636F6E  # "recon"
+
+
+def lease_next(
+    factory: SessionFactory,
+    worker_id: str,
+    kinds: Sequence[str],
+    lease_s: float,
+    *,
+    max_running_per_project: int | None = None,
+) -> Lease | None:
+    """Take a due queued job of `kinds`, or None when there is none.
+
+    Fair share between projects: jobs of projects with the fewest running jobs come first (oldest first
+    among those), and with `max_running_per_project` a project that already runs that many jobs waits, so
+    one tenant's heavy jobs never take every slot. The cap holds whatever the concurrency: on PostgreSQL
+    lease decisions are serialised by a transaction-level advisory lock (two workers leasing at the same
+    instant would otherwise both count the same running jobs); on SQLite the write lock does it."""
     if not kinds:
         return None
     now = utcnow()
-    due = (Job.status == JobStatus.QUEUED.value) & (Job.run_after <= now) & Job.kind.in_(kinds)
+    due = (Job.status == JobStatus.QUEUED) & (Job.run_after <= now) & Job.kind.in_(kinds)
+    other = aliased(Job)
+    running = (
+        select(func.count(other.id))
+        .where(other.status == JobStatus.RUNNING, other.project_id == Job.project_id)
+        .correlate(Job)
+        .scalar_subquery()
+    )
+    if max_running_per_project is not None:
+        due = due & (Job.project_id.is_(None) | (running < max_running_per_project))
     with session_scope(factory) as session:
         # A plain read first: an empty queue costs no write lock (SQLite) and no row locks.
         if session.scalar(select(Job.id).where(due).limit(1)) is None:
             return None
+        if max_running_per_project is not None and session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(_LEASE_LOCK_KEY)))
         candidate = (
             select(Job.id)
             .where(due)
-            .order_by(Job.run_after, Job.created_at, Job.id)
+            .order_by(running, Job.run_after, Job.created_at, Job.id)
             .limit(1)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -149,9 +172,9 @@ def lease_next(factory: SessionFactory, worker_id: str, kinds: Sequence[str], le
         token = f"{worker_id}/{uuid.uuid4().hex[:12]}"
         row = session.execute(
             update(Job)
-            .where(Job.id == candidate, Job.status == JobStatus.QUEUED.value)
+            .where(Job.id == candidate, Job.status == JobStatus.QUEUED)
             .values(
-                status=JobStatus.RUNNING.value,
+                status=JobStatus.RUNNING,
                 leased_by=token,
                 lease_expires_at=now + dt.timedelta(seconds=lease_s),
                 heartbeat_at=now,
@@ -203,7 +226,7 @@ def read_state(session: Session, lease: Lease) -> LeaseState:
     row = session.execute(
         select(Job.status, Job.leased_by, Job.cancel_requested).where(Job.id == lease.job_id)
     ).first()
-    alive = row is not None and row.status == JobStatus.RUNNING.value and row.leased_by == lease.token
+    alive = row is not None and row.status == JobStatus.RUNNING and row.leased_by == lease.token
     return LeaseState(alive=alive, cancel_requested=bool(row and row.cancel_requested))
 
 
@@ -211,7 +234,7 @@ def mark_succeeded(
     session: Session, lease: Lease, result: dict[str, Any] | None, message: str | None
 ) -> bool:
     values: dict[str, Any] = {
-        "status": JobStatus.SUCCEEDED.value,
+        "status": JobStatus.SUCCEEDED,
         "progress": 1.0,
         "finished_at": utcnow(),
         "lease_expires_at": None,
@@ -278,7 +301,7 @@ def mark_cancelled(factory: SessionFactory, lease: Lease) -> bool:
         changed = updated_rows(
             session,
             _fenced(lease).values(
-                status=JobStatus.CANCELLED.value,
+                status=JobStatus.CANCELLED,
                 finished_at=utcnow(),
                 lease_expires_at=None,
                 message="cancelled",
@@ -296,7 +319,7 @@ def release(factory: SessionFactory, lease: Lease) -> bool:
         changed = updated_rows(
             session,
             _fenced(lease).values(
-                status=JobStatus.QUEUED.value,
+                status=JobStatus.QUEUED,
                 attempts=Job.attempts - 1,
                 leased_by=None,
                 lease_expires_at=None,
@@ -317,7 +340,7 @@ def reclaim_expired(factory: SessionFactory, worker_id: str, kinds: Sequence[str
         return 0
     now = utcnow()
     expired = (
-        (Job.status == JobStatus.RUNNING.value)
+        (Job.status == JobStatus.RUNNING)
         & (Job.lease_expires_at < now)
         & Job.kind.in_(kinds)
         & ~Job.leased_by.startswith(f"{worker_id}/", autoescape=True)

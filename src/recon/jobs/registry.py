@@ -15,14 +15,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from recon.jobs import names
+
 if TYPE_CHECKING:
     from recon.models.jobs import Job
 
-# Built-in task kinds and the module whose import registers each (the domain's tasks.py). Add yours here.
+# Built-in task kinds (recon.jobs.names) and the module whose import registers each (the domain's tasks.py).
+# Add yours here: a process that never imported the module can still enqueue, lease and run the kind.
 TASK_MODULES: dict[str, str] = {
-    "ingest_dataset": "recon.datasets.tasks",
-    "export_run": "recon.exports.tasks",
-    "run_execute": "recon.runs.tasks",
+    names.INGEST_DATASET: "recon.datasets.tasks",
+    names.EXPORT_RUN: "recon.exports.tasks",
+    names.RUN_EXECUTE: "recon.runs.tasks",
+    names.RULESET_DRY_RUN: "recon.rulesets.tasks",
+    names.INSTANT_INDEX_BOOK: "recon.instant.tasks",
 }
 
 # (session, job) -> None, run in the transaction that makes the job final (e.g. mark a dataset failed).
@@ -106,3 +111,8 @@ def get_task(name: str) -> TaskSpec | None:
 def registered_kinds() -> list[str]:
     """The kinds this process can run: the built-in ones (imported or not yet) and those registered."""
     return sorted(set(TASK_MODULES) | set(_TASKS))
+
+
+def registered_task_modules() -> tuple[str, ...]:
+    """The modules whose import registers the tasks known here (a job's child process imports them)."""
+    return tuple(sorted({spec.fn.__module__ for spec in _TASKS.values()} | _loaded))

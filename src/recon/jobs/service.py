@@ -6,11 +6,11 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.auth.dependencies import ProjectAccess
+from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict
 from recon.core.pagination import Page, PageParams
+from recon.core.repository import updated_rows
 from recon.core.time import utcnow
-from recon.jobs.queue import updated_rows
 from recon.jobs.registry import get_task
 from recon.jobs.repository import JobRepository
 from recon.models.jobs import Job, JobStatus
@@ -39,8 +39,8 @@ class JobService:
         now = utcnow()
         cancelled = updated_rows(
             self.session,
-            scoped.where(Job.status == JobStatus.QUEUED.value).values(
-                status=JobStatus.CANCELLED.value,
+            scoped.where(Job.status == JobStatus.QUEUED).values(
+                status=JobStatus.CANCELLED,
                 cancel_requested=True,
                 finished_at=now,
                 message="cancelled before it started",
@@ -50,13 +50,13 @@ class JobService:
         if not cancelled:
             requested = updated_rows(
                 self.session,
-                scoped.where(Job.status == JobStatus.RUNNING.value, Job.cancel_requested.is_(False)).values(
+                scoped.where(Job.status == JobStatus.RUNNING, Job.cancel_requested.is_(False)).values(
                     cancel_requested=True, message="cancellation requested"
                 ),
             )
         job = self.session.get(Job, job.id, populate_existing=True) or job
         if not cancelled and not requested:
-            if job.status == JobStatus.RUNNING.value:
+            if job.status == JobStatus.RUNNING:
                 return job  # already asked to stop: nothing changes, nothing to audit
             raise Conflict(
                 f"job {job.id} is already {job.status}; only queued or running jobs can be cancelled"

@@ -1,10 +1,13 @@
 """All models, imported here so `Base.metadata` is complete (Alembic, tests). Add new domains below."""
 
 from recon.models.audit import AuditEvent
-from recon.models.auth import Organization, User
+from recon.models.auth import LoginThrottle, Organization, User, UserInvitation
+from recon.models.bank_statements import BankStatement
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_id
 from recon.models.datasets import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
 from recon.models.exports import Export, ExportFormat, ExportStatus, ExportWhat
+from recon.models.feeds import Feed, FeedFile, Schedule
+from recon.models.instant import InstantRequest, OpenItem, OpenItemBook, OpenItemKey
 from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
 from recon.models.review import Comment, Decision, DecisionKind, DecisionStatus
@@ -15,16 +18,19 @@ from recon.models.runs import (
     GroupStatus,
     ItemState,
     MatchGroup,
+    ReconcilingType,
     Run,
     RunItem,
     RunStatus,
     Side,
     UnmatchedReason,
 )
+from recon.models.statements import Statement
 from recon.models.types import JSONDoc, Money, UTCDateTime
 
 __all__ = [
     "AuditEvent",
+    "BankStatement",
     "Base",
     "Comment",
     "Dataset",
@@ -38,30 +44,41 @@ __all__ = [
     "ExportFormat",
     "ExportStatus",
     "ExportWhat",
+    "Feed",
+    "FeedFile",
     "GroupKind",
     "GroupOrigin",
     "GroupStatus",
     "IdMixin",
+    "InstantRequest",
     "ItemState",
     "JSONDoc",
     "Job",
     "JobStatus",
+    "LoginThrottle",
     "MatchGroup",
     "Money",
+    "OpenItem",
+    "OpenItemBook",
+    "OpenItemKey",
     "Organization",
     "Project",
     "ProjectMember",
+    "ReconcilingType",
     "Role",
     "RuleSet",
     "RuleSetVersion",
     "Run",
     "RunItem",
     "RunStatus",
+    "Schedule",
     "Side",
+    "Statement",
     "TimestampMixin",
     "UTCDateTime",
     "UnmatchedReason",
     "User",
+    "UserInvitation",
     "VersionMixin",
     "new_id",
 ]

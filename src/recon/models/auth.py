@@ -39,6 +39,20 @@ class User(IdMixin, TimestampMixin, VersionMixin, Base):
     org: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)
 
 
+class UserInvitation(IdMixin, TimestampMixin, Base):
+    """An invitation to set a password: created by an organisation administrator for an inactive user; the
+    one-time token (shown once, stored as sha256) activates the user when redeemed."""
+
+    __tablename__ = "user_invitations"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
 class AuthSession(IdMixin, TimestampMixin, Base):
     """One login = one refresh-token family. Revoking it (logout, reuse detected) ends every refresh token of
     the family and the access tokens issued for it (they carry its id as `sid`)."""
@@ -81,3 +95,16 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class LoginThrottle(Base):
+    """Password checks per throttle key (an account, or a client address with an account; keys are digests,
+    no email or address in clear): failures in the current window and the moment the next check is allowed.
+    Updated with single conditional statements before the password is checked (recon.auth.throttle)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -52,7 +52,7 @@ class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     storage_key: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default=DatasetStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(String(16), default=DatasetStatus.PENDING)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     # As requested ({canonical field: source column}); the defaults by name fill in the rest at ingestion.
@@ -63,6 +63,8 @@ class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     source_columns: Mapped[list[str] | None] = mapped_column(JSONDoc(), default=None)
     extra_columns: Mapped[list[str] | None] = mapped_column(JSONDoc(), default=None)
     detected: Mapped[dict[str, str] | None] = mapped_column(JSONDoc(), default=None)
+    # Per mapped field: {"column": source column, "empty": values that were empty, "unparseable": rejected}.
+    column_stats: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
     # Decimal places of the amount column as the file had them (records are stored as NUMERIC(38, 10)).
     amount_scale: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -56,7 +56,7 @@ class Export(IdMixin, TimestampMixin, Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     what: Mapped[str] = mapped_column(String(16))
     format: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.QUEUED.value)
+    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.QUEUED)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
     # The download's file name and media type (a ZIP of one file per section for what=all in CSV/JSON).
     filename: Mapped[str] = mapped_column(String(200))
@@ -67,6 +67,8 @@ class Export(IdMixin, TimestampMixin, Base):
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     rows: Mapped[int | None] = mapped_column(Integer, default=None)  # data rows over all sections
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)  # rows per section
+    # CSV dialect {"delimiter", "decimal_separator", "bom", "preset", "locale"} (None: RFC 4180 defaults).
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -46,7 +46,7 @@ class Job(IdMixin, TimestampMixin, Base):
     # NULL for system jobs (backups, schedules): those are not visible through the project API.
     project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc(), default=dict)
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
     # Attempts started (a lease counts one; a graceful release gives it back).

@@ -32,6 +32,7 @@ class DecisionKind(enum.StrEnum):
     MANUAL_MATCH = "manual_match"  # unmatched records of both sides become a manual group
     UNMATCH = "unmatch"  # a matched (or break) group is dissolved
     WRITEOFF = "writeoff"  # a break, or unmatched records, closed with a reason code
+    RECONCILING_ITEM = "reconciling_item"  # an unmatched record explained as a reconciling item
 
 
 class DecisionStatus(enum.StrEnum):
@@ -76,6 +77,8 @@ class Decision(IdMixin, TimestampMixin, VersionMixin, Base):
     maker_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     comment: Mapped[str] = mapped_column(Text, default="")
     reason_code: Mapped[str | None] = mapped_column(String(64), default=None)  # write-off reason
+    reconciling_type: Mapped[str | None] = mapped_column(String(32), default=None)  # kind reconciling_item
+    currency: Mapped[str | None] = mapped_column(Text, default=None)  # of the records, when they share one
     left_total: Mapped[Decimal | None] = mapped_column(Money(), default=None)
     right_total: Mapped[Decimal | None] = mapped_column(Money(), default=None)
     difference: Mapped[Decimal | None] = mapped_column(Money(), default=None)  # left_total - right_total

@@ -77,6 +77,7 @@ class GroupStatus(enum.StrEnum):
     PENDING_APPROVAL = "pending_approval"
     REJECTED = "rejected"
     UNMATCHED = "unmatched"  # dissolved: its members went back to unmatched
+    RECONCILING = "reconciling"  # one record explained as a reconciling item (see ReconcilingType)
 
 
 class ItemState(enum.StrEnum):
@@ -85,6 +86,22 @@ class ItemState(enum.StrEnum):
     BREAK = "break"
     UNMATCHED = "unmatched"
     PENDING = "pending"  # held by a decision awaiting approval
+    RECONCILING = "reconciling"  # explained as a reconciling item: open, but not unexplained
+
+
+class ReconcilingType(enum.StrEnum):
+    """Why a record is open at period end although nothing is wrong: it is carried into the next period.
+    Books side: deposit in transit, outstanding payment; bank side: bank error; either side: timing."""
+
+    DEPOSIT_IN_TRANSIT = "deposit_in_transit"
+    OUTSTANDING_PAYMENT = "outstanding_payment"
+    BANK_ERROR = "bank_error"
+    TIMING = "timing"
+
+
+# The write-off reason of engine groups a rule's tolerance matched with a non-zero difference: the rule set
+# accepted the difference, and it is shown as written off, never hidden in a "matched" total.
+TOLERANCE_REASON = "tolerance"
 
 
 class UnmatchedReason(enum.StrEnum):
@@ -138,7 +155,7 @@ class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     left_sha256: Mapped[str] = mapped_column(String(64))
     right_sha256: Mapped[str] = mapped_column(String(64))
     rules_sha256: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
     # Retries of this run (same row, same pinned inputs) start at 1.
     attempt: Mapped[int] = mapped_column(Integer, default=1)
@@ -160,6 +177,21 @@ class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     signed_off_by_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # The period this run reconciles (the statement's dates) and which side is the bank (the other: books).
+    period_start: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    period_end: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    bank_side: Mapped[str] = mapped_column(String(5), default="right", server_default="right")
+    # The signed-off run whose reconciling items this run took over as open records, and a digest of them
+    # (pinned like the datasets: the task refuses to run when they changed).
+    carried_from_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), default=None
+    )
+    carry_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # {currency: {"bank": "<amount>", "books": "<amount>"}}: balances at the period's start (default: the
+    # closing figures of the carried-from run's statement, else 0) and, optionally, at its end as the bank
+    # statement and the ledger state them (then checked against the records).
+    opening_balances: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
+    closing_balances: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
 
     @property
     def status_enum(self) -> RunStatus:
@@ -190,7 +222,7 @@ class MatchGroup(VersionMixin, Base):
     seq: Mapped[int] = mapped_column(Integer)
     pass_name: Mapped[str | None] = mapped_column(Text, default=None)  # None for manual groups
     kind: Mapped[str] = mapped_column(String(16))
-    origin: Mapped[str] = mapped_column(String(8), default=GroupOrigin.ENGINE.value)
+    origin: Mapped[str] = mapped_column(String(8), default=GroupOrigin.ENGINE)
     status: Mapped[str] = mapped_column(StateText)
     score: Mapped[float | None] = mapped_column(Float, default=None)
     explanation: Mapped[Any] = mapped_column(JSONDoc(), default=None)
@@ -201,6 +233,9 @@ class MatchGroup(VersionMixin, Base):
     difference: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))  # left_total - right_total
     writeoff_amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
     writeoff_reason: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The members' currency when they share one (amounts render with its minor units).
+    currency: Mapped[str | None] = mapped_column(Text, default=None)
+    reconciling_type: Mapped[str | None] = mapped_column(String(32), default=None)  # status reconciling
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)  # breaks' age
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -247,3 +282,7 @@ class RunItem(VersionMixin, Base):
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     # When it became an exception (carried over from an earlier run of the project for the same record).
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # A reconciling item of an earlier period taken into this run: the item it continues (run_items.id of the
+    # carried-from run) and the dataset its record comes from (row_no is its row there).
+    carried_from_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    origin_dataset_id: Mapped[str | None] = mapped_column(String(36), default=None)

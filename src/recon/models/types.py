@@ -8,8 +8,12 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Numeric, TypeDecorator
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeEngine, UserDefinedType
 
+from recon.core.money import from_sortable_text, sortable_text
 from recon.core.time import ensure_utc
 
 
@@ -32,12 +36,23 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return None if value is None else ensure_utc(value)
 
 
-class Money(TypeDecorator[Decimal]):
-    """NUMERIC(38, 10): exact on PostgreSQL.
+class _SqliteMoneyText(UserDefinedType[str]):
+    """Money's column on SQLite: declared NUMERIC(38, 10) (the same DDL as ever), holding
+    `recon.core.money.sortable_text` values; no driver conversion (SQLAlchemy's Numeric would make floats)."""
 
-    SQLite has no decimal type; its NUMERIC affinity keeps 15 significant digits (enough for the embedded
-    mode) while SUM/ORDER BY/range filters still work in SQL. Values come back as Decimal from the shortest
-    float representation, so '12345678901.23' round-trips exactly.
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "NUMERIC(38, 10)"
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact money on both databases (docs/adr/0006-exact-money-on-sqlite.md).
+
+    PostgreSQL: NUMERIC(38, 10). SQLite: the same value as fixed-width text whose byte order is the numeric
+    order (`recon.core.money.sortable_text`), so `=`, `<`, ORDER BY, MIN/MAX and the indexes work unchanged.
+    Never SUM money in SQL directly (SQLite would sum the text as 0): use `money_sum(column)`, exact on both.
+    Values come back as Decimal with scale 10 on both databases (12.5 -> Decimal('12.5000000000')).
     """
 
     impl = Numeric(38, 10)
@@ -45,7 +60,7 @@ class Money(TypeDecorator[Decimal]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(Numeric(38, 10, asdecimal=False))
+            return dialect.type_descriptor(_SqliteMoneyText())
         return dialect.type_descriptor(Numeric(38, 10))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
@@ -54,14 +69,37 @@ class Money(TypeDecorator[Decimal]):
         if isinstance(value, float):
             raise TypeError("money must be Decimal, not float")
         value = Decimal(value)
-        return float(value) if dialect.name == "sqlite" else value
+        return sortable_text(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         if isinstance(value, Decimal):
             return value
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if isinstance(value, str):  # the sortable form; plain decimal text only if written around the type
+            return from_sortable_text(value) if value[:1] in ("N", "P") else Decimal(value)
+        if isinstance(value, float):  # not expected: every write goes through the text form
+            return Decimal(repr(value))
+        return Decimal(value)
+
+
+class money_sum(FunctionElement[Decimal]):
+    """SUM of a money column, exact on both databases: SUM(x) on PostgreSQL (NUMERIC), the
+    `recon_money_sum(x)` aggregate on SQLite (registered per connection by recon.core.db)."""
+
+    type = Money()
+    inherit_cache = True
+    name = "money_sum"
+
+
+@compiles(money_sum)
+def _money_sum_default(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(money_sum, "sqlite")
+def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"recon_money_sum({compiler.process(element.clauses, **kw)})"
 
 
 class JSONDoc(TypeDecorator[Any]):

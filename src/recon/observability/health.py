@@ -1,5 +1,6 @@
 """Liveness (`/health`: the process answers) and readiness (`/ready`: database reachable, migrations at head,
-Redis reachable when configured). Readiness failures answer 503 problem+json with per-check details."""
+Redis reachable when configured; 503 while the process drains before a stop). Readiness failures answer 503
+problem+json with per-check details."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from recon.auth.policy import PUBLIC
 from recon.config import Settings
 from recon.core.errors import PROBLEM_MEDIA_TYPE, Problem, problem_type
 from recon.core.migrations import current_revisions
+from recon.observability import drain
 
 log = structlog.get_logger("recon.health")
 _PASSING = {"ok", "not configured"}
@@ -89,7 +91,10 @@ def build_health_router(include_in_schema: bool) -> APIRouter:
     def ready(request: Request) -> Any:
         """Readiness: database reachable, migrations at head, Redis reachable when configured."""
         state = request.app.state
-        ok, checks = readiness(state.settings, state.engine, state.migration_heads)
+        if drain.active():  # stopping: taken out of the load balancer first (no dependency touched)
+            ok, checks = False, {"shutdown": "draining"}
+        else:
+            ok, checks = readiness(state.settings, state.engine, state.migration_heads)
         if ok:
             return Readiness(status="ready", checks=checks)
         failed = ", ".join(f"{name}: {value}" for name, value in checks.items() if value not in _PASSING)

@@ -77,10 +77,15 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if h.get_name() != "recon"] + [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic", "sqlalchemy"):
+    for name in ("uvicorn", "uvicorn.error", "alembic", "sqlalchemy"):
         library_logger = logging.getLogger(name)
         library_logger.handlers = []
         library_logger.propagate = True
+    # uvicorn's access log stays off however uvicorn was started (`recon serve` or `uvicorn --factory`): the
+    # request-context middleware writes one `http_request` line per request, with its request id.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False
     # SQL echo stays off unless asked for explicitly: it would flood the JSON stream.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 

@@ -168,8 +168,8 @@ class JobsReader:
 
 
 class PoolReader:
-    """Database connection pool: connections checked out, and for a QueuePool (PostgreSQL) its size, idle
-    connections and overflow. Other pools (NullPool for a SQLite file) have no size; their checked-out
+    """Database connection pool: connections checked out, and for a QueuePool (PostgreSQL, a SQLite file) its
+    size, idle connections and overflow. Other pools (in-memory SQLite) have no size; their checked-out
     connections are counted by pool events."""
 
     name = "db_pool"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from recon.auth.dependencies import CurrentUser, ProjectAdmin, ProjectOwner, ProjectViewer
+from recon.auth.dependencies import CurrentPrincipal, ProjectAdmin, ProjectOwner, ProjectViewer
 from recon.core.db import DbSession
+from recon.core.errors import Forbidden
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ProjectId, UserId
 from recon.models import Project, Role
@@ -29,16 +30,21 @@ def _with_role(project: Project, role: str | Role) -> ProjectWithRole:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectWithRole)
-def create_project(body: ProjectCreate, user: CurrentUser, session: DbSession) -> ProjectWithRole:
-    """Create a project in the caller's organisation; the caller becomes its owner."""
-    project, owner = ProjectService(session).create(user, body)
+def create_project(body: ProjectCreate, principal: CurrentPrincipal, session: DbSession) -> ProjectWithRole:
+    """Create a project in the caller's organisation; the caller becomes its owner. An API key restricted to
+    one project cannot (403)."""
+    if principal.project_id is not None:
+        raise Forbidden("this API key is restricted to one project; it cannot create projects")
+    project, owner = ProjectService(session).create(principal.user, body)
     return _with_role(project, owner.role)
 
 
 @router.get("", response_model=Page[ProjectWithRole])
-def list_projects(user: CurrentUser, session: DbSession, page: Pagination) -> Page[ProjectWithRole]:
-    """Projects the caller is a member of (keyset paginated, oldest first)."""
-    return ProjectService(session).list_for_user(user, page).map(lambda row: _with_role(*row))
+def list_projects(principal: CurrentPrincipal, session: DbSession, page: Pagination) -> Page[ProjectWithRole]:
+    """Projects the caller is a member of (keyset paginated, oldest first); only its project for an API key
+    restricted to one."""
+    rows = ProjectService(session).list_for_user(principal.user, page, principal.project_id)
+    return rows.map(lambda row: _with_role(*row))
 
 
 @router.get("/{project_id}", response_model=ProjectWithRole)

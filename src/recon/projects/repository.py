@@ -13,8 +13,11 @@ class ProjectRepository(Repository[Project]):
     model = Project
     noun = "project"
 
-    def page_for_user(self, user: User, params: PageParams) -> Page[tuple[Project, str]]:
-        """Live projects the user is a member of, oldest first, with the user's role."""
+    def page_for_user(
+        self, user: User, params: PageParams, only_project: str | None = None
+    ) -> Page[tuple[Project, str]]:
+        """Live projects the user is a member of (only `only_project` for a project-scoped API key), oldest
+        first, with the user's role."""
         stmt = (
             select(Project, ProjectMember.role)
             .join(ProjectMember, ProjectMember.project_id == Project.id)
@@ -24,6 +27,8 @@ class ProjectRepository(Repository[Project]):
                 Project.deleted_at.is_(None),
             )
         )
+        if only_project is not None:
+            stmt = stmt.where(Project.id == only_project)
         keys = [SortKey(Project.created_at), SortKey(Project.id)]
         return keyset_page(
             self.session, stmt, keys, params, scalars=False, key_of=lambda row: (row[0].created_at, row[0].id)
@@ -46,7 +51,7 @@ class MemberRepository(Repository[ProjectMember]):
             self.session.scalar(
                 select(func.count())
                 .select_from(ProjectMember)
-                .where(ProjectMember.project_id == project_id, ProjectMember.role == Role.OWNER.value)
+                .where(ProjectMember.project_id == project_id, ProjectMember.role == Role.OWNER)
             )
             or 0
         )

@@ -29,6 +29,18 @@ class ProjectSettings(BaseModel):
     require_approval: bool = Field(
         default=True, description="Manual decisions need a second person's approval (maker-checker)."
     )
+    separation_of_duties: bool = Field(
+        default=True,
+        description="Sign-off by an approver who made none of the run's manual decisions (recon.review).",
+    )
+    max_empty_amount_ratio: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A dataset whose mapped amount is empty or unparseable on more than this share of its "
+        "rows "
+        "fails ingestion naming the mapping to fix (1: never; 0: any empty amount fails).",
+    )
     writeoff_reasons: list[ReasonCode] = Field(
         default_factory=lambda: list(DEFAULT_WRITEOFF_REASONS),
         min_length=1,

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.auth.dependencies import ProjectAccess
+from recon.auth.access import ProjectAccess
 from recon.auth.security import normalize_email
 from recon.core.errors import Conflict, Forbidden, NotFound
 from recon.core.pagination import Page, PageParams
@@ -44,7 +44,7 @@ class ProjectService:
                 created_by_id=user.id,
             )
         )
-        owner = self.members.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value))
+        owner = self.members.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER))
         self._audit(
             "project.created",
             user.id,
@@ -55,8 +55,10 @@ class ProjectService:
         )
         return project, owner
 
-    def list_for_user(self, user: User, params: PageParams) -> Page[tuple[Project, str]]:
-        return self.projects.page_for_user(user, params)
+    def list_for_user(
+        self, user: User, params: PageParams, only_project: str | None = None
+    ) -> Page[tuple[Project, str]]:
+        return self.projects.page_for_user(user, params, only_project)
 
     def update(self, access: ProjectAccess, data: ProjectUpdate) -> Project:
         project = access.project
@@ -120,7 +122,7 @@ class ProjectService:
         new_role = Role(data.role)
         if Role.OWNER in (new_role, Role(member.role)):
             self._check_may_grant(access, Role.OWNER)
-        if member.role == Role.OWNER.value and new_role != Role.OWNER:
+        if member.role == Role.OWNER and new_role != Role.OWNER:
             self._keep_an_owner(access.project)
         old_role = member.role
         member.role = new_role.value
@@ -138,7 +140,7 @@ class ProjectService:
     def remove_member(self, access: ProjectAccess, user_id: str) -> None:
         self._lock_project(access.project)
         member, _user = self._member_or_404(access.project, user_id)
-        if member.role == Role.OWNER.value:
+        if member.role == Role.OWNER:
             self._check_may_grant(access, Role.OWNER)
             self._keep_an_owner(access.project)
         self.session.delete(member)
@@ -201,5 +203,8 @@ class ProjectService:
             stmt = stmt.where(User.email == normalize_email(email or ""))
         user = self.session.scalar(stmt)
         if user is None or not user.is_active:
-            raise NotFound("user not found in your organisation")
+            raise NotFound(
+                "user not found in your organisation (or deactivated); an organisation administrator can "
+                "create or invite users with POST /api/v1/users (or `recon users create`)"
+            )
         return user

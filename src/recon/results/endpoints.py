@@ -6,16 +6,24 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from recon.core.db import DbSession
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ResourceId
 from recon.models.runs import GroupStatus, ItemState, Side, UnmatchedReason
 from recon.results.repository import GroupFilters, ItemFilters
-from recon.results.schemas import GroupOut, GroupSort, ItemOut, ItemSort
+from recon.results.schemas import (
+    GroupOut,
+    GroupSort,
+    GroupTotals,
+    ItemOut,
+    ItemSort,
+    ItemTotals,
+    TabCounts,
+)
 from recon.results.service import ResultsService
-from recon.runs.endpoints import RunViewer
+from recon.runs.access import RunViewer
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["results"])
 
@@ -40,15 +48,13 @@ MinAge = Annotated[int | None, Query(ge=0, le=100_000, description="Open for at 
 MaxAge = Annotated[int | None, Query(ge=0, le=100_000, description="Open for at most this many days")]
 
 
-@router.get("/groups", response_model=Page[GroupOut])
-def list_groups(
-    run_id: ResourceId,
+def group_filters(
     *,
-    access: RunViewer,
-    session: DbSession,
-    page: Pagination,
     status: Annotated[list[GroupStatus] | None, Query(description="Group status (repeatable)")] = None,
     pass_name: Annotated[str | None, Query(alias="pass", max_length=200, description="Engine pass")] = None,
+    min_score: Annotated[
+        float | None, Query(ge=0, le=1, allow_inf_nan=False, description="Score >= this")
+    ] = None,
     amount_min: AmountMin = None,
     amount_max: AmountMax = None,
     difference_min: Annotated[
@@ -63,15 +69,11 @@ def list_groups(
     assignee_id: Assignee = None,
     min_age: MinAge = None,
     max_age: MaxAge = None,
-    sort: Annotated[
-        GroupSort, Query(description="seq (creation order), amount (left total), age, score; '-' reverses")
-    ] = GroupSort.SEQ,
-) -> Response:
-    """Match groups (matched, suggested, break, ...) with their members, score and explanation. Amount
-    filters apply to the left total, date and text filters to the members."""
-    filters = GroupFilters(
+) -> GroupFilters:
+    return GroupFilters(
         status=tuple(status or ()),
         pass_name=pass_name,
+        min_score=min_score,
         amount_min=amount_min,
         amount_max=amount_max,
         difference_min=difference_min,
@@ -83,22 +85,11 @@ def list_groups(
         min_age=min_age,
         max_age=max_age,
     )
-    return _json(ResultsService(session).groups(access, run_id, filters, sort, page))
 
 
-@router.get("/groups/{group_id}", response_model=GroupOut)
-def get_group(run_id: ResourceId, group_id: RowId, access: RunViewer, session: DbSession) -> GroupOut:
-    return ResultsService(session).group(access, run_id, group_id)
-
-
-@router.get("/unmatched", response_model=Page[ItemOut])
-def list_unmatched(
-    run_id: ResourceId,
+def item_filters(
     *,
     side: Annotated[Side, Query(description="left or right")],
-    access: RunViewer,
-    session: DbSession,
-    page: Pagination,
     state: Annotated[
         ItemState, Query(description="unmatched (default) or another item state, e.g. pending")
     ] = ItemState.UNMATCHED,
@@ -113,10 +104,8 @@ def list_unmatched(
     assignee_id: Assignee = None,
     min_age: MinAge = None,
     max_age: MaxAge = None,
-    sort: Annotated[ItemSort, Query(description="id, amount, date, age; '-' reverses")] = ItemSort.ID,
-) -> Response:
-    """The records of one side without a group, each with its reason, age, assignee and version."""
-    filters = ItemFilters(
+) -> ItemFilters:
+    return ItemFilters(
         side=side,
         state=state,
         reason=tuple(r.value for r in reason or ()),
@@ -129,6 +118,68 @@ def list_unmatched(
         min_age=min_age,
         max_age=max_age,
     )
+
+
+GroupFiltersQuery = Annotated[GroupFilters, Depends(group_filters)]
+ItemFiltersQuery = Annotated[ItemFilters, Depends(item_filters)]
+
+
+@router.get("/counts", response_model=TabCounts)
+def get_tab_counts(run_id: ResourceId, access: RunViewer, session: DbSession) -> TabCounts:
+    """How many groups or records each review tab holds (suggested, breaks, unmatched per side, ...)."""
+    return ResultsService(session).tab_counts(access, run_id)
+
+
+@router.get("/groups/totals", response_model=GroupTotals)
+def get_group_totals(
+    run_id: ResourceId, access: RunViewer, session: DbSession, filters: GroupFiltersQuery
+) -> GroupTotals:
+    """How many groups the filters of `GET /groups` select and their exact totals per currency: what a bulk
+    action on "everything the filter shows" would touch."""
+    return ResultsService(session).group_totals(access, run_id, filters)
+
+
+@router.get("/groups", response_model=Page[GroupOut])
+def list_groups(
+    run_id: ResourceId,
+    *,
+    access: RunViewer,
+    session: DbSession,
+    page: Pagination,
+    filters: GroupFiltersQuery,
+    sort: Annotated[
+        GroupSort, Query(description="seq (creation order), amount (left total), age, score; '-' reverses")
+    ] = GroupSort.SEQ,
+) -> Response:
+    """Match groups (matched, suggested, break, ...) with their members, score and explanation. Amount
+    filters apply to the left total, date and text filters to the members."""
+    return _json(ResultsService(session).groups(access, run_id, filters, sort, page))
+
+
+@router.get("/groups/{group_id}", response_model=GroupOut)
+def get_group(run_id: ResourceId, group_id: RowId, access: RunViewer, session: DbSession) -> GroupOut:
+    return ResultsService(session).group(access, run_id, group_id)
+
+
+@router.get("/unmatched/totals", response_model=ItemTotals)
+def get_unmatched_totals(
+    run_id: ResourceId, access: RunViewer, session: DbSession, filters: ItemFiltersQuery
+) -> ItemTotals:
+    """How many records the filters of `GET /unmatched` select and their exact amount per currency."""
+    return ResultsService(session).item_totals(access, run_id, filters)
+
+
+@router.get("/unmatched", response_model=Page[ItemOut])
+def list_unmatched(
+    run_id: ResourceId,
+    *,
+    access: RunViewer,
+    session: DbSession,
+    page: Pagination,
+    filters: ItemFiltersQuery,
+    sort: Annotated[ItemSort, Query(description="id, amount, date, age; '-' reverses")] = ItemSort.ID,
+) -> Response:
+    """The records of one side without a group, each with its reason, age, assignee and version."""
     return _json(ResultsService(session).items(access, run_id, filters, sort, page))
 
 

@@ -4,18 +4,18 @@ query for the members of a page of groups."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, exists, func, or_, select
+from sqlalchemy import Row, and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from recon.core.pagination import PageParams
+from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.models.runs import GroupStatus, ItemState, MatchGroup, RunItem, Side
-from recon.results.keyset import KeysetPage, Order, keyset_rows
+from recon.models.types import money_sum
 from recon.results.schemas import GroupOut, GroupSort, ItemOut, ItemSort
 
 
@@ -39,6 +39,7 @@ class GroupFilters(Window):
     pass_name: str | None = None
     difference_min: Decimal | None = None  # on |difference|
     difference_max: Decimal | None = None
+    min_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,29 +93,107 @@ def _range(column: Any, low: Any, high: Any) -> list[Any]:
     ]
 
 
+def _abs_range(column: Any, low: Decimal | None, high: Decimal | None) -> list[Any]:
+    """low <= |column| <= high as plain comparisons (money is text on SQLite: no SQL abs() of it)."""
+    clauses: list[Any] = []
+    if low is not None and low > 0:
+        clauses.append(or_(column >= low, column <= -low))
+    if high is not None:
+        clauses.append(and_(column >= -high, column <= high))
+    return clauses
+
+
 # Groups are walked by seq, unique in the run and increasing with id: every order is an index range scan of
 # (run_id, [status,] column, seq).
-GROUP_ORDERS = {
-    GroupSort.SEQ: Order(MatchGroup.seq, MatchGroup.seq),
-    GroupSort.AMOUNT: Order(MatchGroup.left_total, MatchGroup.seq),
+SortKeys = tuple[SortKey, ...]
+GROUP_ORDERS: dict[GroupSort, SortKeys] = {
+    GroupSort.SEQ: (SortKey(MatchGroup.seq),),
+    GroupSort.AMOUNT: (SortKey(MatchGroup.left_total), SortKey(MatchGroup.seq)),
     # Age grows as opened_at goes back: "age" ascending is opened_at descending.
-    GroupSort.AGE: Order(MatchGroup.opened_at, MatchGroup.seq, descending=True, nullable=True),
-    GroupSort.SCORE: Order(MatchGroup.score, MatchGroup.seq, nullable=True),
+    GroupSort.AGE: (
+        SortKey(MatchGroup.opened_at, descending=True, nullable=True),
+        SortKey(MatchGroup.seq, descending=True),
+    ),
+    GroupSort.SCORE: (SortKey(MatchGroup.score, nullable=True), SortKey(MatchGroup.seq)),
 }
-ITEM_ORDERS = {
-    ItemSort.ID: Order(RunItem.id, RunItem.id),
-    ItemSort.AMOUNT: Order(RunItem.amount, RunItem.id, nullable=True),
-    ItemSort.DATE: Order(RunItem.date, RunItem.id, nullable=True),
-    ItemSort.AGE: Order(RunItem.opened_at, RunItem.id, descending=True, nullable=True),
+ITEM_ORDERS: dict[ItemSort, SortKeys] = {
+    ItemSort.ID: (SortKey(RunItem.id),),
+    ItemSort.AMOUNT: (SortKey(RunItem.amount, nullable=True), SortKey(RunItem.id)),
+    ItemSort.DATE: (SortKey(RunItem.date, nullable=True), SortKey(RunItem.id)),
+    ItemSort.AGE: (
+        SortKey(RunItem.opened_at, descending=True, nullable=True),
+        SortKey(RunItem.id, descending=True),
+    ),
 }
 
 
-def resolve(orders: dict[Any, Order], sort: str) -> Order:
-    """`-name` reverses `name`."""
+def resolve(orders: Mapping[Any, SortKeys], sort: str) -> SortKeys:
+    """`-name` reverses `name` (every key, so the whole order is the exact reverse)."""
     base = orders[type(next(iter(orders)))(sort.removeprefix("-"))]
     if not sort.startswith("-"):
         return base
-    return Order(base.column, base.key, descending=not base.descending, nullable=base.nullable)
+    return tuple(replace(key, descending=not key.descending) for key in base)
+
+
+def _key_of(keys: SortKeys) -> Callable[[Row[Any]], list[Any]]:
+    names = [key.name for key in keys]
+    return lambda row: [row._mapping[name] for name in names]
+
+
+# The predicate of the partial "open" indexes, written out literally: SQLite uses a partial index only when
+# the query's WHERE contains the index's own term (it does not prove `state = 'unmatched'` implies
+# `state <> 'matched'`, nor with a bound parameter); without it every exception list scanned and sorted the
+# run's rows on SQLite (docs/adr/0016-results-lists-and-storage.md). PostgreSQL proves it either way.
+OPEN_GROUP = MatchGroup.status != literal_column(f"'{GroupStatus.MATCHED}'")
+OPEN_ITEM = RunItem.state != literal_column(f"'{ItemState.MATCHED}'")
+
+
+def filtered_groups(stmt: Any, run_id: str, f: GroupFilters, today: dt.date) -> Any:
+    """`stmt` (over match_groups) narrowed to the run's groups that the filters select."""
+    stmt = stmt.where(MatchGroup.run_id == run_id)
+    if f.status and GroupStatus.MATCHED not in f.status:
+        stmt = stmt.where(OPEN_GROUP)
+    if len(f.status) == 1:
+        stmt = stmt.where(MatchGroup.status == f.status[0].value)
+    elif f.status:
+        stmt = stmt.where(MatchGroup.status.in_([s.value for s in f.status]))
+    if f.pass_name is not None:
+        stmt = stmt.where(MatchGroup.pass_name == f.pass_name)
+    if f.min_score is not None:
+        stmt = stmt.where(MatchGroup.score >= f.min_score)
+    stmt = stmt.where(*_range(MatchGroup.left_total, f.amount_min, f.amount_max))
+    stmt = stmt.where(*_abs_range(MatchGroup.difference, f.difference_min, f.difference_max))
+    if f.assignee_id is not None:
+        stmt = stmt.where(MatchGroup.assignee_id == f.assignee_id)
+    stmt = stmt.where(*age_bounds(MatchGroup.opened_at, f.min_age, f.max_age, today))
+    member = [RunItem.run_id == run_id, RunItem.group_id == MatchGroup.id]
+    if f.date_from is not None or f.date_to is not None:
+        stmt = stmt.where(exists().where(*member, *_range(RunItem.date, f.date_from, f.date_to)))
+    if f.q:
+        stmt = stmt.where(exists().where(*member, text_match(f.q)))
+    return stmt
+
+
+def filtered_items(stmt: Any, run_id: str, f: ItemFilters, today: dt.date) -> Any:
+    """`stmt` (over run_items) narrowed to the run's records that the filters select."""
+    stmt = stmt.where(RunItem.run_id == run_id)
+    if f.side is not None:
+        stmt = stmt.where(RunItem.side == f.side.value)
+    if f.state is not None:
+        stmt = stmt.where(RunItem.state == f.state.value)
+        if f.state != ItemState.MATCHED:
+            stmt = stmt.where(OPEN_ITEM)
+    if len(f.reason) == 1:
+        stmt = stmt.where(RunItem.reason == f.reason[0])
+    elif f.reason:
+        stmt = stmt.where(RunItem.reason.in_(list(f.reason)))
+    stmt = stmt.where(*_range(RunItem.amount, f.amount_min, f.amount_max))
+    stmt = stmt.where(*_range(RunItem.date, f.date_from, f.date_to))
+    if f.q:
+        stmt = stmt.where(text_match(f.q))
+    if f.assignee_id is not None:
+        stmt = stmt.where(RunItem.assignee_id == f.assignee_id)
+    return stmt.where(*age_bounds(RunItem.opened_at, f.min_age, f.max_age, today))
 
 
 class ResultsRepository:
@@ -124,30 +203,50 @@ class ResultsRepository:
     # -- groups ---------------------------------------------------------------------------------------------
     def group_page(
         self, run_id: str, filters: GroupFilters, sort: GroupSort, params: PageParams, today: dt.date
-    ) -> KeysetPage:
-        stmt: Select[Any] = select(*GROUP_COLUMNS).where(MatchGroup.run_id == run_id)
-        f = filters
-        if len(f.status) == 1:
-            stmt = stmt.where(MatchGroup.status == f.status[0].value)
-        elif f.status:
-            stmt = stmt.where(MatchGroup.status.in_([s.value for s in f.status]))
-        if f.pass_name is not None:
-            stmt = stmt.where(MatchGroup.pass_name == f.pass_name)
-        stmt = stmt.where(*_range(MatchGroup.left_total, f.amount_min, f.amount_max))
-        stmt = stmt.where(*_range(func.abs(MatchGroup.difference), f.difference_min, f.difference_max))
-        if f.assignee_id is not None:
-            stmt = stmt.where(MatchGroup.assignee_id == f.assignee_id)
-        stmt = stmt.where(*age_bounds(MatchGroup.opened_at, f.min_age, f.max_age, today))
-        member = [RunItem.run_id == run_id, RunItem.group_id == MatchGroup.id]
-        if f.date_from is not None or f.date_to is not None:
-            stmt = stmt.where(exists().where(*member, *_range(RunItem.date, f.date_from, f.date_to)))
-        if f.q:
-            stmt = stmt.where(exists().where(*member, text_match(f.q)))
-        order = resolve(GROUP_ORDERS, sort)
-        name = order.column.key
-        return keyset_rows(
-            self.session, stmt, order, params, lambda g: (g._mapping[name], g.seq), scalars=False
+    ) -> Page[Row[Any]]:
+        stmt = filtered_groups(select(*GROUP_COLUMNS), run_id, filters, today)
+        keys = resolve(GROUP_ORDERS, sort)
+        return keyset_page(self.session, stmt, keys, params, scalars=False, key_of=_key_of(keys))
+
+    def group_totals(
+        self, run_id: str, filters: GroupFilters, today: dt.date
+    ) -> list[tuple[str | None, int, Decimal, Decimal, Decimal]]:
+        """(currency, groups, left total, right total, difference) of the groups the filters select."""
+        columns = (
+            MatchGroup.currency,
+            func.count(),
+            money_sum(MatchGroup.left_total),
+            money_sum(MatchGroup.right_total),
+            money_sum(MatchGroup.difference),
         )
+        stmt = filtered_groups(select(*columns), run_id, filters, today).group_by(MatchGroup.currency)
+        return [
+            (currency, int(n), left or Decimal(0), right or Decimal(0), diff or Decimal(0))
+            for currency, n, left, right, diff in self.session.execute(stmt)
+        ]
+
+    def group_refs(
+        self, run_id: str, filters: GroupFilters, today: dt.date, limit: int
+    ) -> list[tuple[int, int]]:
+        """(id, version) of the groups the filters select, in creation order, at most `limit`."""
+        stmt = filtered_groups(select(MatchGroup.id, MatchGroup.version), run_id, filters, today)
+        return [(gid, v) for gid, v in self.session.execute(stmt.order_by(MatchGroup.seq).limit(limit))]
+
+    def status_counts(self, run_id: str) -> dict[str, int]:
+        stmt = (
+            select(MatchGroup.status, func.count())
+            .where(MatchGroup.run_id == run_id)
+            .group_by(MatchGroup.status)
+        )
+        return {status: int(n) for status, n in self.session.execute(stmt)}
+
+    def unmatched_counts(self, run_id: str) -> dict[str, int]:
+        stmt = (
+            select(RunItem.side, func.count())
+            .where(RunItem.run_id == run_id, RunItem.state == ItemState.UNMATCHED)
+            .group_by(RunItem.side)
+        )
+        return {side: int(n) for side, n in self.session.execute(stmt)}
 
     def group(self, run_id: str, group_id: int) -> Row[Any] | None:
         return self.session.execute(
@@ -177,29 +276,27 @@ class ResultsRepository:
     # -- items ----------------------------------------------------------------------------------------------
     def item_page(
         self, run_id: str, filters: ItemFilters, sort: ItemSort, params: PageParams, today: dt.date
-    ) -> KeysetPage:
-        f = filters
-        stmt: Select[Any] = select(*ITEM_COLUMNS).where(RunItem.run_id == run_id)
-        if f.side is not None:
-            stmt = stmt.where(RunItem.side == f.side.value)
-        if f.state is not None:
-            stmt = stmt.where(RunItem.state == f.state.value)
-        if len(f.reason) == 1:
-            stmt = stmt.where(RunItem.reason == f.reason[0])
-        elif f.reason:
-            stmt = stmt.where(RunItem.reason.in_(list(f.reason)))
-        stmt = stmt.where(*_range(RunItem.amount, f.amount_min, f.amount_max))
-        stmt = stmt.where(*_range(RunItem.date, f.date_from, f.date_to))
-        if f.q:
-            stmt = stmt.where(text_match(f.q))
-        if f.assignee_id is not None:
-            stmt = stmt.where(RunItem.assignee_id == f.assignee_id)
-        stmt = stmt.where(*age_bounds(RunItem.opened_at, f.min_age, f.max_age, today))
-        order = resolve(ITEM_ORDERS, sort)
-        name = order.column.key
-        return keyset_rows(
-            self.session, stmt, order, params, lambda i: (i._mapping[name], i.id), scalars=False
-        )
+    ) -> Page[Row[Any]]:
+        stmt = filtered_items(select(*ITEM_COLUMNS), run_id, filters, today)
+        keys = resolve(ITEM_ORDERS, sort)
+        return keyset_page(self.session, stmt, keys, params, scalars=False, key_of=_key_of(keys))
+
+    def item_totals(
+        self, run_id: str, filters: ItemFilters, today: dt.date
+    ) -> list[tuple[str | None, int, Decimal]]:
+        """(currency, records, amount) of the records the filters select."""
+        columns = (RunItem.currency, func.count(), money_sum(RunItem.amount))
+        stmt = filtered_items(select(*columns), run_id, filters, today).group_by(RunItem.currency)
+        return [
+            (currency, int(n), amount or Decimal(0)) for currency, n, amount in self.session.execute(stmt)
+        ]
+
+    def item_refs(
+        self, run_id: str, filters: ItemFilters, today: dt.date, limit: int
+    ) -> list[tuple[int, int]]:
+        """(id, version) of the records the filters select, in id order, at most `limit`."""
+        stmt = filtered_items(select(RunItem.id, RunItem.version), run_id, filters, today)
+        return [(iid, v) for iid, v in self.session.execute(stmt.order_by(RunItem.id).limit(limit))]
 
     def item(self, run_id: str, item_id: int) -> Row[Any] | None:
         return self.session.execute(

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_json
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from recon.auth.dependencies import ProjectAccess
+from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, NotFound
+from recon.core.money import render_amount
 from recon.core.pagination import PageParams
 from recon.core.time import utcnow
-from recon.models.runs import Run, RunStatus
-from recon.results.repository import GroupFilters, ItemFilters, ResultsRepository
-from recon.results.schemas import GroupOut, GroupSort, ItemOut, ItemSort
+from recon.models.runs import GroupStatus, Run, RunStatus, Side
+from recon.results.repository import (
+    GROUP_COLUMNS,
+    ITEM_COLUMNS,
+    GroupFilters,
+    ItemFilters,
+    ResultsRepository,
+)
+from recon.results.schemas import (
+    GroupOut,
+    GroupSort,
+    GroupTotals,
+    GroupTotalsRow,
+    ItemOut,
+    ItemSort,
+    ItemTotals,
+    ItemTotalsRow,
+    TabCounts,
+)
 from recon.runs.repository import RunRepository
 
 
@@ -23,16 +41,31 @@ def age_days(opened_at: dt.datetime | None, today: dt.date) -> int | None:
     return None if opened_at is None else (today - opened_at.astimezone(dt.UTC).date()).days
 
 
+def _money(value: Decimal | None, currency: str | None) -> str | None:
+    return None if value is None else render_amount(value, currency)
+
+
+# The columns of the rows the repository reads (select(*ITEM_COLUMNS) / select(*GROUP_COLUMNS)), in order.
+ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
+GROUP_FIELDS = tuple(column.key for column in GROUP_COLUMNS)
+
+
 def item_dict(row: Row[Any], today: dt.date) -> dict[str, Any]:
     """An item as the API shows it (the fields of ItemOut), straight from a Core row."""
-    item = dict(row._mapping)
+    item = dict(zip(ITEM_FIELDS, row, strict=True))  # ~3x cheaper than dict(row._mapping)
     item["age_days"] = age_days(item["opened_at"], today)
+    item["amount"] = _money(item["amount"], item["currency"])
     return item
+
+
+GROUP_AMOUNTS = ("left_total", "right_total", "difference", "writeoff_amount")
 
 
 def group_dict(row: Row[Any], members: list[Row[Any]], today: dt.date) -> dict[str, Any]:
     """A group as the API shows it (the fields of GroupOut) with its members."""
-    group = dict(row._mapping)
+    group = dict(zip(GROUP_FIELDS, row, strict=True))
+    for name in GROUP_AMOUNTS:
+        group[name] = _money(group[name], group["currency"])
     group["age_days"] = age_days(group["opened_at"], today) if group["closed_at"] is None else None
     group["members"] = [item_dict(m, today) for m in members]
     return group
@@ -50,7 +83,7 @@ class ResultsService:
 
     def _run(self, access: ProjectAccess, run_id: str) -> Run:
         run = RunRepository(self.session).get_in_project_or_404(access.project.id, run_id)
-        if run.status != RunStatus.SUCCEEDED.value:
+        if run.status != RunStatus.SUCCEEDED:
             raise Conflict(f"run {run.id} is {run.status}; results exist once it has succeeded")
         return run
 
@@ -61,8 +94,8 @@ class ResultsService:
         run = self._run(access, run_id)
         today = utcnow().date()
         page = self.results.group_page(run.id, filters, sort, params, today)
-        members = self.results.members(run.id, [g.id for g in page.rows])
-        return page_json([group_dict(g, members[g.id], today) for g in page.rows], page.next_cursor)
+        members = self.results.members(run.id, [g.id for g in page.items])
+        return page_json([group_dict(g, members[g.id], today) for g in page.items], page.next_cursor)
 
     def group(self, access: ProjectAccess, run_id: str, group_id: int) -> GroupOut:
         run = self._run(access, run_id)
@@ -79,7 +112,7 @@ class ResultsService:
         run = self._run(access, run_id)
         today = utcnow().date()
         page = self.results.item_page(run.id, filters, sort, params, today)
-        return page_json([item_dict(i, today) for i in page.rows], page.next_cursor)
+        return page_json([item_dict(i, today) for i in page.items], page.next_cursor)
 
     def item(self, access: ProjectAccess, run_id: str, item_id: int) -> ItemOut:
         run = self._run(access, run_id)
@@ -87,3 +120,49 @@ class ResultsService:
         if item is None:
             raise NotFound("item not found")
         return ItemOut.model_validate(item_dict(item, utcnow().date()))
+
+    def tab_counts(self, access: ProjectAccess, run_id: str) -> TabCounts:
+        run = self._run(access, run_id)
+        groups = self.results.status_counts(run.id)
+        unmatched = self.results.unmatched_counts(run.id)
+        return TabCounts(
+            suggested=groups.get(GroupStatus.SUGGESTED, 0),
+            breaks=groups.get(GroupStatus.BREAK, 0),
+            unmatched_left=unmatched.get(Side.LEFT, 0),
+            unmatched_right=unmatched.get(Side.RIGHT, 0),
+            matched=groups.get(GroupStatus.MATCHED, 0),
+            pending_approval=groups.get(GroupStatus.PENDING_APPROVAL, 0),
+            reconciling=groups.get(GroupStatus.RECONCILING, 0),
+        )
+
+    def group_totals(self, access: ProjectAccess, run_id: str, filters: GroupFilters) -> GroupTotals:
+        run = self._run(access, run_id)
+        rows = self.results.group_totals(run.id, filters, utcnow().date())
+        return GroupTotals(
+            groups=sum(n for _, n, _, _, _ in rows),
+            currencies=[
+                GroupTotalsRow(
+                    currency=currency,
+                    groups=n,
+                    left_total=render_amount(left, currency),
+                    right_total=render_amount(right, currency),
+                    difference=render_amount(diff, currency),
+                )
+                for currency, n, left, right, diff in sorted(rows, key=_by_currency)
+            ],
+        )
+
+    def item_totals(self, access: ProjectAccess, run_id: str, filters: ItemFilters) -> ItemTotals:
+        run = self._run(access, run_id)
+        rows = self.results.item_totals(run.id, filters, utcnow().date())
+        return ItemTotals(
+            records=sum(n for _, n, _ in rows),
+            currencies=[
+                ItemTotalsRow(currency=currency, records=n, amount=render_amount(amount, currency))
+                for currency, n, amount in sorted(rows, key=_by_currency)
+            ],
+        )
+
+
+def _by_currency(row: tuple[Any, ...]) -> tuple[bool, str]:
+    return (row[0] is None, row[0] or "")

@@ -1,7 +1,9 @@
-"""Dry run: a rule set version against two ready datasets, in the request, returning the engine's summary.
+"""Dry run: a rule set version against two ready datasets, returning the engine's summary.
 
-Nothing is stored (no run, no results, no audit event). Both sides are bounded by DRY_RUN_MAX_ROWS so the
-request stays short; larger datasets go through a real run (a job).
+The request validates (rule set, version, datasets ready and within DRY_RUN_MAX_ROWS), then the engine runs
+as a `ruleset_dry_run` job on a worker (the API process carries no data stack) and the request waits for its
+result, so the HTTP contract is that of a synchronous call. Nothing is stored (no run, no results, no audit
+event; the transient job row is deleted once read). Larger datasets go through a real run.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from recon.auth.dependencies import ProjectAccess
-from recon.core.errors import Conflict, FieldError, Unprocessable
-from recon.engine import InputError, RulesError
+from recon.auth.access import ProjectAccess
+from recon.core.db import SessionFactory, session_scope
+from recon.core.errors import Conflict, FieldError, ServiceUnavailable, Unprocessable
+from recon.jobs import enqueue
+from recon.jobs.names import RULESET_DRY_RUN
 from recon.models import Dataset, DatasetRejection, DatasetStatus
+from recon.models.jobs import Job, JobStatus
 from recon.rulesets.schemas import DryRunRequest, DryRunResult
-from recon.rulesets.service import RuleSetService, invalid_rules, parse_or_422
+from recon.rulesets.service import RuleSetService, parse_or_422
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,7 +40,7 @@ def _dataset(session: Session, project_id: str, dataset_id: str, field: str, max
             "a dataset of the dry run does not exist in this project",
             errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} in this project")],
         )
-    if dataset.status != DatasetStatus.READY.value:
+    if dataset.status != DatasetStatus.READY:
         raise Conflict(
             f"dataset {dataset.name!r} ({field}) is {dataset.status}; a dry run needs ready datasets"
         )
@@ -72,35 +77,29 @@ def rejected_arrow(session: Session, dataset: Dataset) -> pa.Table | None:
 
 
 def dry_run(
-    session: Session, access: ProjectAccess, ruleset_id: str, body: DryRunRequest, max_rows: int
+    session: Session,
+    access: ProjectAccess,
+    ruleset_id: str,
+    body: DryRunRequest,
+    *,
+    max_rows: int,
+    factory: SessionFactory,
+    timeout_s: float,
 ) -> DryRunResult:
-    # Local: the engine (DuckDB, SciPy, pyarrow) loads with the first dry run, not with the API process.
-    from recon.datasets.bulk import load_dataset_arrow
-    from recon.engine import reconcile
-
     service = RuleSetService(session)
     ruleset = service.get(access, ruleset_id)
     version = service.versions.get_version_or_404(ruleset, body.version or ruleset.latest_version)
-    rules = parse_or_422(version.text, source=f"{ruleset.name} v{version.version}")
+    parse_or_422(version.text, source=f"{ruleset.name} v{version.version}")
     project_id = access.project.id
     left = _dataset(session, project_id, body.left_dataset_id, "left_dataset_id", max_rows)
     right = _dataset(session, project_id, body.right_dataset_id, "right_dataset_id", max_rows)
-    started = time.perf_counter()
-    try:
-        result = reconcile(
-            load_dataset_arrow(session, left),
-            load_dataset_arrow(session, right),
-            rules,
-            left_rejected=rejected_arrow(session, left),
-            right_rejected=rejected_arrow(session, right),
-            threads=1,  # inside a request: leave the other core to the API and the workers
-        )
-    except RulesError as exc:
-        raise invalid_rules(exc, "the rules do not fit these datasets") from None
-    except InputError as exc:
-        raise Unprocessable(f"the datasets cannot be reconciled with these rules: {exc}") from None
-    elapsed = time.perf_counter() - started
-    summary: dict[str, Any] = dict(result.summary)
+    payload = {"ruleset_version_id": version.id, "left_dataset_id": left.id, "right_dataset_id": right.id}
+    with session_scope(factory) as own:  # committed now: a worker can lease it while this request waits
+        job_id = enqueue(own, RULESET_DRY_RUN, payload, project_id=project_id, created_by=access.user.id).id
+    result = _wait(factory, job_id, timeout_s)
+    if "problem" in result:
+        raise Unprocessable(result["problem"]["detail"], errors=result["problem"]["errors"])
+    summary: dict[str, Any] = dict(result["summary"])
     summary["inputs"] = {
         "left_sha256": left.sha256,
         "right_sha256": right.sha256,
@@ -112,5 +111,36 @@ def dry_run(
         "ruleset_id": ruleset.id,
         "ruleset_version": version.version,
     }
+    elapsed = float(result["elapsed_s"])
     log.info("ruleset_dry_run", ruleset_id=ruleset.id, version=version.version, elapsed_s=round(elapsed, 3))
     return DryRunResult(ruleset_id=ruleset.id, version=version.version, summary=summary, elapsed_s=elapsed)
+
+
+def _wait(factory: SessionFactory, job_id: str, timeout_s: float) -> dict[str, Any]:
+    """The finished job's result (its row deleted); 503 when no worker finished it in time."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.02
+    while True:
+        timed_out = False
+        with session_scope(factory) as own:
+            job = own.get(Job, job_id)
+            if job is not None and job.status_enum.is_final:
+                status, result, error = job.status, job.result, job.error
+                own.execute(delete(Job).where(Job.id == job_id))
+                break
+            if time.monotonic() >= deadline:
+                timed_out = True
+                if job is not None and job.status == JobStatus.QUEUED:
+                    own.execute(delete(Job).where(Job.id == job_id))  # nobody took it: forget it
+                elif job is not None:
+                    job.cancel_requested = True  # the worker stops it; its row stays as a record
+        if timed_out:
+            raise ServiceUnavailable(
+                f"the dry run did not finish within {timeout_s:g} s (DRY_RUN_TIMEOUT_S); are workers "
+                "running and idle? Try again, or start a run"
+            )
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.25)
+    if status != JobStatus.SUCCEEDED or result is None:
+        raise ServiceUnavailable(f"the dry run failed on the worker: {(error or status)[:300]}")
+    return result

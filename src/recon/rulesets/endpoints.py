@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response, status
+from fastapi import APIRouter, Header, Path, Request, Response, status
 
 from recon.auth.dependencies import AppSettings, ProjectPreparer, ProjectViewer
 from recon.core.db import DbSession
@@ -133,8 +133,17 @@ def dry_run_ruleset(
     access: ProjectPreparer,
     session: DbSession,
     settings: AppSettings,
+    request: Request,
 ) -> DryRunResult:
     """Reconcile two ready datasets of the project with a version (default latest) and return the summary.
-    Nothing is stored. Datasets above DRY_RUN_MAX_ROWS records: 422 (start a run instead). Preparer+: it
-    spends the server's CPU."""
-    return dry_run(session, access, ruleset_id, body, settings.dry_run_max_rows)
+    Nothing is stored. Datasets above DRY_RUN_MAX_ROWS records: 422 (start a run instead). The engine runs
+    on a worker while the request waits (up to DRY_RUN_TIMEOUT_S, then 503). Preparer+: it spends CPU."""
+    return dry_run(
+        session,
+        access,
+        ruleset_id,
+        body,
+        max_rows=settings.dry_run_max_rows,
+        factory=request.app.state.session_factory,
+        timeout_s=settings.dry_run_timeout_s,
+    )

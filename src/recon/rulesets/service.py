@@ -9,8 +9,14 @@ import structlog
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.auth.dependencies import ProjectAccess
-from recon.core.errors import Conflict, FieldError, ProblemError, Unprocessable, problem_type
+from recon.auth.access import ProjectAccess
+from recon.core.errors import (
+    Conflict,
+    FieldError,
+    IdempotencyKeyReused,
+    Unprocessable,
+    problem_type,
+)
 from recon.core.pagination import Page, PageParams
 from recon.engine import Problem, RulesError, parse_rules
 from recon.engine import RuleSet as Rules
@@ -41,15 +47,6 @@ def parse_or_422(text: str, source: str = "rules") -> Rules:
         return parse_rules(text, source=source)
     except RulesError as exc:
         raise invalid_rules(exc) from None
-
-
-def idempotency_reused() -> ProblemError:
-    return ProblemError(
-        "this Idempotency-Key was already used for a different request body; use a new key",
-        status=422,
-        type=problem_type("idempotency-key-reused"),
-        title="Idempotency key reused",
-    )
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ class RuleSetService:
                     data.description,
                     data.text,
                 ):
-                    raise idempotency_reused()
+                    raise IdempotencyKeyReused()
                 return Saved(earlier, self.versions.get_version_or_404(earlier, earlier.latest_version), True)
         rules = parse_or_422(data.text)
         if self.rulesets.by_name(project_id, data.name) is not None:
@@ -129,7 +126,7 @@ class RuleSetService:
             earlier = self.versions.by_idempotency_key(ruleset.id, user_id, idempotency_key)
             if earlier is not None:
                 if earlier.text != data.text:
-                    raise idempotency_reused()
+                    raise IdempotencyKeyReused()
                 return Saved(ruleset, earlier, True)
         rules = parse_or_422(data.text)
         version = self._add_version(ruleset, data.text, rules, user_id, idempotency_key)

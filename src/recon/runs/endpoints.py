@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from recon.auth.dependencies import ProjectAccess, ProjectPreparer, ProjectViewer, require_project_role
+from recon.auth.dependencies import ProjectPreparer, ProjectViewer
 from recon.core.db import DbSession
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ProjectId, ResourceId
-from recon.models import Role
-from recon.models.runs import Run, RunStatus
+from recon.models.runs import RunStatus
+from recon.runs.access import RunPreparer, RunViewer
 from recon.runs.events import run_events
-from recon.runs.schemas import RunCreate, RunOut
+from recon.runs.schemas import PeriodUpdate, RunCreate, RunOut
 from recon.runs.service import RunService
 
 router = APIRouter(tags=["runs"])
@@ -27,17 +24,6 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key", max_length=200, description="Repeat a create safely: same key, same result."
     ),
-]
-
-
-def run_project(session: Session, params: Mapping[str, str]) -> str | None:
-    """The project of the addressed run (None: unknown run -> 404)."""
-    return session.scalar(select(Run.project_id).where(Run.id == params["run_id"]))
-
-
-RunViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=run_project))]
-RunPreparer = Annotated[
-    ProjectAccess, Depends(require_project_role(Role.PREPARER, project_id_from=run_project))
 ]
 
 
@@ -58,7 +44,8 @@ def create_run(
 ) -> RunOut:
     """Start a run: both datasets must be ready datasets of the project (else 422/409 naming the field).
     The inputs' sha256 and the rule-set version are pinned; execution is a job (poll GET /runs/{id} or
-    stream /runs/{id}/events)."""
+    stream /runs/{id}/events). Optional: the period (`period_start`, `period_end`, `bank_side`, balances) and
+    `carry_forward_from`, the previous period's signed-off run whose reconciling items become open records."""
     service = RunService(session)
     created = service.create(access, body, idempotency_key or None)
     if created.replayed:
@@ -90,6 +77,15 @@ def get_run(run_id: ResourceId, access: RunViewer, session: DbSession) -> RunOut
     """Status, progress per pass, summary (control totals, input hashes, rule version), inputs and job."""
     service = RunService(session)
     return service.out(service.get(access, run_id))
+
+
+@router.patch("/runs/{run_id}/period", response_model=RunOut)
+def update_period(run_id: ResourceId, body: PeriodUpdate, access: RunPreparer, session: DbSession) -> RunOut:
+    """Set the period dates and the opening or closing balances (per currency: bank and books) of a run not
+    signed off; the statement uses them. Only the fields sent change; `version` guards against lost
+    updates."""
+    service = RunService(session)
+    return service.out(service.update_period(access, run_id, body))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)

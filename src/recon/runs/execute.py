@@ -10,18 +10,23 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from recon.core.db import SessionFactory, session_scope
-from recon.datasets.bulk import load_dataset_arrow
+from recon.datasets.bulk import arrow_extra_names, load_dataset_arrow
 from recon.engine import ProgressEvent, Reconciliation, RuleSet, parse_rules, reconcile
-from recon.models import Dataset, DatasetStatus, RuleSetVersion
+from recon.models import Dataset, DatasetRecord, DatasetStatus, RuleSetVersion
 from recon.models.runs import Run
 from recon.rulesets.dryrun import rejected_arrow
-from recon.runs.outcome import SideInput
+from recon.runs.carry import CarriedItem, carried_items, carry_digest, origin_records
+from recon.runs.outcome import ROW, SideInput
+from recon.runs.persist import Carried, CarryMap
 
 # Progress of a run is written at most this often (pass "done" events always).
 PROGRESS_INTERVAL_S = 0.5
@@ -37,6 +42,7 @@ class Inputs:
     version: RuleSetVersion
     sides: dict[str, SideInput]
     datasets: dict[str, Dataset]
+    carry: CarryMap = field(default_factory=dict)
 
 
 def _dataset(session: Session, run: Run, side: str) -> Dataset:
@@ -49,7 +55,7 @@ def _dataset(session: Session, run: Run, side: str) -> Dataset:
         raise InputProblem(
             f"the {side} dataset {dataset.name!r} has sha256 {dataset.sha256}, the run is pinned to {pinned}"
         )
-    if dataset.status != DatasetStatus.READY.value:
+    if dataset.status != DatasetStatus.READY:
         raise InputProblem(f"the {side} dataset {dataset.name!r} is {dataset.status}, not ready")
     return dataset
 
@@ -79,7 +85,111 @@ def load_inputs(factory: SessionFactory, run_id: str) -> Inputs:
             for side, dataset in datasets.items()
         }
         sides = {side: future.result() for side, future in futures.items()}
-    return Inputs(rules=rules, version=version, sides=sides, datasets=datasets)
+    inputs = Inputs(rules=rules, version=version, sides=sides, datasets=datasets)
+    _take_carried(factory, run_id, inputs)
+    return inputs
+
+
+def _take_carried(factory: SessionFactory, run_id: str, inputs: Inputs) -> None:
+    """Add the carried-from run's reconciling items to their sides (see recon.runs.carry)."""
+    with session_scope(factory) as session:
+        run = session.get(Run, run_id)
+        if run is None or run.carried_from_run_id is None:
+            return
+        source = session.get(Run, run.carried_from_run_id)
+        if source is None:
+            raise InputProblem(f"the carried-from run {run.carried_from_run_id} no longer exists")
+        items = carried_items(session, source)
+        if carry_digest(items) != run.carry_sha256:
+            raise InputProblem(
+                f"the reconciling items of run {source.id} changed since this run was created (was it "
+                "reopened?); "
+                "create the run again to carry the current ones"
+            )
+        records = origin_records(session, items)
+    for side in ("left", "right"):
+        mine = [i for i in items if i.side == side]
+        if mine:
+            inputs.sides[side], inputs.carry[side] = _with_carried(
+                inputs.sides[side], inputs.datasets[side], mine, records
+            )
+
+
+def _record_values(item: CarriedItem, record: DatasetRecord | None, extra: dict[str, str]) -> dict[str, Any]:
+    if record is None:  # the dataset row is gone: what the item itself knows
+        return {"id": item.ext_id, "amount": item.amount, "currency": item.currency}
+    values: dict[str, Any] = {
+        "id": record.ext_id,
+        "date": record.date,
+        "value_date": record.value_date,
+        "amount": record.amount,
+        "currency": record.currency,
+        "reference": record.reference,
+        "counterparty": record.counterparty,
+        "description": record.description,
+    }
+    for key, value in (record.extra or {}).items():
+        if key in extra:
+            values[extra[key]] = value
+    return values
+
+
+def _scale(amount: Decimal | None) -> int:
+    if amount is None:
+        return 0
+    exponent = amount.normalize().as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0
+
+
+def _with_carried(
+    data: SideInput,
+    dataset: Dataset,
+    items: list[CarriedItem],
+    records: dict[tuple[str, int], DatasetRecord],
+) -> tuple[SideInput, dict[int, Carried]]:
+    """The side with the carried items appended (rows -1, -2, ...), and what each carried row continues.
+    An item whose id is already a record of the side is that record exported again: it continues it."""
+    table = data.records
+    extra = arrow_extra_names(dataset.extra_columns or [])
+    values = [_record_values(i, records.get((i.dataset_id, i.row_no)), extra) for i in items]
+    ids = pa.array(
+        [None if v.get(data.id_column) is None else str(v[data.id_column]) for v in values], pa.string()
+    )
+    present = pc.index_in(ids, value_set=pc.cast(table.column(data.id_column), pa.string()).combine_chunks())
+    present_rows = table.column(ROW).to_numpy()
+    carried: dict[int, Carried] = {}
+    appended: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item, row_values, position in zip(items, values, present.to_pylist(), strict=True):
+        key = row_values.get(data.id_column)
+        if position is not None:
+            row_no = int(present_rows[position])
+            carried[row_no] = Carried(item.item_id, None, row_no, item.opened_at)
+            continue
+        if key is None or str(key) in seen:
+            raise InputProblem(
+                f"carried reconciling item {item.item_id} ({item.side}) has the id {key!r} of another "
+                "carried "
+                "item; ids must be unique on a side"
+            )
+        seen.add(str(key))
+        row = -(len(appended) + 1)
+        carried[row] = Carried(item.item_id, item.dataset_id, item.row_no, item.opened_at)
+        appended.append({**row_values, ROW: row})
+    if not appended:
+        return data, carried
+    amount_type = table.schema.field("amount").type
+    scale = max([amount_type.scale, *(_scale(v.get("amount")) for v in appended)])
+    if scale != amount_type.scale:
+        widened = pc.cast(table.column("amount"), pa.decimal128(38, scale))
+        table = table.set_column(table.schema.get_field_index("amount"), "amount", widened)
+    columns = {
+        name: pa.array([v.get(name) for v in appended], table.schema.field(name).type)
+        for name in table.column_names
+    }
+    extra_rows = pa.table(columns, schema=table.schema)
+    merged = pa.concat_tables([table, extra_rows])
+    return SideInput(records=merged, rejected=data.rejected, id_column=data.id_column), carried
 
 
 def _pinned(session: Session, run: Run) -> tuple[RuleSetVersion, RuleSet, dict[str, Dataset]]:
@@ -139,7 +249,12 @@ class ProgressWriter:
             )
 
 
-def run_engine(inputs: Inputs, progress: Callable[[ProgressEvent], None], temp_dir: str) -> Reconciliation:
+def run_engine(
+    inputs: Inputs,
+    progress: Callable[[ProgressEvent], None],
+    temp_dir: str,
+    memory_limit: str | None = None,
+) -> Reconciliation:
     left, right = inputs.sides["left"], inputs.sides["right"]
     return reconcile(
         left.engine_table(),
@@ -148,5 +263,6 @@ def run_engine(inputs: Inputs, progress: Callable[[ProgressEvent], None], temp_d
         left_rejected=left.rejected,
         right_rejected=right.rejected,
         temp_dir=temp_dir,
+        memory_limit=memory_limit,
         progress=progress,
     )

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon.engine import EngineError, Reconciliation
-from recon.models.runs import GroupKind, ItemState
+from recon.models.runs import TOLERANCE_REASON, GroupKind, GroupStatus, ItemState
 
 SIDES = ("left", "right")
 ROW = "_row"
@@ -44,7 +44,8 @@ class SideInput:
 @dataclass(frozen=True)
 class Outcome:
     """groups: seq, pass_name, kind, status, score, explanation (JSON text), left_count, right_count,
-    left_total, right_total, difference.  items: side, row_no, ext_id, date, amount, currency, reference,
+    left_total, right_total, difference, writeoff_amount, writeoff_reason, currency.  items: side, row_no,
+    ext_id, date, amount, currency, reference,
     counterparty, description, state, reason, detail, group_seq (null: no group)."""
 
     groups: pa.Table
@@ -102,7 +103,7 @@ def _side_items(
         raise EngineError(f"{side}: {int((seen != 1).sum())} records are not in the results exactly once")
 
     state = _spread(matches.column("status"), in_match)
-    state = pc.fill_null(state, ItemState.UNMATCHED.value)
+    state = pc.fill_null(state, ItemState.UNMATCHED)
     table = pa.table(
         {
             "side": pa.repeat(pa.scalar(side), n),
@@ -132,7 +133,7 @@ def _rejected_items(side: str, data: SideInput, schema: pa.Schema) -> pa.Table:
     columns = {name: pa.nulls(n, schema.field(name).type) for name in schema.names}
     columns["side"] = pa.repeat(pa.scalar(side), n)
     columns["row_no"] = pc.cast(rejected.column(ROW), pa.int64())
-    columns["state"] = pa.repeat(pa.scalar(ItemState.UNMATCHED.value), n)
+    columns["state"] = pa.repeat(pa.scalar(ItemState.UNMATCHED), n)
     columns["reason"] = pa.repeat(pa.scalar("rejected"), n)
     columns["detail"] = pc.cast(rejected.column("_reason"), pa.string())
     return pa.table(columns, schema=schema)
@@ -192,6 +193,13 @@ def _groups(matches: pa.Table, items: pa.Table, in_match: npt.NDArray[np.int64])
         ]
     )
     firsts = matches.select(["group_id", "pass", "status", "score", "explanation"]).take(pa.array(first_rows))
+    difference = left_total - right_total
+    # A rule's tolerance may match with a difference: it is written off (reason `tolerance`), never hidden.
+    tolerated = np.asarray(pc.equal(firsts.column("status"), GroupStatus.MATCHED).to_numpy(False), bool)
+    tolerated &= difference != 0
+    writeoff = _decimals(difference, scale).filter(pa.array(tolerated))
+    writeoff_amount = _spread(writeoff, np.where(tolerated, np.cumsum(tolerated) - 1, _UNSET))
+    writeoff_reason = pc.if_else(pa.array(tolerated), TOLERANCE_REASON, pa.scalar(None, pa.string()))
     return pa.table(
         {
             "seq": firsts.column("group_id"),
@@ -204,9 +212,34 @@ def _groups(matches: pa.Table, items: pa.Table, in_match: npt.NDArray[np.int64])
             "right_count": pa.array(right_count, pa.int64()),
             "left_total": _decimals(left_total, scale),
             "right_total": _decimals(right_total, scale),
-            "difference": _decimals(left_total - right_total, scale),
+            "difference": _decimals(difference, scale),
+            "writeoff_amount": writeoff_amount,
+            "writeoff_reason": writeoff_reason,
+            "currency": _group_currency(items, member, seq, count),
         }
     )
+
+
+def _group_currency(
+    items: pa.Table, member: npt.NDArray[np.bool_], seq: npt.NDArray[np.int64], count: int
+) -> pa.Array:
+    """Each group's currency when its members share one (null: none or several)."""
+    if count == 0:
+        return pa.nulls(0, pa.string())
+    currency = pc.cast(items.column("currency"), pa.string()).combine_chunks().filter(pa.array(member))
+    per_group = (
+        pa.table({"seq": pa.array(seq, pa.int64()), "currency": currency})
+        .group_by("seq")
+        .aggregate([("currency", "min"), ("currency", "max")])
+    )
+    found = np.full(count, _UNSET, np.int64)
+    seqs = per_group.column("seq").to_numpy()
+    same = pc.equal(per_group.column("currency_min"), per_group.column("currency_max"))
+    chosen = pc.if_else(
+        pc.fill_null(same, False), per_group.column("currency_min"), pa.scalar(None, pa.string())
+    )
+    found[seqs] = np.arange(len(seqs))
+    return _spread(chosen, found)
 
 
 def build_outcome(result: Reconciliation, inputs: dict[str, SideInput]) -> Outcome:

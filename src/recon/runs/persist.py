@@ -8,6 +8,7 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,15 @@ import pyarrow.csv as pacsv
 from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from recon.core.money_arrow import to_sortable_text
 from recon.models.runs import GroupOrigin, GroupStatus, ItemState, MatchGroup, Run, RunItem, RunStatus
 from recon.runs.outcome import Outcome
 
 COPY_BATCH_ROWS = 100_000
 SQLITE_BATCH_ROWS = 20_000
 # Group statuses and item states that are open exceptions (they have an age).
-OPEN_GROUP_STATUSES = (GroupStatus.BREAK.value, GroupStatus.SUGGESTED.value)
-OPEN_ITEM_STATES = (ItemState.UNMATCHED.value, ItemState.BREAK.value, ItemState.SUGGESTED.value)
+OPEN_GROUP_STATUSES = (GroupStatus.BREAK, GroupStatus.SUGGESTED)
+OPEN_ITEM_STATES = (ItemState.UNMATCHED, ItemState.BREAK, ItemState.SUGGESTED)
 GROUP_COLUMNS = (
     "id",
     "run_id",
@@ -41,6 +43,9 @@ GROUP_COLUMNS = (
     "left_total",
     "right_total",
     "difference",
+    "writeoff_amount",
+    "writeoff_reason",
+    "currency",
     "opened_at",
     "version",
 )
@@ -60,8 +65,12 @@ ITEM_COLUMNS = (
     "detail",
     "group_id",
     "opened_at",
+    "carried_from_id",
+    "origin_dataset_id",
     "version",
 )
+# Item columns copied from the outcome as they are.
+OUTCOME_ITEM_COLUMNS = ITEM_COLUMNS[1:13]
 UTC_TS = pa.timestamp("us", tz="UTC")
 
 
@@ -83,9 +92,7 @@ def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.date
     """{side: {row_no: opened_at}}: since when each record of the run's datasets has been an exception, per
     the earlier succeeded runs of the project where it still is one (same dataset, same side)."""
     found: dict[str, dict[int, dt.datetime]] = {"left": {}, "right": {}}
-    earlier = and_(
-        Run.project_id == run.project_id, Run.id != run.id, Run.status == RunStatus.SUCCEEDED.value
-    )
+    earlier = and_(Run.project_id == run.project_id, Run.id != run.id, Run.status == RunStatus.SUCCEEDED)
     per_side = or_(
         and_(RunItem.side == "left", Run.left_dataset_id == run.left_dataset_id),
         and_(RunItem.side == "right", Run.right_dataset_id == run.right_dataset_id),
@@ -96,7 +103,14 @@ def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.date
         select(RunItem.side, RunItem.row_no, func.min(RunItem.opened_at))
         .join(Run, Run.id == RunItem.run_id)
         # Open exceptions of earlier runs (the partial exception indexes serve this).
-        .where(earlier, per_side, RunItem.state != ItemState.MATCHED.value, RunItem.opened_at.is_not(None))
+        .where(
+            earlier,
+            per_side,
+            RunItem.state != ItemState.MATCHED,
+            RunItem.opened_at.is_not(None),
+            # carried records of another dataset: their row_no is a row there, not of this dataset
+            RunItem.origin_dataset_id.is_(None),
+        )
         .group_by(RunItem.side, RunItem.row_no)
     )
     for side, row_no, opened_at in rows:
@@ -143,7 +157,7 @@ def group_rows(run_id: str, outcome: Outcome, ids: npt.NDArray[np.int64], now: d
             "seq": groups.column("seq"),
             "pass_name": groups.column("pass_name"),
             "kind": groups.column("kind"),
-            "origin": pa.repeat(pa.scalar(GroupOrigin.ENGINE.value), n),
+            "origin": pa.repeat(pa.scalar(GroupOrigin.ENGINE), n),
             "status": groups.column("status"),
             "score": groups.column("score"),
             "explanation": groups.column("explanation"),
@@ -152,10 +166,28 @@ def group_rows(run_id: str, outcome: Outcome, ids: npt.NDArray[np.int64], now: d
             "left_total": groups.column("left_total"),
             "right_total": groups.column("right_total"),
             "difference": groups.column("difference"),
+            "writeoff_amount": groups.column("writeoff_amount"),
+            "writeoff_reason": groups.column("writeoff_reason"),
+            "currency": groups.column("currency"),
             "opened_at": _timestamps(is_open.astype(bool), now),
             "version": pa.repeat(pa.scalar(1, pa.int64()), n),
         }
     )
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A reconciling item of the carried-from run that this run's record continues: appended to the side
+    (its outcome row_no is negative) or found in the side's dataset by id (row_no positive)."""
+
+    item_id: int
+    origin_dataset_id: str | None  # the dataset its record comes from when appended
+    origin_row_no: int
+    opened_at: dt.datetime | None
+
+
+# side -> outcome row_no -> what it carries
+CarryMap = dict[str, dict[int, Carried]]
 
 
 def item_rows(
@@ -164,6 +196,8 @@ def item_rows(
     ids: npt.NDArray[np.int64],
     now: dt.datetime,
     carried: dict[str, dict[int, dt.datetime]],
+    *,
+    carry: CarryMap | None = None,
 ) -> pa.Table:
     items = outcome.items
     n = items.num_rows
@@ -175,14 +209,49 @@ def item_rows(
     opened = _timestamps(is_open, now)
     if carried["left"] or carried["right"]:
         opened = _carry(items, opened, is_open, carried)
+    columns = {name: items.column(name) for name in OUTCOME_ITEM_COLUMNS}
+    carried_from: pa.Array = pa.nulls(n, pa.int64())
+    origin: pa.Array = pa.nulls(n, pa.string())
+    if carry and (carry.get("left") or carry.get("right")):
+        columns["row_no"], carried_from, origin, opened = _carried_columns(items, opened, is_open, carry)
     return pa.table(
         {
             "run_id": pa.repeat(pa.scalar(run_id), n),
-            **{name: items.column(name) for name in ITEM_COLUMNS[1:13]},
+            **columns,
             "group_id": group_id,
             "opened_at": opened,
+            "carried_from_id": carried_from,
+            "origin_dataset_id": origin,
             "version": pa.repeat(pa.scalar(1, pa.int64()), n),
         }
+    )
+
+
+def _carried_columns(
+    items: pa.Table, opened: pa.Array, is_open: npt.NDArray[np.bool_], carry: CarryMap
+) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """row_no (the origin row for appended records), carried_from_id, origin_dataset_id and opened_at (the
+    first appearance, for those still open) of carried records."""
+    sides = items.column("side").to_numpy(zero_copy_only=False)
+    rows = items.column("row_no").to_numpy().copy()
+    carried_from: list[int | None] = [None] * len(rows)
+    origin: list[str | None] = [None] * len(rows)
+    stamps = opened.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    for index in range(len(rows)):
+        found = carry.get(sides[index], {}).get(int(rows[index]))
+        if found is None:
+            continue
+        carried_from[index] = found.item_id
+        origin[index] = found.origin_dataset_id
+        rows[index] = found.origin_row_no
+        if is_open[index] and found.opened_at is not None:
+            first = np.datetime64(found.opened_at.astimezone(dt.UTC).replace(tzinfo=None), "us")
+            stamps[index] = min(stamps[index], first)
+    return (
+        pa.array(rows, pa.int64()),
+        pa.array(carried_from, pa.int64()),
+        pa.array(origin, pa.string()),
+        pa.array(stamps, UTC_TS, mask=~is_open),
     )
 
 
@@ -258,14 +327,15 @@ def _copy(session: Session, table_name: str, rows: pa.Table, order: npt.NDArray[
 
 
 def _sqlite_values(column: pa.ChunkedArray) -> list[Any]:
-    """What the ORM types store on SQLite: ISO dates, money as float, 'YYYY-MM-DD HH:MM:SS.ffffff' UTC."""
+    """What the ORM types store on SQLite: ISO dates, money as exact sortable text, timestamps as
+    'YYYY-MM-DD HH:MM:SS.ffffff' UTC."""
     kind = column.type
     if pa.types.is_date(kind):
         column = pc.cast(column, pa.string())
     elif pa.types.is_timestamp(kind):  # %S has the microseconds
         column = pc.strftime(pc.cast(column, pa.timestamp("us")), "%Y-%m-%d %H:%M:%S")
-    elif pa.types.is_decimal(kind):  # via text: the nearest float (a direct cast may be one ulp off)
-        column = pc.cast(pc.cast(column, pa.string()), pa.float64())
+    elif pa.types.is_decimal(kind):
+        column = to_sortable_text(column)
     values: list[Any] = column.to_pylist()
     return values
 
@@ -287,11 +357,19 @@ def _chunks(rows: pa.Table) -> Iterator[pa.Table]:
         yield rows.slice(offset, SQLITE_BATCH_ROWS)
 
 
-def write_results(session: Session, run: Run, outcome: Outcome, now: dt.datetime) -> None:
+def write_results(
+    session: Session, run: Run, outcome: Outcome, now: dt.datetime, carry: CarryMap | None = None
+) -> None:
     """Replace the run's groups and items (one transaction: the caller's)."""
     delete_results(session, run.id)
     carried = carried_opened_at(session, run)
     ids = allocate_group_ids(session, outcome.groups.num_rows)
     insert_rows(session, MatchGroup.__tablename__, group_rows(run.id, outcome, ids, now))
-    items = item_rows(run.id, outcome, ids, now, carried)
+    items = item_rows(run.id, outcome, ids, now, carried, carry=carry)
     insert_rows(session, RunItem.__tablename__, items, insert_order(outcome.items))
+    if _is_postgres(session):
+        # Planner statistics in the same transaction (ANALYZE samples the transaction's own new rows), so
+        # they commit with the results. Run after the commit, the ANALYZE raced the first list requests, and
+        # after a 1M x 1M run the tables had no statistics at all minutes later: the members of a page of
+        # breaks took 2.3-3.1 s instead of 10-15 ms (docs/adr/0016-results-lists-and-storage.md).
+        session.execute(text("ANALYZE match_groups, run_items"))

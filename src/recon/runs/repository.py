@@ -46,6 +46,7 @@ class RunRepository(Repository[Run]):
         return keyset_page(self.session, stmt, keys, params)
 
     def uses_dataset(self, dataset_id: str) -> Run | None:
+        """The oldest run with this dataset as an input (the datasets service then refuses to delete it)."""
         return self.session.scalar(
             select(Run)
             .where(or_(Run.left_dataset_id == dataset_id, Run.right_dataset_id == dataset_id))

@@ -3,15 +3,58 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from recon.models.jobs import JobStatus
-from recon.models.runs import RunStatus
+from recon.models.runs import RunStatus, Side
+
+BalanceAmount = Annotated[Decimal, Field(max_digits=38, decimal_places=10, allow_inf_nan=False)]
+# An ISO 4217 code, or "" for records without a currency.
+CurrencyKey = Annotated[str, StringConstraints(pattern=r"^([A-Z]{3})?$")]
 
 
-class RunCreate(BaseModel):
+class Balance(BaseModel):
+    """A balance of the bank side and of the books side in one currency (exact decimal text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bank: BalanceAmount | None = None
+    books: BalanceAmount | None = None
+
+
+Balances = Annotated[dict[CurrencyKey, Balance], Field(max_length=50)]
+
+
+class Period(BaseModel):
+    """The period a run reconciles and its balances (the reconciliation statement's figures)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    opening_balances: Balances | None = Field(
+        default=None,
+        description='{currency: {"bank": "1000.00", "books": "1000.00"}} at the period\'s start; '
+        "default: the "
+        "closing bank balance and adjusted books balance of the carried-from run's statement, else 0",
+    )
+    closing_balances: Balances | None = Field(
+        default=None,
+        description="As stated by the bank statement and the ledger at the period's end (optional): the "
+        "statement uses them and shows their difference to opening + the period's records",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.period_start and self.period_end and self.period_start > self.period_end:
+            raise ValueError("period_start must not be after period_end")
+        return self
+
+
+class RunCreate(Period):
     model_config = ConfigDict(extra="forbid")
 
     left_dataset_id: str = Field(max_length=64, description="A ready dataset of the project (left side)")
@@ -20,6 +63,19 @@ class RunCreate(BaseModel):
     ruleset_version: int | None = Field(
         default=None, ge=1, le=2_147_483_647, description="Version number; default: the latest"
     )
+    bank_side: Side = Field(default=Side.RIGHT, description="Which side is the bank (the other: the books)")
+    carry_forward_from: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A signed-off run of the project (the previous period): its reconciling items become "
+        "open records of this run, ageing from their first appearance",
+    )
+
+
+class PeriodUpdate(Period):
+    """Change the period or balances of a run not signed off; only the fields sent change."""
+
+    version: int | None = Field(default=None, ge=1, description="The run's version (409 when stale)")
 
 
 class RunInputs(BaseModel):
@@ -78,4 +134,11 @@ class RunOut(BaseModel):
     finished_at: dt.datetime | None
     signed_off_at: dt.datetime | None
     signed_off_by_id: str | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    bank_side: Side
+    carried_from_run_id: str | None = Field(description="The run whose reconciling items this run carried in")
+    carry_sha256: str | None = Field(description="Digest of the carried items (pinned like the inputs)")
+    opening_balances: dict[str, dict[str, str | None]] | None
+    closing_balances: dict[str, dict[str, str | None]] | None
     version: int

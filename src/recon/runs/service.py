@@ -12,22 +12,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.auth.dependencies import ProjectAccess
-from recon.core.errors import Conflict, FieldError, ProblemError, Unprocessable, problem_type
+from recon.auth.access import ProjectAccess
+from recon.core.errors import (
+    Conflict,
+    FieldError,
+    IdempotencyKeyReused,
+    Unprocessable,
+    problem_type,
+)
 from recon.core.pagination import Page, PageParams
-from recon.datasets.service import register_delete_guard
+from recon.core.repository import check_version
 from recon.jobs import enqueue
+from recon.jobs.names import RUN_EXECUTE
 from recon.jobs.service import JobService
 from recon.models import Dataset, DatasetStatus, RuleSet, RuleSetVersion
 from recon.models.jobs import Job
-from recon.models.runs import Run, RunStatus
+from recon.models.runs import Run, RunStatus, Side
 from recon.rulesets.repository import VersionRepository
+from recon.runs.carry import carried_items, carry_digest
 from recon.runs.repository import RunRepository
-from recon.runs.schemas import RunCreate, RunInputs, RunJob, RunOut, RunRuleset
+from recon.runs.schemas import Balances, PeriodUpdate, RunCreate, RunInputs, RunJob, RunOut, RunRuleset
 
 log = structlog.get_logger("recon.runs")
 
-TASK = "run_execute"  # recon.runs.tasks registers it (listed in recon.jobs.registry.TASK_MODULES)
 ENTITY = "run"
 # Summary keys that differ between two executions of the same inputs (timings, ids).
 VOLATILE_SUMMARY_KEYS = ("run_id", "elapsed_s", "phases_s")
@@ -37,23 +44,6 @@ VOLATILE_SUMMARY_KEYS = ("run_id", "elapsed_s", "phases_s")
 class Created:
     run: Run
     replayed: bool = False  # the same Idempotency-Key again: nothing new was created
-
-
-def _idempotency_reused() -> ProblemError:
-    return ProblemError(
-        "this Idempotency-Key was already used for a different request body; use a new key",
-        status=422,
-        type=problem_type("idempotency-key-reused"),
-        title="Idempotency key reused",
-    )
-
-
-def _dataset_in_use(session: Session, dataset: Dataset) -> str | None:
-    run = RunRepository(session).uses_dataset(dataset.id)
-    return f"it is an input of run {run.id}" if run is not None else None
-
-
-register_delete_guard(_dataset_in_use)
 
 
 class RunService:
@@ -70,11 +60,15 @@ class RunService:
                 requested = (body.left_dataset_id, body.right_dataset_id, body.ruleset_id)
                 same = requested == (earlier.left_dataset_id, earlier.right_dataset_id, earlier.ruleset_id)
                 if not same or body.ruleset_version not in (None, earlier.ruleset_version):
-                    raise _idempotency_reused()
+                    raise IdempotencyKeyReused()
                 return Created(earlier, replayed=True)
         ruleset, version = self._ruleset_version(project_id, body.ruleset_id, body.ruleset_version)
         left = self._ready_dataset(project_id, body.left_dataset_id, "left_dataset_id")
         right = self._ready_dataset(project_id, body.right_dataset_id, "right_dataset_id")
+        source, carry_sha256 = self._carry_source(project_id, body.carry_forward_from)
+        opening = balances_json(body.opening_balances)
+        if opening is None and source is not None:
+            opening = closing_of(self.session, source)
         run = self.runs.add(
             Run(
                 project_id=project_id,
@@ -86,10 +80,17 @@ class RunService:
                 left_sha256=left.sha256,
                 right_sha256=right.sha256,
                 rules_sha256=version.sha256,
-                status=RunStatus.QUEUED.value,
+                status=RunStatus.QUEUED,
                 progress={"phase": "queued", "passes": []},
                 created_by_id=user.id,
                 idempotency_key=idempotency_key,
+                period_start=body.period_start,
+                period_end=body.period_end,
+                bank_side=body.bank_side.value,
+                carried_from_run_id=source.id if source else None,
+                carry_sha256=carry_sha256,
+                opening_balances=opening,
+                closing_balances=balances_json(body.closing_balances),
             )
         )
         self._enqueue(run, user.id)
@@ -134,13 +135,70 @@ class RunService:
                 "a dataset of the run does not exist in this project",
                 errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} here")],
             )
-        if dataset.status != DatasetStatus.READY.value:
+        if dataset.status != DatasetStatus.READY:
             message = f"dataset {dataset.name!r} is {dataset.status}; a run needs ready datasets"
             raise Conflict(f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)])
         return dataset
 
+    def _carry_source(self, project_id: str, run_id: str | None) -> tuple[Run | None, str | None]:
+        """The signed-off run whose reconciling items are carried in, and their digest."""
+        if run_id is None:
+            return None, None
+        source = self.runs.get_in_project(project_id, run_id)
+        field_error = FieldError(field="body.carry_forward_from", message=f"run {run_id!r}")
+        if source is None:
+            raise Unprocessable(
+                "the run to carry forward from does not exist in this project", errors=[field_error]
+            )
+        if source.signed_off_at is None:
+            raise Conflict(
+                f"run {source.id} is not signed off; carry forward from a signed-off run (its reconciling "
+                "items "
+                "are final then)",
+                type=problem_type("run-not-signed-off"),
+                title="Not signed off",
+                errors=[field_error],
+            )
+        return source, carry_digest(carried_items(self.session, source))
+
+    def update_period(self, access: ProjectAccess, run_id: str, body: PeriodUpdate) -> Run:
+        """Change a run's period dates or balances while it is not signed off."""
+        run = self.runs.get_for_update(access.project.id, run_id) or self.get(access, run_id)
+        check_version(run, body.version)
+        if run.signed_off_at is not None:
+            raise Conflict(
+                f"run {run.id} is signed off; reopen it to change its period",
+                type=problem_type("run-signed-off"),
+                title="Run signed off",
+            )
+        changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
+        for name in ("period_start", "period_end"):
+            if name in changes:
+                setattr(run, name, getattr(body, name))
+        for name in ("opening_balances", "closing_balances"):
+            if name in changes:
+                setattr(run, name, balances_json(getattr(body, name)))
+        if run.period_start and run.period_end and run.period_start > run.period_end:
+            raise Unprocessable(
+                "period_start must not be after period_end",
+                errors=[FieldError(field="body.period_start", message=str(run.period_start))],
+            )
+        self.session.flush()
+        record_event(
+            self.session,
+            action="run.period_updated",
+            actor_id=access.user.id,
+            project_id=run.project_id,
+            entity_type=ENTITY,
+            entity_id=run.id,
+            data=changes,
+        )
+        return run
+
     def _enqueue(self, run: Run, user_id: str) -> None:
-        job = enqueue(self.session, TASK, {"run_id": run.id}, project_id=run.project_id, created_by=user_id)
+        job = enqueue(
+            self.session, RUN_EXECUTE, {"run_id": run.id}, project_id=run.project_id, created_by=user_id
+        )
         run.job_id = job.id  # an older job of the run sees another id and writes nothing
         self.session.flush()
 
@@ -159,11 +217,11 @@ class RunService:
     def retry(self, access: ProjectAccess, run_id: str) -> Run:
         """A failed or cancelled run runs again with the same pinned inputs (attempt + 1)."""
         run = self.runs.get_for_update(access.project.id, run_id) or self.get(access, run_id)
-        if run.status not in (RunStatus.FAILED.value, RunStatus.CANCELLED.value):
+        if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
             raise Conflict(f"run {run.id} is {run.status}; only failed or cancelled runs can be retried")
         previous = {"status": run.status, "error": run.error, "job_id": run.job_id}
         run.attempt += 1
-        run.status = RunStatus.QUEUED.value
+        run.status = RunStatus.QUEUED
         run.error = None
         run.summary = None
         run.results_sha256 = None
@@ -186,7 +244,7 @@ class RunService:
         """A new run with exactly the pinned inputs of a succeeded run; when it finishes, its
         `identical_to_original` says whether the results are the same."""
         original = self.get(access, run_id)
-        if original.status != RunStatus.SUCCEEDED.value:
+        if original.status != RunStatus.SUCCEEDED:
             raise Conflict(f"run {original.id} is {original.status}; only succeeded runs can be re-executed")
         run = self.runs.add(
             Run(
@@ -199,10 +257,17 @@ class RunService:
                 left_sha256=original.left_sha256,
                 right_sha256=original.right_sha256,
                 rules_sha256=original.rules_sha256,
-                status=RunStatus.QUEUED.value,
+                status=RunStatus.QUEUED,
                 progress={"phase": "queued", "passes": []},
                 rerun_of_id=original.id,
                 created_by_id=access.user.id,
+                period_start=original.period_start,
+                period_end=original.period_end,
+                bank_side=original.bank_side,
+                carried_from_run_id=original.carried_from_run_id,
+                carry_sha256=original.carry_sha256,
+                opening_balances=original.opening_balances,
+                closing_balances=original.closing_balances,
             )
         )
         self._enqueue(run, access.user.id)
@@ -260,6 +325,36 @@ class RunService:
         return {r.id: r for r in self.session.scalars(select(Run).where(Run.id.in_(ids)))}
 
 
+def balances_json(balances: Balances | None) -> dict[str, Any] | None:
+    """Balances as stored: exact decimal text per currency and side."""
+    if balances is None:
+        return None
+    return {
+        currency: {
+            role: None if value is None else format(value, "f")
+            for role, value in (("bank", entry.bank), ("books", entry.books))
+        }
+        for currency, entry in balances.items()
+    }
+
+
+def closing_of(session: Session, source: Run) -> dict[str, Any] | None:
+    """The next period's opening balances from a signed-off run's statement: its balance per bank and its
+    adjusted balance per books (the write-offs booked), per currency."""
+    from recon.review.signoff import current_statement  # review builds on runs, not the other way round
+
+    statement = current_statement(session, source.id)
+    if statement is None:
+        return None
+    return {
+        section["currency"] or "": {
+            "bank": section["balance_per_bank"],
+            "books": section["adjusted_balance_per_books"],
+        }
+        for section in statement.document.get("sections", [])
+    }
+
+
 def _pins(run: Run) -> dict[str, Any]:
     return {
         "ruleset_id": run.ruleset_id,
@@ -270,6 +365,13 @@ def _pins(run: Run) -> dict[str, Any]:
         "left_sha256": run.left_sha256,
         "right_sha256": run.right_sha256,
         "job_id": run.job_id,
+        "period_start": run.period_start,
+        "period_end": run.period_end,
+        "bank_side": run.bank_side,
+        "carried_from_run_id": run.carried_from_run_id,
+        "carry_sha256": run.carry_sha256,
+        "opening_balances": run.opening_balances,
+        "closing_balances": run.closing_balances,
     }
 
 
@@ -282,7 +384,7 @@ def stable_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def identical(run: Run, original: Run | None) -> bool | None:
     """Whether a succeeded rerun reproduced its original: same results digest and same summary."""
-    if original is None or run.status != RunStatus.SUCCEEDED.value or original.results_sha256 is None:
+    if original is None or run.status != RunStatus.SUCCEEDED or original.results_sha256 is None:
         return None
     return run.results_sha256 == original.results_sha256 and stable_summary(run.summary) == stable_summary(
         original.summary
@@ -322,5 +424,12 @@ def run_out(run: Run, job: Job | None, same: bool | None = None) -> RunOut:
         finished_at=run.finished_at,
         signed_off_at=run.signed_off_at,
         signed_off_by_id=run.signed_off_by_id,
+        period_start=run.period_start,
+        period_end=run.period_end,
+        bank_side=Side(run.bank_side),
+        carried_from_run_id=run.carried_from_run_id,
+        carry_sha256=run.carry_sha256,
+        opening_balances=run.opening_balances,
+        closing_balances=run.closing_balances,
         version=run.version,
     )

@@ -10,43 +10,60 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
-from recon.core.db import SessionFactory, session_scope
+from recon.core.db import session_scope
+from recon.core.resources import engine_memory_limit
 from recon.core.time import utcnow
-from recon.engine import EngineError, InputError, ProgressEvent, RulesError
+from recon.engine import EngineError, InputError, RulesError
 from recon.jobs import JobCancelled, JobContext, JobFailed, task
+from recon.jobs.errors import public_error
+from recon.jobs.names import RUN_EXECUTE
 from recon.models.jobs import Job
 from recon.models.runs import Run, RunStatus
 from recon.observability.metrics import observe_run
 from recon.observability.tracing import pass_spans, span
-from recon.runs.execute import InputProblem, Inputs, ProgressWriter, load_inputs, run_engine
-from recon.runs.outcome import build_outcome
-from recon.runs.persist import write_results
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from recon.engine import ProgressEvent, Reconciliation
+    from recon.runs.execute import Inputs
+    from recon.runs.outcome import Outcome
+    from recon.runs.persist import CarryMap
+
+
+# The steps that need the data stack, imported on first call (tests replace these module attributes).
+def run_engine(
+    inputs: Inputs, progress: Callable[[ProgressEvent], None], temp_dir: str, memory_limit: str | None = None
+) -> Reconciliation:
+    from recon.runs.execute import run_engine as run
+
+    return run(inputs, progress, temp_dir, memory_limit)
+
+
+def write_results(
+    session: Session, run: Run, outcome: Outcome, now: datetime, carry: CarryMap | None = None
+) -> None:
+    from recon.runs.persist import write_results as write
+
+    write(session, run, outcome, now, carry)
+
 
 log = structlog.get_logger("recon.runs")
-TASK = "run_execute"
 ENTITY = "run"
 RECORD_RESULTS = ("matched", "suggested", "break", "unmatched", "duplicate", "rejected")
 
 
 def _locked_run(session: Session, run_id: str) -> Run | None:
     return session.scalar(select(Run).where(Run.id == run_id).with_for_update())
-
-
-def plain_error(error: str | None) -> str | None:
-    if error is None:
-        return None
-    for prefix in ("JobFailed: ", "recon.jobs.errors.JobFailed: "):
-        error = error.removeprefix(prefix)
-    return error
 
 
 def _duration(run: Run) -> float:
@@ -74,7 +91,7 @@ def _finish_unsuccessful(session: Session, job: Job, status: RunStatus, error: s
 
 def _mark_failed(session: Session, job: Job) -> None:
     """Final failure (retries exhausted, the last attempt's worker died, or a user error)."""
-    _finish_unsuccessful(session, job, RunStatus.FAILED, plain_error(job.error) or "the run failed")
+    _finish_unsuccessful(session, job, RunStatus.FAILED, job.error or "the run failed")
 
 
 def _mark_cancelled(session: Session, job: Job) -> None:
@@ -88,7 +105,7 @@ def _start(ctx: JobContext, run_id: str) -> bool:
         if run is None or run.job_id != ctx.job_id or run.status_enum.is_final:
             ctx.finish_in(session, message="nothing to do: the run was deleted, finished or retried")
             return False
-        run.status = RunStatus.RUNNING.value
+        run.status = RunStatus.RUNNING
         run.started_at = run.started_at or utcnow()
         run.error = None
         run.progress = {"phase": "loading", "passes": []}
@@ -100,7 +117,7 @@ def _note_retry(ctx: JobContext, run_id: str, error: str) -> None:
     with session_scope(ctx.session_factory) as session:
         run = _locked_run(session, run_id)
         if run is not None and run.job_id == ctx.job_id and not run.status_enum.is_final:
-            run.status = RunStatus.QUEUED.value
+            run.status = RunStatus.QUEUED
             run.error = f"attempt {ctx.attempt} failed (will be retried): {error}"[:4000]
 
 
@@ -126,7 +143,7 @@ def _summary(
     }
 
 
-@task(TASK, max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
+@task(RUN_EXECUTE, max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
 def run_execute(ctx: JobContext, run_id: str) -> None:
     if not _start(ctx, run_id):
         return
@@ -137,11 +154,16 @@ def run_execute(ctx: JobContext, run_id: str) -> None:
         raise
     except Exception as exc:
         if ctx.attempt < ctx.lease.max_attempts:
-            _note_retry(ctx, run_id, f"{type(exc).__name__}: {exc}")
+            _note_retry(ctx, run_id, public_error(exc, ctx.job_id))
         raise
 
 
 def _execute(ctx: JobContext, run_id: str) -> None:
+    # Local: the data stack (pyarrow, numpy, the engine) loads where runs execute. `enqueue` imports this
+    # module to check payloads, so the API process (whose image has no data stack) must import it cheaply.
+    from recon.runs.execute import InputProblem, ProgressWriter, load_inputs
+    from recon.runs.outcome import build_outcome
+
     factory = ctx.session_factory
     phases: dict[str, float] = {}
     writer = ProgressWriter(factory, run_id, ctx.job_id, on_event=lambda event: _on_pass(ctx, event))
@@ -161,7 +183,7 @@ def _execute(ctx: JobContext, run_id: str) -> None:
     spill_root.mkdir(parents=True, exist_ok=True)
     try:
         with pass_spans(forward=writer) as on_progress, tempfile.TemporaryDirectory(dir=spill_root) as spill:
-            result = run_engine(inputs, on_progress, spill)
+            result = run_engine(inputs, on_progress, spill, engine_memory_limit(ctx.settings))
     except (RulesError, InputError) as exc:
         raise JobFailed(f"the datasets cannot be reconciled with these rules: {exc}") from exc
     except EngineError as exc:  # deterministic: a retry would fail the same way
@@ -181,10 +203,10 @@ def _execute(ctx: JobContext, run_id: str) -> None:
         if run is None or run.job_id != ctx.job_id:
             ctx.finish_in(session, message="nothing to do: the run was deleted or retried meanwhile")
             return
-        write_results(session, run, outcome, utcnow())
+        write_results(session, run, outcome, utcnow(), inputs.carry)
         phases["persist"] = time.perf_counter() - started
         summary = _summary(run, inputs, result.summary, phases)
-        run.status = RunStatus.SUCCEEDED.value
+        run.status = RunStatus.SUCCEEDED
         run.summary = summary
         run.results_sha256 = outcome.digest
         run.error = None
@@ -207,20 +229,8 @@ def _execute(ctx: JobContext, run_id: str) -> None:
         )
         ctx.finish_in(session, result={"groups": outcome.groups.num_rows, "items": outcome.items.num_rows})
         duration = _duration(run)
-    analyze_results(factory)
     observe_run(duration, "succeeded", _record_counts(summary))
     log.info("run_succeeded", run_id=run_id, **{f"{k}_s": round(v, 3) for k, v in phases.items()})
-
-
-def analyze_results(factory: SessionFactory) -> None:
-    """Fresh planner statistics after a bulk load (PostgreSQL): autovacuum would take a while to notice, and
-    the results lists plan on them. Best effort: results are already committed."""
-    try:
-        with session_scope(factory) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("ANALYZE match_groups, run_items"))
-    except SQLAlchemyError as exc:
-        log.warning("results_analyze_failed", error=str(exc).splitlines()[0][:200])
 
 
 def _on_pass(ctx: JobContext, event: ProgressEvent) -> None:

@@ -6,7 +6,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from recon.config import Settings
-from recon.storage.base import ObjectNotFound, ObjectStore, StoredObject, UploadTooLarge, content_key
+from recon.storage.base import (
+    ListedObject,
+    ObjectNotFound,
+    ObjectStore,
+    StoredObject,
+    UploadTooLarge,
+    content_key,
+)
 from recon.storage.local import LocalStore
 
 if TYPE_CHECKING:
@@ -40,6 +47,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ListedObject",
     "LocalStore",
     "ObjectNotFound",
     "ObjectStore",

@@ -29,6 +29,13 @@ class StoredObject:
     size: int
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    marker: str  # changes when the object does: the ETag on S3, size and mtime for files
+
+
 class UploadTooLarge(PayloadTooLarge):
     """The stream exceeded `max_bytes`; nothing was stored. Rendered as a 413 problem if it escapes."""
 
@@ -110,6 +117,11 @@ class ObjectStore(ABC):
     def local_path(self, key: str) -> AbstractContextManager[Path]:
         """A local file with the object's bytes for file-based readers (DuckDB, pyarrow); for S3 a temporary
         download removed on exit. Raises ObjectNotFound."""
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Objects whose key starts with `prefix/` (feeds poll their folder with it). Keys that are not
+        valid store keys (spaces, `..`) are skipped: they could not be opened."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list objects")
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as reader:

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from recon.storage.base import (
     HashingLimiter,
+    ListedObject,
     ObjectNotFound,
     ObjectStore,
     StoredObject,
@@ -27,6 +28,14 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _invalid_key(key: str) -> bool:
+    try:
+        check_key(key)
+    except ValueError:
+        return True
+    return False
 
 
 class LocalStore(ObjectStore):
@@ -91,6 +100,17 @@ class LocalStore(ObjectStore):
             return self.path_of(key).open("rb")
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        folder = self.path_of(prefix.strip("/"))
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if not path.is_file() or _invalid_key(key):
+                continue
+            stat = path.stat()
+            yield ListedObject(key=key, size=stat.st_size, marker=f"{stat.st_size}:{stat.st_mtime_ns}")
 
     def exists(self, key: str) -> bool:
         return self.path_of(key).is_file()

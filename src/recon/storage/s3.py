@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from recon.storage.base import (
     HashingLimiter,
+    ListedObject,
     ObjectNotFound,
     ObjectStore,
     StoredObject,
@@ -86,6 +87,18 @@ class S3Store(ObjectStore):
                 raise ObjectNotFound(key) from None
             raise
         return cast(BinaryIO, response["Body"])
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        folder = self._name(prefix.strip("/")) + "/"
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+            for entry in page.get("Contents", []):
+                key = entry["Key"][strip:]
+                try:
+                    check_key(key)
+                except ValueError:
+                    continue
+                yield ListedObject(key=key, size=int(entry["Size"]), marker=str(entry["ETag"]).strip('"'))
 
     def exists(self, key: str) -> bool:
         try:

@@ -30,4 +30,12 @@ def runner_from_settings(
         poll_interval_s=settings.job_poll_interval_s,
         extra_task_modules=extra_task_modules,
         settings=settings,
+        isolation=settings.job_isolation,
+        max_running_per_project=per_project_cap(settings, concurrency or settings.worker_concurrency),
     )
+
+
+def per_project_cap(settings: Settings, concurrency: int) -> int:
+    """JOB_MAX_RUNNING_PER_PROJECT, or one slot fewer than the worker has (so another project always finds
+    one free), at least 1."""
+    return settings.job_max_running_per_project or max(concurrency - 1, 1)

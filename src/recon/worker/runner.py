@@ -15,19 +15,79 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from recon.config import Settings
+from recon.config import Settings, get_settings
 from recon.core.db import SessionFactory, session_scope
 from recon.jobs import queue
-from recon.jobs.context import JobContext
-from recon.jobs.errors import JobCancelled, JobFailed, LeaseLost, WorkerStopping
+from recon.jobs.context import JobContext, over_memory_message
+from recon.jobs.errors import JobCancelled, JobFailed, LeaseLost, WorkerStopping, public_error
 from recon.jobs.registry import get_task, import_task_modules, registered_kinds
 
 log = structlog.get_logger("recon.worker")
+
+
+def invoke(ctx: JobContext, session_factory: SessionFactory) -> str:
+    """Run the leased job's task in the calling thread and write its outcome (fenced by the lease); the
+    same in a worker thread and in a job's child process. Returns the outcome's name."""
+    lease = ctx.lease
+    spec = get_task(lease.kind)
+    try:
+        if spec is None:
+            raise JobFailed(f"no task named {lease.kind!r} in this worker")
+        result = spec.fn(ctx, **lease.payload)
+    except WorkerStopping:
+        return "released" if queue.release(session_factory, lease) else "lease_lost"
+    except LeaseLost:
+        return "lease_lost"
+    except JobCancelled:
+        return "cancelled" if queue.mark_cancelled(session_factory, lease) else "lease_lost"
+    except MemoryError:  # the child's RLIMIT_DATA: what the job allocated is freed by now
+        message = over_memory_message(ctx.settings.job_memory_max_bytes)
+        log.warning("job_over_memory_cap", error=message)
+        status = queue.finish_with_error(
+            session_factory, lease, message, permanent=True, cancel_requested=False
+        )
+        return status.value if status else "lease_lost"
+    except Exception as exc:
+        permanent = isinstance(exc, JobFailed)
+        if permanent:
+            log.warning("job_failed_permanently", error=_describe(exc))
+            # A JobFailed's text is the reason users read (bad input, a cap): stored as raised, no class name.
+            error = str(exc).strip() or "the job failed"
+        else:  # the raw text goes to the log only
+            log.error("job_attempt_failed", error=_describe(exc), traceback=traceback.format_exc())
+            error = public_error(exc, lease.job_id)
+        status = queue.finish_with_error(
+            session_factory,
+            lease,
+            error,
+            permanent=permanent,
+            cancel_requested=ctx.cancel_requested,
+        )
+        return status.value if status else "lease_lost"
+    if ctx.finished_in_task:
+        return "succeeded"
+    stored = _json_result(result)
+    with session_scope(session_factory) as session:
+        done = queue.mark_succeeded(session, lease, stored, None)
+    return "succeeded" if done else "lease_lost"
+
+
+def _json_result(result: Any) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    if isinstance(result, dict):
+        try:
+            json.dumps(result, allow_nan=False)
+            return result
+        except (TypeError, ValueError):
+            pass
+    log.warning("job_result_not_stored", reason="a task result must be a JSON object")
+    return None
 
 
 def default_worker_id() -> str:
@@ -51,9 +111,14 @@ class WorkerRunner:
         worker_id: str | None = None,
         extra_task_modules: Sequence[str] = (),
         settings: Settings | None = None,
+        isolation: Literal["thread", "process"] = "thread",
+        max_running_per_project: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        self.isolation = isolation
+        # None: no per-project cap (lease order still prefers projects with fewer running jobs).
+        self.max_running_per_project = max_running_per_project
         self.session_factory = session_factory
         self.settings = settings
         self.concurrency = concurrency
@@ -72,6 +137,10 @@ class WorkerRunner:
     # -- lifecycle ----------------------------------------------------------------------------------------
     def start(self) -> None:
         queue.add_wakeup_listener(self.wake)
+        if self.isolation == "process":
+            from recon.worker.child import start_forkserver
+
+            threading.Thread(target=start_forkserver, name="recon-forkserver-start", daemon=True).start()
         for index in range(self.concurrency):
             thread = threading.Thread(target=self._loop, name=f"recon-worker-{index}", daemon=True)
             thread.start()
@@ -79,6 +148,10 @@ class WorkerRunner:
         beat = threading.Thread(target=self._heartbeat_loop, name="recon-worker-heartbeat", daemon=True)
         beat.start()
         self._threads.append(beat)
+        if self.settings is not None and self.settings.scheduler_tick_s > 0:
+            tick = threading.Thread(target=self._tick_loop, name="recon-worker-tick", daemon=True)
+            tick.start()
+            self._threads.append(tick)
         log.info("worker_started", worker_id=self.worker_id, concurrency=self.concurrency, kinds=self.kinds)
 
     def wake(self) -> None:
@@ -120,7 +193,13 @@ class WorkerRunner:
     def run_one(self) -> bool:
         """Lease and run one due job in the calling thread; False when none was due."""
         try:
-            lease = queue.lease_next(self.session_factory, self.worker_id, self.kinds, self.lease_s)
+            lease = queue.lease_next(
+                self.session_factory,
+                self.worker_id,
+                self.kinds,
+                self.lease_s,
+                max_running_per_project=self.max_running_per_project,
+            )
         except SQLAlchemyError as exc:
             log.error("job_lease_failed", error=str(exc).splitlines()[0][:300])
             return False
@@ -137,8 +216,14 @@ class WorkerRunner:
         return count
 
     def _execute(self, lease: queue.Lease) -> None:
+        settings = self.settings if self.settings is not None else get_settings()
         ctx = JobContext(
-            lease, self.session_factory, lease_s=self.lease_s, stopping=self._stopping, settings=self.settings
+            lease,
+            self.session_factory,
+            lease_s=self.lease_s,
+            stopping=self._stopping,
+            settings=settings,
+            deadline=time.monotonic() + settings.job_timeout_s,
         )
         with self._active_lock:
             self._active[lease.job_id] = ctx
@@ -148,7 +233,12 @@ class WorkerRunner:
         started = time.monotonic()
         log.info("job_started", attempt=lease.attempt, max_attempts=lease.max_attempts)
         try:
-            outcome = self._invoke(ctx)
+            if self.isolation == "process":
+                from recon.worker.child import supervise
+
+                outcome = supervise(ctx, self.session_factory, self._stopping)
+            else:
+                outcome = invoke(ctx, self.session_factory)
             log.info("job_finished", outcome=outcome, duration_s=round(time.monotonic() - started, 3))
         except Exception as exc:  # bookkeeping failed (database down): the lease will expire and retry
             log.error("job_bookkeeping_failed", error=_describe(exc))
@@ -157,52 +247,16 @@ class WorkerRunner:
                 self._active.pop(lease.job_id, None)
             structlog.contextvars.unbind_contextvars("job_id", "job_kind", "project_id")
 
-    def _invoke(self, ctx: JobContext) -> str:
-        lease = ctx.lease
-        spec = get_task(lease.kind)
-        try:
-            if spec is None:
-                raise JobFailed(f"no task named {lease.kind!r} in this worker")
-            result = spec.fn(ctx, **lease.payload)
-        except WorkerStopping:
-            return "released" if queue.release(self.session_factory, lease) else "lease_lost"
-        except LeaseLost:
-            return "lease_lost"
-        except JobCancelled:
-            return "cancelled" if queue.mark_cancelled(self.session_factory, lease) else "lease_lost"
-        except Exception as exc:
-            permanent = isinstance(exc, JobFailed)
-            if permanent:
-                log.warning("job_failed_permanently", error=_describe(exc))
-            else:
-                log.error("job_attempt_failed", error=_describe(exc), traceback=traceback.format_exc())
-            status = queue.finish_with_error(
-                self.session_factory,
-                lease,
-                _describe(exc),
-                permanent=permanent,
-                cancel_requested=ctx.cancel_requested,
-            )
-            return status.value if status else "lease_lost"
-        if ctx.finished_in_task:
-            return "succeeded"
-        stored = self._json_result(result)
-        with session_scope(self.session_factory) as session:
-            done = queue.mark_succeeded(session, lease, stored, None)
-        return "succeeded" if done else "lease_lost"
+    def _tick_loop(self) -> None:
+        """Feeds and schedules (recon.schedules.tick), every SCHEDULER_TICK_S, first one tick after start."""
+        assert self.settings is not None
+        from recon.schedules.tick import run_tick
 
-    @staticmethod
-    def _json_result(result: Any) -> dict[str, Any] | None:
-        if result is None:
-            return None
-        if isinstance(result, dict):
+        while not self._heartbeat_stop.wait(self.settings.scheduler_tick_s):
             try:
-                json.dumps(result, allow_nan=False)
-                return result
-            except (TypeError, ValueError):
-                pass
-        log.warning("job_result_not_stored", reason="a task result must be a JSON object")
-        return None
+                run_tick(self.session_factory, self.settings)
+            except Exception as exc:  # database down: the next tick tries again
+                log.warning("worker_tick_failed", error=_describe(exc))
 
     # -- heartbeats and reclaiming ------------------------------------------------------------------------
     def _heartbeat_loop(self) -> None:

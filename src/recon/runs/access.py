@@ -1,0 +1,32 @@
+"""Who may act on a run: the route dependencies for `/runs/{run_id}/...` (runs, results, review, exports).
+
+The project is resolved from the run, so the usual project-role check applies (unknown run or another
+tenant's -> 404, role too low -> 403); then load the run scoped to `access.project.id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recon.auth.access import ProjectAccess
+from recon.auth.dependencies import require_project_role
+from recon.models import Role, Run
+
+
+def run_project(session: Session, params: Mapping[str, str]) -> str | None:
+    """The project of the addressed run (None: unknown run -> 404)."""
+    return session.scalar(select(Run.project_id).where(Run.id == params["run_id"]))
+
+
+RunViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=run_project))]
+RunPreparer = Annotated[
+    ProjectAccess, Depends(require_project_role(Role.PREPARER, project_id_from=run_project))
+]
+RunApprover = Annotated[
+    ProjectAccess, Depends(require_project_role(Role.APPROVER, project_id_from=run_project))
+]

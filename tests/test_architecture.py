@@ -1,0 +1,53 @@
+"""The import contracts (pyproject.toml, checked by `lint-imports`) cover every package of the platform.
+
+`lint-imports` enforces what the contracts say; these tests make sure a new package cannot slip past them:
+every platform package is forbidden to engine and ingest, and every domain with routes or jobs is layered.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import recon
+
+SRC = Path(recon.__file__).parent
+PYPROJECT = SRC.parent.parent / "pyproject.toml"
+ENGINE_SIDE = {"recon.engine", "recon.ingest"}
+
+
+def _contract(name_start: str) -> dict[str, Any]:
+    contracts = tomllib.loads(PYPROJECT.read_text())["tool"]["importlinter"]["contracts"]
+    (found,) = [c for c in contracts if c["name"].startswith(name_start)]
+    return dict(found)
+
+
+def _platform_packages() -> set[str]:
+    names = {f"recon.{p.name}" for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    names |= {f"recon.{p.stem}" for p in SRC.glob("*.py") if p.stem != "__init__"}
+    return names - ENGINE_SIDE
+
+
+def _domains() -> set[str]:
+    """Packages with routes or jobs: they follow the domain layout."""
+    return {
+        f"recon.{p.name}"
+        for p in SRC.iterdir()
+        if (p / "endpoints.py").exists() or (p / "tasks.py").exists() or (p / "service.py").exists()
+    }
+
+
+def test_engine_and_ingest_are_forbidden_every_platform_package() -> None:
+    forbidden = set(_contract("engine and ingest")["forbidden_modules"])
+    assert _platform_packages() - forbidden == set()
+
+
+def test_every_domain_is_in_the_layers_contract() -> None:
+    layered = set(_contract("each domain is layered")["containers"])
+    assert _domains() - layered == set()
+
+
+def test_models_and_core_may_import_no_domain() -> None:
+    forbidden = set(_contract("models and core")["forbidden_modules"])
+    assert _domains() - forbidden == set()
