@@ -31,7 +31,7 @@ test('datasets: upload both demo files with progress, a duplicate warning, mappi
   await expect(page.getByRole('progressbar', { name: 'Upload progress of ledger.csv' })).toBeVisible();
   const table = page.getByRole('table', { name: 'Datasets' });
   await expect(table.getByRole('row')).toHaveCount(3);
-  await expect(table.getByText('ready')).toHaveCount(2, { timeout: 60_000 });
+  await expect(table.getByText('ready', { exact: true })).toHaveCount(2, { timeout: 60_000 });
   await input.setInputFiles(join(DEMO_DIR, 'bank.csv'));
   await expect(page.getByRole('status').filter({ hasText: 'Duplicate file' })).toBeVisible();
   await checkScreen(page, '06-datasets');
@@ -54,7 +54,7 @@ test('datasets: upload both demo files with progress, a duplicate warning, mappi
   await page.getByRole('textbox', { name: 'Source column for Counterparty' }).click();
   await page.getByRole('option', { name: /^by name/ }).click();
   await page.getByRole('button', { name: 'Save mapping and re-ingest' }).click();
-  await expect(page.getByText('ready')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByText('ready', { exact: true })).toBeVisible({ timeout: 60_000 });
   await page.getByRole('tab', { name: /Rejections/ }).click();
   await expect(page.getByText(/No rejected rows|Rejected rows/).first()).toBeVisible();
   await checkScreen(page, '09-dataset-rejections');
@@ -133,7 +133,7 @@ test('runs: start a run, watch its progress live, the summary with control total
   await page.getByRole('button', { name: 'Start run' }).click();
   await expect(page).toHaveURL(/\/runs\/[0-9a-f-]{36}$/);
   await eventStream; // progress arrives over server-sent events
-  await expect(page.getByText('succeeded')).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByText('succeeded', { exact: true })).toBeVisible({ timeout: 90_000 });
   await expect(page.getByRole('table', { name: 'Control totals, left' })).toContainText('matched');
   await expect(page.getByRole('table', { name: 'Inputs and hashes' })).toContainText('v2');
   await checkScreen(page, '16-run-summary');
