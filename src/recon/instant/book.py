@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from recon.core.money import sortable_text
@@ -24,6 +24,7 @@ from recon.models import (
     DatasetRecord,
     OpenItem,
     OpenItemBook,
+    OpenItemClose,
     OpenItemKey,
     RuleSetVersion,
     Run,
@@ -99,6 +100,12 @@ def fill_book(session: Session, book: OpenItemBook, plan: InstantPlan) -> None:
         items=count,
         run_id=book.seeded_from_run_id,
     )
+
+
+def drop_book_rows(session: Session, book_id: str) -> None:
+    """The bulk rows of a book (no foreign keys: the code deletes them with the book)."""
+    for model in (OpenItemKey, OpenItem, OpenItemClose):
+        session.execute(delete(model).where(model.book_id == book_id))
 
 
 def _as_record(row: dict[str, Any]) -> dict[str, Any]:

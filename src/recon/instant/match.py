@@ -123,12 +123,20 @@ _ITEM_COLUMNS = ", ".join(f"i.{name}" for name in ITEM_FIELDS)
 _LOOKUP = f"""
 SELECT k.key, {_ITEM_COLUMNS}
 FROM open_item_keys k JOIN open_items i ON i.book_id = k.book_id AND i.row_no = k.row_no
-WHERE k.book_id = :book_id AND k.pass_no = :pass_no AND k.key {{keys}} AND i.closed_at IS NULL
+WHERE k.book_id = :book_id AND k.pass_no = :pass_no AND k.key {{keys}}
+  AND NOT EXISTS (SELECT 1 FROM open_item_closes c WHERE c.book_id = k.book_id AND c.row_no = k.row_no)
 """
 _RESULT_TYPES: dict[str, Any] = {
     "key": Text(), "row_no": Integer(), "ext_id": Text(), "date": Date(), "value_date": Date(),
     "amount": Money(), "currency": Text(), "reference": Text(), "counterparty": Text(), "description": Text(),
 }  # fmt: skip
+
+
+def row_source(session: Session, rows: list[int]) -> tuple[str, Any]:
+    """A list of row numbers as a table of one column `row_no`, bound as ONE parameter `:values`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return "unnest(CAST(:values AS integer[])) AS r(row_no)", rows
+    return "(SELECT value AS row_no FROM json_each(:values))", json.dumps(rows)
 
 
 def id_list(session: Session, values: list[Any]) -> tuple[str, Any]:
