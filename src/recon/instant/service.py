@@ -29,7 +29,7 @@ from recon.core.errors import (
 from recon.core.money import MONEY_CONTEXT, minor_units
 from recon.core.time import utcnow
 from recon.engine import RulesError, parse_rules
-from recon.instant.book import create_book, drop_book_rows, fill_book, find_book
+from recon.instant.book import create_book, drop_book_rows, fill_book, find_book, stale
 from recon.instant.match import Outcome, Pairing, reconcile, row_source
 from recon.instant.plan import InstantPlan, build_plan
 from recon.instant.schemas import ReconcileRequest
@@ -42,6 +42,7 @@ from recon.models import (
     OpenItemBook,
     RuleSet,
     RuleSetVersion,
+    Run,
 )
 from recon.models.base import new_id
 from recon.models.types import UTCDateTime
@@ -101,8 +102,9 @@ class InstantService:
         except RulesError as exc:  # stored versions are valid; a text from an older language version is not
             raise _invalid("body.ruleset_id", str(exc)) from None
         book = find_book(self.session, dataset.id, version.id, item_side)
-        if book is None or book.status == "failed":
-            book = self._start_book(book, dataset, version, item_side, plan, access)
+        newer = stale(self.session, book) if book is not None and book.status == "ready" else None
+        if book is None or book.status == "failed" or newer is not None:
+            book = self._start_book(book, dataset, version, item_side, plan, access, newer)
             if book.status == "building":  # a job indexes it: answer 202 now (the book and job commit)
                 return Answer(_encode(_indexing(book)), status=202)
         elif book.status == "building":
@@ -157,20 +159,32 @@ class InstantService:
 
     def _start_book(  # noqa: PLR0917 - one call site
         self,
-        failed: OpenItemBook | None,
+        earlier: OpenItemBook | None,
         dataset: Dataset,
         version: RuleSetVersion,
         side: str,
         plan: InstantPlan,
         access: ProjectAccess,
+        newer: Run | None,
     ) -> OpenItemBook:
-        """Index inline up to INSTANT_INLINE_INDEX_ROWS records, else in an `instant_index_book` job."""
+        """Index inline up to INSTANT_INLINE_INDEX_ROWS records, else in an `instant_index_book` job: a new
+        book, a failed one (started over), or a ready one a newer run of the dataset replaces (refreshed in
+        place: its closes stay)."""
         inline = dataset.rows <= self.settings.instant_inline_index_rows
-        if failed is not None:  # a failed job's book starts over
-            drop_book_rows(self.session, failed.id)
-            self.session.delete(failed)
-            self.session.flush()
-        book = create_book(self.session, dataset, version, side, "ready" if inline else "building")
+        status = "ready" if inline else "building"
+        if earlier is not None and newer is not None:
+            book = earlier
+            self._lock(book)
+            if book.seeded_from_run_id == newer.id:  # a concurrent request refreshed it while we waited
+                return book
+            book.seeded_from_run_id, book.status = newer.id, status
+            log.info("open_item_book_refresh", book_id=book.id, run_id=newer.id)
+        else:
+            if earlier is not None:  # a failed job's book starts over
+                drop_book_rows(self.session, earlier.id)
+                self.session.delete(earlier)
+                self.session.flush()
+            book = create_book(self.session, dataset, version, side, status)
         if inline:
             fill_book(self.session, book, plan)
             return book
