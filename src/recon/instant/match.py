@@ -9,17 +9,18 @@ is a suggestion (nothing closes). Transactions not taken are offered to the next
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Date, Integer, Text, column, text
 from sqlalchemy.orm import Session
 
+from recon.core.money import from_sortable_text
 from recon.instant.plan import InstantPass, InstantPlan
-from recon.models.types import Money
 
 ITEM_FIELDS = ("row_no", "ext_id", "date", "value_date", "amount", "currency", "reference", "counterparty",
                "description")  # fmt: skip
@@ -140,10 +141,6 @@ JOIN open_items i ON i.book_id = k.book_id AND i.row_no = k.row_no
 WHERE {_OPEN}
 """
 _INDEX_ONLY = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "enable_bitmapscan")
-_RESULT_TYPES: dict[str, Any] = {
-    "key": Text(), "row_no": Integer(), "ext_id": Text(), "date": Date(), "value_date": Date(),
-    "amount": Money(), "currency": Text(), "reference": Text(), "counterparty": Text(), "description": Text(),
-}  # fmt: skip
 
 
 def row_source(session: Session, rows: list[int]) -> tuple[str, Any]:
@@ -154,22 +151,40 @@ def row_source(session: Session, rows: list[int]) -> tuple[str, Any]:
 
 
 def _lookup(session: Session, book_id: str, pass_no: int, keys: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """Open items by blocking key (the keys' primary key index, then the items' primary key)."""
+    """Open items by blocking key (the keys' primary key index, then the items' primary key). Read through
+    the driver's cursor: tens of thousands of rows per request, converted here (SQLite keeps dates as ISO
+    text and money as its sortable text) rather than by the column types row by row."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not keys:
         return out
-    postgres = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()
     probes = sorted(keys)
-    stmt = text(_LOOKUP_PG if postgres else _LOOKUP_SQLITE).columns(
-        *(column(name, kind) for name, kind in _RESULT_TYPES.items())
-    )
-    params = {"book_id": book_id, "pass_no": pass_no, "keys": probes if postgres else json.dumps(probes)}
-    if postgres:
-        session.execute(text("; ".join(f"SET LOCAL {setting} = off" for setting in _INDEX_ONLY)))
-    for row in session.execute(stmt, params):
-        item = row._asdict()
-        out[item.pop("key")].append(item)
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("; ".join(f"SET LOCAL {setting} = off" for setting in _INDEX_ONLY))
+        rows = connection.exec_driver_sql(
+            _LOOKUP_PG.replace(":book_id", "%(book_id)s").replace(":pass_no", "%(pass_no)s")
+            .replace(":keys", "%(keys)s"),
+            {"book_id": book_id, "pass_no": pass_no, "keys": probes},
+        ).all()  # fmt: skip
+        # (a failed statement ends the transaction, and SET LOCAL with it)
+        connection.exec_driver_sql("; ".join(f"RESET {setting}" for setting in _INDEX_ONLY))
+        for key, *values in rows:
+            item = dict(zip(ITEM_FIELDS, values, strict=True))
+            item["id"] = item["ext_id"]
+            out[key].append(item)
+        return out
+    params = {"book_id": book_id, "pass_no": pass_no, "keys": json.dumps(probes)}
+    for key, *values in connection.exec_driver_sql(_LOOKUP_SQLITE, params).all():
+        item = dict(zip(ITEM_FIELDS, values, strict=True))
         item["id"] = item["ext_id"]
-    if postgres:  # (a failed statement ends the transaction, and SET LOCAL with it)
-        session.execute(text("; ".join(f"RESET {setting}" for setting in _INDEX_ONLY)))
+        item["date"] = _sqlite_date(item["date"])
+        item["value_date"] = _sqlite_date(item["value_date"])
+        if item["amount"] is not None:  # as recon.models.types.Money reads it
+            amount = item["amount"]
+            item["amount"] = from_sortable_text(amount) if amount[:1] in ("N", "P") else Decimal(amount)
+        out[key].append(item)
     return out
+
+
+def _sqlite_date(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
