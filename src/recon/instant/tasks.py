@@ -6,7 +6,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.orm import Session
 
-from recon.core.db import session_scope
+from recon.core.db import SessionFactory, session_scope
 from recon.instant.book import fill_book
 from recon.instant.service import plan_of
 from recon.jobs import JobContext, task
@@ -41,4 +41,13 @@ def instant_index_book(ctx: JobContext, book_id: str) -> None:
             return
         fill_book(session, book, plan_of(version.text, book.side))
         ctx.finish_in(session, {"items": book.items})
+    _checkpoint(ctx.session_factory)
     log.info("instant_index_book_job", job_id=ctx.job_id, book_id=book_id)
+
+
+def _checkpoint(session_factory: SessionFactory) -> None:
+    """SQLite: move the book's pages (hundreds of MB of write-ahead log at 1M items) into the database now,
+    rather than in the commit of the first instant request after it (1.6 s measured at 1M items)."""
+    with session_factory() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
