@@ -261,12 +261,10 @@ class ResultsRepository:
         ids = sorted(group_ids)
         rows = self.session.execute(
             select(*ITEM_COLUMNS)
-            .where(
-                RunItem.run_id == run_id,
-                # The range keeps the plan on the (run_id, group_id) index even without fresh statistics.
-                RunItem.group_id.between(ids[0], ids[-1]),
-                RunItem.group_id.in_(ids),
-            )
+            # One seek per group in the (run_id, group_id) index. No `BETWEEN min AND max` beside it: for a
+            # page sorted by amount the ids spread over the run and SQLite walked the whole range (100 groups:
+            # 151 -> 20 ms at 100k x 100k); PostgreSQL has the run's statistics from its results transaction.
+            .where(RunItem.run_id == run_id, RunItem.group_id.in_(ids))
             .order_by(RunItem.group_id, RunItem.side, RunItem.row_no)
         )
         for item in rows:
