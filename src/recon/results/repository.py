@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, literal_column, or_, select
+from sqlalchemy import Row, Text, and_, cast, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,7 +52,14 @@ class ItemFilters(Window):
 GROUP_TABLE = MatchGroup.__table__
 ITEM_TABLE = RunItem.__table__
 # Lists read Core rows (no ORM identity map): a page of 1000 groups with 2000 members is built ~4x faster.
-GROUP_COLUMNS = [GROUP_TABLE.c[name] for name in GroupOut.model_fields if name not in ("members", "age_days")]
+# The explanation is read as its stored JSON text: a page splices it into the response as it is instead of
+# parsing and serialising it again (that was the largest Python cost of a page of 1000 groups).
+EXPLANATION_TEXT = cast(MatchGroup.explanation, Text).label("explanation")
+GROUP_COLUMNS = [
+    EXPLANATION_TEXT if name == "explanation" else GROUP_TABLE.c[name]
+    for name in GroupOut.model_fields
+    if name not in ("members", "age_days")
+]
 ITEM_COLUMNS = [ITEM_TABLE.c[name] for name in ItemOut.model_fields if name != "age_days"]
 
 
