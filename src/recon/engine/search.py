@@ -116,12 +116,10 @@ def subsets(
         # The batch result holds while its pick is free: the best subset of all candidates is the best of the
         # free ones too, and the alternative is looked for among all candidates either way (no subset of all
         # candidates: none of the free ones either). Only blocks whose pick an earlier group took re-solve.
-        if k in planned and (
-            planned[k][0] is None or not any(int(many[e]) in used for e in everyone[k][list(planned[k][0])])
-        ):
-            picked, other = planned[k]
-            if picked is None:
-                continue
+        picked, other = planned.get(k, (None, None))
+        if k in planned and picked is None:
+            continue
+        if picked is not None and not any(int(many[e]) in used for e in everyone[k][list(picked)]):
             edges = everyone[k][list(picked)]
         else:
             free = [e for e in block.tolist() if int(many[e]) not in used][:MAX_CANDIDATES]
