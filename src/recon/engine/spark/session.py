@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon.engine.assign import Assignment
-from recon.engine.backend import query_failed
+from recon.engine.backend import query_failed, solve_here
 from recon.engine.errors import EngineError
 from recon.engine.margin import Rivals
 from recon.engine.spark.components import solve_in_spark
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 SUPPORTED_KINDS = ("one_to_one",)
+# Candidate sets up to this many edges are solved on the driver, which holds them already (scipy solves a
+# million edges in about a second); larger ones in Spark, per batch of connected components.
+DRIVER_EDGES = 1_000_000
 # local sessions: few shuffle partitions (the default 200 costs seconds per pass on small data)
 LOCAL_CONFIG = {
     "spark.sql.shuffle.partitions": "4",
@@ -79,8 +82,9 @@ class SparkBackend:
 
     name = "Spark"
 
-    def __init__(self, spark: SparkSession) -> None:
+    def __init__(self, spark: SparkSession, driver_edges: int = DRIVER_EDGES) -> None:
         self.spark = spark
+        self.driver_edges = driver_edges
         self.threads = max(1, int(spark.sparkContext.defaultParallelism)) if _classic(spark) else 1
         self.views: set[str] = set()
         self._register_udfs()
@@ -123,6 +127,8 @@ class SparkBackend:
     def solve(
         self, left: IntArray, right: IntArray, score: FloatArray, margin: float
     ) -> tuple[Assignment, Rivals]:
+        if len(left) <= self.driver_edges:
+            return solve_here(left, right, score, margin)
         return solve_in_spark(self.spark, left, right, score, margin)
 
     def close(self) -> None:
