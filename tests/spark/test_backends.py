@@ -56,7 +56,10 @@ KINDS = {
     "equals": "      - {left: ref, right: ref, op: equals, normalize: [upper, alnum]}\n",
     "tolerance": "      - {left: amount, right: amount, op: tolerance, abs: 0.05}\n",
     "within_days": "      - {left: date, right: date, op: within_days, days: 2}\n",
-    "similarity": "      - {left: ref, right: ref, op: similarity, method: jaro_winkler, min: 0.8, normalize: [upper, alnum]}\n",
+    "similarity": (
+        "      - {left: ref, right: ref, op: similarity, method: jaro_winkler, min: 0.8,"
+        " normalize: [upper, alnum]}\n"
+    ),
 }
 EXPECTED = {
     "equals": [("p", "matched", ("a",), ("x",)), ("p", "matched", ("b",), ("y",))],
