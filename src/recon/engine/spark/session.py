@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +56,10 @@ def spark_session(master: str | None = None, config: dict[str, str] | None = Non
         settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.")}
     else:
         builder = builder.master(master)
+        if master.startswith("local"):
+            # the Python workers are this interpreter (recon's UDFs import recon); a cluster's executors
+            # need recon[engine] installed (docs/scaling.md)
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     session: SparkSession = builder.getOrCreate()
