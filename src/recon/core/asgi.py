@@ -3,10 +3,12 @@ through untouched; HTTP requests go to `http`."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
-class HttpMiddleware:
+class HttpMiddleware(ABC):
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -20,5 +22,6 @@ class HttpMiddleware:
         """False: pass every request through (a middleware that is switched off for now)."""
         return True
 
+    @abstractmethod
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """Handle one HTTP request (call `self.app` to pass it on)."""
