@@ -45,6 +45,9 @@ test('datasets: upload both demo files with progress, a duplicate warning, mappi
   await page.getByRole('option', { name: 'counterparty', exact: true }).click();
   await page.getByRole('textbox', { name: 'Source column for Counterparty' }).click();
   await page.getByRole('option', { name: 'description', exact: true }).click();
+  // The unsaved mapping is previewed live on the first rows of the file.
+  await expect(page.getByText('Preview of this mapping (not saved)')).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Records with this mapping' })).toContainText('SEPA');
   await page.getByRole('button', { name: 'Save mapping and re-ingest' }).click();
   await expect(page.getByRole('table', { name: 'Parsed records' })).toContainText('SEPA', { timeout: 60_000 });
   await checkScreen(page, '08-dataset-mapping');

@@ -529,6 +529,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/datasets/{dataset_id}/mapping/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Mapping
+         * @description Try a mapping (and read options) on the first rows of the stored CSV file before saving it: the records
+         *     it would give, the rows it would reject and why, and the types detected. Nothing is saved.
+         */
+        post: operations["preview_mapping_api_v1_projects__project_id__datasets__dataset_id__mapping_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/datasets/{dataset_id}/preview": {
         parameters: {
             query?: never;
@@ -3485,6 +3506,84 @@ export interface components {
              * @description Reason code (project setting `writeoff_reasons`) for a non-zero difference.
              */
             writeoff_reason?: string | null;
+        };
+        /**
+         * MappingPreviewIn
+         * @description A mapping (and read options) to try on the first rows of the stored file; nothing is saved.
+         */
+        MappingPreviewIn: {
+            /**
+             * Limit
+             * @description Number of data rows to read
+             * @default 50
+             */
+            limit?: number;
+            /**
+             * Mapping
+             * @description {canonical field: source column}; omitted fields by name
+             */
+            mapping: {
+                [key: string]: string;
+            };
+            /**
+             * Read Options
+             * @description Omitted: the dataset's current ones
+             */
+            read_options?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * MappingPreviewOut
+         * @description What the mapping makes of the first rows: the records, the rejected rows and the types detected.
+         */
+        MappingPreviewOut: {
+            /**
+             * Columns
+             * @description Canonical fields, then the extra columns
+             */
+            columns: string[];
+            /**
+             * Detected
+             * @description What was detected while reading (encoding, delimiter, ...)
+             */
+            detected: {
+                [key: string]: string;
+            };
+            /**
+             * Effective Mapping
+             * @description {canonical field: source column} as resolved
+             */
+            effective_mapping: {
+                [key: string]: string;
+            };
+            /**
+             * Extra Columns
+             * @description The file's columns no field uses (kept in `extra`)
+             */
+            extra_columns: string[];
+            /**
+             * Items
+             * @description The accepted rows among the first `rows_read`
+             */
+            items: components["schemas"]["RecordOut"][];
+            /**
+             * Rejections
+             * @description Why each rejected row among them was refused
+             */
+            rejections: components["schemas"]["RejectionOut"][];
+            /** Rows Read */
+            rows_read: number;
+            /**
+             * Source Columns
+             * @description The file's columns
+             */
+            source_columns: string[];
+            /**
+             * Whole File
+             * @description True when the rows read are all of the file
+             */
+            whole_file: boolean;
         };
         /**
          * MappingUpdate
@@ -8031,6 +8130,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetAccepted"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role too low for this action */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not visible to the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_mapping_api_v1_projects__project_id__datasets__dataset_id__mapping_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Resource id */
+                dataset_id: string;
+                /** @description Project id */
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MappingPreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MappingPreviewOut"];
                 };
             };
             /** @description Bad request */

@@ -47,11 +47,26 @@ def match(  # noqa: PLR0917 (Typer maps parameters to options)
     profile: Annotated[
         bool, typer.Option("--profile", help="Print where the time went, stage by stage (to stderr).")
     ] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend", help="Where the plan runs: duckdb (in process) or spark (docs/scaling.md)."
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="With --backend spark: local[*] (default), spark://host:7077, or Spark Connect sc://host:15002.",
+        ),
+    ] = None,
 ) -> None:
     """Reconcile LEFT against RIGHT with the rules; write summary.json, matches and unmatched files to OUT."""
     from recon.engine import EngineError
 
-    request = MatchRequest(left, right, rules, out, fmt.value, memory_limit, threads, profile)
+    request = MatchRequest(
+        left, right, rules, out, fmt.value, memory_limit, threads, profile, backend, spark_master
+    )
     try:
         if quiet:
             summary = run_match(request)

@@ -21,6 +21,7 @@ from recon.cli.console import BadInput
 
 SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 FORMATS = ("parquet", "csv")
+BACKENDS = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class MatchRequest:
     memory_limit: str | None = None
     threads: int | None = None
     profile: bool = False
+    backend: str = "duckdb"
+    spark_master: str | None = None  # --backend spark: local[*] by default, spark://..., sc://... (Connect)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ def check_request(req: MatchRequest) -> None:
         problems.append(f"--format: {req.fmt!r} is not one of {', '.join(FORMATS)}")
     if req.memory_limit is not None and not SIZE.match(req.memory_limit):
         problems.append(f"--memory-limit: {req.memory_limit!r} is not a size like 512MB or 2GB")
+    if req.backend not in BACKENDS:
+        problems.append(f"--backend: {req.backend!r} is not one of {', '.join(BACKENDS)}")
+    if req.spark_master is not None and req.backend != "spark":
+        problems.append("--spark-master: only with --backend spark")
     if req.threads is not None and req.threads < 1:
         problems.append(f"--threads: must be at least 1 (got {req.threads})")
     if problems:
@@ -184,6 +191,19 @@ def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> di
     return summary
 
 
+def open_backend(req: MatchRequest) -> Any:
+    """The engine backend the request names: "duckdb", or a Spark backend on `req.spark_master`."""
+    if req.backend != "spark":
+        return req.backend
+    try:
+        from recon.engine.spark import SparkBackend, spark_session
+    except ImportError as exc:
+        raise BadInput(
+            [f"--backend spark: {exc.name} is not installed (uv sync --group spark; Java 17+)"]
+        ) from exc
+    return SparkBackend(spark_session(req.spark_master))
+
+
 def _run_match(req: MatchRequest, listener: Listener) -> dict[str, Any]:
     from recon.engine import reconcile
     from recon.engine.timing import stage
@@ -205,6 +225,7 @@ def _run_match(req: MatchRequest, listener: Listener) -> dict[str, Any]:
             temp_dir=spill,
             threads=req.threads,
             progress=listener,
+            backend=open_backend(req),
         )
     inputs = {
         "left_file": str(req.left),

@@ -16,6 +16,8 @@ from recon.core.text_guard import loads_bounded, text_problem
 from recon.datasets.schemas import (
     DatasetAccepted,
     DatasetOut,
+    MappingPreviewIn,
+    MappingPreviewOut,
     MappingUpdate,
     PreviewOut,
     RecordOut,
@@ -139,6 +141,22 @@ def update_mapping(
     The current records stay visible until the new ones replace them in one transaction."""
     dataset = DatasetService(session).remap(access, dataset_id, body.mapping, body.read_options, body.version)
     return _accepted(Accepted(dataset))
+
+
+@router.post("/{dataset_id}/mapping/preview", response_model=MappingPreviewOut)
+def preview_mapping(
+    *,
+    project_id: ProjectId,
+    dataset_id: ResourceId,
+    body: MappingPreviewIn,
+    access: ProjectPreparer,
+    session: DbSession,
+    settings: AppSettings,
+) -> MappingPreviewOut:
+    """Try a mapping (and read options) on the first rows of the stored CSV file before saving it: the records
+    it would give, the rows it would reject and why, and the types detected. Nothing is saved."""
+    service = DatasetService(session, get_store(settings))
+    return service.preview_mapping(access, dataset_id, body, settings)
 
 
 @router.get("/{dataset_id}/rejections", response_model=Page[RejectionOut])

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recon.datasets.mapping import CANONICAL_FIELDS, ResolvedMapping, resolve_mapping
-from recon.ingest import IngestError, ReadOptions, RowError, read_bytes, read_file
+from recon.ingest import IngestError, IngestResult, ReadOptions, RowError, read_bytes, read_file
 from recon.ingest.limits import LimitExceeded
 from recon.ingest.statements import StatementSummary, is_statement_format, statement_format
 from recon.ingest.statements.table import columns_of
@@ -57,25 +57,34 @@ def probe_columns(path: Path, *, filename: str, fmt: str, options: ReadOptions) 
             names.insert(min(names.index(spec.debit), names.index(spec.credit)), spec.column)
         return names
     if fmt == "csv":
-        head = _csv_head(path, options)
-        return list(read_bytes(head, filename=filename, options=options, format="csv").table.column_names)
+        with path.open("rb") as handle:
+            head = csv_head(handle, options)
+        return _csv_columns(head, filename, options)
     return list(read_file(path, options=options, format=fmt).table.column_names)
 
 
-def _csv_head(path: Path, options: ReadOptions) -> bytes:
-    """The first PROBE_BYTES of a CSV cut after its last whole line, read further when the skipped lines
-    and the header do not fit (a header is never cut: it is read whole or refused by max_row_bytes)."""
+def _csv_columns(head: bytes, filename: str, options: ReadOptions) -> list[str]:
+    return list(read_bytes(head, filename=filename, options=options, format="csv").table.column_names)
+
+
+def csv_head(handle: BinaryIO, options: ReadOptions, *, rows: int | None = None) -> bytes:
+    """The first PROBE_BYTES of a CSV cut after its last whole line (or after the header and `rows` more
+    lines), read further when the skipped lines and the header do not fit (a header is never cut: it is
+    read whole or refused by max_row_bytes)."""
     needed = options.skip_rows + 1
     limit = PROBE_BYTES + options.limits.max_row_bytes * needed
-    with path.open("rb") as handle:
-        head = handle.read(PROBE_BYTES)
-        while head.count(b"\n") < needed and len(head) <= limit:
-            more = handle.read(PROBE_BYTES)
-            if not more:
-                return head
-            head += more
-        if not handle.read(1):
+    head = handle.read(PROBE_BYTES)
+    while head.count(b"\n") < needed and len(head) <= limit:
+        more = handle.read(PROBE_BYTES)
+        if not more:
             return head
+        head += more
+    if rows is not None:
+        cut = _first_lines(head, needed + rows)
+        if len(cut) < len(head):
+            return cut
+    if not handle.read(1):
+        return head
     if head.count(b"\n") < needed:
         raise LimitExceeded(
             "max_row_bytes",
@@ -84,6 +93,15 @@ def _csv_head(path: Path, options: ReadOptions) -> bytes:
             line=needed,
         )
     return head[: head.rfind(b"\n") + 1]
+
+
+def _first_lines(data: bytes, count: int) -> bytes:
+    end = -1
+    for _ in range(count):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[: end + 1]
 
 
 def parse_dataset(
@@ -96,12 +114,39 @@ def parse_dataset(
 ) -> ParsedDataset:
     """Read the file into canonical records. Raises IngestError / MappingError for whole-file problems."""
     columns = probe_columns(path, filename=filename, fmt=fmt, options=options)
+
+    def read(types: Mapping[str, str], id_column: str | None) -> IngestResult:
+        return read_file(path, options=options, types=types, format=fmt, id_column=id_column)
+
+    return _parse(columns, options, requested, read)
+
+
+def parse_csv_head(
+    head: bytes, *, filename: str, options: ReadOptions, requested: Mapping[str, str]
+) -> ParsedDataset:
+    """`parse_dataset` for the first lines of a CSV (`csv_head`): what a mapping would make of them."""
+    columns = _csv_columns(head, filename, options)
+
+    def read(types: Mapping[str, str], id_column: str | None) -> IngestResult:
+        return read_bytes(
+            head, filename=filename, options=options, types=types, format="csv", id_column=id_column
+        )
+
+    return _parse(columns, options, requested, read)
+
+
+def _parse(
+    columns: list[str],
+    options: ReadOptions,
+    requested: Mapping[str, str],
+    read: Callable[[Mapping[str, str], str | None], IngestResult],
+) -> ParsedDataset:
     if options.amount is not None and "amount" not in requested and options.amount.column in columns:
         # The sign convention names the signed column it builds: that is the amount unless mapped otherwise.
         requested = {**requested, "amount": options.amount.column}
     resolved = resolve_mapping(requested, columns)
     types = resolved.types | {column: "string" for column in resolved.extra}
-    result = read_file(path, options=options, types=types, format=fmt, id_column=resolved.fields["ext_id"])
+    result = read(types, resolved.fields["ext_id"])
     table = result.table
     rejected_rows = [int(r) for r in result.rejected.column("_row").to_pylist()]
     row_no = _accepted_row_numbers(result.rows_read, rejected_rows, table.num_rows)

@@ -65,6 +65,18 @@ class MappingUpdate(BaseModel):
     version: int | None = Field(default=None, ge=1, description="Must match the current version, else 409")
 
 
+class MappingPreviewIn(BaseModel):
+    """A mapping (and read options) to try on the first rows of the stored file; nothing is saved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mapping: dict[str, str] = Field(description="{canonical field: source column}; omitted fields by name")
+    read_options: dict[str, Any] | None = Field(
+        default=None, description="Omitted: the dataset's current ones"
+    )
+    limit: int = Field(default=50, ge=1, le=200, description="Number of data rows to read")
+
+
 class RejectionOut(BaseModel):
     row: int = Field(description="1-based data row (header and blank lines not counted)")
     line: int | None = Field(description="Where the record starts in the file, when known")
@@ -108,3 +120,17 @@ class RecordOut(BaseModel):
 class PreviewOut(BaseModel):
     columns: list[str] = Field(description="Canonical fields, then the extra columns")
     items: list[RecordOut]
+
+
+class MappingPreviewOut(BaseModel):
+    """What the mapping makes of the first rows: the records, the rejected rows and the types detected."""
+
+    source_columns: list[str] = Field(description="The file's columns")
+    effective_mapping: dict[str, str] = Field(description="{canonical field: source column} as resolved")
+    detected: dict[str, str] = Field(description="What was detected while reading (encoding, delimiter, ...)")
+    columns: list[str] = Field(description="Canonical fields, then the extra columns")
+    extra_columns: list[str] = Field(description="The file's columns no field uses (kept in `extra`)")
+    items: list[RecordOut] = Field(description="The accepted rows among the first `rows_read`")
+    rejections: list[RejectionOut] = Field(description="Why each rejected row among them was refused")
+    rows_read: int
+    whole_file: bool = Field(description="True when the rows read are all of the file")

@@ -3,11 +3,13 @@ commits; ingestion itself runs as the `ingest_dataset` job (recon.datasets.tasks
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import structlog
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
 from recon.auth.access import ProjectAccess
+from recon.config import Settings
 from recon.core.errors import (
     Conflict,
     FieldError,
@@ -27,9 +30,17 @@ from recon.core.errors import (
 from recon.core.money import render_amount
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.datasets.limits import bounded
 from recon.datasets.mapping import CANONICAL_FIELDS, MappingError, validate_mapping
 from recon.datasets.repository import DatasetRepository, delete_rows
-from recon.datasets.schemas import PreviewOut, RecordOut, RejectionOut, StatementOut
+from recon.datasets.schemas import (
+    MappingPreviewIn,
+    MappingPreviewOut,
+    PreviewOut,
+    RecordOut,
+    RejectionOut,
+    StatementOut,
+)
 from recon.datasets.sniff import SNIFF_BYTES, sniff_format
 from recon.ingest import IngestError, ReadOptions
 from recon.jobs import enqueue
@@ -37,7 +48,10 @@ from recon.jobs.names import INGEST_DATASET
 from recon.models import Dataset, DatasetRecord, DatasetRejection, DatasetStatus, OpenItemBook, Schedule
 from recon.runs.repository import RunRepository
 from recon.storage import ObjectStore
-from recon.storage.base import HashingLimiter, iter_chunks
+from recon.storage.base import HashingLimiter, ObjectNotFound, iter_chunks
+
+if TYPE_CHECKING:
+    from recon.datasets.parsing import ParsedDataset
 
 log = structlog.get_logger("recon.datasets")
 
@@ -307,10 +321,80 @@ class DatasetService:
             )
         )
 
+    def preview_mapping(
+        self, access: ProjectAccess, dataset_id: str, trial: MappingPreviewIn, settings: Settings
+    ) -> MappingPreviewOut:
+        """What the trial mapping would make of the first rows of the stored file; nothing is saved."""
+        checked = check_mapping(dict(trial.mapping)) or {}
+        dataset = self.get(access.project.id, dataset_id)
+        limit = trial.limit
+        raw_options = dataset.read_options
+        if trial.read_options is not None:
+            raw_options = check_read_options(dict(trial.read_options))
+        if dataset.format != "csv":
+            message = (
+                f"a preview reads the first rows of CSV files; this dataset is {dataset.format}: "
+                "save the mapping to see its records"
+            )
+            raise Unprocessable(message, errors=[FieldError(field="mapping", message=message)])
+        if self.store is None:
+            raise RuntimeError("preview_mapping needs the object store")
+        from recon.datasets.parsing import csv_head, parse_csv_head
+
+        options = bounded(ReadOptions.from_mapping(raw_options, where="read_options"), settings)
+        try:
+            with closing(self.store.open(dataset.storage_key)) as handle:
+                head = csv_head(handle, options, rows=limit)
+            parsed = parse_csv_head(head, filename=dataset.filename, options=options, requested=checked)
+        except MappingError as exc:
+            raise Unprocessable(str(exc), errors=[FieldError(field=exc.field, message=exc.message)]) from None
+        except IngestError as exc:
+            exc.file = dataset.filename
+            error = FieldError(field="read_options", message=str(exc))
+            raise Unprocessable(str(exc), errors=[error]) from None
+        except ObjectNotFound as exc:
+            raise Conflict(f"the stored file of dataset {dataset.id} is missing") from exc
+        return mapping_preview_out(parsed, limit, whole_file=len(head) == dataset.size)
+
     def preview(self, project_id: str, dataset_id: str, limit: int) -> PreviewOut:
         dataset = self.get(project_id, dataset_id)
         items = [record_out(r, dataset) for r in self.datasets.first_records(dataset.id, limit)]
         return PreviewOut(columns=[*CANONICAL_FIELDS, *(dataset.extra_columns or [])], items=items)
+
+
+def mapping_preview_out(parsed: ParsedDataset, limit: int, *, whole_file: bool) -> MappingPreviewOut:
+    rows = parsed.records.slice(0, limit).to_pylist()
+    items = [
+        RecordOut(
+            row=row["row_no"],
+            ext_id=row["ext_id"] or "",
+            date=row["date"],
+            value_date=row["value_date"],
+            amount=_amount(row["amount"], parsed.amount_scale, row["currency"]),
+            currency=row["currency"],
+            reference=row["reference"],
+            counterparty=row["counterparty"],
+            description=row["description"],
+            extra=json.loads(row["extra"]) if row["extra"] else {},
+        )
+        for row in rows
+    ]
+    rejections = [
+        RejectionOut(row=e.row, line=e.line, column=e.column, value=e.value, reason=e.reason)
+        for e in parsed.rejections
+        if e.row <= limit
+    ]
+    return MappingPreviewOut(
+        source_columns=parsed.source_columns,
+        effective_mapping={f: c for f, c in parsed.mapping.fields.items() if c is not None},
+        detected=parsed.detected,
+        columns=[*CANONICAL_FIELDS, *parsed.mapping.extra],
+        extra_columns=list(parsed.mapping.extra),
+        items=items,
+        rejections=rejections,
+        rows_read=min(parsed.rows_read, limit),
+        whole_file=whole_file,
+    )
 
 
 def rejection_out(rejection: DatasetRejection) -> RejectionOut:

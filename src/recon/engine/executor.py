@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -20,7 +15,8 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from recon.engine import calendar, frequency, normalize, sql
-from recon.engine.errors import EngineError, InputError, QueryFailed
+from recon.engine.backend import Backend, DuckDBBackend
+from recon.engine.errors import EngineError, InputError
 from recon.engine.planner import (
     HOT_BLOCK_PAIRS,
     TOKEN_PAIR_LIMIT,
@@ -118,22 +114,18 @@ class PairCandidates:
 
 
 class Session:
-    """One in-memory DuckDB connection; closed (and its spill directory removed) by close()."""
+    """The engine's state of one reconcile (sides, derived columns, vocabularies) over an execution
+    backend (recon.engine.backend) that runs the plan's SQL; close() releases the backend."""
 
-    def __init__(self, memory_limit: str | None, temp_dir: str | None, threads: int | None) -> None:
-        self.threads = threads or os.cpu_count() or 1
-        self._own_temp = temp_dir is None
-        self.temp_dir = temp_dir or tempfile.mkdtemp(prefix="recon-duckdb-")
-        config: dict[str, Any] = {"threads": self.threads, "temp_directory": self.temp_dir}
-        if memory_limit:
-            config["memory_limit"] = memory_limit
-        try:
-            self.con = duckdb.connect(":memory:", config=config)
-        except duckdb.Error as exc:
-            raise InputError(
-                f"cannot start DuckDB ({exc}); check memory_limit / temp_dir / threads"
-            ) from None
-        self.con.execute("SET preserve_insertion_order = false")
+    def __init__(
+        self,
+        memory_limit: str | None,
+        temp_dir: str | None,
+        threads: int | None,
+        backend: Backend | None = None,
+    ) -> None:
+        self.backend = backend or DuckDBBackend(memory_limit, temp_dir, threads)
+        self.threads = self.backend.threads
         self.sides: dict[str, Side] = {}
         self.derived: dict[tuple[str, str, Derivation], str] = {}
         self.extra: dict[str, dict[str, pa.Array]] = {"left": {}, "right": {}}
@@ -151,9 +143,7 @@ class Session:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        self.con.close()
-        if self._own_temp:
-            shutil.rmtree(self.temp_dir, ignore_errors=True)
+        self.backend.close()
 
     def begin_pass(self, offered: tuple[IntArray, IntArray]) -> frequency.Vocabularies:
         """A pass starts with these open records: word frequencies are those of the records it can pair
@@ -162,21 +152,18 @@ class Session:
         return self.vocabularies
 
     def run(self, query: str) -> None:
-        try:
-            with stage(query.split(" AS ", maxsplit=1)[0][:40]):
-                self.con.execute(query)
-        except duckdb.Error as exc:
-            raise _query_failed(exc) from exc
+        with stage(query.split(" AS ", maxsplit=1)[0][:40]):
+            self.backend.run(query)
 
     def arrow(self, query: str, label: str | None = None) -> pa.Table:
-        try:
-            with stage(label or "query " + " ".join(query.split())[:34]):
-                return self.con.sql(query).to_arrow_table()
-        except duckdb.Error as exc:
-            raise _query_failed(exc) from exc
+        with stage(label or "query " + " ".join(query.split())[:34]):
+            return self.backend.arrow(query)
 
     def register(self, name: str, table: pa.Table) -> None:
-        self.con.register(name, table)
+        self.backend.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.backend.unregister(name)
 
     def add_side(self, side: Side) -> None:
         self.sides[side.name] = side
@@ -281,7 +268,7 @@ class Session:
         tokens = self.token_tables(plan) if plan.tokens is not None else None
         source = join_clause(plan, left, right, words, tokens)
         query = f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(where)}"
-        table = self.arrow(query + " ORDER BY lr, rr", f"{plan.name}: candidates (DuckDB)")
+        table = self.arrow(query + " ORDER BY lr, rr", f"{plan.name}: candidates ({self.backend.name})")
         lr, rr = _ints(table, "lr"), _ints(table, "rr")
         ok = np.ones(table.num_rows, bool)
         sims: dict[ItemKey, FloatArray] = {}
@@ -567,11 +554,3 @@ def _floats(table: pa.Table, column: str) -> FloatArray:
 
 
 __all__ = ["PairCandidates", "Session", "Side", "order_by_id"]
-
-
-def _query_failed(exc: duckdb.Error) -> QueryFailed:
-    """The kind of failure for users (e.g. ConversionException, OutOfMemoryException); DuckDB's text, which
-    quotes the SQL, goes to the log."""
-    detail = str(exc)
-    logging.getLogger("recon.engine").warning("engine_query_failed: %s", detail)
-    return QueryFailed(type(exc).__name__, detail)

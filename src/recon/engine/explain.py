@@ -406,8 +406,8 @@ def group_outcomes(
         SELECT a.g, {ok_all} AS ok, CAST({_obj(*parts)} AS VARCHAR) AS e
         FROM a JOIN b ON a.g = b.g JOIN __gs gs ON gs.g = a.g ORDER BY a.g"""
     table = session.arrow(query)
-    session.con.unregister("__fm")
-    session.con.unregister("__gs")
+    session.unregister("__fm")
+    session.unregister("__gs")
     if table.num_rows != n_groups:
         raise EngineError(f"pass '{plan.name}': {table.num_rows} group explanations for {n_groups} groups")
     ok_values = np.asarray(table.column("ok").to_numpy(zero_copy_only=False), dtype=bool)

@@ -9,10 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from recon.engine.assign import assign
 from recon.engine.executor import Session
 from recon.engine.explain import pair_explanations
-from recon.engine.margin import find_rivals
 from recon.engine.model import PassSpec
 from recon.engine.planner import PassPlan
 from recon.engine.timing import stage
@@ -102,8 +100,9 @@ def run_one_to_one(
     reasons.note("left", candidates.below_left, BELOW_MIN_SCORE, spec.index, candidates.below_best_left)
     reasons.note("right", candidates.below_right, BELOW_MIN_SCORE, spec.index, candidates.below_best_right)
     with stage(f"{spec.name}: assign"):
-        chosen = assign(candidates.left, candidates.right, candidates.score)
-        rivals = find_rivals(candidates.left, candidates.right, candidates.score, chosen.edges, spec.margin)
+        chosen, rivals = session.backend.solve(
+            candidates.left, candidates.right, candidates.score, spec.margin
+        )
     reasons.note("left", np.union1d(chosen.ambiguous_left, rivals.losers_left), AMBIGUOUS, spec.index)
     reasons.note("right", np.union1d(chosen.ambiguous_right, rivals.losers_right), AMBIGUOUS, spec.index)
     edges = chosen.edges  # ascending, and candidates are sorted by left rid: groups come in left-id order

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from recon import __version__
+from recon.engine.backend import Backend, open_backend
 from recon.engine.errors import InputError
 from recon.engine.executor import Session, Side, order_by_id
 from recon.engine.groups import run_grouped
@@ -43,15 +44,18 @@ def reconcile(
     temp_dir: str | None = None,
     threads: int | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    backend: str | Backend = "duckdb",
 ) -> Reconciliation:
     """Match `left` against `right` with the rule set; every record lands exactly once in the result.
 
     Raises RulesError when the rules name missing columns, InputError for unusable input (missing or
     duplicate ids, a tolerance on a non-numeric column, ...), EngineError when an invariant check fails.
+    `backend`: where the plan runs: "duckdb" (in process, the default), "spark" (recon.engine.spark's
+    default session) or a recon.engine.backend.Backend.
     """
     rules.check_columns(left.column_names, right.column_names)
     _check_types(rules, {"left": left, "right": right})
-    session = Session(memory_limit, temp_dir, threads)
+    session = Session(memory_limit, temp_dir, threads, open_backend(backend, memory_limit, temp_dir, threads))
     try:
         with stage("order by id"):
             sides = {
@@ -68,6 +72,7 @@ def reconcile(
             duplicates = _duplicates(session, rules, sides, available)
         with stage("plan (waiting for normalized columns)"):
             plan = planning.result()
+        session.backend.check(plan)
         for name in sides:
             session.publish(name)
         reasons = Reasons({name: side.n for name, side in sides.items()})

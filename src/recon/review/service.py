@@ -9,7 +9,7 @@ suggestion and approving may carry one; rejecting a decision must say why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -87,6 +87,33 @@ class Problems:
     def conflict(self, field_name: str, message: str, *, stale: bool = False) -> None:
         self.conflicts.append(FieldError(field=field_name, message=message))
         self.stale = self.stale or stale
+
+    def checked(
+        self,
+        rows: Mapping[int, Any],
+        refs: Sequence[tuple[int, int]],
+        field_of: FieldOf,
+        noun: str,
+        run_id: str,
+    ) -> Iterator[tuple[int, Any]]:
+        """(index, row) of each ref that is listed once, exists in the run and carries the current version;
+        the others are recorded as problems."""
+        seen: set[int] = set()
+        for i, (ref_id, version) in enumerate(refs):
+            row = rows.get(ref_id)
+            if ref_id in seen:
+                self.bad(field_of(i, "id"), f"{noun} {ref_id} is listed twice")
+            elif row is None:
+                self.bad(field_of(i, "id"), f"{noun} {ref_id} is not a {noun} of run {run_id}")
+            elif row.version != version:
+                self.conflict(
+                    field_of(i, "version"),
+                    f"{noun} {ref_id}: version {version} is stale (now {row.version})",
+                    stale=True,
+                )
+            else:
+                yield i, row
+            seen.add(ref_id)
 
     def raise_if_any(self, what: str) -> None:
         if self.invalid:
@@ -204,25 +231,12 @@ class ReviewService:
             self._check_reason(reason_code, reason_field)
         rows = groups_by_id(self.session, run.id, [gid for gid, _ in refs])
         problems = Problems()
-        seen: set[int] = set()
-        for i, (gid, version) in enumerate(refs):
-            row = rows.get(gid)
-            if gid in seen:
-                problems.bad(field_of(i, "id"), f"group {gid} is listed twice")
-            elif row is None:
-                problems.bad(field_of(i, "id"), f"group {gid} is not a group of run {run.id}")
-            elif row.version != version:
-                problems.conflict(
-                    field_of(i, "version"),
-                    f"group {gid}: version {version} is stale (now {row.version})",
-                    stale=True,
-                )
-            elif row.status not in repository.ACTS_ON[kind]:
+        for i, row in problems.checked(rows, refs, field_of, "group", run.id):
+            if row.status not in repository.ACTS_ON[kind]:
                 wanted = " or ".join(repository.ACTS_ON[kind])
                 problems.conflict(
-                    field_of(i, "id"), f"group {gid} is {row.status}; {kind.value} needs {wanted}"
+                    field_of(i, "id"), f"group {row.id} is {row.status}; {kind.value} needs {wanted}"
                 )
-            seen.add(gid)
         problems.raise_if_any(f"cannot {kind.value}")
         if kind == DecisionKind.CONFIRM:
             self._check_confirm_writeoff([rows[gid] for gid, _ in refs], reason_code, comment, reason_field)
@@ -309,22 +323,9 @@ class ReviewService:
     ) -> list[Row[Any]]:
         rows = items_by_id(self.session, run.id, [iid for iid, _ in refs])
         problems = Problems()
-        seen: set[int] = set()
-        for i, (iid, version) in enumerate(refs):
-            row = rows.get(iid)
-            if iid in seen:
-                problems.bad(field_of(i, "id"), f"record {iid} is listed twice")
-            elif row is None:
-                problems.bad(field_of(i, "id"), f"record {iid} is not a record of run {run.id}")
-            elif row.version != version:
-                problems.conflict(
-                    field_of(i, "version"),
-                    f"record {iid}: version {version} is stale (now {row.version})",
-                    stale=True,
-                )
-            elif row.state != ItemState.UNMATCHED or row.group_id is not None:
-                problems.conflict(field_of(i, "id"), f"record {iid} is {row.state}, not unmatched")
-            seen.add(iid)
+        for i, row in problems.checked(rows, refs, field_of, "record", run.id):
+            if row.state != ItemState.UNMATCHED or row.group_id is not None:
+                problems.conflict(field_of(i, "id"), f"record {row.id} is {row.state}, not unmatched")
         problems.raise_if_any(what)
         return [rows[iid] for iid, _ in refs]
 

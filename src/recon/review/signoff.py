@@ -216,14 +216,12 @@ def sign_off(
     run.signed_off_by_id = access.user.id
     session.flush()
     totals = [{"currency": s["currency"], **s["control_totals"]} for s in document["sections"]]
-    record_event(
+    _record_run_event(
         session,
-        action="run.signed_off",
-        actor_id=access.user.id,
-        project_id=access.project.id,
-        entity_type="run",
-        entity_id=run.id,
-        data={
+        access,
+        run,
+        "run.signed_off",
+        {
             "comment": comment,
             "statement_id": statement.id,
             "statement_sha256": sha256,
@@ -237,6 +235,20 @@ def sign_off(
     )
     log.info("run_signed_off", run_id=run.id, statement_sha256=sha256)
     return _out(run, opened, totals, statement)
+
+
+def _record_run_event(
+    session: Session, access: ProjectAccess, run: Run, action: str, data: dict[str, Any]
+) -> None:
+    record_event(
+        session,
+        action=action,
+        actor_id=access.user.id,
+        project_id=access.project.id,
+        entity_type="run",
+        entity_id=run.id,
+        data=data,
+    )
 
 
 def reopen(session: Session, access: ProjectAccess, run_id: str, comment: str) -> SignOffOut:
@@ -255,14 +267,12 @@ def reopen(session: Session, access: ProjectAccess, run_id: str, comment: str) -
     run.signed_off_at = None
     run.signed_off_by_id = None
     session.flush()
-    record_event(
+    _record_run_event(
         session,
-        action="run.reopened",
-        actor_id=access.user.id,
-        project_id=access.project.id,
-        entity_type="run",
-        entity_id=run.id,
-        data={
+        access,
+        run,
+        "run.reopened",
+        {
             "comment": comment,
             **was,
             "statement_id": statement.id if statement else None,

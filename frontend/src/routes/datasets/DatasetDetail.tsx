@@ -1,59 +1,24 @@
 import { Alert, Anchor, Badge, Group, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useCallback, useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
-import type { Schemas } from '../../api/client';
 import { useProjectId } from '../../app/project';
-import { formatBytes, formatCount, formatDateTime, formatMoney, shortHash } from '../../components/format';
+import { formatBytes, formatCount, formatDateTime, shortHash } from '../../components/format';
 import { StatusBadge } from '../../components/StatusBadge';
 import { EmptyState, Loading, QueryView } from '../../components/status';
-import { VirtualTable, type VirtualColumn, type VirtualRow } from '../../components/VirtualTable';
+import { VirtualTable } from '../../components/VirtualTable';
 import { BUSY, useDataset, usePreview, useRejections, type Dataset } from './api';
 import { MappingEditor } from './MappingEditor';
+import { recordColumns, recordView, REJECTION_COLUMNS, rejectionView } from './records';
 
-type Record_ = Schemas['RecordOut'];
-type Rejection = Schemas['RejectionOut'];
 const TABS = ['preview', 'mapping', 'rejections'] as const;
 // Bank statement formats: their columns are the canonical ones, so there is no mapping step.
 const STATEMENT_FORMATS = new Set(['mt940', 'mt950', 'camt052', 'camt053', 'camt054', 'bai2', 'ofx']);
 
-const orDash = (value: string | number | null | undefined) => (value === null || value === undefined ? '—' : String(value));
-
-const RECORD_COLUMNS: VirtualColumn[] = [
-  { id: 'row', header: 'Row', width: 70 },
-  { id: 'ext_id', header: 'Id' },
-  { id: 'date', header: 'Date (date)', width: 120 },
-  { id: 'amount', header: 'Amount (decimal)', width: 140 },
-  { id: 'currency', header: 'Currency', width: 90 },
-  { id: 'reference', header: 'Reference' },
-  { id: 'counterparty', header: 'Counterparty' },
-  { id: 'description', header: 'Description' },
-];
-
 function Preview({ projectId, dataset }: { projectId: string; dataset: Dataset }) {
   const preview = usePreview(projectId, dataset);
   const extra = dataset.extra_columns;
-  const columns = useMemo(
-    () => [...RECORD_COLUMNS, ...(extra ?? []).map((name) => ({ id: `extra.${name}`, header: `${name} (extra)` }))],
-    [extra],
-  );
-  const view = useMemo(
-    () =>
-      (r: Record_): VirtualRow => ({
-        key: String(r.row),
-        cells: [
-          String(r.row),
-          orDash(r.ext_id),
-          orDash(r.date),
-          formatMoney(r.amount),
-          orDash(r.currency),
-          orDash(r.reference),
-          orDash(r.counterparty),
-          orDash(r.description),
-          ...(extra ?? []).map((name) => String(r.extra?.[name] ?? '')),
-        ],
-      }),
-    [extra],
-  );
+  const columns = useMemo(() => recordColumns(extra ?? []), [extra]);
+  const view = useMemo(() => recordView(extra ?? []), [extra]);
   if (BUSY.has(dataset.status)) return <Loading label="Ingesting the file" />;
   if (dataset.status === 'failed') return <EmptyState title="No records: ingestion failed">{dataset.error}</EmptyState>;
   return (
@@ -62,19 +27,6 @@ function Preview({ projectId, dataset }: { projectId: string; dataset: Dataset }
     </QueryView>
   );
 }
-
-const REJECTION_COLUMNS: VirtualColumn[] = [
-  { id: 'row', header: 'Row', width: 80 },
-  { id: 'line', header: 'Line', width: 80 },
-  { id: 'column', header: 'Column', width: 160 },
-  { id: 'value', header: 'Value', width: 200 },
-  { id: 'reason', header: 'Reason' },
-];
-
-const rejectionView = (r: Rejection): VirtualRow => ({
-  key: `${r.row}-${r.column ?? ''}-${r.reason}`,
-  cells: [String(r.row), orDash(r.line), r.column ?? '(whole record)', r.value ?? '', r.reason],
-});
 
 function Rejections({ projectId, dataset }: { projectId: string; dataset: Dataset }) {
   const rejections = useRejections(projectId, dataset);

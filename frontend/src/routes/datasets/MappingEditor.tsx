@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { fieldErrors, humanMessage } from '../../api/errors';
 import { datasetKeys, type Dataset } from './api';
+import { MappingTrial, useMappingTrial } from './MappingTrial';
 
 // The canonical record and the type each field is parsed as (recon.datasets.mapping.CANONICAL_TYPES).
 export const CANONICAL_FIELDS: { field: string; type: string; label: string }[] = [
@@ -18,8 +19,8 @@ export const CANONICAL_FIELDS: { field: string; type: string; label: string }[] 
 ];
 const BY_NAME = '';
 
-/** Which file column feeds each canonical field. Saving re-ingests the file (the records shown meanwhile
- * stay until the new ones replace them); the preview follows once the new ingestion is done. */
+/** Which file column feeds each canonical field, with a live preview of the first rows read with the mapping
+ * being edited. Saving re-ingests the file (the records shown meanwhile stay until the new ones replace them). */
 export function MappingEditor({ projectId, dataset }: { projectId: string; dataset: Dataset }) {
   const queryClient = useQueryClient();
   const [mapping, setMapping] = useState<Record<string, string>>(dataset.mapping ?? {});
@@ -39,7 +40,8 @@ export function MappingEditor({ projectId, dataset }: { projectId: string; datas
       void queryClient.invalidateQueries({ queryKey: datasetKeys.list(projectId) });
     },
   });
-  const errors = fieldErrors(save.error);
+  const trial = useMappingTrial(projectId, dataset, mapping);
+  const errors = { ...trial.errors, ...fieldErrors(save.error) };
   const generalError = save.error && !Object.keys(errors).some((k) => k.startsWith('mapping')) ? humanMessage(save.error) : null;
 
   return (
@@ -118,6 +120,7 @@ export function MappingEditor({ projectId, dataset }: { projectId: string; datas
           Save mapping and re-ingest
         </Button>
       </Group>
+      <MappingTrial trial={trial} dataset={dataset} />
     </Stack>
   );
 }

@@ -1,0 +1,182 @@
+"""Spark backend benchmark: the demo's one_to_one passes on DuckDB and on local Spark, same data, same run.
+
+    uv run --group spark python bench/spark_bench.py [--rows 100000] [--master local[*]] [--driver-edges N]
+
+1. `recon demo --rows N` (in this process) into bench/out/spark-N, the demo rules' one_to_one passes (the
+   Spark backend refuses grouped kinds so far), both sides written as Parquet;
+2. in child processes, one after the other: the reconcile on DuckDB, then on Spark (local[*], a fresh JVM:
+   its start-up is part of the time, and reported apart); each child reads Parquet, reconciles under the
+   engine's stage profiler and writes Parquet; wall time here, peak memory as the highest sampled RSS of
+   the child's whole process tree (Python driver + JVM + Python workers), every 0.2 s;
+3. the outcomes are compared: groups (ids, pass, status), unmatched reasons and control totals must be
+   identical; scores may differ in the last bits (Jaro-Winkler in a UDF vs in DuckDB), and the largest
+   difference is printed.
+Prints times, peak memory, the Spark/DuckDB ratios and Spark's ten slowest stages; writes
+bench/out/spark_bench.json. `--driver-edges 0` makes Spark solve every assignment in Spark (components +
+grouped pandas UDF) instead of on the driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def prepare(rows: int) -> Path:
+    from recon.cli.match import read_side
+    from recon.demo import generate
+    from recon.engine import parse_rules
+
+    folder = OUT / f"spark-{rows}"
+    files = generate(rows, folder)
+    document = yaml.safe_load(files.rules.read_text())
+    document["passes"] = [p for p in document["passes"] if p["kind"] == "one_to_one"]
+    rules_path = folder / "rules_one_to_one.yaml"
+    rules_path.write_text(yaml.safe_dump(document))
+    rules = parse_rules(rules_path.read_text(), source=str(rules_path))
+    for side, path in (("left", files.left), ("right", files.right)):
+        pq.write_table(read_side(path, rules, side, rules_path).table, folder / f"{side}.parquet")
+    return folder
+
+
+def child(folder: Path, backend: str, master: str | None, driver_edges: int | None) -> None:
+    """Reconcile the folder's Parquet files on one backend; print the stages as JSON."""
+    from recon.engine import parse_rules, reconcile
+    from recon.engine.timing import profiling
+
+    rules = parse_rules((folder / "rules_one_to_one.yaml").read_text())
+    left, right = pq.read_table(folder / "left.parquet"), pq.read_table(folder / "right.parquet")
+    started = time.perf_counter()
+    engine: Any = backend
+    if backend == "spark":
+        from recon.engine.spark import SparkBackend, spark_session
+
+        session = spark_session(master)
+        engine = SparkBackend(session) if driver_edges is None else SparkBackend(session, driver_edges)
+    start_s = time.perf_counter() - started
+    with profiling() as stages:
+        began = time.perf_counter()
+        result = reconcile(left, right, rules, backend=engine)
+        reconcile_s = time.perf_counter() - began
+    result.write(folder / f"out-{backend}", fmt="parquet")
+    slowest = sorted(stages, key=lambda s: -s.wall_s)[:10]
+    print(
+        json.dumps(
+            {
+                "start_s": start_s,
+                "reconcile_s": reconcile_s,
+                "stages": [(s.name, round(s.wall_s, 2)) for s in slowest],
+            }
+        )
+    )
+
+
+def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", backend, "--folder", str(folder)]
+    if args.master:
+        command += ["--master", args.master]
+    if args.driver_edges is not None:
+        command += ["--driver-edges", str(args.driver_edges)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = [0.0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(process.pid)
+        while not stop.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree) / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = process.communicate()
+    wall = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{backend} child failed ({process.returncode})")
+    report = json.loads(out.strip().splitlines()[-1])
+    return {"backend": backend, "wall_s": round(wall, 2), "peak_mb": round(peak[0]), **report}
+
+
+def compare(folder: Path) -> dict[str, Any]:
+    found = {}
+    for backend in ("duckdb", "spark"):
+        tables = {n: pq.read_table(folder / f"out-{backend}" / f"{n}.parquet") for n in ("matches",)}
+        tables["unmatched_left"] = pq.read_table(folder / f"out-{backend}" / "unmatched_left.parquet")
+        tables["unmatched_right"] = pq.read_table(folder / f"out-{backend}" / "unmatched_right.parquet")
+        found[backend] = tables
+    a, b = found["duckdb"], found["spark"]
+    keys = ["group_id", "pass", "status", "side", "id"]
+    same_groups = a["matches"].select(keys).equals(b["matches"].select(keys))
+    same_unmatched = all(a[n].equals(b[n]) for n in ("unmatched_left", "unmatched_right"))
+    import numpy as np
+
+    sa = np.asarray(a["matches"].column("score").to_numpy(zero_copy_only=False), dtype=float)
+    sb = np.asarray(b["matches"].column("score").to_numpy(zero_copy_only=False), dtype=float)
+    max_diff = float(np.max(np.abs(sa - sb))) if same_groups and len(sa) else float("nan")
+    summaries = [json.loads((folder / f"out-{x}" / "summary.json").read_text()) for x in ("duckdb", "spark")]
+    same_totals = all(summaries[0][s] == summaries[1][s] for s in ("left", "right"))
+    return {
+        "identical_groups": same_groups,
+        "identical_unmatched": same_unmatched,
+        "identical_control_totals": same_totals,
+        "max_score_diff": max_diff,
+        "groups": pa.compute.max(a["matches"].column("group_id")).as_py(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--master", default=None)
+    parser.add_argument("--driver-edges", type=int, default=None)
+    parser.add_argument("--child", choices=["duckdb", "spark"])
+    parser.add_argument("--folder", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        child(args.folder, args.child, args.master, args.driver_edges)
+        return
+    folder = prepare(args.rows)
+    runs = [measure(folder, "duckdb", args), measure(folder, "spark", args)]
+    outcome = compare(folder)
+    duck, spark = runs
+    print(f"rows {args.rows:,} x demo bank; passes: the demo's one_to_one passes")
+    for run in runs:
+        print(
+            f"{run['backend']:>7}: wall {run['wall_s']:8.2f} s  reconcile {run['reconcile_s']:8.2f} s  "
+            f"engine start {run['start_s']:6.2f} s  peak RSS (process tree) {run['peak_mb']:6,} MB"
+        )
+    print(
+        f"spark/duckdb: reconcile x{spark['reconcile_s'] / duck['reconcile_s']:.1f}, "
+        f"wall x{spark['wall_s'] / duck['wall_s']:.1f}, peak memory x{spark['peak_mb'] / duck['peak_mb']:.1f}"
+    )
+    print("outcome:", json.dumps(outcome))
+    print("spark's slowest stages:")
+    for name, seconds in spark["stages"]:
+        print(f"  {seconds:8.2f} s  {name}")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "spark_bench.json").write_text(json.dumps({"rows": args.rows, "runs": runs, "outcome": outcome}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Execution backends: where the plan's SQL runs and where one_to_one assignments are solved.
+
+The planner emits one plan in DuckDB's SQL dialect (recon.engine.planner, recon.engine.sql); a backend runs
+it. `DuckDBBackend` (the default) runs it in an in-process DuckDB connection; `recon.engine.spark` runs the
+same SQL, transpiled, on Apache Spark. Everything else about a reconcile (ids, normalisation, word weights,
+margins, explanations, results and their checks) is shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Any, Protocol
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from recon.engine.assign import Assignment, assign
+from recon.engine.errors import InputError, QueryFailed
+from recon.engine.margin import Rivals, find_rivals
+
+if TYPE_CHECKING:
+    from recon.engine.planner import Plan
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BACKENDS = ("duckdb", "spark")
+
+
+class Backend(Protocol):
+    """What the engine needs from an execution backend."""
+
+    name: str
+    threads: int
+
+    def check(self, plan: Plan) -> None:
+        """Raise EngineError naming the first pass this backend cannot run (before any work is done)."""
+
+    def run(self, query: str) -> None:
+        """Execute a statement (DuckDB dialect), e.g. CREATE OR REPLACE TEMP VIEW|TABLE name AS SELECT ..."""
+
+    def arrow(self, query: str) -> pa.Table:
+        """The result of a query (DuckDB dialect) as an Arrow table."""
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Make an Arrow table queryable under `name` (replacing an earlier one)."""
+
+    def unregister(self, name: str) -> None: ...
+
+    def solve(
+        self, left: IntArray, right: IntArray, score: FloatArray, margin: float
+    ) -> tuple[Assignment, Rivals]:
+        """One-to-one assignment of candidate edges (sorted by left, right) and the margin rule's rivals."""
+
+    def close(self) -> None: ...
+
+
+def solve_here(
+    left: IntArray, right: IntArray, score: FloatArray, margin: float
+) -> tuple[Assignment, Rivals]:
+    chosen = assign(left, right, score)
+    return chosen, find_rivals(left, right, score, chosen.edges, margin)
+
+
+class DuckDBBackend:
+    """One in-memory DuckDB connection; close() removes its spill directory."""
+
+    name = "DuckDB"
+
+    def __init__(self, memory_limit: str | None, temp_dir: str | None, threads: int | None) -> None:
+        self.threads = threads or os.cpu_count() or 1
+        self._own_temp = temp_dir is None
+        self.temp_dir = temp_dir or tempfile.mkdtemp(prefix="recon-duckdb-")
+        config: dict[str, Any] = {"threads": self.threads, "temp_directory": self.temp_dir}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        try:
+            self.con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise InputError(
+                f"cannot start DuckDB ({exc}); check memory_limit / temp_dir / threads"
+            ) from None
+        self.con.execute("SET preserve_insertion_order = false")
+
+    def check(self, plan: Plan) -> None:
+        return None
+
+    def run(self, query: str) -> None:
+        try:
+            self.con.execute(query)
+        except duckdb.Error as exc:
+            raise query_failed(type(exc).__name__, str(exc)) from exc
+
+    def arrow(self, query: str) -> pa.Table:
+        try:
+            return self.con.sql(query).to_arrow_table()
+        except duckdb.Error as exc:
+            raise query_failed(type(exc).__name__, str(exc)) from exc
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def solve(
+        self, left: IntArray, right: IntArray, score: FloatArray, margin: float
+    ) -> tuple[Assignment, Rivals]:
+        return solve_here(left, right, score, margin)
+
+    def close(self) -> None:
+        self.con.close()
+        if self._own_temp:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def query_failed(kind: str, detail: str) -> QueryFailed:
+    """The kind of failure for users (e.g. ConversionException, OutOfMemoryException); the backend's text,
+    which quotes the SQL, goes to the log."""
+    logging.getLogger("recon.engine").warning("engine_query_failed: %s", detail)
+    return QueryFailed(kind, detail)
+
+
+def open_backend(
+    name: str | Backend, memory_limit: str | None, temp_dir: str | None, threads: int | None
+) -> Backend:
+    """A backend by name ("duckdb", "spark"; spark uses recon.engine.spark.default_session()) or as given."""
+    if not isinstance(name, str):
+        return name
+    if name == "duckdb":
+        return DuckDBBackend(memory_limit, temp_dir, threads)
+    if name == "spark":
+        from recon.engine.spark import SparkBackend, default_session
+
+        return SparkBackend(default_session())
+    raise InputError(f"backend {name!r} is not one of {', '.join(BACKENDS)}")

@@ -1,0 +1,65 @@
+"""The planner's DuckDB SQL as Spark SQL: sqlglot transpiles it, and a few rewrites keep DuckDB's meaning.
+
+- Dates are day numbers on Spark (days since 1970-01-01, `unix_date`): the Spark backend registers date
+  columns as integers, a date literal becomes its day number and a cast to DATE becomes
+  `unix_date(CAST(x AS DATE))`, so `date - date` is a number of days as in DuckDB (Spark would give an
+  interval) and `date +- n` stays a day number.
+- `/` is division of doubles, as in DuckDB (Spark divides decimals as decimals, rounding differently).
+- `jaro_winkler_similarity` is the backend's rapidfuzz UDF (Spark has no Jaro-Winkler; DuckDB's is
+  rapidfuzz's algorithm).
+- CTEs lose DuckDB's MATERIALIZED hint (Spark plans them itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlglot
+from sqlglot import exp
+
+JARO_WINKLER_UDF = "recon_jaro_winkler"
+EPOCH = dt.date(1970, 1, 1)
+
+
+def to_spark(query: str) -> str:
+    """One DuckDB statement as Spark SQL."""
+    return _spark(sqlglot.parse_one(query, read="duckdb"))
+
+
+def select_of(query: str) -> tuple[str | None, str, bool]:
+    """(relation, Spark SELECT, is a table) of a `CREATE [OR REPLACE] TEMP VIEW|TABLE name AS SELECT ...`;
+    (None, the statement as Spark SQL, False) for anything else."""
+    tree = sqlglot.parse_one(query, read="duckdb")
+    if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query):
+        name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
+        return name, _spark(tree.expression), str(tree.args.get("kind", "")).upper() == "TABLE"
+    return None, _spark(tree), False
+
+
+def _spark(tree: exp.Expression) -> str:
+    # two passes: a node that _rewrite replaces is not visited again, so divisions go last
+    spark_sql: str = tree.transform(_rewrite).transform(_double_division).sql(dialect="spark")
+    return spark_sql
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE):
+        if isinstance(node.this, exp.Literal) and node.this.is_string:
+            return exp.Literal.number((dt.date.fromisoformat(node.this.this) - EPOCH).days)
+        return exp.Anonymous(this="unix_date", expressions=[node.copy()])
+    if isinstance(node, exp.JarowinklerSimilarity):
+        return exp.Anonymous(this=JARO_WINKLER_UDF, expressions=[node.this.copy(), node.expression.copy()])
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node = node.copy()
+        node.set("materialized", None)
+        return node
+    return node
+
+
+def _double_division(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Div):
+        left, right = (
+            exp.Cast(this=side.copy(), to=exp.DataType.build("double")) for side in (node.left, node.right)
+        )
+        return exp.Div(this=exp.Paren(this=left), expression=exp.Paren(this=right))
+    return node

@@ -1,0 +1,188 @@
+"""SparkBackend: the plan's SQL (transpiled, recon.engine.spark.dialect) on a Spark session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from recon.engine.assign import Assignment
+from recon.engine.backend import query_failed, solve_here
+from recon.engine.errors import EngineError
+from recon.engine.margin import Rivals
+from recon.engine.spark.components import solve_in_spark
+from recon.engine.spark.dialect import JARO_WINKLER_UDF, select_of, to_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from recon.engine.planner import Plan
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+SUPPORTED_KINDS = ("one_to_one",)
+# Candidate sets up to this many edges are solved on the driver, which holds them already (scipy solves a
+# million edges in about a second); larger ones in Spark, per batch of connected components.
+DRIVER_EDGES = 1_000_000
+# local sessions: few shuffle partitions (the default 200 costs seconds per pass on small data)
+LOCAL_CONFIG = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",  # DuckDB's NULL-on-failure casts
+    "spark.driver.memory": "4g",
+}
+
+
+def spark_session(master: str | None = None, config: dict[str, str] | None = None) -> SparkSession:
+    """A Spark session: `master` local[*] (default, or RECON_SPARK_MASTER), a cluster URL, or a Spark
+    Connect URL `sc://host:port`; under spark-submit the submitted session is reused."""
+    from pyspark.sql import SparkSession
+
+    master = master or os.environ.get("RECON_SPARK_MASTER") or "local[*]"
+    settings = {**LOCAL_CONFIG, **(config or {})}
+    builder: Any = SparkSession.builder.appName("recon")
+    if master.startswith("sc://"):
+        builder = builder.remote(master)
+        settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.")}
+    else:
+        builder = builder.master(master)
+        if master.startswith("local"):
+            # the Python workers are this interpreter (recon's UDFs import recon); a cluster's executors
+            # need recon[engine] installed (docs/scaling.md)
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session: SparkSession = builder.getOrCreate()
+    if _classic(session):
+        session.sparkContext.setLogLevel(os.environ.get("RECON_SPARK_LOG_LEVEL", "ERROR"))
+    return session
+
+
+_DEFAULT: SparkSession | None = None
+
+
+def default_session() -> SparkSession:
+    """The process's Spark session, started on first use and kept (starting Spark takes seconds)."""
+    global _DEFAULT  # noqa: PLW0603 (one JVM per process)
+    if _DEFAULT is None:
+        _DEFAULT = spark_session()
+    return _DEFAULT
+
+
+class SparkBackend:
+    """Runs the plan's SQL on Spark; one_to_one assignments are solved in Spark, per connected component.
+
+    Dates travel as day numbers (see recon.engine.spark.dialect); relations are temp views of this backend
+    (dropped by close()); a `CREATE TEMP TABLE` of the plan is a checkpointed view."""
+
+    name = "Spark"
+
+    def __init__(self, spark: SparkSession, driver_edges: int = DRIVER_EDGES) -> None:
+        self.spark = spark
+        self.driver_edges = driver_edges
+        self.threads = max(1, int(spark.sparkContext.defaultParallelism)) if _classic(spark) else 1
+        self.views: set[str] = set()
+        self._register_udfs()
+
+    def check(self, plan: Plan) -> None:
+        for pass_plan in plan.passes:
+            spec = pass_plan.spec
+            if spec.kind not in SUPPORTED_KINDS:
+                raise EngineError(
+                    f"pass '{spec.name}' ({spec.kind}): the Spark backend does not run {spec.kind} passes "
+                    "yet (only one_to_one); run this rule set on the DuckDB backend"
+                )
+
+    def run(self, query: str) -> None:
+        name, select, table = select_of(query)
+        if name is None:
+            raise EngineError(
+                f"the Spark backend runs CREATE TEMP VIEW|TABLE ... AS SELECT, not: {query[:60]}"
+            )
+        frame = self._sql(select)
+        if table:
+            frame = frame.localCheckpoint() if _classic(self.spark) else frame.cache()
+        self._view(name, frame)
+
+    def arrow(self, query: str) -> pa.Table:
+        frame = self._sql(to_spark(query))
+        try:
+            table: pa.Table = frame.toArrow()
+        except Exception as exc:  # the JVM's errors come as several pyspark classes
+            raise query_failed(type(exc).__name__, str(exc)) from exc
+        return table
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._view(name, self.spark.createDataFrame(spark_ready(table)))
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        self.views.discard(name)
+
+    def solve(
+        self, left: IntArray, right: IntArray, score: FloatArray, margin: float
+    ) -> tuple[Assignment, Rivals]:
+        if len(left) <= self.driver_edges:
+            return solve_here(left, right, score, margin)
+        return solve_in_spark(self.spark, left, right, score, margin)
+
+    def close(self) -> None:
+        for name in sorted(self.views):
+            self.spark.catalog.dropTempView(name)
+        self.views.clear()
+
+    def _sql(self, query: str) -> DataFrame:
+        try:
+            return self.spark.sql(query)
+        except Exception as exc:
+            raise query_failed(type(exc).__name__, str(exc)) from exc
+
+    def _view(self, name: str, frame: DataFrame) -> None:
+        frame.createOrReplaceTempView(name)
+        self.views.add(name)
+
+    def _register_udfs(self) -> None:
+        from pyspark.sql.functions import pandas_udf
+
+        self.spark.udf.register(JARO_WINKLER_UDF, pandas_udf(jaro_winkler, "double"))
+
+
+def jaro_winkler(left: pd.Series, right: pd.Series) -> pd.Series:
+    """DuckDB's jaro_winkler_similarity (rapidfuzz's Jaro-Winkler, prefix weight 0.1) over two pandas
+    Series; NULL when either side is NULL."""
+    from rapidfuzz.distance import JaroWinkler
+
+    both = left.notna() & right.notna()
+    values = np.full(len(left), np.nan)
+    pairs = zip(left[both].tolist(), right[both].tolist(), strict=True)
+    values[both.to_numpy()] = [JaroWinkler.normalized_similarity(a, b) for a, b in pairs]
+    return pd.Series(values).where(both.to_numpy(), None)
+
+
+def spark_ready(table: pa.Table) -> pa.Table:
+    """Dates as day numbers (int32), texts as plain strings (Spark reads no string views)."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_date(kind):
+            columns.append(pc.cast(column, pa.date32()).cast(pa.int32()))
+        elif pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+            columns.append(pc.cast(column, pa.string()))
+        else:
+            columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _classic(spark: Any) -> bool:
+    """A classic (JVM in this process) session rather than a Spark Connect one."""
+    return hasattr(spark, "sparkContext") and not type(spark).__module__.startswith("pyspark.sql.connect")

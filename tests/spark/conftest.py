@@ -1,0 +1,51 @@
+"""The Spark backend's tests: the `spark` group (`make pytest-spark`), one local Spark session for all.
+
+They need the `spark` dependency group (PySpark, sqlglot) and Java 17+: skipped when those are absent,
+except under CI=true, where that is a failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.spark
+
+
+def _missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError as exc:
+        return f"the spark dependency group is not installed ({exc.name}); uv sync --group spark"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java (17+) for Spark"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark():
+    missing = _missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from recon.engine.spark import spark_session
+
+    session = spark_session(
+        "local[2]", {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(params=["duckdb", "spark"])
+def backend(request):
+    """A backend factory per backend: both run the same tests (results compared by the tests)."""
+    if request.param == "duckdb":
+        return lambda **_: "duckdb"
+    spark = request.getfixturevalue("spark")
+    from recon.engine.spark import SparkBackend
+
+    return lambda **options: SparkBackend(spark, **options)
