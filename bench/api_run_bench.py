@@ -155,6 +155,7 @@ def time_decisions(api: Api, project_id: str, run_id: str, requests: int) -> dic
                 "groups": {"status": ["suggested"]},
                 "expected_count": count,
                 "reason_code": "small_difference",  # suggestions with a difference: confirmed as written off
+                "comment": "run bench: suggestions confirmed in bulk",  # a write-off must say why
             },
         )
     url = f"/api/v1/projects/{project_id}/decisions"

@@ -164,3 +164,26 @@ def test_single_group_and_item(client: TestClient, scene: Scene, run: Row) -> No
     for value in ("NaN", "Infinity", "1e999"):
         nan = client.get(_url(run, "groups"), params={"amount_min": value}, headers=scene.headers)
         assert nan.status_code == 422 and nan.json()["errors"][0]["field"] == "query.amount_min"
+
+
+def test_group_pages_carry_the_stored_explanations(client: TestClient, scene: Scene, run: Row) -> None:
+    # A page splices each stored explanation text into its JSON; the single read parses it: both must agree,
+    # for every status (engine explanations of each pass kind) and with a cursor.
+    for status in ("matched", "suggested", "break"):
+        page = client.get(
+            _url(run, "groups"), params={"status": status, "limit": 4}, headers=scene.headers
+        ).json()
+        assert page["items"] or status == "suggested", status
+        more = (
+            client.get(
+                _url(run, "groups"),
+                params={"status": status, "limit": 4, "cursor": page["next_cursor"]},
+                headers=scene.headers,
+            ).json()["items"]
+            if page["next_cursor"]
+            else []
+        )
+        for group in page["items"] + more:
+            assert isinstance(group["explanation"], dict) and group["explanation"], group
+            single = client.get(_url(run, f"groups/{group['id']}"), headers=scene.headers).json()
+            assert single == group

@@ -74,7 +74,8 @@ OUTCOME_ITEM_COLUMNS = ITEM_COLUMNS[1:13]
 UTC_TS = pa.timestamp("us", tz="UTC")
 # Statistics of the columns the results queries filter, join and sort on; not of the documents and texts
 # (explanation, description, ...), whose statistics no plan uses and which cost the ANALYZE most (detoasting
-# and hashing every sampled value): 2.2 -> 1.2 s at 100k x 100k (docs/adr/0016).
+# and hashing every sampled value): 2.1-2.2 -> 1.1-1.2 s at 100k x 100k; at 1M x 1M 0.8-2.6 s either way,
+# within the noise of a shared machine (docs/adr/0016).
 ANALYZE_RESULTS = (
     "ANALYZE match_groups (run_id, seq, status, pass_name, score, left_total, difference, opened_at,"
     " assignee_id, currency),"
