@@ -95,6 +95,23 @@ def test_names_sharing_only_legal_form_and_industry_score_low():
     assert false_pair < 0.3
 
 
+def test_a_rare_shared_word_does_not_make_conflicting_names_equal():
+    """One brand, two companies: the brand's weight must not lift the wrong name to the true one's score."""
+    others = [f"Brand{k} {industry} {form}" for k in range(200) for industry, form in (("Print", "SARL"),)]
+    others += [f"Firm{k} Consulting LLC" for k in range(200)]
+    left = pa.array(["Greenfield Consulting LLC", "Greenfield Print Services SARL", *others])
+    right = pa.array(["GREENFIELD PRINT SERVICES SARL", *[o.upper() for o in others]])
+    normal = [normalize.apply(v, DEFAULT_TEXT_NORMALIZE) for v in (left, right)]
+    vocabulary = frequency.build_vocabulary(*normal)
+    pairs = np.array([0, 1]), np.array([0, 0])
+    weighted, plain = frequency.weighted_similarity(vocabulary, *pairs, "jaro_winkler")
+    raw = np.array([0.8, 1.0])  # the method's similarity: a shared first word lifts jaro_winkler
+    wrong, true = frequency.adjusted(raw, weighted, plain)
+    assert weighted[0] / plain[0] > 1  # the rare brand is the one agreeing word: weights raise the agreement
+    assert wrong <= max(raw[0], weighted[0]) + 1e-12
+    assert wrong < true - 0.1
+
+
 def test_explanation_shows_the_word_weights():
     rules = rules_for(FUZZY.format(method="token_set", extra=""))
     names = [f"Brand{k} Trading GmbH" for k in range(20)]

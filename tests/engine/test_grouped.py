@@ -86,6 +86,43 @@ def test_group_condition_on_other_columns_must_hold_for_every_member():
     ]
 
 
+def test_groups_that_match_nothing_whole_are_searched_for_subsets():
+    """Two collective payments of one payer on one day share a group_by key (its sum pays neither), and a
+    group above max_group_size is not offered whole: both get a subset search inside the group."""
+    left = side(
+        ["L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"],
+        ["10.00", "20.00", "5.00", "7.00", "3.00", "4.00", "6.00", "8.00", "9.00"],
+        ["2024-01-01"] * 4 + ["2024-01-03"] * 5,
+        payer=["A", "A", "A", "A", "B", "B", "B", "B", "B"],
+    )
+    right = side(
+        ["R1", "R2", "R3", "R9"],
+        ["30.00", "12.00", "17.00", "12.00"],
+        ["2024-01-01"] * 2 + ["2024-01-03"] * 2,
+    )
+    result = reconcile(left, right, rules_for(BATCHES))
+    found = groups_of(result)
+    assert ("batches", "matched", ("L1", "L2"), ("R1",)) in found
+    assert ("batches", "matched", ("L3", "L4"), ("R2",)) in found
+    # B (5 members > 3): 8 + 9 = 17 pays R3; R9 (12.00) has 3 + 9 and 4 + 8 too, but 8 and 9 are taken ...
+    members = {group[2]: group for group in found}
+    assert members[("L8", "L9")][3] == ("R3",)
+    # ... and a subset never mixes two groups: L5 (B, 2024-01-03) never joins A's records
+    for _, _, lefts, _ in found:
+        assert len({"A" if name in ("L1", "L2", "L3", "L4") else "B" for name in lefts}) == 1
+
+
+def test_a_group_with_two_subsets_for_one_record_is_suggested():
+    left = side(
+        ["L1", "L2", "L3", "L4"], ["5.00", "7.00", "4.00", "8.00"], ["2024-01-01"] * 4, payer=["A"] * 4
+    )
+    right = side(["R1"], ["12.00"], ["2024-01-01"])
+    result = reconcile(left, right, rules_for(BATCHES))
+    # the group (24.00) pays nothing whole; inside it 5 + 7 and 4 + 8 both make 12.00: unsure
+    [(_, status, lefts, rights)] = groups_of(result)
+    assert status == "suggested" and rights == ("R1",) and len(lefts) == 2
+
+
 def test_many_to_one_subset_search_without_group_by():
     rules = rules_for(
         """\

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recon.config import Settings
+from recon.core.asgi import HttpMiddleware
 from recon.core.errors import FieldError, problem_response
 from recon.core.text_guard import loads_bounded, printable, text_problem
 
@@ -35,18 +36,15 @@ class _Refused(Exception):
         self.status, self.detail, self.errors = status, detail, errors or []
 
 
-class RequestGuardMiddleware:
+class RequestGuardMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body = settings.request_max_body_bytes
         self.max_headers = settings.request_max_header_bytes
         self.max_depth = settings.request_max_json_depth
         self.max_upload = settings.upload_max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         content_type = headers.get("content-type", "").lower()
         try:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from recon.core.asgi import HttpMiddleware
 
 API_PREFIX = "/api/"
 CACHEABLE_PREFIX = "/api/docs/assets/"
@@ -20,14 +22,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 HTML_CSP = "frame-ancestors 'none'"
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SecurityHeadersMiddleware(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         no_store = path.startswith(API_PREFIX) and not path.startswith(CACHEABLE_PREFIX)
 

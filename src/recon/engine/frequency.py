@@ -82,9 +82,16 @@ class Vocabulary:
         return owner, words.ids[position]
 
 
-def key_words(vocab: Vocabulary, side: str, per_record: int = 2) -> tuple[IntArray, IntArray]:
-    """(rid, word id) of each record's `per_record` highest-weight words (at least 1 bit: never a word
-    half the records share), for blocking crowded blocks on a shared informative word."""
+KEY_WORDS = 3  # per record, its most informative words block crowded blocks (see key_words)
+KEY_PREFIX = 4  # ... by their first characters: an abbreviation (SUPPL, CONSTR) keeps its word's start
+
+
+def key_words(vocab: Vocabulary, side: str, per_record: int = KEY_WORDS) -> tuple[IntArray, IntArray]:
+    """(rid, key id) of each record's `per_record` highest-weight words (at least 1 bit: never a word half
+    the records share), for blocking crowded blocks on a shared informative word. A key is the word's first
+    KEY_PREFIX characters: a bank's "PRINT SVCS GMBH COLOGNE" ranks an abbreviation and a city above the
+    words it shares with "Print Services GmbH", and two of each side's best words found no partner (a third
+    of the true pairs lost in crowded blocks of the dense demo); prefixes also pair SUPPL with SUPPLIES."""
     words = vocab.left if side == "left" else vocab.right
     counts = np.diff(words.offsets)
     owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
@@ -93,7 +100,11 @@ def key_words(vocab: Vocabulary, side: str, per_record: int = 2) -> tuple[IntArr
     rank = np.arange(len(order)) - np.repeat(words.offsets[:-1], counts)
     keep = order[(rank < per_record) & (weight[order] >= 1.0)]
     keep.sort()
-    return owner[keep], words.ids[keep]
+    prefix = pc.dictionary_encode(pc.utf8_slice_codeunits(vocab.words, 0, KEY_PREFIX)).indices
+    key = np.asarray(prefix.to_numpy(zero_copy_only=False), np.int64)[words.ids[keep]]
+    size = int(key.max(initial=0)) + 1
+    pairs = np.unique(owner[keep] * size + key)
+    return pairs // size, pairs % size
 
 
 def record_words(text: pa.Array) -> tuple[IntArray, pa.Array]:
@@ -295,10 +306,16 @@ def weighted_similarity(
 def adjusted(raw: FloatArray, weighted: FloatArray, plain: FloatArray) -> FloatArray:
     """The method's similarity scaled by how much the words' frequencies change the word agreement:
     agreement on common words (weighted < plain) pulls it down, on rare words (weighted > plain) up,
-    by at most MAX_BOOST; texts without any agreeing word keep their similarity."""
+    by at most MAX_BOOST, and never above the weighted agreement itself (when that is below the method's
+    similarity: no gain), so that one rare shared word cannot make texts whose other words conflict look
+    equal ("GREENFIELD CONSULTING LLC" / "GREENFIELD PRINT SERVICES SARL" scored 1.0, as high as the true
+    partner, and the wrong pair won on the description); texts without any agreeing word keep their
+    similarity."""
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.where(plain > 0, np.minimum(weighted / plain, MAX_BOOST), 1.0)
-    result: FloatArray = np.clip(raw * factor, 0.0, 1.0)
+    scaled = raw * factor
+    gain = np.minimum(scaled, np.maximum(raw, weighted))
+    result: FloatArray = np.clip(np.where(factor > 1.0, gain, scaled), 0.0, 1.0)
     return result
 
 

@@ -33,10 +33,11 @@ from recon.engine.executor import (
 )
 from recon.engine.explain import group_outcomes, rival_text
 from recon.engine.found import Found, Membership, note_below
-from recon.engine.margin import Rivals, find_rivals
+from recon.engine.margin import NO_RIVAL, Rivals, find_rivals
 from recon.engine.passes import AMBIGUOUS, PassResult, Reasons, decide_status
-from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan
+from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan, within_groups_plan
 from recon.engine.search import components, subsets
+from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -94,7 +95,7 @@ def _group_by(
     edges = chosen.edges
     left = members["left"].expand(candidates.left[edges])
     right = members["right"].expand(candidates.right[edges])
-    return Found(
+    whole = Found(
         left,
         right,
         candidates.score[edges],
@@ -102,6 +103,95 @@ def _group_by(
         {name: values[edges] for name, values in candidates.sims.items()},
         rivals,
     )
+    if len(many) != 1:
+        return whole
+    with stage(f"{spec.name}: subsets inside groups"):
+        inside = _inside_groups(session, plan, available, whole, members=members[many[0]], reasons=reasons)
+    return whole if inside is None else _joined(whole, inside)
+
+
+def _inside_groups(
+    session: Session,
+    plan: PassPlan,
+    available: tuple[IntArray, IntArray],
+    whole: Found,
+    *,
+    members: Membership,
+    reasons: Reasons,
+) -> Found | None:
+    """Second step of a many_to_one / one_to_many pass with group_by: the records of groups that matched
+    nothing whole (a stray record in the group, two payments of one customer on one day, a group above
+    max_group_size) get a bounded subset search inside their group (recon.engine.search.subsets)."""
+    many = plan.spec.many_sides[0]
+    assert members.groups is not None and members.rids is not None
+    partition = np.full(session.sides[many].n, -1, np.int64)
+    partition[members.rids] = members.groups
+    open_left = np.setdiff1d(available[0], whole.left[1])
+    open_right = np.setdiff1d(available[1], whole.right[1])
+    if many == "left":
+        open_left = open_left[partition[open_left] >= 0]
+        grouped, other = open_left, open_right
+    else:
+        open_right = open_right[partition[open_right] >= 0]
+        grouped, other = open_right, open_left
+    sizes = np.bincount(partition[grouped], minlength=1) if len(grouped) else np.zeros(1, np.int64)
+    grouped_enough = sizes[partition[grouped]] >= 2
+    if not grouped_enough.any() or len(other) == 0:
+        return None
+    if many == "left":
+        open_left = open_left[grouped_enough]
+    else:
+        open_right = open_right[grouped_enough]
+    categories = {side: session.sides[side].categories() for side in ("left", "right")}
+    derived = len(session.derived)
+    sub_plan = within_groups_plan(plan, categories, session.derive)
+    if sub_plan is None:
+        return None
+    if len(session.derived) != derived:
+        for side in ("left", "right"):
+            session.publish(side)
+    found = subsets(
+        session, sub_plan, (open_left, open_right), reasons, partition=partition, tables=("pl2", "pr2")
+    )
+    found.sims = {name: values for name, values in found.sims.items() if name in whole.sims}
+    return found if len(found.score) else None
+
+
+def _joined(first: Found, second: Found) -> Found:
+    """The groups of `first`, then those of `second` (numbered after them)."""
+    offset = len(first.score)
+    rivals = None
+    if first.rivals is not None or second.rivals is not None:
+        parts = [_rivals_of(found) for found in (first, second)]
+        rivals = Rivals(
+            np.concatenate([p.side for p in parts]),
+            np.concatenate([p.node for p in parts]),
+            np.concatenate([p.score for p in parts]),
+            np.union1d(parts[0].losers_left, parts[1].losers_left),
+            np.union1d(parts[0].losers_right, parts[1].losers_right),
+        )
+    return Found(
+        (
+            np.concatenate([first.left[0], second.left[0] + offset]),
+            np.concatenate([first.left[1], second.left[1]]),
+        ),
+        (
+            np.concatenate([first.right[0], second.right[0] + offset]),
+            np.concatenate([first.right[1], second.right[1]]),
+        ),
+        np.concatenate([first.score, second.score]),
+        np.concatenate([first.tied, second.tied]),
+        {name: np.concatenate([values, second.sims[name]]) for name, values in first.sims.items()},
+        rivals,
+    )
+
+
+def _rivals_of(found: Found) -> Rivals:
+    if found.rivals is not None:
+        return found.rivals
+    n = len(found.score)
+    none = np.zeros(0, np.int64)
+    return Rivals(np.full(n, NO_RIVAL, np.int8), np.full(n, -1, np.int64), np.full(n, -np.inf), none, none)
 
 
 def _make_groups(session: Session, plan: PassPlan, side: str) -> tuple[str, Membership]:

@@ -17,7 +17,7 @@ Blocking (no pass ever compares all pairs):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
 
@@ -434,6 +434,20 @@ def _plan_pass(spec: PassSpec, categories: Mapping[str, Categories], derive: Der
         group_by=spec.group_by,
         notes=tuple(notes),
     )
+
+
+def within_groups_plan(
+    plan: PassPlan, categories: Mapping[str, Categories], derive: Derive | None
+) -> PassPlan | None:
+    """The plan of a group_by pass's second step, a subset search inside the groups that matched nothing
+    whole (see recon.engine.groups): the same conditions on record pairs, without group_by; crowded blocks
+    also need an informative word of its weighted text (as one_to_one passes), so the pairs stay linear.
+    None when no condition can block record pairs (the groups were found by their sums alone)."""
+    spec = replace(plan.spec, group_by=())
+    ungrouped = _plan_pass(spec, categories, derive)
+    if not ungrouped.keys and ungrouped.band is None:
+        return None if ungrouped.tokens is None else ungrouped  # no blocking key of record pairs: no step
+    return replace(ungrouped, refine=_refine(spec, ungrouped.scores, list(ungrouped.checks)))
 
 
 def _refine(spec: PassSpec, scores: tuple[ScorePart, ...], checks: list[Check]) -> Refine | None:

@@ -49,14 +49,17 @@ def _units_scale(session: Session, plan: PassPlan) -> int:
 
 
 def _unit_candidates(
-    session: Session, plan: PassPlan, available: tuple[IntArray, IntArray]
+    session: Session,
+    plan: PassPlan,
+    available: tuple[IntArray, IntArray],
+    tables: tuple[str, str] = ("pl", "pr"),
 ) -> tuple[PairCandidates, int]:
-    session.pass_table("pl", "left", plan, available[0], "probe")
-    session.pass_table("pr", "right", plan, available[1], "build")
+    session.pass_table(tables[0], "left", plan, available[0], "probe")
+    session.pass_table(tables[1], "right", plan, available[1], "build")
     scale = _units_scale(session, plan)
     extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
     units = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
-    candidates = session.pair_candidates(plan, "pl", "pr", units)
+    candidates = session.pair_candidates(plan, *tables, units)
     return candidates, scale
 
 
@@ -67,24 +70,31 @@ def _tolerance_units(plan: PassPlan, scale: int) -> int | None:
 
 
 def subsets(
-    session: Session, plan: PassPlan, available: tuple[IntArray, IntArray], reasons: Reasons
+    session: Session,
+    plan: PassPlan,
+    available: tuple[IntArray, IntArray],
+    reasons: Reasons,
+    *,
+    partition: IntArray | None = None,
+    tables: tuple[str, str] = ("pl", "pr"),
 ) -> Found:
+    """Bounded subset search; with `partition` (per many-side record: its group, from group_by) the members
+    of a subset come from one group, and a one-side record joins at most one subset."""
     spec = plan.spec
     assert spec.sum is not None
-    candidates, scale = _unit_candidates(session, plan, available)
-    note_below(reasons, plan, candidates, {"left": Membership(), "right": Membership()})
+    candidates, scale = _unit_candidates(session, plan, available, tables)
+    if partition is None:
+        note_below(reasons, plan, candidates, {"left": Membership(), "right": Membership()})
     if spec.kind == "many_to_one":
         one, many, one_value, many_value = candidates.right, candidates.left, RIGHT_UNITS, LEFT_UNITS
     else:
         one, many, one_value, many_value = candidates.left, candidates.right, LEFT_UNITS, RIGHT_UNITS
     values = np.asarray(candidates.extra[many_value], dtype=np.int64)
     targets = np.asarray(candidates.extra[one_value], dtype=np.int64)
-    order = np.lexsort((many, -candidates.score, one))
-    starts = (
-        np.flatnonzero(np.r_[True, one[order][1:] != one[order][:-1]])
-        if len(order)
-        else np.zeros(0, np.int64)
-    )
+    part = partition[many] if partition is not None else np.zeros(len(many), np.int64)
+    order = np.lexsort((many, -candidates.score, part, one))
+    changes = (one[order][1:] != one[order][:-1]) | (part[order][1:] != part[order][:-1])
+    starts = np.flatnonzero(np.r_[True, changes]) if len(order) else np.zeros(0, np.int64)
     bounds = np.append(starts, len(order))
     abs_units = _tolerance_units(plan, scale)
     blocks = [order[bounds[k] : bounds[k + 1]] for k in range(len(starts))]
@@ -93,20 +103,23 @@ def subsets(
     ]
     planned = _plan_subsets(everyone, values, targets, (abs_units, spec.sum.pct), spec.max_group_size)
     used: set[int] = set()
+    used_one: set[int] = set()
     rivals: list[tuple[int, int, float]] = []  # (group, many-side record of another subset, its score)
     groups: list[tuple[int, list[int]]] = []
     scores: list[float] = []
     sims: dict[ItemKey, list[float]] = {key: [] for key in candidates.sims}
     for k, block in enumerate(blocks):
-        if len(block) < 2:
+        if len(block) < 2 or int(one[block[0]]) in used_one:
             continue
         target = int(targets[block[0]])
         window = sum_bounds(target, abs_units, spec.sum.pct)
-        untouched = not used or not any(int(many[e]) in used for e in block.tolist())
-        if untouched and k in planned:  # nothing of the block is used yet: the batch result holds
-            picked, other = planned[k]
-            if picked is None:
-                continue
+        # The batch result holds while its pick is free: the best subset of all candidates is the best of the
+        # free ones too, and the alternative is looked for among all candidates either way (no subset of all
+        # candidates: none of the free ones either). Only blocks whose pick an earlier group took re-solve.
+        picked, other = planned.get(k, (None, None))
+        if k in planned and picked is None:
+            continue
+        if picked is not None and not any(int(many[e]) in used for e in everyone[k][list(picked)]):
             edges = everyone[k][list(picked)]
         else:
             free = [e for e in block.tolist() if int(many[e]) not in used][:MAX_CANDIDATES]
@@ -132,6 +145,7 @@ def subsets(
             rival_score = _group_score(plan, candidates.score[rival_edges], total, target, abs_units)
             rivals.append((len(groups), int(many[newcomer]), rival_score))
         used.update(int(x) for x in many[edges])
+        used_one.add(int(one[edges[0]]))
         groups.append((int(one[edges[0]]), [int(x) for x in many[edges]]))
         total = int(values[edges].sum())
         scores.append(_group_score(plan, candidates.score[edges], total, target, abs_units))

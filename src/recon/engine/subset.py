@@ -11,7 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
-from math import ceil, floor
+from itertools import combinations
+from math import ceil, comb, floor
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ IntArray = npt.NDArray[np.int64]
 MAX_CANDIDATES = 24
 DIRECT_LIMIT = 14
 _PAIR_LIMIT = 2_000_000
+COMBINATION_LIMIT = 20_000  # subsets of 2..max_size members enumerated one by one above DIRECT_LIMIT
 
 
 def sum_bounds(target: int, abs_units: int | None, pct: Decimal | None) -> tuple[int, int]:
@@ -52,7 +54,32 @@ def best_subset(
         return None
     if n <= DIRECT_LIMIT:
         return _direct(values, target, bounds, max_size)
+    if sum(comb(n, k) for k in range(2, min(max_size, n) + 1)) <= COMBINATION_LIMIT:
+        return _by_combinations(values, target, bounds, max_size)
     return _meet_in_the_middle(values, target, bounds, max_size)
+
+
+@lru_cache(maxsize=64)
+def _combinations(n: int, k: int) -> IntArray:
+    """Every k-subset of range(n) as a row of indices, in lexicographic order."""
+    return np.array(list(combinations(range(n), k)), np.int64).reshape(-1, k)
+
+
+def _by_combinations(
+    values: IntArray, target: int, bounds: tuple[int, int], max_size: int
+) -> tuple[int, ...] | None:
+    """Size by size over the k-subsets (24 candidates, at most 4 members: 13k subsets), fewest members
+    first; the first in lexicographic order among the smallest differences."""
+    low, high = bounds
+    for wanted in range(2, min(max_size, len(values)) + 1):
+        rows = _combinations(len(values), wanted)
+        sums = values[rows].sum(axis=1)
+        ok = (sums >= low) & (sums <= high)
+        if not ok.any():
+            continue
+        diff = np.where(ok, np.abs(sums - target), np.iinfo(np.int64).max)
+        return tuple(rows[int(np.argmin(diff))].tolist())
+    return None
 
 
 def _pick(candidates: list[tuple[int, ...]], values: IntArray, target: int) -> tuple[int, ...]:
@@ -61,17 +88,18 @@ def _pick(candidates: list[tuple[int, ...]], values: IntArray, target: int) -> t
 
 def _direct(values: IntArray, target: int, bounds: tuple[int, int], max_size: int) -> tuple[int, ...] | None:
     bits, size = _masks(len(values))
-    sums = bits @ values
     low, high = bounds
-    ok = (size >= 2) & (size <= max_size) & (sums >= low) & (sums <= high)
-    if not ok.any():
-        return None
-    fewest = size[ok].min()
-    ok &= size == fewest
-    diff = np.abs(sums - target)
-    ok &= diff == diff[ok].min()
-    options = [tuple(np.flatnonzero(bits[m]).tolist()) for m in np.flatnonzero(ok)]
-    return _pick(options, values, target)
+    for wanted in range(2, min(max_size, len(values)) + 1):  # fewest members first
+        masks = np.flatnonzero(size == wanted)
+        sums = bits[masks] @ values
+        ok = (sums >= low) & (sums <= high)
+        if not ok.any():
+            continue
+        diff = np.abs(sums - target)
+        ok &= diff == diff[ok].min()
+        options = [tuple(np.flatnonzero(bits[m]).tolist()) for m in masks[ok]]
+        return _pick(options, values, target)
+    return None
 
 
 def _meet_in_the_middle(
@@ -135,37 +163,46 @@ def best_subsets(
     """best_subset() for many blocks of the same size n <= DIRECT_LIMIT at once (rows of `values`).
 
     Returns per row the chosen subset as a bit mask (-1: none) and another subset of the same size whose sum
-    is in the window too (-1: none), the best such by difference and index order."""
+    is in the window too (-1: none), the best such by difference and index order. Sizes are tried from 2
+    up, each over the rows without a subset of a smaller size (fewest members win): the subsets of 2..4 of
+    14 values are 1,456 of 16,384 masks."""
     rows, n = values.shape
     bits, size = _masks(n)
     rank = _lex_rank(n)
     best = np.full(rows, -1, np.int64)
     rival = np.full(rows, -1, np.int64)
-    chunk = max(1, 2_000_000 // (1 << n))
-    for start in range(0, rows, chunk):
-        stop = min(rows, start + chunk)
-        sums = values[start:stop] @ bits.T  # (rows, 2^n)
-        ok = (
-            (size >= 2)
-            & (size <= max_size)
-            & (sums >= lows[start:stop, None])
-            & (sums <= highs[start:stop, None])
-        )
-        any_ok = ok.any(axis=1)
-        fewest = np.where(ok, size, np.iinfo(np.int64).max).min(axis=1)
-        ok &= size == fewest[:, None]
-        diff = np.abs(sums - targets[start:stop, None])
-        smallest = np.where(ok, diff, np.iinfo(np.int64).max).min(axis=1)
-        first = ok & (diff == smallest[:, None])
-        pick = np.argmax(np.where(first, rank, np.iinfo(np.int64).min), axis=1)
-        best[start:stop] = np.where(any_ok, pick, -1)
-        others = ok.copy()
-        others[np.arange(stop - start), pick] = False
-        has_other = others.any(axis=1) & any_ok
-        other_diff = np.where(others, diff, np.iinfo(np.int64).max).min(axis=1)
-        second = others & (diff == other_diff[:, None])
-        other_pick = np.argmax(np.where(second, rank, np.iinfo(np.int64).min), axis=1)
-        rival[start:stop] = np.where(has_other, other_pick, -1)
+    pending = np.arange(rows, dtype=np.int64)
+    high_value, low_value = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    for wanted in range(2, min(max_size, n) + 1):
+        if len(pending) == 0:
+            break
+        masks = np.flatnonzero(size == wanted)
+        chosen_bits, chosen_rank = bits[masks].T, rank[masks]
+        chunk = max(1, 2_000_000 // len(masks))
+        solved = []
+        for start in range(0, len(pending), chunk):
+            at = pending[start : start + chunk]
+            sums = values[at] @ chosen_bits  # (rows, masks of this size)
+            ok = (sums >= lows[at, None]) & (sums <= highs[at, None])
+            any_ok = ok.any(axis=1)
+            if not any_ok.any():
+                continue
+            at, sums, ok = at[any_ok], sums[any_ok], ok[any_ok]
+            diff = np.abs(sums - targets[at, None])
+            smallest = np.where(ok, diff, high_value).min(axis=1)
+            first = ok & (diff == smallest[:, None])
+            pick = np.argmax(np.where(first, chosen_rank, low_value), axis=1)
+            best[at] = masks[pick]
+            others = ok
+            others[np.arange(len(at)), pick] = False
+            has_other = others.any(axis=1)
+            other_diff = np.where(others, diff, high_value).min(axis=1)
+            second = others & (diff == other_diff[:, None])
+            other_pick = np.argmax(np.where(second, chosen_rank, low_value), axis=1)
+            rival[at] = np.where(has_other, masks[other_pick], -1)
+            solved.append(at)
+        if solved:
+            pending = np.setdiff1d(pending, np.concatenate(solved), assume_unique=True)
     return best, rival
 
 

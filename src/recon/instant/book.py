@@ -2,7 +2,8 @@
 keys, built once (on the first instant request that needs it) in bulk.
 
 Seeded from the dataset's latest succeeded run (its records on that side that are unmatched or reconciling
-items, ingest-rejected ones excepted) or, when no run used the dataset, from all its records.
+items, ingest-rejected ones excepted) or, when no run used the dataset, from all its records; refreshed the
+same way when a newer run of the dataset has succeeded (the items instant requests closed stay closed).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from recon.core.money import sortable_text
@@ -24,6 +25,7 @@ from recon.models import (
     DatasetRecord,
     OpenItem,
     OpenItemBook,
+    OpenItemClose,
     OpenItemKey,
     RuleSetVersion,
     Run,
@@ -68,12 +70,25 @@ def create_book(
     return book
 
 
+def stale(session: Session, book: OpenItemBook) -> Run | None:
+    """The dataset's latest succeeded run on the book's side when the book was seeded from another (older)
+    one or from the records: the book is refreshed from it."""
+    run = _latest_run(session, book.dataset_id, book.side)
+    return run if run is not None and run.id != book.seeded_from_run_id else None
+
+
 def fill_book(session: Session, book: OpenItemBook, plan: InstantPlan) -> None:
-    """Copy the open records and their blocking keys into the book, in bulk, and mark it ready."""
+    """Copy the open records and their blocking keys into the book, in bulk, and mark it ready. A refresh
+    (`seeded_from_run_id` moved to a newer run) replaces the book's items; what instant requests closed stays
+    closed (`open_item_closes` is kept and its rows are not copied again)."""
     run = session.get(Run, book.seeded_from_run_id) if book.seeded_from_run_id else None
     query = _run_query(run, book.side) if run else _dataset_query(book.dataset_id)
+    closed = set(session.scalars(select(OpenItemClose.row_no).where(OpenItemClose.book_id == book.id)))
+    for model in (OpenItemKey, OpenItem):  # nothing for a new book
+        session.execute(delete(model).where(model.book_id == book.id))
     count = 0
-    for batch in _pages(session, query):
+    for page in _pages(session, query):
+        batch = [r for r in page if r["row_no"] not in closed]
         items = [{"book_id": book.id, **r} for r in batch]
         keys = [
             {"book_id": book.id, "pass_no": p.number, "key": key, "row_no": r["row_no"]}
@@ -99,6 +114,12 @@ def fill_book(session: Session, book: OpenItemBook, plan: InstantPlan) -> None:
         items=count,
         run_id=book.seeded_from_run_id,
     )
+
+
+def drop_book_rows(session: Session, book_id: str) -> None:
+    """The bulk rows of a book (no foreign keys: the code deletes them with the book)."""
+    for model in (OpenItemKey, OpenItem, OpenItemClose):
+        session.execute(delete(model).where(model.book_id == book_id))
 
 
 def _as_record(row: dict[str, Any]) -> dict[str, Any]:

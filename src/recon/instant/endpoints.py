@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
-import json
+import gc
+import threading
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from recon.auth.dependencies import AppSettings, ProjectPreparer
 from recon.core.db import DbSession
 from recon.core.params import ProjectId
 from recon.instant.schemas import IndexingAccepted, ReconcileRequest, ReconcileResponse
 from recon.instant.service import InstantService
+
+_pause = threading.Lock()
+_paused = [0]  # requests of this route running: the collector is off while it is above 0
+
+
+async def paused_gc() -> AsyncIterator[None]:
+    """The cyclic garbage collector is off while an instant request runs (body validation included: a
+    route-level dependency is solved before the body). Its 10,000 transactions, candidates and answer
+    survive the young generations and set off a full collection in each request, which took a third of the
+    request's time (docs/adr/0017-instant-reconciliation.md); reference counting still frees everything the
+    request drops, and the collector runs again as soon as no instant request is in flight."""
+    with _pause:
+        _paused[0] += 1
+        if _paused[0] == 1:
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _pause:
+            _paused[0] -= 1
+            if _paused[0] == 0:
+                gc.enable()
+
 
 router = APIRouter(tags=["instant"])
 
@@ -20,6 +45,7 @@ router = APIRouter(tags=["instant"])
     "/projects/{project_id}/transactions:reconcile",
     response_model=ReconcileResponse,
     responses={202: {"model": IndexingAccepted, "description": "The open items are being indexed by a job"}},
+    dependencies=[Depends(paused_gc)],
 )
 def reconcile_transactions(
     project_id: ProjectId,
@@ -42,6 +68,5 @@ def reconcile_transactions(
     `job_id`; 409 `open-items-indexing` until it has finished). Send `transactions: []` once to do it
     ahead."""
     answer = InstantService(session, settings).reconcile(access, body, idempotency_key or None)
-    # Built as JSON data already (10,000 items): sent as is rather than validated again by the response model.
-    content = json.dumps(answer.response, separators=(",", ":"))
-    return Response(content, status_code=answer.status, media_type="application/json")
+    # Encoded once by the service (and kept as is for replays): not validated again by the response model.
+    return Response(answer.content, status_code=answer.status, media_type="application/json")

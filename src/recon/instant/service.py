@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -28,8 +29,8 @@ from recon.core.errors import (
 from recon.core.money import MONEY_CONTEXT, minor_units
 from recon.core.time import utcnow
 from recon.engine import RulesError, parse_rules
-from recon.instant.book import create_book, fill_book, find_book
-from recon.instant.match import Outcome, Pairing, id_list, reconcile
+from recon.instant.book import create_book, drop_book_rows, fill_book, find_book, stale
+from recon.instant.match import Outcome, Pairing, reconcile, row_source
 from recon.instant.plan import InstantPlan, build_plan
 from recon.instant.schemas import ReconcileRequest
 from recon.jobs import enqueue
@@ -41,7 +42,9 @@ from recon.models import (
     OpenItemBook,
     RuleSet,
     RuleSetVersion,
+    Run,
 )
+from recon.models.base import new_id
 from recon.models.types import UTCDateTime
 
 log = structlog.get_logger("recon.instant")
@@ -49,9 +52,13 @@ log = structlog.get_logger("recon.instant")
 
 @dataclass(frozen=True)
 class Answer:
-    response: dict[str, Any]  # the JSON of a ReconcileResponse (202: of IndexingAccepted)
+    content: str  # the JSON text of a ReconcileResponse (202: of an IndexingAccepted)
     replayed: bool = False
     status: int = 200
+
+
+def _encode(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
 def _indexing(book: OpenItemBook) -> dict[str, Any]:
@@ -95,10 +102,11 @@ class InstantService:
         except RulesError as exc:  # stored versions are valid; a text from an older language version is not
             raise _invalid("body.ruleset_id", str(exc)) from None
         book = find_book(self.session, dataset.id, version.id, item_side)
-        if book is None or book.status == "failed":
-            book = self._start_book(book, dataset, version, item_side, plan, access)
+        newer = stale(self.session, book) if book is not None and book.status == "ready" else None
+        if book is None or book.status == "failed" or newer is not None:
+            book = self._start_book(book, dataset, version, item_side, plan, access, newer)
             if book.status == "building":  # a job indexes it: answer 202 now (the book and job commit)
-                return Answer(_indexing(book), status=202)
+                return Answer(_encode(_indexing(book)), status=202)
         elif book.status == "building":
             raise ProblemError(
                 f"the open items of this dataset are being indexed (job {book.job_id}); send the request "
@@ -108,23 +116,31 @@ class InstantService:
                 title="Open items being indexed",
             )
         self._lock(book)
-        txns = [t.model_dump() for t in body.transactions]
+        if idempotency_key is not None:  # a twin sent concurrently may have committed while we waited
+            earlier = self._earlier(access, idempotency_key)
+            if earlier is not None:
+                if earlier.request_sha256 != digest:
+                    raise IdempotencyKeyReused()
+                return Answer(earlier.response, replayed=True)
+        txns = [t.__dict__ for t in body.transactions]  # the validated fields, not copied
         outcome = reconcile(self.session, book.id, plan, txns)
-        request = InstantRequest(
-            project_id=access.project.id,
-            user_id=access.user.id,
-            idempotency_key=idempotency_key,
-            request_sha256=digest,
-            book_id=book.id,
-            response={},
-            created_at=utcnow(),
+        request_id = new_id()
+        self._close(book, request_id, outcome.matches)
+        response = _response(request_id, body, ruleset.id, version.version, book, plan, outcome, txns)
+        content = _encode(response)
+        self.session.add(
+            InstantRequest(
+                id=request_id,
+                project_id=access.project.id,
+                user_id=access.user.id,
+                idempotency_key=idempotency_key,
+                request_sha256=digest,
+                book_id=book.id,
+                # only a keyed request can be replayed: keep its answer, as sent
+                response=content if idempotency_key is not None else "",
+                created_at=utcnow(),
+            )
         )
-        self.session.add(request)
-        self.session.flush()
-        self._close(book, request.id, outcome.matches)
-        response = _response(request.id, body, ruleset.id, version.version, book, plan, outcome, txns)
-        if idempotency_key is not None:  # only a keyed request can be replayed: keep its answer
-            request.response = response
         record_event(
             self.session,
             action="instant.reconciled",
@@ -133,29 +149,42 @@ class InstantService:
             entity_type="dataset",
             entity_id=dataset.id,
             data={
-                "request_id": request.id,
+                "request_id": request_id,
                 "ruleset_version_id": version.id,
                 **response["summary"],
             },
         )
         log.info("instant_reconciled", book_id=book.id, **response["summary"])
-        return Answer(response)
+        return Answer(content)
 
     def _start_book(  # noqa: PLR0917 - one call site
         self,
-        failed: OpenItemBook | None,
+        earlier: OpenItemBook | None,
         dataset: Dataset,
         version: RuleSetVersion,
         side: str,
         plan: InstantPlan,
         access: ProjectAccess,
+        newer: Run | None,
     ) -> OpenItemBook:
-        """Index inline up to INSTANT_INLINE_INDEX_ROWS records, else in an `instant_index_book` job."""
+        """Index inline up to INSTANT_INLINE_INDEX_ROWS records, else in an `instant_index_book` job: a new
+        book, a failed one (started over), or a ready one a newer run of the dataset replaces (refreshed in
+        place: its closes stay)."""
         inline = dataset.rows <= self.settings.instant_inline_index_rows
-        if failed is not None:  # a failed job's book starts over
-            self.session.delete(failed)
-            self.session.flush()
-        book = create_book(self.session, dataset, version, side, "ready" if inline else "building")
+        status = "ready" if inline else "building"
+        if earlier is not None and newer is not None:
+            book = earlier
+            self._lock(book)
+            if book.seeded_from_run_id == newer.id:  # a concurrent request refreshed it while we waited
+                return book
+            book.seeded_from_run_id, book.status = newer.id, status
+            log.info("open_item_book_refresh", book_id=book.id, run_id=newer.id)
+        else:
+            if earlier is not None:  # a failed job's book starts over
+                drop_book_rows(self.session, earlier.id)
+                self.session.delete(earlier)
+                self.session.flush()
+            book = create_book(self.session, dataset, version, side, status)
         if inline:
             fill_book(self.session, book, plan)
             return book
@@ -216,17 +245,20 @@ class InstantService:
         self.session.refresh(book)
 
     def _close(self, book: OpenItemBook, request_id: str, matches: list[Pairing]) -> None:
+        """One INSERT of all the request's closes; an item closed already (by a request that got past the
+        book lock, which cannot happen) is a conflict and nothing of this request closes."""
         rows = sorted(p.item["row_no"] for p in matches)
         if not rows:
             return
-        condition, values = id_list(self.session, rows)
+        source, values = row_source(self.session, rows)
         stmt = text(
-            f"UPDATE open_items SET closed_at = :now, closed_by = :request_id "
-            f"WHERE book_id = :book_id AND row_no {condition} AND closed_at IS NULL"
+            "INSERT INTO open_item_closes (book_id, row_no, request_id, closed_at) "
+            f"SELECT :book_id, row_no, :request_id, :now FROM {source} WHERE true "
+            "ON CONFLICT DO NOTHING"
         ).bindparams(bindparam("now", type_=UTCDateTime()))
         params = {"now": utcnow(), "request_id": request_id, "book_id": book.id, "values": values}
         closed = self.session.execute(stmt, params).rowcount  # type: ignore[attr-defined]
-        if closed != len(rows):  # the book lock makes this unreachable; never close half a request
+        if closed != len(rows):  # never close half a request
             raise Conflict("open items changed during the request; send it again")
         book.open_items -= closed
         self.session.flush()

@@ -7,7 +7,7 @@ from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin, new_i
 from recon.models.datasets import Dataset, DatasetRecord, DatasetRejection, DatasetStatus
 from recon.models.exports import Export, ExportFormat, ExportStatus, ExportWhat
 from recon.models.feeds import Feed, FeedFile, Schedule
-from recon.models.instant import InstantRequest, OpenItem, OpenItemBook, OpenItemKey
+from recon.models.instant import InstantRequest, OpenItem, OpenItemBook, OpenItemClose, OpenItemKey
 from recon.models.jobs import Job, JobStatus
 from recon.models.projects import Project, ProjectMember, Role
 from recon.models.review import Comment, Decision, DecisionKind, DecisionStatus
@@ -60,6 +60,7 @@ __all__ = [
     "Money",
     "OpenItem",
     "OpenItemBook",
+    "OpenItemClose",
     "OpenItemKey",
     "Organization",
     "Project",

@@ -1,21 +1,21 @@
 """Instant reconciliation (docs/adr/0017-instant-reconciliation.md): the open items of a dataset indexed for
 one rule-set version (a book), their blocking keys, and the answered requests (Idempotency-Key replays).
 
-Bulk tables (open_items, open_item_keys: one row per record and pass) have no foreign keys on `book_id`, like
-the records and results tables: the book and its rows are written and deleted together by the code."""
+Bulk tables (open_items, open_item_keys: one row per record and pass, open_item_closes) have no foreign keys
+on `book_id`, like the records and results tables: the book and its rows are written and deleted together by
+the code."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin
 from recon.models.runs import RunKey
-from recon.models.types import JSONDoc, Money, UTCDateTime
+from recon.models.types import Money, UTCDateTime
 
 
 class OpenItemBook(IdMixin, TimestampMixin, Base):
@@ -52,14 +52,24 @@ class OpenItem(Base):
     reference: Mapped[str | None] = mapped_column(Text, default=None)
     counterparty: Mapped[str | None] = mapped_column(Text, default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
-    closed_by: Mapped[str | None] = mapped_column(String(36), default=None)  # instant_requests.id
-    matched_with: Mapped[str | None] = mapped_column(Text, default=None)  # the transaction's id
+
+
+class OpenItemClose(Base):
+    """An open item closed by an instant request. Closes are inserted here (a few pages per request) rather
+    than updating `open_items` in place (one page per closed item, scattered over the whole book); the
+    primary key makes a second close of the same item a conflict, so an item closes at most once."""
+
+    __tablename__ = "open_item_closes"
+
+    book_id: Mapped[str] = mapped_column(RunKey, primary_key=True)
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36))  # instant_requests.id
+    closed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class OpenItemKey(Base):
-    """The blocking key of an open item for one pass; deleted when the item closes, so a lookup by key
-    meets only open items (the primary key is the index)."""
+    """The blocking key of an open item for one pass (the primary key is the lookup index); a lookup skips
+    the items with a row in `open_item_closes`."""
 
     __tablename__ = "open_item_keys"
 
@@ -70,7 +80,8 @@ class OpenItemKey(Base):
 
 
 class InstantRequest(IdMixin, Base):
-    """An answered instant reconciliation: a retry with the same Idempotency-Key gets `response` again."""
+    """An answered instant reconciliation: a retry with the same Idempotency-Key gets `response` again, the
+    very JSON text first sent (kept as text: encoded once, not parsed again into JSONB)."""
 
     __tablename__ = "instant_requests"
     __table_args__ = (UniqueConstraint("project_id", "user_id", "idempotency_key"),)
@@ -80,5 +91,5 @@ class InstantRequest(IdMixin, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     request_sha256: Mapped[str] = mapped_column(String(64))
     book_id: Mapped[str] = mapped_column(String(36))
-    response: Mapped[dict[str, Any]] = mapped_column(JSONDoc())
+    response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

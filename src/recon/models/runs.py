@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import JSONDoc, Money, UTCDateTime
+from recon.models.types import JSONDoc, JSONText, Money, UTCDateTime
 
 # BIGSERIAL on PostgreSQL; INTEGER PRIMARY KEY (the rowid, autoincrementing) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -225,7 +225,7 @@ class MatchGroup(VersionMixin, Base):
     origin: Mapped[str] = mapped_column(String(8), default=GroupOrigin.ENGINE)
     status: Mapped[str] = mapped_column(StateText)
     score: Mapped[float | None] = mapped_column(Float, default=None)
-    explanation: Mapped[Any] = mapped_column(JSONDoc(), default=None)
+    explanation: Mapped[Any] = mapped_column(JSONText(), default=None)
     left_count: Mapped[int] = mapped_column(Integer, default=0)
     right_count: Mapped[int] = mapped_column(Integer, default=0)
     left_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))

@@ -112,3 +112,12 @@ class JSONDoc(TypeDecorator[Any]):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(postgresql.JSONB())
         return dialect.type_descriptor(JSON())
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON everywhere, `json` on PostgreSQL: the document is stored as its text, checked but not converted
+    to JSONB. For documents written in bulk and only ever read whole, never searched inside (a run's group
+    explanations: converting them to JSONB was ~40% of the groups' COPY, docs/adr/0016)."""
+
+    impl = JSON
+    cache_ok = True

@@ -13,8 +13,9 @@ import structlog
 from fastapi.encoders import jsonable_encoder
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from recon.core.asgi import HttpMiddleware
 from recon.core.errors import PROBLEM_MEDIA_TYPE, Problem, problem_type
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -35,14 +36,8 @@ def sane_request_id(value: str | None) -> str | None:
     return value if value is not None and _SANE_REQUEST_ID.match(value) else None
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestContextMiddleware(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = sane_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()

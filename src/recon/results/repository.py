@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, literal_column, or_, select
+from sqlalchemy import Row, Text, and_, cast, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,7 +52,14 @@ class ItemFilters(Window):
 GROUP_TABLE = MatchGroup.__table__
 ITEM_TABLE = RunItem.__table__
 # Lists read Core rows (no ORM identity map): a page of 1000 groups with 2000 members is built ~4x faster.
-GROUP_COLUMNS = [GROUP_TABLE.c[name] for name in GroupOut.model_fields if name not in ("members", "age_days")]
+# The explanation is read as its stored JSON text: a page splices it into the response as it is instead of
+# parsing and serialising it again (that was the largest Python cost of a page of 1000 groups).
+EXPLANATION_TEXT = cast(MatchGroup.explanation, Text).label("explanation")
+GROUP_COLUMNS = [
+    EXPLANATION_TEXT if name == "explanation" else GROUP_TABLE.c[name]
+    for name in GroupOut.model_fields
+    if name not in ("members", "age_days")
+]
 ITEM_COLUMNS = [ITEM_TABLE.c[name] for name in ItemOut.model_fields if name != "age_days"]
 
 
@@ -261,12 +268,10 @@ class ResultsRepository:
         ids = sorted(group_ids)
         rows = self.session.execute(
             select(*ITEM_COLUMNS)
-            .where(
-                RunItem.run_id == run_id,
-                # The range keeps the plan on the (run_id, group_id) index even without fresh statistics.
-                RunItem.group_id.between(ids[0], ids[-1]),
-                RunItem.group_id.in_(ids),
-            )
+            # One seek per group in the (run_id, group_id) index. No `BETWEEN min AND max` beside it: for a
+            # page sorted by amount the ids spread over the run and SQLite walked the whole range (100 groups:
+            # 151 -> 20 ms at 100k x 100k); PostgreSQL has the run's statistics from its results transaction.
+            .where(RunItem.run_id == run_id, RunItem.group_id.in_(ids))
             .order_by(RunItem.group_id, RunItem.side, RunItem.row_no)
         )
         for item in rows:
