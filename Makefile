@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell ./scripts/ensure-uv.sh)
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test setup deploy-tools images lint types imports pytest frontend-deps frontend-build frontend-test bench bench-api bench-ingest bench-run demo clean
+.PHONY: run test setup deploy-tools images lint types imports pytest pytest-spark bench-spark frontend-deps frontend-build frontend-test bench bench-api bench-ingest bench-run demo clean
 
 # --compile-bytecode: processes start in ~1 s instead of ~4 s where PYTHONDONTWRITEBYTECODE is set.
 setup:
@@ -52,9 +52,14 @@ imports: setup
 # The images are built before pytest (a first build takes minutes); tests/deploy refreshes them from the
 # layer cache when run on its own.
 pytest: setup deploy-tools images
-	$(UV) run pytest -n $(PYTEST_WORKERS) --timeout 900
+	$(UV) run pytest -n $(PYTEST_WORKERS) --timeout 900 -m "not spark"
 
-test: lint types imports frontend-test pytest
+# The Spark backend (docs/scaling.md) as its own group: PySpark and sqlglot (the `spark` dependency group)
+# are added to the environment here only, the tests share one local Spark session (Java 17: /usr/bin/java).
+pytest-spark: setup
+	$(UV) run --frozen --group spark pytest tests/spark -m spark -n 0 --timeout 900
+
+test: lint types imports frontend-test pytest pytest-spark
 
 format: setup
 	$(UV) run ruff format src tests bench
@@ -72,6 +77,9 @@ bench-ingest: setup
 
 bench-run: setup
 	$(UV) run python bench/api_run_bench.py
+
+bench-spark: setup
+	$(UV) run --frozen --group spark python bench/spark_bench.py
 
 demo: setup
 	$(UV) run recon demo --rows 10000 --out demo-data

@@ -38,3 +38,10 @@ def test_create_statements_give_the_relation_and_its_select():
 def test_band_ranges_explode_a_sequence():
     out = dialect.to_spark("SELECT *, unnest(range(lo, hi + 1)) AS k FROM x")
     assert "EXPLODE" in out.upper() and "SEQUENCE(lo" in out
+
+
+def test_regexp_group_references_become_javas():
+    out = dialect.to_spark(
+        r"SELECT regexp_replace(x, '^0+(.)', '\1') AS z, regexp_replace(x, 'a', '$', 'g') AS d"
+    )
+    assert out == r"SELECT REGEXP_REPLACE(x, '^0+(.)', '$1') AS z, REGEXP_REPLACE(x, 'a', '\\$') AS d"

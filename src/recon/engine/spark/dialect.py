@@ -8,11 +8,14 @@
 - `jaro_winkler_similarity` is the backend's rapidfuzz UDF (Spark has no Jaro-Winkler; DuckDB's is
   rapidfuzz's algorithm).
 - CTEs lose DuckDB's MATERIALIZED hint (Spark plans them itself).
+- regexp_replace's replacement: RE2's group references `\\1` are Java's `$1` (and a `$` is literal).
+  Spark replaces every match, as DuckDB does with 'g' (the planner's one pattern without 'g' is anchored).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import sqlglot
 from sqlglot import exp
@@ -49,6 +52,13 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="unix_date", expressions=[node.copy()])
     if isinstance(node, exp.JarowinklerSimilarity):
         return exp.Anonymous(this=JARO_WINKLER_UDF, expressions=[node.this.copy(), node.expression.copy()])
+    if isinstance(node, exp.RegexpReplace):
+        replacement = node.args.get("replacement")
+        if isinstance(replacement, exp.Literal) and replacement.is_string:
+            node = node.copy()
+            java = re.sub(r"\\(\d)", r"$\1", replacement.this.replace("$", "\\$"))
+            node.set("replacement", exp.Literal.string(java))
+        return node
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node = node.copy()
         node.set("materialized", None)
