@@ -112,6 +112,23 @@ def test_a_rare_shared_word_does_not_make_conflicting_names_equal():
     assert wrong < true - 0.1
 
 
+def test_crowded_block_keys_survive_abbreviations_and_an_appended_city():
+    """The bank's spelling ranks an abbreviation and a city above the words it shares with the ledger's."""
+    fillers = [f"Brand{k} Print Services GmbH" for k in range(100)] + [
+        f"Firm{k} Trading AG" for k in range(100)
+    ]
+    left = pa.array(["Kingfisher Print Services GmbH", *fillers])
+    right = pa.array(["KINGFISHER PRINT SVCS GMBH COLOGNE", *[f"{f.upper()} BERLIN" for f in fillers]])
+    normal = [normalize.apply(v, DEFAULT_TEXT_NORMALIZE) for v in (left, right)]
+    vocabulary = frequency.build_vocabulary(*normal)
+    keys = {}
+    for name in ("left", "right"):
+        rids, words = frequency.key_words(vocabulary, name)
+        keys[name] = set(words[rids == 0].tolist())
+    assert keys["left"] & keys["right"]
+    assert max(len(k) for k in keys.values()) <= frequency.KEY_WORDS
+
+
 def test_explanation_shows_the_word_weights():
     rules = rules_for(FUZZY.format(method="token_set", extra=""))
     names = [f"Brand{k} Trading GmbH" for k in range(20)]

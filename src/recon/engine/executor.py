@@ -101,7 +101,11 @@ class PairCandidates:
     below_best_left: FloatArray = field(default_factory=lambda: np.zeros(0))
     below_best_right: FloatArray = field(default_factory=lambda: np.zeros(0))
 
-    def subset(self, keep: BoolArray) -> PairCandidates:
+    def take(self, rows: IntArray) -> PairCandidates:
+        """The candidates at these positions (repeated when a position repeats)."""
+        return self.subset(rows)  # numpy indexing takes positions as it takes a mask
+
+    def subset(self, keep: BoolArray | IntArray) -> PairCandidates:
         return PairCandidates(
             self.left[keep],
             self.right[keep],
@@ -131,6 +135,7 @@ class Session:
         self.extra: dict[str, dict[str, pa.Array]] = {"left": {}, "right": {}}
         self.columns: dict[tuple[str, str], pa.Array] = {}
         self._columns_lock = threading.Lock()
+        self._codes: dict[tuple[str, str], IntArray] = {}
         self.vocabularies = frequency.Vocabularies()  # of the current pass, see begin_pass
         self._pool: ThreadPoolExecutor | None = None
 
@@ -317,11 +322,32 @@ class Session:
         vocabulary = self.vocabulary(text)
         rows = np.arange(len(pairs[0])) if needed is None else np.flatnonzero(needed)
         with stage(f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(rows):,}"):
-            weighted, plain = frequency.weighted_similarity(
-                vocabulary, pairs[0][rows], pairs[1][rows], text.method
-            )
-            raw[rows] = frequency.adjusted(raw[rows], weighted, plain)
+            # Once per distinct pair of texts: a customer's invoices repeat its name, and the members of a
+            # group_by group share theirs.
+            left, right = pairs[0][rows], pairs[1][rows]
+            codes_l = self.text_codes("left", text.left_column, text.normalize)[left]
+            codes_r = self.text_codes("right", text.right_column, text.normalize)[right]
+            text_pair = codes_l * (int(codes_r.max(initial=0)) + 1) + codes_r
+            _, first, inverse = np.unique(text_pair, return_index=True, return_inverse=True)
+            unique_pairs = left[first], right[first]
+            weighted, plain = frequency.weighted_similarity(vocabulary, *unique_pairs, text.method)
+            raw[rows] = frequency.adjusted(raw[rows], weighted[inverse], plain[inverse])
         return raw
+
+    def text_codes(self, side: str, column: str, normalizers: tuple[str, ...]) -> IntArray:
+        """Per record: a number for its normalized text (equal texts, equal numbers; no text: 0)."""
+        alias = self.derive(side, column, normalizers)
+        key = (side, f"codes {alias}")
+        with self._columns_lock:
+            known = self._codes.get(key)
+        if known is not None:
+            return known
+        encoded = pc.dictionary_encode(self.extra[side][alias])
+        indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        codes = np.asarray(indices, dtype=np.int64) + 1
+        with self._columns_lock:
+            self._codes[key] = codes
+        return codes
 
     def token_tables(self, plan: PassPlan) -> tuple[str, str]:
         """Register (rid, tok) tables: the distinct upper-case words of the token-blocking operand."""

@@ -84,11 +84,12 @@ class Vocabulary:
 
 KEY_WORDS = 3  # per record, its most informative words block crowded blocks (see key_words)
 KEY_PREFIX = 4  # ... by their first characters: an abbreviation (SUPPL, CONSTR) keeps its word's start
+KEY_MIN_BITS = 4.0  # ... and never a word one in 16 open records has (a legal form would pair them all)
 
 
 def key_words(vocab: Vocabulary, side: str, per_record: int = KEY_WORDS) -> tuple[IntArray, IntArray]:
-    """(rid, key id) of each record's `per_record` highest-weight words (at least 1 bit: never a word half
-    the records share), for blocking crowded blocks on a shared informative word. A key is the word's first
+    """(rid, key id) of each record's `per_record` highest-weight words (at least KEY_MIN_BITS), for
+    blocking crowded blocks on a shared informative word. A key is the word's first
     KEY_PREFIX characters: a bank's "PRINT SVCS GMBH COLOGNE" ranks an abbreviation and a city above the
     words it shares with "Print Services GmbH", and two of each side's best words found no partner (a third
     of the true pairs lost in crowded blocks of the dense demo); prefixes also pair SUPPL with SUPPLIES."""
@@ -98,7 +99,7 @@ def key_words(vocab: Vocabulary, side: str, per_record: int = KEY_WORDS) -> tupl
     weight = vocab.weight[words.ids]
     order = np.lexsort((words.ids, -weight, owner))
     rank = np.arange(len(order)) - np.repeat(words.offsets[:-1], counts)
-    keep = order[(rank < per_record) & (weight[order] >= 1.0)]
+    keep = order[(rank < per_record) & (weight[order] >= KEY_MIN_BITS)]
     keep.sort()
     prefix = pc.dictionary_encode(pc.utf8_slice_codeunits(vocab.words, 0, KEY_PREFIX)).indices
     key = np.asarray(prefix.to_numpy(zero_copy_only=False), np.int64)[words.ids[keep]]

@@ -36,7 +36,7 @@ from recon.engine.found import Found, Membership, note_below
 from recon.engine.margin import NO_RIVAL, Rivals, find_rivals
 from recon.engine.passes import AMBIGUOUS, PassResult, Reasons, decide_status
 from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan, within_groups_plan
-from recon.engine.search import components, subsets
+from recon.engine.search import LEFT_UNITS, RIGHT_UNITS, components, subsets, units_scale
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -121,27 +121,29 @@ def _inside_groups(
 ) -> Found | None:
     """Second step of a many_to_one / one_to_many pass with group_by: the records of groups that matched
     nothing whole (a stray record in the group, two payments of one customer on one day, a group above
-    max_group_size) get a bounded subset search inside their group (recon.engine.search.subsets)."""
-    many = plan.spec.many_sides[0]
-    assert members.groups is not None and members.rids is not None
+    max_group_size) get a bounded subset search inside their group (recon.engine.search.subsets).
+
+    Only when every match condition and score item reads group_by columns on the grouped side: the group's
+    first record then stands for the group when candidates are looked for (each pair of the other side's
+    record and a group is evaluated once, not once per member: the big customers of a heavy-tailed book have
+    groups of dozens of records), and the pairs are spread to the members afterwards."""
+    spec = plan.spec
+    many = spec.many_sides[0]
+    if not _all_on_group_columns(plan) or members.groups is None or members.rids is None:
+        return None
+    side_index = 0 if many == "left" else 1
+    used = (whole.left[1], whole.right[1])
+    open_many = np.setdiff1d(available[side_index], used[side_index])
+    open_other = np.setdiff1d(available[1 - side_index], used[1 - side_index])
     partition = np.full(session.sides[many].n, -1, np.int64)
     partition[members.rids] = members.groups
-    open_left = np.setdiff1d(available[0], whole.left[1])
-    open_right = np.setdiff1d(available[1], whole.right[1])
-    if many == "left":
-        open_left = open_left[partition[open_left] >= 0]
-        grouped, other = open_left, open_right
-    else:
-        open_right = open_right[partition[open_right] >= 0]
-        grouped, other = open_right, open_left
-    sizes = np.bincount(partition[grouped], minlength=1) if len(grouped) else np.zeros(1, np.int64)
-    grouped_enough = sizes[partition[grouped]] >= 2
-    if not grouped_enough.any() or len(other) == 0:
+    open_many = open_many[partition[open_many] >= 0]
+    if len(open_many) == 0 or len(open_other) == 0:
         return None
-    if many == "left":
-        open_left = open_left[grouped_enough]
-    else:
-        open_right = open_right[grouped_enough]
+    sizes = np.bincount(partition[open_many])
+    leaders = np.unique(partition[open_many][sizes[partition[open_many]] >= 2])  # a group's first record
+    if len(leaders) == 0:
+        return None
     categories = {side: session.sides[side].categories() for side in ("left", "right")}
     derived = len(session.derived)
     sub_plan = within_groups_plan(plan, categories, session.derive)
@@ -150,11 +152,71 @@ def _inside_groups(
     if len(session.derived) != derived:
         for side in ("left", "right"):
             session.publish(side)
+    offered = (leaders, open_other) if many == "left" else (open_other, leaders)
+    units = _units(session, "pl" if many == "left" else "pr", sub_plan)
     found = subsets(
-        session, sub_plan, (open_left, open_right), reasons, partition=partition, tables=("pl2", "pr2")
+        session,
+        sub_plan,
+        offered,
+        reasons,
+        partition=partition,
+        tables=("pl2", "pr2"),
+        spread=lambda candidates: _spread_to_members(candidates, many, members, units),
     )
     found.sims = {name: values for name, values in found.sims.items() if name in whole.sims}
-    return found if len(found.score) else None
+    if len(found.score) == 0:
+        return None
+    found.tied = found.tied | ~_covers_its_group(found, many, partition, open_many)
+    return found
+
+
+def _covers_its_group(found: Found, many: str, partition: IntArray, open_many: IntArray) -> BoolArray:
+    """Per subset group: True when the subsets found in its group_by group use every open record of that
+    group (two payments of one day, each paying its part). A subset that leaves records of its group over is
+    unsure (`suggested`): in the group of a big customer many subsets of round amounts make a total."""
+    group, rid = found.left if many == "left" else found.right
+    used = np.bincount(partition[rid], minlength=len(partition))
+    offered = np.bincount(partition[open_many], minlength=len(partition))
+    first = np.full(len(found.score), -1, np.int64)
+    first[group] = partition[rid]
+    covered: BoolArray = used[first] == offered[first]
+    return covered
+
+
+def _all_on_group_columns(plan: PassPlan) -> bool:
+    spec = plan.spec
+    columns = set(spec.group_by)
+    side = spec.many_sides[0]
+    read = [cond.left if side == "left" else cond.right for cond in spec.match]
+    read += [item.left if side == "left" else item.right for item in spec.score]
+    return all(column in columns for column in read)
+
+
+def _units(session: Session, table: str, plan: PassPlan) -> dict[int, IntArray]:
+    """Summed amounts of the grouped side's open records in the units of the subset search, by rid."""
+    scale = units_scale(session, plan)
+    result = session.arrow(f"SELECT __rid, CAST(round(__sv * {10**scale}) AS BIGINT) AS u FROM {table}")
+    rids = np.asarray(result.column("__rid").to_numpy(), np.int64)
+    values = np.asarray(result.column("u").fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    return {0: rids, 1: values}
+
+
+def _spread_to_members(
+    candidates: PairCandidates, many: str, members: Membership, units: dict[int, IntArray]
+) -> PairCandidates:
+    """Candidates of group leaders -> the same candidates for every member of the group (the conditions read
+    only group_by columns, so every member has the leader's outcome), with each member's own amount."""
+    leaders = candidates.left if many == "left" else candidates.right
+    owner, member = members.expand(leaders)
+    spread = candidates.take(owner)  # each candidate once per member
+    order = np.argsort(units[0])
+    position = order[np.searchsorted(units[0], member, sorter=order)]
+    spread.extra[LEFT_UNITS if many == "left" else RIGHT_UNITS] = units[1][position]
+    if many == "left":
+        spread.left = member
+    else:
+        spread.right = member
+    return spread
 
 
 def _joined(first: Found, second: Found) -> Found:

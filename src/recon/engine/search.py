@@ -3,6 +3,7 @@ candidate components (many_to_many). See recon.engine.groups for the semantics."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
@@ -31,7 +32,7 @@ FloatArray = npt.NDArray[np.float64]
 LEFT_UNITS, RIGHT_UNITS = "__lv", "__rv"  # candidate columns: each side's summed amount in whole units
 
 
-def _units_scale(session: Session, plan: PassPlan) -> int:
+def units_scale(session: Session, plan: PassPlan) -> int:
     """Decimal places that make every summed amount and the tolerance whole numbers."""
     spec = plan.spec
     assert spec.sum is not None
@@ -56,7 +57,7 @@ def _unit_candidates(
 ) -> tuple[PairCandidates, int]:
     session.pass_table(tables[0], "left", plan, available[0], "probe")
     session.pass_table(tables[1], "right", plan, available[1], "build")
-    scale = _units_scale(session, plan)
+    scale = units_scale(session, plan)
     extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
     units = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
     candidates = session.pair_candidates(plan, *tables, units)
@@ -77,12 +78,16 @@ def subsets(
     *,
     partition: IntArray | None = None,
     tables: tuple[str, str] = ("pl", "pr"),
+    spread: Callable[[PairCandidates], PairCandidates] | None = None,
 ) -> Found:
     """Bounded subset search; with `partition` (per many-side record: its group, from group_by) the members
-    of a subset come from one group, and a one-side record joins at most one subset."""
+    of a subset come from one group, and a one-side record joins at most one subset; `spread` turns the
+    candidates found for `available` into those the search works on (see groups._inside_groups)."""
     spec = plan.spec
     assert spec.sum is not None
     candidates, scale = _unit_candidates(session, plan, available, tables)
+    if spread is not None:
+        candidates = spread(candidates)
     if partition is None:
         note_below(reasons, plan, candidates, {"left": Membership(), "right": Membership()})
     if spec.kind == "many_to_one":
