@@ -118,10 +118,10 @@ class ObjectStore(ABC):
         """A local file with the object's bytes for file-based readers (DuckDB, pyarrow); for S3 a temporary
         download removed on exit. Raises ObjectNotFound."""
 
+    @abstractmethod
     def list_objects(self, prefix: str) -> Iterator[ListedObject]:
         """Objects whose key starts with `prefix/` (feeds poll their folder with it). Keys that are not
         valid store keys (spaces, `..`) are skipped: they could not be opened."""
-        raise NotImplementedError(f"{type(self).__name__} cannot list objects")
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as reader:
