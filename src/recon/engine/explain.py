@@ -6,10 +6,13 @@ a million pairs); group explanations and comparisons are one DuckDB query over t
 Pair explanation:  {"match": [{"field", "left", "right", ["diff" | "days" | "sim"], "ok"}, ...],
                     "score": [{"field", "method", "left", "right", "sim", "weight",
                                ["words": {"left": {word: bits}, "right": {word: bits}}]}, ...],
+                    ["date": {"diff", "bits", "adjust"}],
                     "compare": [{"field", "left", "right", ["diff" | "days"], "ok"}, ...],
                     ["assignment": "greedy"], ["rival": {"side", "id", "score"}]}
 `words` (frequency-weighted items) lists each text's words with the weight the data gave them; `rival` names
-the best other candidate within the pass's margin of a `suggested` pair or group.
+the best other candidate within the pass's margin of a `suggested` pair or group (its decision score); `date`
+(scored one_to_one passes with a date window, recon.engine.dates) gives the pair's signed date difference,
+its weight in bits and the adjustment of the decision score.
 Group explanation: {"members": {"left", "right"}, "sum": {"left", "right", "diff", "ok"},
                     "match": [{"field", "left", "right"}], "score": [{"field", "method", "sim"}],
                     "compare": [{"field", "left", "right", ["diff" | "days"], "ok"}]}
@@ -37,6 +40,7 @@ from recon.engine.planner import ItemKey, ItemKind, PassPlan
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 EXPLAIN_CHUNK = 1 << 17
+DateBits = tuple[IntArray, FloatArray, FloatArray]  # per pair: date difference, its bits, score adjustment
 
 
 def field_name(left: str, right: str) -> str:
@@ -141,6 +145,7 @@ def pair_explanations(
     greedy: npt.NDArray[np.bool_],
     rivals: Rivals | None = None,
     vocabularies: Vocabularies | None = None,
+    date_bits: DateBits | None = None,
 ) -> pa.Array:
     """One JSON explanation per chosen pair, in the order given (see the module doc); `vocabularies`: the
     word weights of the pass (default: the session's current ones).
@@ -160,6 +165,9 @@ def pair_explanations(
                 greedy=greedy[part],
                 rivals=_rivals_slice(rivals, part),
                 vocabularies=vocabularies,
+                date_bits=None
+                if date_bits is None
+                else (date_bits[0][part], date_bits[1][part], date_bits[2][part]),
             )
         )
     if len(chunks) == 1:
@@ -187,6 +195,7 @@ def _pair_explanations(
     greedy: npt.NDArray[np.bool_],
     rivals: Rivals | None,
     vocabularies: Vocabularies | None,
+    date_bits: DateBits | None = None,
 ) -> pa.Array:
     left_rids, right_rids = pa.array(pairs[0]), pa.array(pairs[1])
     cache: dict[tuple[str, str], pa.Array] = {}
@@ -236,6 +245,8 @@ def _pair_explanations(
                 out.lit("}")
             out.lit("}")
         out.lit("]")
+    if date_bits is not None:
+        out.pieces.append(date_text(*date_bits))
     if plan.spec.compare:
         out.lit(',"compare":[')
         for i, cmp in enumerate(plan.spec.compare):
@@ -263,6 +274,16 @@ def _pair_explanations(
         out.pieces.append(rival_text(session, rivals))
     out.lit("}")
     return out.build()
+
+
+def date_text(diff: IntArray, bits: FloatArray, adjust: FloatArray) -> pa.Array:
+    """',"date":{"diff":d,"bits":b,"adjust":a}' per pair: the signed date difference (right - left, in the
+    window's unit), its weight in bits and what it took off the decision score (recon.engine.dates)."""
+    text = [
+        f',"date":{{"diff":{d},"bits":{round(b, 2)!r},"adjust":{round(a, 4) + 0.0!r}}}'
+        for d, b, a in zip(diff.tolist(), bits.tolist(), adjust.tolist(), strict=True)
+    ]
+    return pa.array(text, pa.string())
 
 
 def rival_text(session: Session, rivals: Rivals, ids: dict[str, pa.Array] | None = None) -> pa.Array:

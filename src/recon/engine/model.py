@@ -129,6 +129,7 @@ class PassSpec:
     suggest_below: float | None = None
     description: str | None = None
     margin: float = DEFAULT_MARGIN
+    date_evidence: bool = True  # scored one_to_one passes weigh the date difference (recon.engine.dates)
 
     @property
     def location(self) -> str:

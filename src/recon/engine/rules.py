@@ -21,6 +21,8 @@ Shape (everything not listed is an error, reported with its location and a did-y
         compare: [...compare items...]  # optional: a pair/group that differs on one of them is a `break`
         suggest: true                 # optional: everything this pass finds is `suggested`, not `matched`
         suggest_below: 0.8            # optional, 0..1: matches scoring below are `suggested`
+        date_evidence: false          # optional (default true): scored one_to_one passes with a date window
+                                      # weigh the date difference when choosing between rivals
         # grouped kinds only:
         group_by: [counterparty, date]   # group the many side by these columns (both sides for many_to_many)
         max_group_size: 10            # default 10, at least 2

@@ -39,6 +39,7 @@ PASS_KEYS = (
     "suggest",
     "suggest_below",
     "margin",
+    "date_evidence",
 )
 GROUPED_PASS_KEYS = ("group_by", "max_group_size", "sum")
 OP_KEYS: dict[str, tuple[str, ...]] = {
@@ -163,7 +164,11 @@ class Validator(FieldChecks):
                 or 10
             )
         sum_spec = self.sum_spec(spec["sum"], join(location, "sum")) if "sum" in spec and grouped else None
-        flags = {key: self.boolean(spec[key], join(location, key)) for key in ("suggest",) if key in spec}
+        flags = {
+            key: self.boolean(spec[key], join(location, key))
+            for key in ("suggest", "date_evidence")
+            if key in spec
+        }
         margin = self.ratio(spec, "margin", location)
         if name is None or kind is None:
             return None
@@ -182,6 +187,7 @@ class Validator(FieldChecks):
             suggest_below=self.ratio(spec, "suggest_below", location),
             description=spec.get("description") if isinstance(spec.get("description"), str) else None,
             margin=DEFAULT_MARGIN if margin is None else margin,
+            date_evidence=bool(flags.get("date_evidence", True)),
         )
 
     def items(self, raw: Any, location: str, required: bool) -> list[tuple[str, dict[str, Any]]]:
