@@ -9,10 +9,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from recon.engine import dates
 from recon.engine.executor import Session
 from recon.engine.explain import pair_explanations
 from recon.engine.model import PassSpec
-from recon.engine.planner import PassPlan
+from recon.engine.planner import PassPlan, condition_alias
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -96,13 +97,21 @@ def run_one_to_one(
     spec = plan.spec
     left_table = session.pass_table("pl", "left", plan, available[0], "probe")
     right_table = session.pass_table("pr", "right", plan, available[1], "build")
-    candidates = session.pair_candidates(plan, left_table, right_table)
+    window = dates.date_window(spec)
+    extra = dates.extra_columns(spec, condition_alias(window[0]) if window else None)
+    candidates = session.pair_candidates(plan, left_table, right_table, extra)
     reasons.note("left", candidates.below_left, BELOW_MIN_SCORE, spec.index, candidates.below_best_left)
     reasons.note("right", candidates.below_right, BELOW_MIN_SCORE, spec.index, candidates.below_best_right)
+    diff = candidates.extra.get(dates.DIFF_COLUMN)
+    decision, evidence = dates.decision_scores(
+        spec,
+        candidates.left,
+        candidates.right,
+        candidates.score,
+        None if diff is None else diff.astype(np.int64),
+    )
     with stage(f"{spec.name}: assign"):
-        chosen, rivals = session.backend.solve(
-            candidates.left, candidates.right, candidates.score, spec.margin
-        )
+        chosen, rivals = session.backend.solve(candidates.left, candidates.right, decision, spec.margin)
     reasons.note("left", np.union1d(chosen.ambiguous_left, rivals.losers_left), AMBIGUOUS, spec.index)
     reasons.note("right", np.union1d(chosen.ambiguous_right, rivals.losers_right), AMBIGUOUS, spec.index)
     edges = chosen.edges  # ascending, and candidates are sorted by left rid: groups come in left-id order
@@ -111,6 +120,10 @@ def run_one_to_one(
     sims = {name: values[edges] for name, values in candidates.sims.items()}
     compares = {name: values[edges] for name, values in candidates.compares.items()}
     greedy = chosen.greedy
+    date_bits = None
+    if evidence is not None and diff is not None:
+        chosen_diff = diff[edges].astype(np.int64)
+        date_bits = (chosen_diff, evidence.level_bits(chosen_diff), decision[edges] - score)
     vocabularies = session.vocabularies  # this pass's word weights, for the explanations
 
     def explain() -> pa.Array:
@@ -124,6 +137,7 @@ def run_one_to_one(
                 greedy=greedy,
                 rivals=rivals,
                 vocabularies=vocabularies,
+                date_bits=date_bits,
             )
 
     explanation = session.background(explain)
