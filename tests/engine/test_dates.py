@@ -6,6 +6,9 @@ import datetime as dt
 import json
 
 import numpy as np
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from recon.engine import reconcile
 from recon.engine.dates import MAX_PENALTY_BITS, SCORE_PER_BIT, estimate
@@ -119,3 +122,44 @@ def test_equally_likely_dates_never_end_matched() -> None:
     result = reconcile(left, right, rules_for(NEAR))
     crowded = [g for g in groups_of(result) if g[3][0].startswith("B")]
     assert crowded and all(g[1] == "suggested" for g in crowded)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 12), st.integers(-2, 4)), min_size=70, max_size=120),
+    st.randoms(use_true_random=False),
+)
+def test_date_evidence_keeps_exactly_once_determinism_and_the_margin(rows, rng) -> None:
+    """Books big enough for date evidence (>= 30 lone and crowded candidates): every record once, the same
+    result in another row order, and a pair whose explanation names a rival is never `matched`."""
+    names = ["ACME", "GLOBEX", "INITECH", "UMBRELLA", "HOOLI", "STARK"]
+    lefts, rights = [], []
+    for k, (who, day, lag) in enumerate(rows):
+        amount = f"{100 + (k if k % 3 else k % 7)}.00"  # some amounts repeat: crowded blocks
+        lefts.append((f"L{k:03d}", amount, _day(day), names[who]))
+        rights.append((f"R{k:03d}", amount, _day(day + lag), names[who]))
+    left = side(*[list(c) for c in zip(*[(i, a, d) for i, a, d, _ in lefts], strict=True)],
+                name=[n for *_, n in lefts])  # fmt: skip
+    right = side(*[list(c) for c in zip(*[(i, a, d) for i, a, d, _ in rights], strict=True)],
+                 name=[n for *_, n in rights])  # fmt: skip
+    rules = rules_for(NEAR)
+    result = reconcile(left, right, rules, threads=1)
+    for name, table, unmatched in (
+        ("left", left, result.unmatched_left),
+        ("right", right, result.unmatched_right),
+    ):
+        listed = [r["id"] for r in result.matches.to_pylist() if r["side"] == name]
+        listed += unmatched.column("id").to_pylist()
+        assert sorted(listed) == sorted(table.column("id").to_pylist())
+    for row in result.matches.to_pylist():
+        if row["explanation"] is not None and "rival" in json.loads(row["explanation"]):
+            assert row["status"] == "suggested"
+    again = reconcile(left.take(_order(left.num_rows, rng)), right.take(_order(right.num_rows, rng)), rules)
+    assert again.matches.equals(result.matches)
+    assert again.summary == result.summary
+
+
+def _order(n: int, rng) -> pa.Array:
+    order = list(range(n))
+    rng.shuffle(order)
+    return pa.array(order, pa.int64())
