@@ -277,14 +277,24 @@ def _refuse_duplicate_ids(body: ReconcileRequest) -> None:
         seen[txn.id] = index
 
 
+_places: dict[str | None, int] = {}  # minor_units by currency code, as sent (a handful of codes)
+
+
 def _amount(value: Decimal | None, currency: str | None) -> str | None:
     """recon.core.money.render_amount's text (exact, at least the currency's minor units), without its
     per-call context switch: 10,000 of these are in one answer."""
     if value is None:
         return None
+    places = _places.get(currency)
+    if places is None:
+        places = minor_units(currency)
+        if len(_places) < 1000:  # item currencies are the dataset's text: bounded
+            _places[currency] = places
+    if value and value.as_tuple().exponent == -places:  # already the currency's digits (most amounts)
+        return f"{value:.{places}f}"
     normalized = (value or Decimal(0)).normalize(MONEY_CONTEXT)
     exponent = normalized.as_tuple().exponent
-    places = max(minor_units(currency), -exponent if isinstance(exponent, int) else 0)
+    places = max(places, -exponent if isinstance(exponent, int) else 0)
     return f"{normalized:.{places}f}"
 
 
