@@ -3,7 +3,6 @@ closes the matched ones in the request's transaction. No HTTP, no commits."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -298,16 +297,13 @@ def _amount(value: Decimal | None, currency: str | None) -> str | None:
     return f"{normalized:.{places}f}"
 
 
-def _iso(value: dt.date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def _item_out(item: dict[str, Any]) -> dict[str, Any]:
+    """The answer's item; its dates stay date objects (the encoder writes them in ISO form, as isoformat)."""
     return {
         "row": item["row_no"],
         "id": item["ext_id"],
-        "date": _iso(item["date"]),
-        "value_date": _iso(item["value_date"]),
+        "date": item["date"],
+        "value_date": item["value_date"],
         "amount": _amount(item["amount"], item["currency"]),
         "currency": item["currency"],
         "reference": item["reference"],
