@@ -56,23 +56,34 @@ def reconcile(
     for step in plan.passes:
         if not open_txns:
             break
-        probes = {t: step.keys(txns[t], "txn", probe=True) for t in sorted(open_txns)}
-        candidates = _lookup(session, book_id, step.number, {k for keys in probes.values() for k in keys})
+        keys_of, holds, min_score = step.keys, step.holds, step.spec.min_score
+        probes = [(t, keys_of(txns[t], "txn", probe=True)) for t in sorted(open_txns)]
+        candidates = _lookup(session, book_id, step.number, {k for _, keys in probes for k in keys})
+        same_keys: dict[str, bool] = {}
         edges: dict[int, list[tuple[float, dict[str, Any]]]] = {}
         by_item: dict[int, list[tuple[float, int]]] = defaultdict(list)
-        for t, keys in probes.items():
+        for t, keys in probes:
+            txn = txns[t]
             seen: set[int] = set()
+            found: list[tuple[float, dict[str, Any]]] = []
             for key in keys:
-                same_key = step.unambiguous(key)
-                for item in candidates.get(key, ()):
+                items = candidates.get(key)
+                if not items:
+                    continue
+                same_key = same_keys.get(key)
+                if same_key is None:
+                    same_key = same_keys[key] = step.unambiguous(key)
+                for item in items:
                     row = item["row_no"]
                     if row in seen or row in taken:
                         continue
                     seen.add(row)
-                    score = step.holds(item, txns[t], same_key=same_key)
-                    if score is not None and (step.spec.min_score is None or score >= step.spec.min_score):
-                        edges.setdefault(t, []).append((score, item))
+                    score = holds(item, txn, same_key=same_key)
+                    if score is not None and (min_score is None or score >= min_score):
+                        found.append((score, item))
                         by_item[row].append((score, t))
+            if found:
+                edges[t] = found
         for t, found in edges.items():
             _decide(
                 step, t, found, by_item=by_item, txns=txns, taken=taken, open_txns=open_txns, outcome=outcome
@@ -92,22 +103,26 @@ def _decide(
     outcome: Outcome,
 ) -> None:
     margin = step.spec.margin
-    found = sorted((p for p in found if p[1]["row_no"] not in taken), key=lambda p: (-p[0], p[1]["row_no"]))
-    if not found:
-        return
+    if len(found) == 1:  # the common case: one candidate, nothing to order
+        if found[0][1]["row_no"] in taken:
+            return
+    else:
+        found = sorted(
+            (p for p in found if p[1]["row_no"] not in taken), key=lambda p: (-p[0], p[1]["row_no"])
+        )
+        if not found:
+            return
     score, item = found[0]
-    rivals = sorted((s, other) for s, other in by_item[item["row_no"]] if other != t)
-    if rivals and rivals[-1][0] > score + margin:  # the item is clearly another transaction's
+    claims = by_item[item["row_no"]]
+    # the strongest other transaction on this item (the highest score; of equal scores, the latest one)
+    best = max((c for c in claims if c[1] != t), default=None) if len(claims) > 1 else None
+    if best is not None and best[0] > score + margin:  # the item is clearly another transaction's
         return
     rival: dict[str, Any] | None = None
     if len(found) > 1 and found[1][0] >= score - margin:
         rival = {"side": step.item_side, "id": found[1][1]["ext_id"], "score": round(found[1][0], 6)}
-    elif rivals and rivals[-1][0] >= score - margin:
-        rival = {
-            "side": "transactions",
-            "id": txns[rivals[-1][1]].get("id"),
-            "score": round(rivals[-1][0], 6),
-        }
+    elif best is not None and best[0] >= score - margin:
+        rival = {"side": "transactions", "id": txns[best[1]].get("id"), "score": round(best[0], 6)}
     pairing = Pairing(t, item, step.spec.name, score, step.differences(item, txns[t]), rival)
     suggest = step.spec.suggest or (step.spec.suggest_below is not None and score < step.spec.suggest_below)
     taken.add(item["row_no"])
@@ -132,10 +147,12 @@ WHERE k.book_id = :book_id AND k.pass_no = :pass_no AND k.key IN (SELECT value F
 # PostgreSQL: the probes drive the join, one primary-key descent per probe. `key = ANY(:keys)` was planned as
 # a scan of the whole pass (hash join, or the index range of the pass with ANY as a filter): 0.2 s per pass
 # at 100k items, growing with the book. Nested loops over the indexes are forced for this statement only
-# (SET LOCAL ... then RESET), so the cost stays proportional to the request, not to the book.
+# (SET LOCAL ... then RESET), so the cost stays proportional to the request, not to the book. The probes are
+# bound as one JSON array (json.dumps in C) rather than a text[] that psycopg quotes element by element in
+# Python (~15,000-30,000 keys per request).
 _LOOKUP_PG = f"""
 SELECT k.key, {_ITEM_COLUMNS}
-FROM unnest(CAST(:keys AS text[])) AS q(key)
+FROM json_array_elements_text(CAST(:keys AS json)) AS q(key)
 JOIN open_item_keys k ON k.book_id = :book_id AND k.pass_no = :pass_no AND k.key = q.key COLLATE "C"
 JOIN open_items i ON i.book_id = k.book_id AND i.row_no = k.row_no
 WHERE {_OPEN}
@@ -164,7 +181,7 @@ def _lookup(session: Session, book_id: str, pass_no: int, keys: set[str]) -> dic
         rows = connection.exec_driver_sql(
             _LOOKUP_PG.replace(":book_id", "%(book_id)s").replace(":pass_no", "%(pass_no)s")
             .replace(":keys", "%(keys)s"),
-            {"book_id": book_id, "pass_no": pass_no, "keys": probes},
+            {"book_id": book_id, "pass_no": pass_no, "keys": json.dumps(probes)},
         ).all()  # fmt: skip
         # (a failed statement ends the transaction, and SET LOCAL with it)
         connection.exec_driver_sql("; ".join(f"RESET {setting}" for setting in _INDEX_ONLY))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from typing import Any
@@ -30,18 +30,26 @@ SEP = "\x1f"
 Record = Mapping[str, Any]
 
 
+_NON_WORD = re.compile(r"[\W_]+")
+_DOTS = re.compile(r"[.'’]+")
+_NON_DIGITS = re.compile(r"[^0-9]+")
+_SPACES = re.compile(r"\s+")
+_ZEROS = re.compile(r"^0+(.)")
+
+
 def _words(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", re.sub(r"[.'’]+", "", text)).strip(" ")
+    return _NON_WORD.sub(" ", _DOTS.sub("", text)).strip(" ")
 
 
+# Compiled once: these run for every key of every transaction (tens of thousands per request).
 _NORMALIZERS: dict[str, Callable[[str], str]] = {
     "trim": lambda s: s.strip(" "),
-    "upper": lambda s: s.upper(),
+    "upper": str.upper,
     "lower": str.lower,
-    "digits": lambda s: re.sub(r"[^0-9]+", "", s),
+    "digits": lambda s: _NON_DIGITS.sub("", s),
     "alnum": lambda s: "".join(c for c in s if c.isalnum()),
-    "collapse_spaces": lambda s: re.sub(r"\s+", " ", s).strip(" "),
-    "strip_leading_zeros": lambda s: re.sub(r"^0+(.)", r"\1", s),
+    "collapse_spaces": lambda s: _SPACES.sub(" ", s).strip(" "),
+    "strip_leading_zeros": lambda s: _ZEROS.sub(r"\1", s),
     "transliterate": transliterate_text,
     "words": _words,
 }
@@ -67,6 +75,15 @@ def normalized(value: Any, steps: tuple[str, ...]) -> str | None:
     return text or None  # empty text never matches
 
 
+def _normalized(value: Any, chain: tuple[Callable[[str], str], ...]) -> str | None:
+    text = canonical(value)
+    if text is None:
+        return None
+    for step in chain:
+        text = step(text)
+    return text or None
+
+
 @lru_cache(maxsize=256)
 def _chain(steps: tuple[str, ...]) -> tuple[Callable[[str], str], ...]:
     return tuple(_NORMALIZERS[step] for step in steps)
@@ -79,6 +96,37 @@ class InstantPass:
     item_side: str  # "left" or "right": the side of the open items
     equals: tuple[Condition, ...]
     bucket: Condition | None  # the absolute tolerance whose buckets join the key
+    # Derived once (__post_init__): what keys() and holds() read per record, so that the per-transaction
+    # work is plain lookups (tens of thousands of calls per request).
+    _key_columns: dict[str, tuple[tuple[str, tuple[Callable[[str], str], ...]], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _bucket_columns: dict[str, str] = field(init=False, repr=False, compare=False)
+    _equal_checks: tuple[tuple[str, str, tuple[Callable[[str], str], ...]], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    _other_checks: tuple[tuple[str, str, str, Condition], ...] = field(init=False, repr=False, compare=False)
+    _separators: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        def columns(cond: Condition) -> tuple[str, str]:  # (on the items, on the transactions)
+            return (cond.left, cond.right) if self.item_side == "left" else (cond.right, cond.left)
+
+        key_columns = {
+            of: tuple((columns(c)[index], _chain(c.normalize)) for c in self.equals)
+            for of, index in (("item", 0), ("txn", 1))
+        }
+        object.__setattr__(self, "_key_columns", key_columns)
+        if self.bucket is not None:
+            item_column, txn_column = columns(self.bucket)
+            object.__setattr__(self, "_bucket_columns", {"item": item_column, "txn": txn_column})
+        else:
+            object.__setattr__(self, "_bucket_columns", {})
+        equal_checks = tuple((*columns(c), _chain(c.normalize)) for c in self.spec.match if c.op == "equals")
+        other_checks = tuple((c.op, *columns(c), c) for c in self.spec.match if c.op != "equals")
+        object.__setattr__(self, "_equal_checks", equal_checks)
+        object.__setattr__(self, "_other_checks", other_checks)
+        object.__setattr__(self, "_separators", len(self.equals) - (0 if self.bucket is not None else 1))
 
     def column(self, cond: Condition, of: str) -> str:
         """The column of `cond` on the items (`of="item"`) or on the transactions."""
@@ -87,53 +135,58 @@ class InstantPass:
 
     def unambiguous(self, key: str) -> bool:
         """No value of the key contained the separator, so equal keys mean equal `equals` values."""
-        return key.count(SEP) == len(self.equals) - (0 if self.bucket is not None else 1)
+        return key.count(SEP) == self._separators
 
     def keys(self, record: Record, of: str, *, probe: bool = False) -> list[str]:
         """The blocking keys of a record: one for an item; three (neighbouring buckets) for a probe."""
         parts = []
-        for cond in self.equals:
-            value = normalized(record.get(self.column(cond, of)), cond.normalize)
+        for column, chain in self._key_columns[of]:  # normalized(), inlined
+            value = record.get(column)
             if value is None:
                 return []
-            parts.append(value)
+            text: str = value if type(value) is str else (canonical(value) or "")
+            for step in chain:
+                text = step(text)
+            if not text:  # empty text never matches
+                return []
+            parts.append(text)
         if self.bucket is None:
             return [SEP.join(parts)]
-        amount = record.get(self.column(self.bucket, of))
+        amount = record.get(self._bucket_columns[of])
         if amount is None:
             return []
         width = self.bucket.abs or Decimal(0)
         if not width:
             return [SEP.join([*parts, canonical(amount) or ""])]
         slot = int((amount / width).to_integral_value(ROUND_FLOOR))
-        slots = (slot - 1, slot, slot + 1) if probe else (slot,)
-        return [SEP.join([*parts, str(s)]) for s in slots]
+        if not probe:
+            return [SEP.join([*parts, str(slot)])]
+        head = SEP.join(parts) + SEP if parts else ""
+        return [f"{head}{slot - 1}", f"{head}{slot}", f"{head}{slot + 1}"]
 
     def holds(self, item: Record, txn: Record, *, same_key: bool = False) -> float | None:
         """The candidate's score (closeness of tolerances and windows, 1.0 without them), None if a
         condition fails. `same_key`: met through an unambiguous blocking key (no value held the
         separator), so the `equals` conditions hold already."""
+        if not same_key:
+            for item_column, txn_column, chain in self._equal_checks:
+                a = _normalized(item.get(item_column), chain)
+                if a is None or a != _normalized(txn.get(txn_column), chain):
+                    return None
+        if not self._other_checks:
+            return 1.0
         closeness: list[float] = []
-        for cond in self.spec.match:
-            if same_key and cond.op == "equals":
-                continue
-            a, b = item.get(self.column(cond, "item")), txn.get(self.column(cond, "txn"))
-            if cond.op == "equals":
-                if normalized(a, cond.normalize) is None or normalized(a, cond.normalize) != normalized(
-                    b, cond.normalize
-                ):
-                    return None
-            elif cond.op == "tolerance":
-                if a is None or b is None:
-                    return None
+        for op, item_column, txn_column, cond in self._other_checks:
+            a, b = item.get(item_column), txn.get(txn_column)
+            if a is None or b is None:
+                return None
+            if op == "tolerance":
                 allowed = _allowed(cond.abs, cond.pct, a, b)
                 diff = abs(a - b)
                 if diff > allowed:
                     return None
                 closeness.append(1.0 - float(diff / allowed) if allowed else 1.0)
-            elif cond.op == "within_days":
-                if a is None or b is None:
-                    return None
+            elif op == "within_days":
                 apart = abs((a - b).days)
                 if apart > (cond.days or 0):
                     return None
