@@ -80,7 +80,9 @@ def default_session() -> SparkSession:
 
 
 class SparkBackend:
-    """Runs the plan's SQL on Spark; one_to_one assignments are solved in Spark, per connected component.
+    """Runs the plan's SQL on Spark (every pass kind: one_to_one and the grouped kinds); one_to_one
+    assignments above `driver_edges` candidate edges are solved in Spark, per connected component; a query
+    that writes JSON (a grouped pass's explanations) runs in DuckDB on the driver over the rows it needs.
 
     Dates travel as day numbers (see recon.engine.spark.dialect); relations are temp views of this backend
     (dropped by close()); a `CREATE TEMP TABLE` of the plan is a checkpointed view."""
@@ -102,7 +104,7 @@ class SparkBackend:
             if spec.kind not in SUPPORTED_KINDS:
                 raise EngineError(
                     f"pass '{spec.name}' ({spec.kind}): the Spark backend does not run {spec.kind} passes "
-                    "yet (only one_to_one); run this rule set on the DuckDB backend"
+                    "yet; run this rule set on the DuckDB backend"
                 )
 
     def run(self, query: str) -> None:
