@@ -1,13 +1,16 @@
-"""Spark backend benchmark: the demo's one_to_one passes on DuckDB and on local Spark, same data, same run.
+"""Spark backend benchmark: the demo's passes on DuckDB and on local Spark, same data, same run.
 
     uv run --group spark python bench/spark_bench.py [--rows 100000] [--master local[*]] [--driver-edges N]
+        [--passes all|one_to_one]
 
-1. `recon demo --rows N` (in this process) into bench/out/spark-N, the demo rules' one_to_one passes (the
-   Spark backend refuses grouped kinds so far), both sides written as Parquet;
+1. `recon demo --rows N` (in this process) into bench/out/spark-N, the demo rules (all passes, the grouped
+   `batches` many_to_one pass included; `--passes one_to_one`: its one_to_one passes only), both sides
+   written as Parquet;
 2. in child processes, one after the other: the reconcile on DuckDB, then on Spark (local[*], a fresh JVM:
    its start-up is part of the time, and reported apart); each child reads Parquet, reconciles under the
    engine's stage profiler and writes Parquet; wall time here, peak memory as the highest sampled RSS of
-   the child's whole process tree (Python driver + JVM + Python workers), every 0.2 s;
+   the child's whole process tree (Python driver + JVM + Python workers), every 0.2 s, and its CPU time
+   (user + sys of the tree, as last sampled);
 3. the outcomes are compared: groups (ids, pass, status), unmatched reasons and control totals must be
    identical; scores may differ in the last bits (Jaro-Winkler in a UDF vs in DuckDB), and the largest
    difference is printed.
@@ -36,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 
-def prepare(rows: int) -> Path:
+def prepare(rows: int, passes: str) -> Path:
     from recon.cli.match import read_side
     from recon.demo import generate
     from recon.engine import parse_rules
@@ -44,8 +47,9 @@ def prepare(rows: int) -> Path:
     folder = OUT / f"spark-{rows}"
     files = generate(rows, folder)
     document = yaml.safe_load(files.rules.read_text())
-    document["passes"] = [p for p in document["passes"] if p["kind"] == "one_to_one"]
-    rules_path = folder / "rules_one_to_one.yaml"
+    if passes == "one_to_one":
+        document["passes"] = [p for p in document["passes"] if p["kind"] == "one_to_one"]
+    rules_path = folder / "rules_bench.yaml"
     rules_path.write_text(yaml.safe_dump(document))
     rules = parse_rules(rules_path.read_text(), source=str(rules_path))
     for side, path in (("left", files.left), ("right", files.right)):
@@ -58,7 +62,7 @@ def child(folder: Path, backend: str, master: str | None, driver_edges: int | No
     from recon.engine import parse_rules, reconcile
     from recon.engine.timing import profiling
 
-    rules = parse_rules((folder / "rules_one_to_one.yaml").read_text())
+    rules = parse_rules((folder / "rules_bench.yaml").read_text())
     left, right = pq.read_table(folder / "left.parquet"), pq.read_table(folder / "right.parquet")
     started = time.perf_counter()
     engine: Any = backend
@@ -73,7 +77,7 @@ def child(folder: Path, backend: str, master: str | None, driver_edges: int | No
         result = reconcile(left, right, rules, backend=engine)
         reconcile_s = time.perf_counter() - began
     result.write(folder / f"out-{backend}", fmt="parquet")
-    slowest = sorted(stages, key=lambda s: -s.wall_s)[:10]
+    slowest = sorted(stages, key=lambda s: -s.wall_s)[:12]
     print(
         json.dumps(
             {
@@ -94,6 +98,7 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = [0.0]
+    cpu: dict[int, float] = {}  # per process of the tree: user + sys as last sampled
     stop = threading.Event()
 
     def sample() -> None:
@@ -102,6 +107,9 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
             try:
                 tree = [root, *root.children(recursive=True)]
                 peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree) / 2**20)
+                for p in tree:
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
             except psutil.Error:
                 pass
             time.sleep(0.2)
@@ -115,7 +123,14 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
     if process.returncode != 0:
         raise SystemExit(f"{backend} child failed ({process.returncode})")
     report = json.loads(out.strip().splitlines()[-1])
-    return {"backend": backend, "wall_s": round(wall, 2), "peak_mb": round(peak[0]), **report}
+    return {
+        "backend": backend,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(sum(cpu.values()), 1),
+        "peak_mb": round(peak[0]),
+        "load": [round(x, 2) for x in psutil.getloadavg()],
+        **report,
+    }
 
 
 def compare(folder: Path) -> dict[str, Any]:
@@ -152,30 +167,34 @@ def main() -> None:
     parser.add_argument("--driver-edges", type=int, default=None)
     parser.add_argument("--child", choices=["duckdb", "spark"])
     parser.add_argument("--folder", type=Path)
+    parser.add_argument("--passes", choices=["all", "one_to_one"], default="all")
     args = parser.parse_args()
     if args.child:
         child(args.folder, args.child, args.master, args.driver_edges)
         return
-    folder = prepare(args.rows)
+    folder = prepare(args.rows, args.passes)
     runs = [measure(folder, "duckdb", args), measure(folder, "spark", args)]
     outcome = compare(folder)
     duck, spark = runs
-    print(f"rows {args.rows:,} x demo bank; passes: the demo's one_to_one passes")
+    print(f"rows {args.rows:,} x demo bank; passes: the demo's {args.passes} passes")
     for run in runs:
         print(
             f"{run['backend']:>7}: wall {run['wall_s']:8.2f} s  reconcile {run['reconcile_s']:8.2f} s  "
-            f"engine start {run['start_s']:6.2f} s  peak RSS (process tree) {run['peak_mb']:6,} MB"
+            f"engine start {run['start_s']:6.2f} s  cpu {run['cpu_s']:8.1f} s  "
+            f"peak RSS (process tree) {run['peak_mb']:6,} MB  load {run['load']}"
         )
     print(
         f"spark/duckdb: reconcile x{spark['reconcile_s'] / duck['reconcile_s']:.1f}, "
         f"wall x{spark['wall_s'] / duck['wall_s']:.1f}, peak memory x{spark['peak_mb'] / duck['peak_mb']:.1f}"
     )
     print("outcome:", json.dumps(outcome))
-    print("spark's slowest stages:")
-    for name, seconds in spark["stages"]:
-        print(f"  {seconds:8.2f} s  {name}")
+    for run in runs:
+        print(f"{run['backend']}'s slowest stages:")
+        for name, seconds in run["stages"]:
+            print(f"  {seconds:8.2f} s  {name}")
     OUT.mkdir(exist_ok=True)
-    (OUT / "spark_bench.json").write_text(json.dumps({"rows": args.rows, "runs": runs, "outcome": outcome}))
+    record = {"rows": args.rows, "passes": args.passes, "runs": runs, "outcome": outcome}
+    (OUT / f"spark_bench_{args.rows}.json").write_text(json.dumps(record))
 
 
 if __name__ == "__main__":

@@ -25,3 +25,13 @@ def outcome(result: Any) -> dict[str, Any]:
     }
     summary = json.loads(json.dumps(result.summary, sort_keys=True, default=str))
     return {"groups": found, "reasons": reasons, "summary": summary}
+
+
+def explanations(result: Any) -> dict[tuple[str, ...], Any]:
+    """Per group (its ids sorted) the explanation, parsed; scores in it to 4 places (Jaro-Winkler's last bit
+    may differ across backends)."""
+    found: dict[int, dict[str, Any]] = {}
+    for row in result.matches.to_pylist():
+        group = found.setdefault(row["group_id"], {"ids": [], "e": row["explanation"]})
+        group["ids"].append(f"{row['side']}:{row['id']}")
+    return {tuple(sorted(g["ids"])): json.loads(g["e"]) if g["e"] else None for g in found.values()}

@@ -7,40 +7,40 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.helpers import groups_of, reasons_of, rules_for, side
-from engine.test_properties import conditions, score_items, tables
-from recon.engine import EngineError, parse_rules, reconcile
+from engine.test_properties import conditions, rule_sets, score_items, tables
+from recon.engine import parse_rules, reconcile
 
-from .outcomes import outcome
+from .outcomes import explanations, outcome
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The demo's ledger and bank (300 rows) with the demo rules' one_to_one passes."""
+    """The demo's ledger and bank (300 rows) with the demo rules' passes (one_to_one and grouped)."""
     from recon.cli.match import read_side
     from recon.demo.generator import generate
 
     files = generate(300, tmp_path_factory.mktemp("demo"))
-    document = yaml.safe_load(files.rules.read_text())
-    document["passes"] = [p for p in document["passes"] if p["kind"] == "one_to_one"]
-    rules = parse_rules(yaml.safe_dump(document), source="demo.yaml")
+    rules = parse_rules(files.rules.read_text(), source="demo.yaml")
+    assert {p.kind for p in rules.passes} >= {"one_to_one", "many_to_one"}
     left = read_side(files.left, rules, "left", Path(files.rules))
     right = read_side(files.right, rules, "right", Path(files.rules))
     reference = reconcile(left.table, right.table, rules)
     return left.table, right.table, rules, outcome(reference)
 
 
-def test_demo_one_to_one_passes_identical(backend, demo):
+def test_demo_passes_identical(backend, demo):
     left, right, rules, reference = demo
     result = reconcile(left, right, rules, backend=backend())
     assert result.summary["checks"] == {"exactly_once": True, "control_totals": True}
     assert result.summary["left"]["matched"] > 200  # the demo's passes find most pairs
+    grouped = [p for p in result.summary["passes"] if p["kind"] != "one_to_one"]
+    assert grouped and all(p["groups"] > 0 for p in grouped)  # its batches are found on both backends
     assert outcome(result) == reference
 
 
@@ -90,19 +90,6 @@ def test_each_one_to_one_kind(backend, kind):
     assert unmatched == {"a", "b", "c", "x", "y", "z"} - {i for g in EXPECTED[kind] for i in g[2] + g[3]}
 
 
-def test_a_grouped_pass_is_refused_by_name_on_spark(spark):
-    from recon.engine.spark import SparkBackend
-
-    rules = rules_for(
-        "  - name: batches\n    kind: many_to_one\n    group_by: [ref]\n    max_group_size: 3\n"
-        "    sum: {left: amount, right: amount, abs: 0}\n"
-    )
-    left = side(["a"], ["1.00"], ref=["r"])
-    right = side(["x"], ["1.00"], ref=["r"])
-    with pytest.raises(EngineError, match=r"pass 'batches' \(many_to_one\): the Spark backend does not run"):
-        reconcile(left, right, rules, backend=SparkBackend(spark))
-
-
 @st.composite
 def one_to_one_rules(draw) -> str:
     passes = []
@@ -141,3 +128,23 @@ def test_random_one_to_one_rules_identical_on_spark(spark, left: pa.Table, right
     rules = parse_rules(text)
     expected = outcome(reconcile(left, right, rules, threads=1))
     assert outcome(reconcile(left, right, rules, backend=SparkBackend(spark))) == expected
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(tables("L"), tables("R"), rule_sets())
+def test_random_rule_sets_with_grouped_kinds_identical_on_spark(
+    spark, left: pa.Table, right: pa.Table, text: str
+):
+    """The engine property tests' rule sets (one_to_one, many_to_one, one_to_many, many_to_many, with and
+    without group_by) give the same outcome and the same explanations on both backends."""
+    from recon.engine.spark import SparkBackend
+
+    rules = parse_rules(text)
+    expected = reconcile(left, right, rules, threads=1)
+    result = reconcile(left, right, rules, backend=SparkBackend(spark))
+    assert outcome(result) == outcome(expected)
+    assert explanations(result) == explanations(expected)

@@ -20,6 +20,13 @@ def test_division_is_of_doubles_as_in_duckdb():
     assert out == "SELECT (CAST(a AS DOUBLE)) / (CAST(7 AS DOUBLE)) AS q FROM x"
 
 
+def test_nested_divisions_are_of_doubles_too():
+    # a day closeness inside a mean: Spark would divide the inner decimals to 6 places (0.666667)
+    out = dialect.to_spark("SELECT ((1.0 - abs(r - l) / 3.0) + 1.0) / 2 AS m FROM x")
+    assert out.count("AS DOUBLE") == 4, out
+    assert "(CAST(ABS(r - l) AS DOUBLE)) / (CAST(3.0 AS DOUBLE))" in out
+
+
 def test_jaro_winkler_is_the_backends_udf_and_materialized_hints_go():
     out = dialect.to_spark(
         "WITH c AS MATERIALIZED (SELECT * FROM x) SELECT jaro_winkler_similarity(c.a, c.b) AS s FROM c"

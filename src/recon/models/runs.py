@@ -181,6 +181,8 @@ class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     period_start: Mapped[dt.date | None] = mapped_column(Date, default=None)
     period_end: Mapped[dt.date | None] = mapped_column(Date, default=None)
     bank_side: Mapped[str] = mapped_column(String(5), default="right", server_default="right")
+    # The engine backend the run executes on: duckdb, or spark (recon.engine.backend, docs/scaling.md).
+    backend: Mapped[str] = mapped_column(String(16), default="duckdb", server_default="duckdb")
     # The signed-off run whose reconciling items this run took over as open records, and a digest of them
     # (pinned like the datasets: the task refuses to run when they changed).
     carried_from_run_id: Mapped[str | None] = mapped_column(

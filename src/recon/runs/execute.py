@@ -43,6 +43,7 @@ class Inputs:
     sides: dict[str, SideInput]
     datasets: dict[str, Dataset]
     carry: CarryMap = field(default_factory=dict)
+    backend: str = "duckdb"  # the run's engine backend (duckdb | spark)
 
 
 def _dataset(session: Session, run: Run, side: str) -> Dataset:
@@ -79,13 +80,14 @@ def load_inputs(factory: SessionFactory, run_id: str) -> Inputs:
         if run is None:
             raise InputProblem(f"run {run_id} no longer exists")
         version, rules, datasets = _pinned(session, run)
+        backend = run.backend
     with ThreadPoolExecutor(2, thread_name_prefix="recon-load") as pool:
         futures = {
             side: pool.submit(_side, factory, dataset.id, getattr(rules, side).id)
             for side, dataset in datasets.items()
         }
         sides = {side: future.result() for side, future in futures.items()}
-    inputs = Inputs(rules=rules, version=version, sides=sides, datasets=datasets)
+    inputs = Inputs(rules=rules, version=version, sides=sides, datasets=datasets, backend=backend)
     _take_carried(factory, run_id, inputs)
     return inputs
 
@@ -265,4 +267,5 @@ def run_engine(
         temp_dir=temp_dir,
         memory_limit=memory_limit,
         progress=progress,
+        backend=inputs.backend,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -64,6 +64,11 @@ class RunCreate(Period):
         default=None, ge=1, le=2_147_483_647, description="Version number; default: the latest"
     )
     bank_side: Side = Field(default=Side.RIGHT, description="Which side is the bank (the other: the books)")
+    backend: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="The engine backend the run executes on: duckdb (default), or spark where the worker has "
+        "the spark extra installed (docs/scaling.md); both give the same results",
+    )
     carry_forward_from: str | None = Field(
         default=None,
         max_length=64,
@@ -137,6 +142,7 @@ class RunOut(BaseModel):
     period_start: dt.date | None
     period_end: dt.date | None
     bank_side: Side
+    backend: str = Field(default="duckdb", description="The engine backend the run executes on")
     carried_from_run_id: str | None = Field(description="The run whose reconciling items this run carried in")
     carry_sha256: str | None = Field(description="Digest of the carried items (pinned like the inputs)")
     opening_balances: dict[str, dict[str, str | None]] | None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,11 @@ class RunService:
         left = self._ready_dataset(project_id, body.left_dataset_id, "left_dataset_id")
         right = self._ready_dataset(project_id, body.right_dataset_id, "right_dataset_id")
         source, carry_sha256 = self._carry_source(project_id, body.carry_forward_from)
+        if body.backend == "spark" and not spark_available():
+            raise Unprocessable(
+                "this installation cannot run on Spark (the spark extra is not installed)",
+                errors=[FieldError(field="body.backend", message="spark is not available here; use duckdb")],
+            )
         opening = balances_json(body.opening_balances)
         if opening is None and source is not None:
             opening = closing_of(self.session, source)
@@ -87,6 +93,7 @@ class RunService:
                 period_start=body.period_start,
                 period_end=body.period_end,
                 bank_side=body.bank_side.value,
+                backend=body.backend,
                 carried_from_run_id=source.id if source else None,
                 carry_sha256=carry_sha256,
                 opening_balances=opening,
@@ -264,6 +271,7 @@ class RunService:
                 period_start=original.period_start,
                 period_end=original.period_end,
                 bank_side=original.bank_side,
+                backend=original.backend,
                 carried_from_run_id=original.carried_from_run_id,
                 carry_sha256=original.carry_sha256,
                 opening_balances=original.opening_balances,
@@ -368,11 +376,17 @@ def _pins(run: Run) -> dict[str, Any]:
         "period_start": run.period_start,
         "period_end": run.period_end,
         "bank_side": run.bank_side,
+        "backend": run.backend,
         "carried_from_run_id": run.carried_from_run_id,
         "carry_sha256": run.carry_sha256,
         "opening_balances": run.opening_balances,
         "closing_balances": run.closing_balances,
     }
+
+
+def spark_available() -> bool:
+    """Whether runs can execute on Spark here: the spark extra (PySpark, sqlglot) is installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("pyspark", "sqlglot"))
 
 
 def stable_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -427,6 +441,7 @@ def run_out(run: Run, job: Job | None, same: bool | None = None) -> RunOut:
         period_start=run.period_start,
         period_end=run.period_end,
         bank_side=Side(run.bank_side),
+        backend=run.backend,
         carried_from_run_id=run.carried_from_run_id,
         carry_sha256=run.carry_sha256,
         opening_balances=run.opening_balances,

@@ -39,9 +39,32 @@ def select_of(query: str) -> tuple[str | None, str, bool]:
     return None, _spark(tree), False
 
 
+def builds_json(query: str) -> bool:
+    """Does the query write JSON texts (json_object / json_array)? Their formatting (numbers, dates) is
+    DuckDB's, so the Spark backend runs such a query on the driver (SparkBackend._on_driver)."""
+    tree = sqlglot.parse_one(query, read="duckdb")
+    return any(True for _ in tree.find_all(exp.JSONObject, exp.JSONArray))
+
+
+def relations_of(query: str) -> list[str]:
+    """The tables and views a query reads (not its own CTEs), in order of appearance."""
+    tree = sqlglot.parse_one(query, read="duckdb")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    names: list[str] = []
+    for table in tree.find_all(exp.Table):
+        if table.name not in ctes and table.name not in names:
+            names.append(table.name)
+    return names
+
+
 def _spark(tree: exp.Expression) -> str:
-    # two passes: a node that _rewrite replaces is not visited again, so divisions go last
-    spark_sql: str = tree.transform(_rewrite).transform(_double_division).sql(dialect="spark")
+    tree = tree.transform(_rewrite)
+    # every division, nested ones too (a transform does not visit the inside of a node it replaced)
+    for division in list(tree.find_all(exp.Div)):
+        for arg in ("this", "expression"):
+            side = division.args[arg]
+            division.set(arg, exp.Paren(this=exp.Cast(this=side, to=exp.DataType.build("double"))))
+    spark_sql: str = tree.sql(dialect="spark")
     return spark_sql
 
 
@@ -63,13 +86,4 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         node = node.copy()
         node.set("materialized", None)
         return node
-    return node
-
-
-def _double_division(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Div):
-        left, right = (
-            exp.Cast(this=side.copy(), to=exp.DataType.build("double")) for side in (node.left, node.right)
-        )
-        return exp.Div(this=exp.Paren(this=left), expression=exp.Paren(this=right))
     return node

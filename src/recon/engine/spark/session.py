@@ -17,7 +17,7 @@ from recon.engine.backend import query_failed, solve_here
 from recon.engine.errors import EngineError
 from recon.engine.margin import Rivals
 from recon.engine.spark.components import solve_in_spark
-from recon.engine.spark.dialect import JARO_WINKLER_UDF, select_of, to_spark
+from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_of, select_of, to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-SUPPORTED_KINDS = ("one_to_one",)
+SUPPORTED_KINDS = ("one_to_one", "many_to_one", "one_to_many", "many_to_many")
 # Candidate sets up to this many edges are solved on the driver, which holds them already (scipy solves a
 # million edges in about a second); larger ones in Spark, per batch of connected components.
 DRIVER_EDGES = 1_000_000
@@ -80,7 +80,9 @@ def default_session() -> SparkSession:
 
 
 class SparkBackend:
-    """Runs the plan's SQL on Spark; one_to_one assignments are solved in Spark, per connected component.
+    """Runs the plan's SQL on Spark (every pass kind: one_to_one and the grouped kinds); one_to_one
+    assignments above `driver_edges` candidate edges are solved in Spark, per connected component; a query
+    that writes JSON (a grouped pass's explanations) runs in DuckDB on the driver over the rows it needs.
 
     Dates travel as day numbers (see recon.engine.spark.dialect); relations are temp views of this backend
     (dropped by close()); a `CREATE TEMP TABLE` of the plan is a checkpointed view."""
@@ -92,6 +94,8 @@ class SparkBackend:
         self.driver_edges = driver_edges
         self.threads = max(1, int(spark.sparkContext.defaultParallelism)) if _classic(spark) else 1
         self.views: set[str] = set()
+        self.registered: dict[str, pa.Table] = {}
+        self.dates: set[str] = set()  # names of date columns (day numbers in Spark)
         self._register_udfs()
 
     def check(self, plan: Plan) -> None:
@@ -100,7 +104,7 @@ class SparkBackend:
             if spec.kind not in SUPPORTED_KINDS:
                 raise EngineError(
                     f"pass '{spec.name}' ({spec.kind}): the Spark backend does not run {spec.kind} passes "
-                    "yet (only one_to_one); run this rule set on the DuckDB backend"
+                    "yet; run this rule set on the DuckDB backend"
                 )
 
     def run(self, query: str) -> None:
@@ -115,6 +119,8 @@ class SparkBackend:
         self._view(name, frame)
 
     def arrow(self, query: str) -> pa.Table:
+        if builds_json(query):
+            return self._on_driver(query)
         frame = self._sql(to_spark(query))
         try:
             table: pa.Table = frame.toArrow()
@@ -123,11 +129,53 @@ class SparkBackend:
         return table
 
     def register(self, name: str, table: pa.Table) -> None:
+        self.registered[name] = table
+        self.dates.update(field.name for field in table.schema if pa.types.is_date(field.type))
         self._view(name, self.spark.createDataFrame(spark_ready(table)))
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
         self.views.discard(name)
+        self.registered.pop(name, None)
+
+    def _on_driver(self, query: str) -> pa.Table:
+        """A query that writes JSON texts (a grouped pass's explanations: DuckDB's json_object, number and
+        date formatting) runs in DuckDB on the driver, as the one_to_one explanations are built there: the
+        Arrow tables registered by the engine are used as they are; a Spark relation is collected with only
+        the rows of the records named in `__fm` (the members of the pass's groups) when it has `__rid`,
+        its day numbers back as dates."""
+        import duckdb
+
+        con = duckdb.connect(":memory:", config={"threads": 1})
+        try:
+            for name in relations_of(query):
+                if name in self.registered:
+                    con.register(name, self.registered[name])
+                    continue
+                frame = self._sql(f"SELECT * FROM {name}")
+                if "__fm" in self.registered and "__rid" in frame.columns:
+                    frame = frame.join(
+                        self._sql("SELECT DISTINCT rid AS __rid FROM __fm"), "__rid", "leftsemi"
+                    )
+                try:
+                    con.register(name, self._dates_back(frame.toArrow()))
+                except Exception as exc:
+                    raise query_failed(type(exc).__name__, str(exc)) from exc
+            try:
+                return con.sql(query).to_arrow_table()
+            except duckdb.Error as exc:
+                raise query_failed(type(exc).__name__, str(exc)) from exc
+        finally:
+            con.close()
+
+    def _dates_back(self, table: pa.Table) -> pa.Table:
+        columns = [
+            column.cast(pa.int32()).cast(pa.date32())
+            if field.name in self.dates and pa.types.is_integer(field.type)
+            else column
+            for field, column in zip(table.schema, table.columns, strict=True)
+        ]
+        return pa.table(columns, names=table.column_names)
 
     def solve(
         self, left: IntArray, right: IntArray, score: FloatArray, margin: float
