@@ -4432,6 +4432,13 @@ export interface components {
         /** RunCreate */
         RunCreate: {
             /**
+             * Backend
+             * @description The engine backend the run executes on: duckdb (default), or spark where the worker has the spark extra installed (docs/scaling.md); both give the same results
+             * @default duckdb
+             * @enum {string}
+             */
+            backend?: "duckdb" | "spark";
+            /**
              * @description Which side is the bank (the other: the books)
              * @default right
              */
@@ -4511,6 +4518,12 @@ export interface components {
              * @description 1 for the first execution; each retry adds one
              */
             attempt: number;
+            /**
+             * Backend
+             * @description The engine backend the run executes on
+             * @default duckdb
+             */
+            backend?: string;
             bank_side: components["schemas"]["Side"];
             /**
              * Carried From Run Id
