@@ -257,9 +257,7 @@ def _sqlite_batches(
 
 
 # Keys of `_sqlite_batches`' JSON lines: row_no, ext_id, date, value_date, amount, then the texts and extra.
-_JSON_LINE = pa.schema(
-    [pa.field("r", pa.int64()), *(pa.field(key, pa.string()) for key in "idvacfpsx")]
-)
+_JSON_LINE = pa.schema([pa.field("r", pa.int64()), *(pa.field(key, pa.string()) for key in "idvacfpsx")])
 
 
 def _json_lines(text: str) -> pa.Table:
