@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_json
@@ -13,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, NotFound
-from recon.core.money import render_amount
+from recon.core.money import render_amount, render_stored_amount
 from recon.core.pagination import PageParams
 from recon.core.time import utcnow
 from recon.models.runs import GroupStatus, Run, RunStatus, Side
 from recon.results.repository import (
     GROUP_COLUMNS,
+    GROUP_MONEY,
     ITEM_COLUMNS,
     GroupFilters,
     ItemFilters,
@@ -42,8 +42,9 @@ def age_days(opened_at: dt.datetime | None, today: dt.date) -> int | None:
     return None if opened_at is None else (today - opened_at.astimezone(dt.UTC).date()).days
 
 
-def _money(value: Decimal | None, currency: str | None) -> str | None:
-    return None if value is None else render_amount(value, currency)
+def _money(value: object, currency: str | None) -> str | None:
+    """A money column read raw (results.repository GROUP_MONEY / ITEM_MONEY) as the API shows it."""
+    return None if value is None else render_stored_amount(value, currency)
 
 
 # The columns of the rows the repository reads (select(*ITEM_COLUMNS) / select(*GROUP_COLUMNS)), in order.
@@ -59,14 +60,11 @@ def item_dict(row: Row[Any], today: dt.date) -> dict[str, Any]:
     return item
 
 
-GROUP_AMOUNTS = ("left_total", "right_total", "difference", "writeoff_amount")
-
-
 def _group_fields(row: Row[Any], members: list[Row[Any]], today: dt.date) -> tuple[dict[str, Any], str]:
     """A group's fields as the API shows them, but the explanation, which comes back as its JSON text."""
     group = dict(zip(GROUP_FIELDS, row, strict=True))
     explanation: str = group.pop("explanation")
-    for name in GROUP_AMOUNTS:
+    for name in GROUP_MONEY:
         group[name] = _money(group[name], group["currency"])
     group["age_days"] = age_days(group["opened_at"], today) if group["closed_at"] is None else None
     group["members"] = [item_dict(m, today) for m in members]
