@@ -9,7 +9,19 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Text, and_, cast, exists, func, literal_column, or_, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Row,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
@@ -234,13 +246,19 @@ class ResultsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    @property
+    def _core(self) -> Connection:
+        """The session's connection (same transaction): the lists read Core rows without the ORM's row
+        loading (docs/adr/0016)."""
+        return self.session.connection()
+
     # -- groups ---------------------------------------------------------------------------------------------
     def group_page(
         self, run_id: str, filters: GroupFilters, sort: GroupSort, params: PageParams, today: dt.date
     ) -> Page[Row[Any]]:
         stmt = filtered_groups(select(*GROUP_COLUMNS), run_id, filters, today)
         keys = resolve(GROUP_ORDERS, sort)
-        return keyset_page(self.session, stmt, keys, params, scalars=False, key_of=_key_of(keys))
+        return keyset_page(self._core, stmt, keys, params, scalars=False, key_of=_key_of(keys))
 
     def group_totals(
         self, run_id: str, filters: GroupFilters, today: dt.date
@@ -293,7 +311,7 @@ class ResultsRepository:
         if not group_ids:
             return found
         ids = sorted(group_ids)
-        rows = self.session.execute(
+        rows = self._core.execute(
             select(*ITEM_COLUMNS)
             # One seek per group in the (run_id, group_id) index. No `BETWEEN min AND max` beside it: for a
             # page sorted by amount the ids spread over the run and SQLite walked the whole range (100 groups:
@@ -311,7 +329,7 @@ class ResultsRepository:
     ) -> Page[Row[Any]]:
         stmt = filtered_items(select(*ITEM_COLUMNS), run_id, filters, today)
         keys = resolve(ITEM_ORDERS, sort)
-        return keyset_page(self.session, stmt, keys, params, scalars=False, key_of=_key_of(keys))
+        return keyset_page(self._core, stmt, keys, params, scalars=False, key_of=_key_of(keys))
 
     def item_totals(
         self, run_id: str, filters: ItemFilters, today: dt.date

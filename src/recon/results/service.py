@@ -15,7 +15,7 @@ from recon.core.errors import Conflict, NotFound
 from recon.core.money import render_amount, render_stored_amount
 from recon.core.pagination import PageParams
 from recon.core.time import utcnow
-from recon.models.runs import GroupStatus, Run, RunStatus, Side
+from recon.models.runs import GroupStatus, RunStatus, Side
 from recon.results.repository import (
     GROUP_COLUMNS,
     GROUP_MONEY,
@@ -102,50 +102,52 @@ class ResultsService:
         self.session = session
         self.results = ResultsRepository(session)
 
-    def _run(self, access: ProjectAccess, run_id: str) -> Run:
-        run = RunRepository(self.session).get_in_project_or_404(access.project.id, run_id)
-        if run.status != RunStatus.SUCCEEDED:
-            raise Conflict(f"run {run.id} is {run.status}; results exist once it has succeeded")
-        return run
+    def _check_run(self, access: ProjectAccess, run_id: str) -> None:
+        """404 unless the run is one of the project's, 409 unless it has succeeded."""
+        status = RunRepository(self.session).status_in_project(access.project.id, run_id)
+        if status is None:
+            raise NotFound("run not found")
+        if status != RunStatus.SUCCEEDED:
+            raise Conflict(f"run {run_id} is {status}; results exist once it has succeeded")
 
     def groups(
         self, access: ProjectAccess, run_id: str, filters: GroupFilters, sort: GroupSort, params: PageParams
     ) -> bytes:
         """A page of groups with their members as JSON (the shape of Page[GroupOut])."""
-        run = self._run(access, run_id)
+        self._check_run(access, run_id)
         today = utcnow().date()
-        page = self.results.group_page(run.id, filters, sort, params, today)
-        members = self.results.members(run.id, [g.id for g in page.items])
+        page = self.results.group_page(run_id, filters, sort, params, today)
+        members = self.results.members(run_id, [g.id for g in page.items])
         return group_page_json(page.items, members, today, page.next_cursor)
 
     def group(self, access: ProjectAccess, run_id: str, group_id: int) -> GroupOut:
-        run = self._run(access, run_id)
-        group = self.results.group(run.id, group_id)
+        self._check_run(access, run_id)
+        group = self.results.group(run_id, group_id)
         if group is None:
             raise NotFound("group not found")
-        members = self.results.members(run.id, [group.id])[group.id]
+        members = self.results.members(run_id, [group.id])[group.id]
         return GroupOut.model_validate(group_dict(group, members, utcnow().date()))
 
     def items(
         self, access: ProjectAccess, run_id: str, filters: ItemFilters, sort: ItemSort, params: PageParams
     ) -> bytes:
         """A page of items as JSON (the shape of Page[ItemOut])."""
-        run = self._run(access, run_id)
+        self._check_run(access, run_id)
         today = utcnow().date()
-        page = self.results.item_page(run.id, filters, sort, params, today)
+        page = self.results.item_page(run_id, filters, sort, params, today)
         return page_json([item_dict(i, today) for i in page.items], page.next_cursor)
 
     def item(self, access: ProjectAccess, run_id: str, item_id: int) -> ItemOut:
-        run = self._run(access, run_id)
-        item = self.results.item(run.id, item_id)
+        self._check_run(access, run_id)
+        item = self.results.item(run_id, item_id)
         if item is None:
             raise NotFound("item not found")
         return ItemOut.model_validate(item_dict(item, utcnow().date()))
 
     def tab_counts(self, access: ProjectAccess, run_id: str) -> TabCounts:
-        run = self._run(access, run_id)
-        groups = self.results.status_counts(run.id)
-        unmatched = self.results.unmatched_counts(run.id)
+        self._check_run(access, run_id)
+        groups = self.results.status_counts(run_id)
+        unmatched = self.results.unmatched_counts(run_id)
         return TabCounts(
             suggested=groups.get(GroupStatus.SUGGESTED, 0),
             breaks=groups.get(GroupStatus.BREAK, 0),
@@ -157,8 +159,8 @@ class ResultsService:
         )
 
     def group_totals(self, access: ProjectAccess, run_id: str, filters: GroupFilters) -> GroupTotals:
-        run = self._run(access, run_id)
-        rows = self.results.group_totals(run.id, filters, utcnow().date())
+        self._check_run(access, run_id)
+        rows = self.results.group_totals(run_id, filters, utcnow().date())
         return GroupTotals(
             groups=sum(n for _, n, _, _, _ in rows),
             currencies=[
@@ -174,8 +176,8 @@ class ResultsService:
         )
 
     def item_totals(self, access: ProjectAccess, run_id: str, filters: ItemFilters) -> ItemTotals:
-        run = self._run(access, run_id)
-        rows = self.results.item_totals(run.id, filters, utcnow().date())
+        self._check_run(access, run_id)
+        rows = self.results.item_totals(run_id, filters, utcnow().date())
         return ItemTotals(
             records=sum(n for _, n, _ in rows),
             currencies=[
