@@ -142,6 +142,52 @@ def from_sortable_text(text: str) -> Decimal:
     return Decimal(f"{unscaled_from_sortable(text)}E-{MONEY_SCALE}")  # exact, scale 10, no context
 
 
+def stored_money(value: object) -> Decimal:
+    """A money column's value as the database driver returns it, as Decimal: PostgreSQL's NUMERIC as is,
+    SQLite's sortable text (plain decimal text, numbers: values written around the Money type)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        return from_sortable_text(value) if value[:1] in ("N", "P") else Decimal(value)
+    if isinstance(value, float):  # not expected: every write goes through the text form
+        return Decimal(repr(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    raise TypeError(f"not a stored money value: {value!r}")
+
+
+_INT_END = 1 + MONEY_INT_DIGITS  # the point's position in the sortable text
+
+
+_NINES = str.maketrans("0123456789", "9876543210")
+
+
+def render_stored_amount(value: object, currency: str | None = None) -> str:
+    """`render_amount(stored_money(value), currency)`, without the Decimal for SQLite's sortable text: a
+    results page renders thousands of amounts, and text -> Decimal -> text was most of their cost
+    (docs/adr/0016). The same output for every value (tests/results/test_money_rendering.py)."""
+    if type(value) is str and len(value) == SORTABLE_WIDTH and value[_INT_END] == ".":
+        whole, fraction = value[1:_INT_END], value[_INT_END + 1 :]
+        if whole.isdigit() and fraction.isdigit() and value.isascii():
+            if value[0] == "P":
+                sign, whole = "", whole.lstrip("0")
+            elif value[0] == "N":
+                # The digits are 10**38 - |value| (in units of 10**-10): |value| = nines' complement + 1.
+                complement = (whole + fraction).translate(_NINES).lstrip("0")
+                magnitude = str(int(complement) + 1 if complement else 1).zfill(MONEY_SCALE + 1)
+                sign, whole, fraction = "-", magnitude[:-MONEY_SCALE].lstrip("0"), magnitude[-MONEY_SCALE:]
+            else:
+                return render_amount(stored_money(value), currency)
+            places = minor_units(currency)
+            fraction = fraction.rstrip("0")
+            if not whole and not fraction:  # zero
+                return "0." + "0" * places if places else "0"
+            if len(fraction) < places:
+                fraction += "0" * (places - len(fraction))
+            return f"{sign}{whole or '0'}.{fraction}" if fraction else f"{sign}{whole}"
+    return render_amount(stored_money(value), currency)
+
+
 class MoneySum:
     """SQLite aggregate `recon_money_sum(x)`: the exact sum of stored money values (NULL when there are none,
     like SUM). Registered on every SQLite connection (recon.core.db)."""

@@ -213,36 +213,64 @@ def _quote(name: str) -> str:
 def _sqlite_batches(
     session: Session, dataset: Dataset, extra: dict[str, str], schema: pa.Schema
 ) -> Iterator[pa.RecordBatch]:
-    """Chunked fetches turned into Arrow columns: ISO date text and the money's exact sortable text are
-    decoded by Arrow; the extra JSON objects are parsed by Arrow's JSON reader."""
+    """Batches of records read as JSON lines: SQLite renders each row as a JSON object and joins a batch
+    into one text (in C), Arrow's JSON reader parses it (in C, threaded); ISO date text and the money's
+    exact sortable text are then decoded by Arrow. No Python object per value: 0.59 -> 0.28 s of CPU for
+    100k records (docs/adr/0016). The extra JSON objects are parsed by Arrow's JSON reader as before."""
     sql = (
-        "SELECT row_no, ext_id, date, value_date, amount, currency, reference, counterparty,"
-        " description, extra FROM dataset_records WHERE dataset_id = ? ORDER BY row_no"
+        "SELECT group_concat(line, char(10)), max(row_no), count(*) FROM ("
+        "SELECT row_no, json_object('r', row_no, 'i', ext_id, 'd', date, 'v', value_date, 'a', amount,"
+        " 'c', currency, 'f', reference, 'p', counterparty, 's', description, 'x', extra) AS line"
+        " FROM dataset_records WHERE dataset_id = ? AND row_no > ? ORDER BY row_no LIMIT ?)"
     )
     amount_type = schema.field("amount").type
     extra_schema = pa.schema([pa.field(key, pa.string()) for key in extra])
     cursor = _driver_connection(session).cursor()
+    after = -(2**62)
     try:
-        cursor.execute(sql, (dataset.id,))
-        while rows := cursor.fetchmany(FETCH_BATCH_ROWS):
-            row_no, ext_id, date, value_date, amount, *texts, extra_json = zip(*rows, strict=True)
-            amounts = from_sortable_text(pa.array(amount, pa.string()))
-            columns: dict[str, pa.Array] = {
-                "_row": pa.array(row_no, pa.int64()),
-                "id": pa.array(ext_id, pa.string()),
-                "date": pc.cast(pa.array(date, pa.string()), pa.date32()),
-                "value_date": pc.cast(pa.array(value_date, pa.string()), pa.date32()),
+        while True:
+            text, last, count = cursor.execute(sql, (dataset.id, after, FETCH_BATCH_ROWS)).fetchone()
+            if not count:
+                return
+            after = last
+            batch = _json_lines(text)
+            if batch.num_rows != count:
+                raise RuntimeError(f"dataset {dataset.id}: read {batch.num_rows} of {count} records")
+            amounts = from_sortable_text(batch.column("a"))
+            columns: dict[str, pa.Array | pa.ChunkedArray] = {
+                "_row": batch.column("r"),
+                "id": batch.column("i"),
+                "date": pc.cast(batch.column("d"), pa.date32()),
+                "value_date": pc.cast(batch.column("v"), pa.date32()),
                 "amount": pc.cast(pc.round(amounts, amount_type.scale), amount_type),
             }
-            for name, values in zip(TEXT_FIELDS, texts, strict=True):
-                columns[name] = pa.array(values, pa.string())
+            for name, key in zip(TEXT_FIELDS, ("c", "f", "p", "s"), strict=True):
+                columns[name] = batch.column(key)
             if extra:
-                parsed = _parse_extra(extra_json, extra_schema)
+                parsed = _parse_extra(batch.column("x").to_pylist(), extra_schema)
                 for key, name in extra.items():
-                    columns[name] = parsed.column(key).combine_chunks()
-            yield pa.RecordBatch.from_pydict({name: columns[name] for name in schema.names}, schema=schema)
+                    columns[name] = parsed.column(key)
+            table = pa.table({name: columns[name] for name in schema.names}, schema=schema)
+            yield from table.combine_chunks().to_batches()
     finally:
         cursor.close()
+
+
+# Keys of `_sqlite_batches`' JSON lines: row_no, ext_id, date, value_date, amount, then the texts and extra.
+_JSON_LINE = pa.schema([pa.field("r", pa.int64()), *(pa.field(key, pa.string()) for key in "idvacfpsx")])
+
+
+def _json_lines(text: str) -> pa.Table:
+    """The batch's JSON lines in row_no order (SQLite's group_concat keeps its subquery's order in
+    practice, but does not promise it: checked, and sorted when not)."""
+    table = pajson.read_json(
+        io.BytesIO(text.encode()),
+        parse_options=pajson.ParseOptions(explicit_schema=_JSON_LINE, newlines_in_values=False),
+    )
+    rows = table.column("r")
+    if table.num_rows > 1 and not pc.all(pc.greater(rows[1:], rows[:-1])).as_py():
+        table = table.take(pc.sort_indices(rows))
+    return table
 
 
 def _parse_extra(texts: Sequence[str | None], schema: pa.Schema) -> pa.Table:

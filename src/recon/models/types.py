@@ -13,7 +13,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine, UserDefinedType
 
-from recon.core.money import from_sortable_text, sortable_text
+from recon.core.money import sortable_text, stored_money
 from recon.core.time import ensure_utc
 
 
@@ -72,15 +72,7 @@ class Money(TypeDecorator[Decimal]):
         return sortable_text(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        if isinstance(value, Decimal):
-            return value
-        if isinstance(value, str):  # the sortable form; plain decimal text only if written around the type
-            return from_sortable_text(value) if value[:1] in ("N", "P") else Decimal(value)
-        if isinstance(value, float):  # not expected: every write goes through the text form
-            return Decimal(repr(value))
-        return Decimal(value)
+        return None if value is None else stored_money(value)
 
 
 class money_sum(FunctionElement[Decimal]):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_json
@@ -13,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, NotFound
-from recon.core.money import render_amount
+from recon.core.money import render_amount, render_stored_amount
 from recon.core.pagination import PageParams
 from recon.core.time import utcnow
-from recon.models.runs import GroupStatus, Run, RunStatus, Side
+from recon.models.runs import GroupStatus, RunStatus, Side
 from recon.results.repository import (
     GROUP_COLUMNS,
+    GROUP_MONEY,
     ITEM_COLUMNS,
     GroupFilters,
     ItemFilters,
@@ -42,8 +42,9 @@ def age_days(opened_at: dt.datetime | None, today: dt.date) -> int | None:
     return None if opened_at is None else (today - opened_at.astimezone(dt.UTC).date()).days
 
 
-def _money(value: Decimal | None, currency: str | None) -> str | None:
-    return None if value is None else render_amount(value, currency)
+def _money(value: object, currency: str | None) -> str | None:
+    """A money column read raw (results.repository GROUP_MONEY / ITEM_MONEY) as the API shows it."""
+    return None if value is None else render_stored_amount(value, currency)
 
 
 # The columns of the rows the repository reads (select(*ITEM_COLUMNS) / select(*GROUP_COLUMNS)), in order.
@@ -59,14 +60,11 @@ def item_dict(row: Row[Any], today: dt.date) -> dict[str, Any]:
     return item
 
 
-GROUP_AMOUNTS = ("left_total", "right_total", "difference", "writeoff_amount")
-
-
 def _group_fields(row: Row[Any], members: list[Row[Any]], today: dt.date) -> tuple[dict[str, Any], str]:
     """A group's fields as the API shows them, but the explanation, which comes back as its JSON text."""
     group = dict(zip(GROUP_FIELDS, row, strict=True))
     explanation: str = group.pop("explanation")
-    for name in GROUP_AMOUNTS:
+    for name in GROUP_MONEY:
         group[name] = _money(group[name], group["currency"])
     group["age_days"] = age_days(group["opened_at"], today) if group["closed_at"] is None else None
     group["members"] = [item_dict(m, today) for m in members]
@@ -104,50 +102,52 @@ class ResultsService:
         self.session = session
         self.results = ResultsRepository(session)
 
-    def _run(self, access: ProjectAccess, run_id: str) -> Run:
-        run = RunRepository(self.session).get_in_project_or_404(access.project.id, run_id)
-        if run.status != RunStatus.SUCCEEDED:
-            raise Conflict(f"run {run.id} is {run.status}; results exist once it has succeeded")
-        return run
+    def _check_run(self, access: ProjectAccess, run_id: str) -> None:
+        """404 unless the run is one of the project's, 409 unless it has succeeded."""
+        status = RunRepository(self.session).status_in_project(access.project.id, run_id)
+        if status is None:
+            raise NotFound("run not found")
+        if status != RunStatus.SUCCEEDED:
+            raise Conflict(f"run {run_id} is {status}; results exist once it has succeeded")
 
     def groups(
         self, access: ProjectAccess, run_id: str, filters: GroupFilters, sort: GroupSort, params: PageParams
     ) -> bytes:
         """A page of groups with their members as JSON (the shape of Page[GroupOut])."""
-        run = self._run(access, run_id)
+        self._check_run(access, run_id)
         today = utcnow().date()
-        page = self.results.group_page(run.id, filters, sort, params, today)
-        members = self.results.members(run.id, [g.id for g in page.items])
+        page = self.results.group_page(run_id, filters, sort, params, today)
+        members = self.results.members(run_id, [g.id for g in page.items])
         return group_page_json(page.items, members, today, page.next_cursor)
 
     def group(self, access: ProjectAccess, run_id: str, group_id: int) -> GroupOut:
-        run = self._run(access, run_id)
-        group = self.results.group(run.id, group_id)
+        self._check_run(access, run_id)
+        group = self.results.group(run_id, group_id)
         if group is None:
             raise NotFound("group not found")
-        members = self.results.members(run.id, [group.id])[group.id]
+        members = self.results.members(run_id, [group.id])[group.id]
         return GroupOut.model_validate(group_dict(group, members, utcnow().date()))
 
     def items(
         self, access: ProjectAccess, run_id: str, filters: ItemFilters, sort: ItemSort, params: PageParams
     ) -> bytes:
         """A page of items as JSON (the shape of Page[ItemOut])."""
-        run = self._run(access, run_id)
+        self._check_run(access, run_id)
         today = utcnow().date()
-        page = self.results.item_page(run.id, filters, sort, params, today)
+        page = self.results.item_page(run_id, filters, sort, params, today)
         return page_json([item_dict(i, today) for i in page.items], page.next_cursor)
 
     def item(self, access: ProjectAccess, run_id: str, item_id: int) -> ItemOut:
-        run = self._run(access, run_id)
-        item = self.results.item(run.id, item_id)
+        self._check_run(access, run_id)
+        item = self.results.item(run_id, item_id)
         if item is None:
             raise NotFound("item not found")
         return ItemOut.model_validate(item_dict(item, utcnow().date()))
 
     def tab_counts(self, access: ProjectAccess, run_id: str) -> TabCounts:
-        run = self._run(access, run_id)
-        groups = self.results.status_counts(run.id)
-        unmatched = self.results.unmatched_counts(run.id)
+        self._check_run(access, run_id)
+        groups = self.results.status_counts(run_id)
+        unmatched = self.results.unmatched_counts(run_id)
         return TabCounts(
             suggested=groups.get(GroupStatus.SUGGESTED, 0),
             breaks=groups.get(GroupStatus.BREAK, 0),
@@ -159,8 +159,8 @@ class ResultsService:
         )
 
     def group_totals(self, access: ProjectAccess, run_id: str, filters: GroupFilters) -> GroupTotals:
-        run = self._run(access, run_id)
-        rows = self.results.group_totals(run.id, filters, utcnow().date())
+        self._check_run(access, run_id)
+        rows = self.results.group_totals(run_id, filters, utcnow().date())
         return GroupTotals(
             groups=sum(n for _, n, _, _, _ in rows),
             currencies=[
@@ -176,8 +176,8 @@ class ResultsService:
         )
 
     def item_totals(self, access: ProjectAccess, run_id: str, filters: ItemFilters) -> ItemTotals:
-        run = self._run(access, run_id)
-        rows = self.results.item_totals(run.id, filters, utcnow().date())
+        self._check_run(access, run_id)
+        rows = self.results.item_totals(run_id, filters, utcnow().date())
         return ItemTotals(
             records=sum(n for _, n, _ in rows),
             currencies=[

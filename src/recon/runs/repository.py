@@ -18,6 +18,11 @@ class RunRepository(Repository[Run]):
             select(Run).where(Run.id == run_id, Run.project_id == project_id).with_for_update()
         )
 
+    def status_in_project(self, project_id: str, run_id: str) -> str | None:
+        """The run's status (None: no such run in the project), without loading the run: every results
+        page checks it, and the run's summary and progress documents are not needed for that."""
+        return self.session.scalar(select(Run.status).where(Run.id == run_id, Run.project_id == project_id))
+
     def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> Run | None:
         return self.session.scalar(
             select(Run).where(

@@ -49,6 +49,13 @@ _PRELOAD = (
     "recon.datasets.tasks",
     "recon.runs.tasks",
     "recon.exports.tasks",
+    # The run's data stack (pyarrow, numpy, DuckDB, the engine), which `recon.runs.tasks` imports only when
+    # a run executes: ~2 s of wall (0.7 s CPU) per run at load 10 when each child imported it after its
+    # fork (docs/adr/0016). Importing starts no thread, so forking after it is safe; a process without the
+    # data stack skips it (the forkserver ignores a preload's ImportError).
+    "recon.runs.execute",
+    "recon.runs.outcome",
+    "recon.runs.persist",
 )
 _context_lock = threading.Lock()
 _context: ForkServerContext | None = None
