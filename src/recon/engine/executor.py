@@ -285,7 +285,7 @@ class Session:
                 sims[check.key] = sim
         if plan.scores:
             texts = ScoreTexts(self, plan, (left, right))
-            score = self.scores(plan, table, (lr, rr), ok, sims, texts)
+            score = self.scores(plan, table, (lr, rr), ok, sims=sims, texts=texts)
         else:
             score = _floats(table, "__close")
         compares = {c.key: _bools(table, c.key.column) for c in plan.compares}
@@ -305,6 +305,7 @@ class Session:
         table: pa.Table,
         pairs: tuple[IntArray, IntArray],
         ok: BoolArray,
+        *,
         sims: dict[ItemKey, FloatArray],
         texts: ScoreTexts,
     ) -> FloatArray:
@@ -320,7 +321,7 @@ class Session:
         parts = plan.scores
         n = len(pairs[0])
         total_weight = sum(part.weight for part in parts)
-        floor = plan.spec.min_score
+        floor = plan.spec.min_score if LAZY_SCORES else None
         values = {part.key: np.zeros(n) for part in parts}
         done = {part.key: np.zeros(n, bool) for part in parts}
         alive = ok.copy()
@@ -328,7 +329,9 @@ class Session:
         remaining = total_weight
         for part in sorted(parts, key=lambda p: _cost(p.text)):
             rows = np.flatnonzero(alive)
-            values[part.key][rows] = self.similarity_of(part.text, table, part.key, pairs, rows, texts)
+            values[part.key][rows] = self.similarity_of(
+                part.text, table, part.key, pairs, rows=rows, texts=texts
+            )
             done[part.key][rows] = True
             if floor is None:
                 continue
@@ -342,7 +345,9 @@ class Session:
             for part in parts:
                 rows = np.flatnonzero(late & ~done[part.key])
                 if len(rows):
-                    values[part.key][rows] = self.similarity_of(part.text, table, part.key, pairs, rows, texts)
+                    values[part.key][rows] = self.similarity_of(
+                        part.text, table, part.key, pairs, rows=rows, texts=texts
+                    )
             computed = alive | late
         else:
             computed = ok
@@ -357,6 +362,7 @@ class Session:
         table: pa.Table,
         key: ItemKey,
         pairs: tuple[IntArray, IntArray],
+        *,
         rows: IntArray,
         texts: ScoreTexts,
     ) -> FloatArray:
@@ -480,6 +486,9 @@ class Session:
         return np.asarray(sims, dtype=np.float64) / 100.0
 
 
+LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
+
+
 class ScoreTexts:
     """Operands of a pass's score items that rapidfuzz compares, read once per record of each pass
     table (not once per candidate pair: the dense shape's near pass has 2.8M pairs of long texts)."""
@@ -503,7 +512,9 @@ class ScoreTexts:
         lefts, rights = self.operand(0, text.alias, left), self.operand(1, text.alias, right)
         workers = self.session.threads if len(lefts) > 50_000 else 1
         with stage(f"{text.method}({text.left_column}, {text.right_column}) x {len(lefts):,}"):
-            sims = process.cpdist(lefts, rights, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.float64)
+            sims = process.cpdist(
+                lefts, rights, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.float64
+            )
         return np.asarray(sims, dtype=np.float64) / 100.0
 
 
@@ -519,7 +530,7 @@ def _weighted_mean(
     total = np.zeros(len(rows))
     for part in parts:
         total += part.weight * np.where(rows, values[part.key], 0.0)
-    return total / total_weight  # type: ignore[no-any-return]
+    return total / total_weight
 
 
 def _has(nodes: IntArray, chosen: BoolArray) -> BoolArray:
