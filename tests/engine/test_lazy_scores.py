@@ -80,8 +80,10 @@ def test_same_results_as_scoring_every_pair(seed, monkeypatch):
 
     left, right = make("L", 30), make("R", 30)
     rules = rules_for(PASSES.replace("0.8", str(rng.choice([0.5, 0.7, 0.8, 0.9]))))
+    monkeypatch.setattr(executor, "TEXT_CHUNK", 3)  # texts handed to rapidfuzz a few pairs at a time
     lazy = reconcile(left, right, rules)
     monkeypatch.setattr(executor, "LAZY_SCORES", False)
+    monkeypatch.setattr(executor, "TEXT_CHUNK", 1 << 18)
     every = reconcile(left, right, rules)
     assert lazy.matches.equals(every.matches)
     assert lazy.unmatched_left.equals(every.unmatched_left)
