@@ -8,9 +8,9 @@ Per shape:
 1. `recon demo --shape S --rows N` (in this process) into bench/out/data-S-N;
 2. in subprocesses, one after the other: (a) the full waterfall of the shape's rules with the CLI,
    (b) datacompy (polars backend) joining the same two files on normalised reference + amount, (c) the
-   waterfall again with --memory-limit 512MB; wall time and peak RSS of each child come from os.wait4 (the
-   kernel's maxrss of that child, started by a small launcher so that it does not inherit this process's
-   peak), so the ratio ours/datacompy is measured in the same run;
+   waterfall again with --memory-limit 512MB; wall time, CPU time (user + system) and peak RSS of each child
+   come from os.wait4 (the kernel's maxrss of that child, started by a small launcher so that it does not
+   inherit this process's peak), so the ratio ours/datacompy is measured in the same run;
 3. quality of (a) against truth.csv:
    - matched-pair precision: (left, right) member pairs of `matched` groups that belong to one truth group;
    - suggested share: pairs of `suggested` groups among all pairs the run proposed;
@@ -63,6 +63,7 @@ class Run:
     exit_code: int
     stdout: str
     stderr: str
+    cpu_s: float = 0.0  # user + system time of the measured process (machine load inflates wall time)
 
 
 # Linux carries a process's peak RSS across exec: a child forked from this process (which holds the generated
@@ -73,7 +74,7 @@ import os, subprocess, sys
 child = subprocess.Popen(sys.argv[2:])
 _pid, status, usage = os.wait4(child.pid, 0)
 with open(sys.argv[1], "w") as report:
-    report.write(str(usage.ru_maxrss))
+    report.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -91,8 +92,17 @@ def run_measured(name: str, argv: list[str], log_dir: Path) -> Run:
             [sys.executable, "-c", LAUNCHER, str(rss_path), *argv], stdout=out, stderr=err, check=False
         ).returncode
         wall = time.perf_counter() - started
-    rss_mb = int(rss_path.read_text()) / 1024 if rss_path.exists() else 0.0  # kilobytes on Linux
-    return Run(name, round(wall, 3), round(rss_mb, 1), code, out_path.read_text(), err_path.read_text())
+    maxrss, cpu = rss_path.read_text().split() if rss_path.exists() else ("0", "0")
+    rss_mb = int(maxrss) / 1024  # kilobytes on Linux
+    return Run(
+        name,
+        round(wall, 3),
+        round(rss_mb, 1),
+        code,
+        out_path.read_text(),
+        err_path.read_text(),
+        round(float(cpu), 2),
+    )
 
 
 def recon_match(left: Path, right: Path, rules: Path, out_dir: Path, *extra: str) -> list[str]:
@@ -223,6 +233,7 @@ def bench_shape(shape: str, args: argparse.Namespace, logs: Path) -> dict[str, o
         ratios = {
             "wall ours/datacompy": _ratio(ours.wall_s, dc.wall_s),
             "peak RSS ours/datacompy": _ratio(ours.peak_rss_mb, dc.peak_rss_mb),
+            "cpu ours/datacompy": _ratio(ours.cpu_s, dc.cpu_s),
         }
     report = {
         "shape": shape,
@@ -275,9 +286,12 @@ def print_report(report: dict[str, object]) -> None:
     print(f"\nload average (1 min) before/after: {report['load_average']}")
     for item in report["shapes"]:  # type: ignore[attr-defined]
         print(f"\n== shape {item['shape']}: {report['rows']:,} ledger rows, {item['bank_rows']:,} bank rows")
-        print(f"{'run':<40}{'wall s':>10}{'peak RSS MB':>14}{'exit':>6}")
+        print(f"{'run':<40}{'wall s':>10}{'cpu s':>10}{'peak RSS MB':>14}{'exit':>6}")
         for run in item["runs"]:
-            print(f"{run['name']:<40}{run['wall_s']:>10.2f}{run['peak_rss_mb']:>14.1f}{run['exit_code']:>6}")
+            print(
+                f"{run['name']:<40}{run['wall_s']:>10.2f}{run['cpu_s']:>10.2f}"
+                f"{run['peak_rss_mb']:>14.1f}{run['exit_code']:>6}"
+            )
         for key, value in item["ratios"].items():
             print(f"ratio {key:<34}{value}")
         for key, value in item["quality"].items():

@@ -142,8 +142,9 @@ def _stage(listener: Listener, name: str) -> Iterator[None]:
 
 
 def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, Any]:
-    """Read both sides at once (parsing releases the GIL, so two files take little longer than one);
-    problems of both files are reported together."""
+    """Read both sides at once (parsing releases the GIL, so two files take little longer than one), or
+    one after the other with --memory-limit (a file's bytes and its parse buffers are held while it is
+    read: two at once peaked ~1 GB per million rows a side); problems of both files are reported together."""
 
     def read(path: Path, side: str) -> Any:
         from recon.engine.timing import stage
@@ -151,7 +152,7 @@ def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, A
         with _stage(listener, f"read {path.name}"), stage(f"read {side} file {path.name}"):
             return read_side(path, rules, side, req.rules)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=1 if req.memory_limit else 2) as pool:
         futures = [pool.submit(read, req.left, "left"), pool.submit(read, req.right, "right")]
     problems: list[str] = []
     for future in futures:

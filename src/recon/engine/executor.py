@@ -262,7 +262,8 @@ class Session:
     ) -> PairCandidates:
         """Candidates of a pass between two pass tables, every condition applied, scored (see rules doc)."""
         select = ["l.__rid AS lr", "r.__rid AS rr"]
-        select += similarity_columns(plan)
+        # score items computed outside SQL read their operands per record (see ScoreTexts), not per pair
+        select += similarity_columns(plan, score_operands=False)
         if not plan.scores:
             select.append(f"{sql.mean(plan.closeness)} AS __close")
         select += [f"{check.sql} AS {check.key.column}" for check in plan.compares]
@@ -283,12 +284,8 @@ class Session:
                 ok &= sim >= check.minimum - 1e-12
                 sims[check.key] = sim
         if plan.scores:
-            total = np.zeros(table.num_rows)
-            for part in plan.scores:
-                sim = self.similarity(part.text, table, part.key, (lr, rr), ok)
-                sims[part.key] = sim
-                total += part.weight * sim
-            score = total / sum(part.weight for part in plan.scores)
+            texts = ScoreTexts(self, plan, (left, right))
+            score = self.scores(plan, table, (lr, rr), ok, sims=sims, texts=texts)
         else:
             score = _floats(table, "__close")
         compares = {c.key: _bools(table, c.key.column) for c in plan.compares}
@@ -301,6 +298,84 @@ class Session:
         if plan.spec.min_score is not None:
             result = apply_min_score(result, plan.spec.min_score)
         return result
+
+    def scores(
+        self,
+        plan: PassPlan,
+        table: pa.Table,
+        pairs: tuple[IntArray, IntArray],
+        ok: BoolArray,
+        *,
+        sims: dict[ItemKey, FloatArray],
+        texts: ScoreTexts,
+    ) -> FloatArray:
+        """Weighted mean of the score items over the candidates that pass the checks (`ok`; others 0).
+
+        With a min_score, an item is computed only for pairs that can still reach it (every item not yet
+        computed counted as 1): on crowded data most candidates are out after the cheap items, and the
+        costly ones (rapidfuzz over long texts, word weights) are spared. Pairs left out that way are
+        computed after all when one of their records has no candidate at or above min_score (its best
+        score is reported); every other one is below min_score whatever its remaining items, and gets
+        -inf. Each item's value of a pair does not depend on the other pairs: the scores that decide are
+        the same as computing every item for every pair."""
+        parts = plan.scores
+        n = len(pairs[0])
+        total_weight = sum(part.weight for part in parts)
+        floor = plan.spec.min_score if LAZY_SCORES else None
+        values = {part.key: np.zeros(n) for part in parts}
+        done = {part.key: np.zeros(n, bool) for part in parts}
+        alive = ok.copy()
+        bound = np.zeros(n)
+        remaining = total_weight
+        for part in sorted(parts, key=lambda p: _cost(p.text)):
+            rows = np.flatnonzero(alive)
+            values[part.key][rows] = self.similarity_of(
+                part.text, table, part.key, pairs, rows=rows, texts=texts
+            )
+            done[part.key][rows] = True
+            if floor is None:
+                continue
+            bound += part.weight * values[part.key]
+            remaining -= part.weight
+            alive &= (bound + remaining) / total_weight >= floor - 1e-9
+        if floor is not None:
+            scored = _weighted_mean(parts, values, total_weight, alive)
+            kept = alive & (scored >= floor - 1e-12)
+            late = ok & ~alive & ~(_has(pairs[0], kept) & _has(pairs[1], kept))
+            for part in parts:
+                rows = np.flatnonzero(late & ~done[part.key])
+                if len(rows):
+                    values[part.key][rows] = self.similarity_of(
+                        part.text, table, part.key, pairs, rows=rows, texts=texts
+                    )
+            computed = alive | late
+        else:
+            computed = ok
+        sims.update(values)
+        score = _weighted_mean(parts, values, total_weight, computed)
+        score[ok & ~computed] = -np.inf
+        return score
+
+    def similarity_of(
+        self,
+        text: TextCompare,
+        table: pa.Table,
+        key: ItemKey,
+        pairs: tuple[IntArray, IntArray],
+        *,
+        rows: IntArray,
+        texts: ScoreTexts,
+    ) -> FloatArray:
+        """Similarity of the candidates at `rows` (see similarity); operands outside SQL from `texts`."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        if text.sql is not None:
+            raw = _floats(table, key.column)[rows]
+        else:
+            raw = texts.token_set(text, pairs[0][rows], pairs[1][rows])
+        if not text.weighted:
+            return raw
+        return self.weighted(text, raw, (pairs[0][rows], pairs[1][rows]))
 
     def similarity(
         self,
@@ -319,20 +394,24 @@ class Session:
             raw = self.token_set(table, *key.operands)
         if not text.weighted:
             return raw
-        vocabulary = self.vocabulary(text)
         rows = np.arange(len(pairs[0])) if needed is None else np.flatnonzero(needed)
-        with stage(f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(rows):,}"):
+        raw[rows] = self.weighted(text, raw[rows], (pairs[0][rows], pairs[1][rows]))
+        return raw
+
+    def weighted(self, text: TextCompare, raw: FloatArray, pairs: tuple[IntArray, IntArray]) -> FloatArray:
+        """The frequency adjustment of a weighted item's raw similarities of these pairs."""
+        vocabulary = self.vocabulary(text)
+        with stage(f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(raw):,}"):
             # Once per distinct pair of texts: a customer's invoices repeat its name, and the members of a
             # group_by group share theirs.
-            left, right = pairs[0][rows], pairs[1][rows]
+            left, right = pairs
             codes_l = self.text_codes("left", text.left_column, text.normalize)[left]
             codes_r = self.text_codes("right", text.right_column, text.normalize)[right]
             text_pair = codes_l * (int(codes_r.max(initial=0)) + 1) + codes_r
             _, first, inverse = np.unique(text_pair, return_index=True, return_inverse=True)
             unique_pairs = left[first], right[first]
             weighted, plain = frequency.weighted_similarity(vocabulary, *unique_pairs, text.method)
-            raw[rows] = frequency.adjusted(raw[rows], weighted[inverse], plain[inverse])
-        return raw
+            return frequency.adjusted(raw, weighted[inverse], plain[inverse])
 
     def text_codes(self, side: str, column: str, normalizers: tuple[str, ...]) -> IntArray:
         """Per record: a number for its normalized text (equal texts, equal numbers; no text: 0)."""
@@ -407,6 +486,70 @@ class Session:
         return np.asarray(sims, dtype=np.float64) / 100.0
 
 
+TEXT_CHUNK = 1 << 18  # pairs of texts handed to rapidfuzz at once
+LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
+
+
+class ScoreTexts:
+    """Operands of a pass's score items that rapidfuzz compares, read once per record of each pass
+    table (not once per candidate pair: the dense shape's near pass has 2.8M pairs of long texts)."""
+
+    def __init__(self, session: Session, plan: PassPlan, relations: tuple[str, str]) -> None:
+        self.session = session
+        self.relations = relations
+        self._read: dict[tuple[int, str], tuple[IntArray, pa.Array]] = {}
+
+    def operand(self, side: int, alias: str, rids: IntArray) -> list[Any]:
+        if (side, alias) not in self._read:
+            table = self.session.arrow(
+                f"SELECT __rid, {sql.quote(alias)} AS v FROM {self.relations[side]} ORDER BY __rid",
+                f"operand {alias} of {self.relations[side]}",
+            )
+            self._read[(side, alias)] = (_ints(table, "__rid"), table.column("v").combine_chunks())
+        known, values = self._read[(side, alias)]
+        return values.take(pa.array(np.searchsorted(known, rids))).to_pylist()  # type: ignore[no-any-return]
+
+    def token_set(self, text: TextCompare, left: IntArray, right: IntArray) -> FloatArray:
+        """rapidfuzz's token_set_ratio of the pairs, TEXT_CHUNK pairs at a time: Python strings of 2.8M
+        pairs of long descriptions held at once were ~600 MB."""
+        sims = np.zeros(len(left))
+        workers = self.session.threads if len(left) > 50_000 else 1
+        with stage(f"{text.method}({text.left_column}, {text.right_column}) x {len(left):,}"):
+            for start in range(0, len(left), TEXT_CHUNK):
+                part = slice(start, start + TEXT_CHUNK)
+                lefts = self.operand(0, text.alias, left[part])
+                rights = self.operand(1, text.alias, right[part])
+                found = process.cpdist(
+                    lefts, rights, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.float64
+                )
+                sims[part] = np.asarray(found, dtype=np.float64) / 100.0
+        return sims
+
+
+def _cost(text: TextCompare) -> int:
+    """Order in which score items are computed: SQL values are free, word weights cost, rapidfuzz more."""
+    return (0 if text.sql is not None else 2) + (1 if text.weighted else 0)
+
+
+def _weighted_mean(
+    parts: tuple[Any, ...], values: dict[ItemKey, FloatArray], total_weight: float, rows: BoolArray
+) -> FloatArray:
+    """The score as pair_candidates always summed it (items in rule order), at `rows` (else 0)."""
+    total = np.zeros(len(rows))
+    for part in parts:
+        total += part.weight * np.where(rows, values[part.key], 0.0)
+    return total / total_weight
+
+
+def _has(nodes: IntArray, chosen: BoolArray) -> BoolArray:
+    """Per pair: whether its node (left or right record) owns any chosen pair."""
+    if len(nodes) == 0:
+        return np.zeros(0, bool)
+    owns = np.zeros(int(nodes.max()) + 1, bool)
+    owns[nodes[chosen]] = True
+    return owns[nodes]
+
+
 NORMALIZE_CHUNK = 1 << 18
 
 
@@ -424,10 +567,11 @@ def normalize_in_chunks(values: pa.Array, normalizers: tuple[str, ...]) -> pa.Ar
     return pa.concat_arrays(chunks)
 
 
-def similarity_columns(plan: PassPlan) -> list[str]:
+def similarity_columns(plan: PassPlan, score_operands: bool = True) -> list[str]:
     """SELECT items of the text similarities of a pass's score and match items, over l./r.: the value
-    when SQL computes it, else both operands (see Session.similarity)."""
-    texts = [(part.key, part.text) for part in plan.scores]
+    when SQL computes it, else both operands (see Session.similarity; without `score_operands`, not
+    those of score items: ScoreTexts reads them)."""
+    texts = [(part.key, part.text) for part in plan.scores if score_operands or part.text.sql is not None]
     texts += [(check.key, check.text) for check in plan.checks if check.text is not None]
     select = []
     for key, text in texts:

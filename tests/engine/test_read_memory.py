@@ -1,0 +1,33 @@
+"""`recon match --memory-limit` reads the two files one after the other (recon.cli.match.read_both)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from recon.cli import match
+
+
+@pytest.mark.parametrize(("memory_limit", "expected"), [("512MB", 1), (None, 2)])
+def test_files_read_one_at_a_time_with_a_memory_limit(monkeypatch, memory_limit, expected):
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def fake_read(path, rules, side, rules_path):  # type: ignore[no-untyped-def]
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.3)
+        with lock:
+            state["now"] -= 1
+        return side
+
+    monkeypatch.setattr(match, "read_side", fake_read)
+    request = match.MatchRequest(
+        Path("l.csv"), Path("r.csv"), Path("rules.yaml"), Path("out"), memory_limit=memory_limit
+    )
+    assert match.read_both(request, None, lambda _event: None) == ("left", "right")
+    assert state["most"] == expected
