@@ -9,7 +9,7 @@ from recon.engine import reconcile
 from recon.engine.groups import MAX_GROUP_OPEN
 from recon.engine.subset import MAX_CANDIDATES
 
-from .helpers import groups_of, rules_for, side
+from .helpers import groups_of, reasons_of, rules_for, side
 
 BATCHES = """\
   - name: batches
@@ -39,13 +39,25 @@ def test_the_only_subset_of_a_group_is_matched() -> None:
 
 
 def test_a_group_larger_than_the_per_record_search_is_searched_whole() -> None:
-    # more open records than the per-record search (MAX_CANDIDATES) looks at, the pay-ers far apart
-    left, right = _book(MAX_CANDIDATES + 16, pays=f"{1.01 + 40 * 1.01:.2f}")
+    # more open records than the per-record search (MAX_CANDIDATES) looks at; the payment's members are
+    # the first and the last record of the day
+    left = side(
+        [f"L{k:03d}" for k in range(MAX_CANDIDATES + 16)],
+        [f"{(k + 1) * 1.01:.2f}" for k in range(MAX_CANDIDATES + 15)] + ["100.00"],
+        ["2024-01-01"] * (MAX_CANDIDATES + 16),
+        payer=["A"] * (MAX_CANDIDATES + 16),
+    )
+    right = side(["R1"], ["101.01"], ["2024-01-01"])
     found = groups_of(reconcile(left, right, rules_for(BATCHES)))
-    # 41.41 = 1.01 * 41: 20 pairs (k, 41 - k) make it: the first by index order, suggested
-    assert len(found) == 1
-    assert found[0][:2] == ("batches", "suggested")
-    assert found[0][2] == ("L000", "L039")
+    assert found == [("batches", "matched", ("L000", f"L{MAX_CANDIDATES + 15:03d}"), ("R1",))]
+
+
+def test_a_sum_made_many_ways_is_not_guessed() -> None:
+    # 41.41 = 1.01 * 41: 20 pairs (k, 41 - k) make it: no pick, the bank line is unmatched as ambiguous
+    left, right = _book(MAX_CANDIDATES + 16, pays=f"{1.01 + 40 * 1.01:.2f}")
+    result = reconcile(left, right, rules_for(BATCHES))
+    assert groups_of(result) == []
+    assert reasons_of(result.unmatched_right)["R1"] == "ambiguous"
 
 
 def test_a_suggested_subset_names_its_rival() -> None:

@@ -54,6 +54,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 MAX_GROUP_OPEN = 256  # open records of a group_by group searched for subsets; larger groups are left alone
+MAX_WAYS = 2  # subsets (over all its groups) making a record's sum beyond which none is offered
 
 
 def run_grouped(
@@ -174,7 +175,14 @@ def _inside_groups(
     open_mask = np.zeros(session.sides[many].n, bool)
     open_mask[open_many] = True
     found = _search_groups(
-        session, sub_plan, offered, many=many, members=members, units=units, open_mask=open_mask
+        session,
+        sub_plan,
+        offered,
+        many=many,
+        members=members,
+        units=units,
+        open_mask=open_mask,
+        reasons=reasons,
     )
     found.sims = {name: values for name, values in found.sims.items() if name in whole.sims}
     if len(found.score) == 0:
@@ -191,13 +199,15 @@ def _search_groups(
     members: Membership,
     units: dict[int, IntArray],
     open_mask: BoolArray,
+    reasons: Reasons,
 ) -> Found:
     """Subsets inside group_by groups, each group searched whole (recon.engine.subset.smallest_subsets:
     the subsets of the fewest members making the sum, from two interleaved halves of the group with at most
     half_depth() members each, every such subset counted). A subset is matched only when it is the only one
     of its size in its group for its record, its record makes the sum in no other group and no other
     record's first subset wants its members; otherwise it is `suggested` and names a rival (a member of
-    another subset, or the other record)."""
+    another subset, or the other record). A record with more than MAX_WAYS subsets making its sum gets none
+    (unmatched, `ambiguous`): at 1M dense most such picks were wrong."""
     spec = plan.spec
     assert spec.sum is not None
     session.pass_table("pl2", "left", plan, offered[0], "probe")
@@ -254,8 +264,12 @@ def _search_groups(
     tied: list[bool] = []
     rivals: list[tuple[int, int, int, float]] = []  # (group, side, node, score)
     sims: dict[ItemKey, list[float]] = {key: [] for key in candidates.sims}
+    guesses: list[int] = []
     for one in sorted(by_one, key=lambda one: (one not in sure, one)):
         edges = by_one[one]
+        if sum(solutions[e][1] for e in edges) > MAX_WAYS:
+            guesses.append(one)  # too many ways to make the sum: any pick would be a guess
+            continue
         for position, edge in enumerate(edges):
             size, count, options = solutions[edge]
             free = [o for o in options if not used.intersection(o)]
@@ -302,6 +316,8 @@ def _search_groups(
     )
     for group, side, node, score in rivals:
         result.side[group], result.node[group], result.score[group] = side, node, score
+    other_side = "right" if many == "left" else "left"
+    reasons.note(other_side, np.array(sorted(guesses), np.int64), AMBIGUOUS, spec.index)
     return Found(
         left, right, np.array(scores), np.array(tied, bool), {k: np.array(v) for k, v in sims.items()}, result
     )

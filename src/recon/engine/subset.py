@@ -233,7 +233,7 @@ def mask_members(mask: int) -> tuple[int, ...]:
     return tuple(k for k in range(mask.bit_length()) if (mask >> k) & 1)
 
 
-GROUP_SEARCH_LIMIT = 400_000  # subsets enumerated per half of a group in smallest_subsets
+GROUP_SEARCH_LIMIT = 100_000  # subsets enumerated per half of a group in smallest_subsets
 OPTION_CAP = 64  # subsets of the smallest size listed per target (all are counted)
 
 
@@ -247,8 +247,8 @@ def _index_rows(n: int, k: int) -> IntArray:
 
 def half_depth(n: int, max_size: int, limit: int = GROUP_SEARCH_LIMIT) -> int:
     """Members taken from one half of n records: at most max_size, and as many as keep the subsets
-    enumerated in a half within `limit` (a half of 8 records: all of its subsets; of 30: up to 5 members;
-    of 100: up to 3)."""
+    enumerated in a half within `limit` (a half of 8 records: all of its subsets; of 30: up to 4 members;
+    of 100: up to 2)."""
     half = n - n // 2
     depth = 0
     while depth < min(half, max_size) and sum(comb(half, j) for j in range(depth + 2)) <= limit:
