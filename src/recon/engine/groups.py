@@ -54,7 +54,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 MAX_GROUP_OPEN = 256  # open records of a group_by group searched for subsets; larger groups are left alone
-MAX_WAYS = 4  # subsets (over all its groups) making a record's sum beyond which none is offered
+MAX_WAYS = 16  # subsets (over all its groups) making a record's sum beyond which none is offered
 
 
 def run_grouped(
