@@ -266,6 +266,10 @@ class HalfSums:
         self.h = (len(values) + 1) // 2  # records in the first half
         self.depth = depth
         self._cache: dict[tuple[int, int], tuple[IntArray, IntArray]] = {}
+        ascending = np.sort(values)
+        # the smallest and the largest sum of any k records: sizes whose range misses a target are skipped
+        self.least = np.r_[0, np.cumsum(ascending)]
+        self.most = np.r_[0, np.cumsum(ascending[::-1])]
 
     def part(self, which: int, k: int) -> tuple[IntArray, IntArray]:
         """(index rows into values, sums), sorted by sum then index order, of the k-subsets of a half."""
@@ -289,6 +293,8 @@ def smallest_subsets(
     n = len(halves.values)
     depth = halves.depth
     for size in range(2, min(max_size, n) + 1):
+        if high < halves.least[size] or low > halves.most[size]:
+            continue
         found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]] = []
         total = 0
         for ka in range(max(0, size - depth), min(size, depth) + 1):
