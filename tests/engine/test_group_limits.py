@@ -1,11 +1,15 @@
-"""Subsets inside group_by groups: only groups whose open records the search sees in full."""
+"""Subsets inside group_by groups: the whole group is searched (up to MAX_GROUP_OPEN open records), every
+subset of the fewest members that makes the sum is counted."""
 
 from __future__ import annotations
 
+import json
+
 from recon.engine import reconcile
+from recon.engine.groups import MAX_GROUP_OPEN
 from recon.engine.subset import MAX_CANDIDATES
 
-from .helpers import groups_of, rules_for, side
+from .helpers import groups_of, reasons_of, rules_for, side
 
 BATCHES = """\
   - name: batches
@@ -18,25 +22,54 @@ BATCHES = """\
 """
 
 
-def _book(members: int) -> tuple[object, object]:
-    """One payer's day of `members` open ledger lines (1.01, 2.02, ...); one bank line pays 1.01 + 2.02."""
+def _book(members: int, pays: str = "3.03") -> tuple[object, object]:
+    """One payer's day of `members` open ledger lines (1.01, 2.02, ...); one bank line pays `pays`."""
     ids = [f"L{k:03d}" for k in range(members)]
     amounts = [f"{(k + 1) * 1.01:.2f}" for k in range(members)]
     left = side(ids, amounts, ["2024-01-01"] * members, payer=["A"] * members)
-    right = side(["R1"], ["3.03"], ["2024-01-01"])
+    right = side(["R1"], [pays], ["2024-01-01"])
     return left, right
 
 
-def test_a_group_the_search_sees_in_full_gets_its_subset() -> None:
-    left, right = _book(MAX_CANDIDATES)
+def test_the_only_subset_of_a_group_is_matched() -> None:
+    # 3.03 = 1.01 + 2.02 and no other pair (3.03 itself is one record, not a group)
+    left, right = _book(12)
     found = groups_of(reconcile(left, right, rules_for(BATCHES)))
-    assert found == [("batches", "suggested", ("L000", "L001"), ("R1",))]  # leaves records over: unsure
+    assert found == [("batches", "matched", ("L000", "L001"), ("R1",))]
+
+
+def test_a_group_larger_than_the_per_record_search_is_searched_whole() -> None:
+    # more open records than the per-record search (MAX_CANDIDATES) looks at; the payment's members are
+    # the first and the last record of the day
+    left = side(
+        [f"L{k:03d}" for k in range(MAX_CANDIDATES + 16)],
+        [f"{(k + 1) * 1.01:.2f}" for k in range(MAX_CANDIDATES + 15)] + ["100.00"],
+        ["2024-01-01"] * (MAX_CANDIDATES + 16),
+        payer=["A"] * (MAX_CANDIDATES + 16),
+    )
+    right = side(["R1"], ["101.01"], ["2024-01-01"])
+    found = groups_of(reconcile(left, right, rules_for(BATCHES)))
+    assert found == [("batches", "matched", ("L000", f"L{MAX_CANDIDATES + 15:03d}"), ("R1",))]
+
+
+def test_a_sum_made_many_ways_is_not_guessed() -> None:
+    # 41.41 = 1.01 * 41: 20 pairs (k, 41 - k) make it: no pick, the bank line is unmatched as ambiguous
+    left, right = _book(MAX_CANDIDATES + 16, pays=f"{1.01 + 40 * 1.01:.2f}")
+    result = reconcile(left, right, rules_for(BATCHES))
+    assert groups_of(result) == []
+    assert reasons_of(result.unmatched_right)["R1"] == "ambiguous"
+
+
+def test_a_suggested_subset_names_its_rival() -> None:
+    left, right = _book(MAX_CANDIDATES + 16, pays="5.05")  # 1.01 + 4.04 and 2.02 + 3.03
+    result = reconcile(left, right, rules_for(BATCHES))
+    assert groups_of(result) == [("batches", "suggested", ("L000", "L003"), ("R1",))]
+    explanation = json.loads(result.matches.column("explanation")[0].as_py())
+    assert explanation["rival"]["side"] == "left"
 
 
 def test_a_group_beyond_the_search_is_left_alone() -> None:
-    # one more open record than the search looks at: a subset among some of them could not be known to be
-    # the only one, so none is offered
-    left, right = _book(MAX_CANDIDATES + 1)
+    left, right = _book(MAX_GROUP_OPEN + 1)
     result = reconcile(left, right, rules_for(BATCHES))
     assert groups_of(result) == []
     assert result.summary["right"]["unmatched"] == 1

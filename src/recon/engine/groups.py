@@ -16,6 +16,8 @@ items: the weighted mean of the items' similarity averaged over member pairs.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -33,16 +35,26 @@ from recon.engine.executor import (
 )
 from recon.engine.explain import group_outcomes, rival_text
 from recon.engine.found import Found, Membership, note_below
-from recon.engine.margin import NO_RIVAL, Rivals, find_rivals
+from recon.engine.margin import LEFT_RIVAL, NO_RIVAL, RIGHT_RIVAL, Rivals, find_rivals
 from recon.engine.passes import AMBIGUOUS, PassResult, Reasons, decide_status
 from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan, within_groups_plan
-from recon.engine.search import LEFT_UNITS, RIGHT_UNITS, components, subsets, units_scale
-from recon.engine.subset import MAX_CANDIDATES
+from recon.engine.search import (
+    LEFT_UNITS,
+    RIGHT_UNITS,
+    _expand_groups,
+    _group_score,
+    components,
+    subsets,
+    units_scale,
+)
+from recon.engine.subset import HalfSums, half_depth, smallest_subsets, sum_bounds
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+MAX_GROUP_OPEN = 256  # open records of a group_by group searched for subsets; larger groups are left alone
+MAX_WAYS = 16  # subsets (over all its groups) making a record's sum beyond which none is offered
 
 
 def run_grouped(
@@ -123,7 +135,7 @@ def _inside_groups(
     """Second step of a many_to_one / one_to_many pass with group_by: the records of groups that matched
     nothing whole (a stray record in the group, two payments of one customer on one day, a group above
     max_group_size) get a bounded subset search inside their group (recon.engine.search.subsets), when
-    the group has at most MAX_CANDIDATES open records (the search sees all of them).
+    the group has at most MAX_GROUP_OPEN open records (see _search_groups).
 
     Only when every match condition and score item reads group_by columns on the grouped side: the group's
     first record then stands for the group when candidates are looked for (each pair of the other side's
@@ -144,10 +156,9 @@ def _inside_groups(
         return None
     sizes = np.bincount(partition[open_many])
     open_size = sizes[partition[open_many]]
-    # A group with more open records than the search looks at (MAX_CANDIDATES) is left alone: a subset
-    # found among some of them cannot be known to be the only one that makes the sum (at 1M dense, 3-7% of
-    # the subsets found in such groups were right, all `suggested`: 10,800 pairs of noise).
-    searchable = (open_size >= 2) & (open_size <= MAX_CANDIDATES)
+    # A group with more open records than MAX_GROUP_OPEN is left alone (the search would see too few of its
+    # subsets to tell whether the one it finds is the only one).
+    searchable = (open_size >= 2) & (open_size <= MAX_GROUP_OPEN)
     leaders = np.unique(partition[open_many][searchable])  # a group's first record
     if len(leaders) == 0:
         return None
@@ -161,33 +172,155 @@ def _inside_groups(
             session.publish(side)
     offered = (leaders, open_other) if many == "left" else (open_other, leaders)
     units = _units(session, "pl" if many == "left" else "pr", sub_plan)
-    found = subsets(
+    open_mask = np.zeros(session.sides[many].n, bool)
+    open_mask[open_many] = True
+    found = _search_groups(
         session,
         sub_plan,
         offered,
-        reasons,
-        partition=partition,
-        tables=("pl2", "pr2"),
-        spread=lambda candidates: _spread_to_members(candidates, many, members, units),
+        many=many,
+        members=members,
+        units=units,
+        open_mask=open_mask,
+        reasons=reasons,
     )
     found.sims = {name: values for name, values in found.sims.items() if name in whole.sims}
     if len(found.score) == 0:
         return None
-    found.tied = found.tied | ~_covers_its_group(found, many, partition, open_many)
     return found
 
 
-def _covers_its_group(found: Found, many: str, partition: IntArray, open_many: IntArray) -> BoolArray:
-    """Per subset group: True when the subsets found in its group_by group use every open record of that
-    group (two payments of one day, each paying its part). A subset that leaves records of its group over is
-    unsure (`suggested`): in the group of a big customer many subsets of round amounts make a total."""
-    group, rid = found.left if many == "left" else found.right
-    used = np.bincount(partition[rid], minlength=len(partition))
-    offered = np.bincount(partition[open_many], minlength=len(partition))
-    first = np.full(len(found.score), -1, np.int64)
-    first[group] = partition[rid]
-    covered: BoolArray = used[first] == offered[first]
-    return covered
+def _search_groups(
+    session: Session,
+    plan: PassPlan,
+    offered: tuple[IntArray, IntArray],
+    *,
+    many: str,
+    members: Membership,
+    units: dict[int, IntArray],
+    open_mask: BoolArray,
+    reasons: Reasons,
+) -> Found:
+    """Subsets inside group_by groups, each group searched whole (recon.engine.subset.smallest_subsets:
+    the subsets of the fewest members making the sum, from two interleaved halves of the group with at most
+    half_depth() members each, every such subset counted). A subset is matched only when it is the only one
+    of its size in its group for its record, its record makes the sum in no other group and no other
+    record's first subset wants its members; otherwise it is `suggested` and names a rival (a member of
+    another subset, or the other record). A record with more than MAX_WAYS subsets making its sum gets none
+    (unmatched, `ambiguous`): at 1M dense most such picks were wrong."""
+    spec = plan.spec
+    assert spec.sum is not None
+    session.pass_table("pl2", "left", plan, offered[0], "probe")
+    session.pass_table("pr2", "right", plan, offered[1], "build")
+    scale = units_scale(session, plan)
+    extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
+    candidates = session.pair_candidates(
+        plan, "pl2", "pr2", {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
+    )
+    leader_of, one_of = (
+        (candidates.left, candidates.right) if many == "left" else (candidates.right, candidates.left)
+    )
+    targets = np.asarray(candidates.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
+    abs_units = None if spec.sum.abs is None else int(spec.sum.abs * (Decimal(10) ** scale))
+    unit_order = np.argsort(units[0])
+    many_rival, one_rival = (LEFT_RIVAL, RIGHT_RIVAL) if many == "left" else (RIGHT_RIVAL, LEFT_RIVAL)
+    # Per candidate (one record, group): (size, count, options as member rid tuples)
+    solutions: dict[int, tuple[int, int, list[tuple[int, ...]]]] = {}
+    order = np.lexsort((one_of, leader_of))
+    bounds_at = np.flatnonzero(np.r_[True, leader_of[order][1:] != leader_of[order][:-1]])
+    for k, begin in enumerate(bounds_at.tolist()):
+        end = int(bounds_at[k + 1]) if k + 1 < len(bounds_at) else len(order)
+        block = order[begin:end]
+        _, rids = members.expand(leader_of[block[:1]])
+        rids = np.sort(rids[open_mask[rids]])
+        if len(rids) < 2 or len(rids) > MAX_GROUP_OPEN:
+            continue
+        values = units[1][unit_order[np.searchsorted(units[0], rids, sorter=unit_order)]]
+        halves = HalfSums(values, half_depth(len(rids), spec.max_group_size))
+        for edge in block.tolist():
+            target = int(targets[edge])
+            window = sum_bounds(target, abs_units, spec.sum.pct)
+            count, options = smallest_subsets(halves, target, window, spec.max_group_size)
+            if count:
+                size = len(options[0])
+                solutions[edge] = (size, count, [tuple(int(rids[i]) for i in o) for o in options])
+    by_one: dict[int, list[int]] = {}
+    for edge in sorted(
+        solutions,
+        key=lambda e: (int(one_of[e]), solutions[e][0], -candidates.score[e], int(leader_of[e])),
+    ):
+        by_one.setdefault(int(one_of[edge]), []).append(edge)
+    # A record whose sum is made by exactly one subset (one group, one subset of the fewest members) is
+    # sure of it: such records go first, and only their subsets' members count as wanted by them (a
+    # record with several ways to make its sum has no firm claim on any of them).
+    sure = {one for one, edges in by_one.items() if len(edges) == 1 and solutions[edges[0]][1] == 1}
+    wanted: dict[int, set[int]] = {}
+    for one in sure:
+        for rid in solutions[by_one[one][0]][2][0]:
+            wanted.setdefault(rid, set()).add(one)
+    used: set[int] = set()
+    groups: list[tuple[int, list[int]]] = []
+    scores: list[float] = []
+    tied: list[bool] = []
+    rivals: list[tuple[int, int, int, float]] = []  # (group, side, node, score)
+    sims: dict[ItemKey, list[float]] = {key: [] for key in candidates.sims}
+    guesses: list[int] = []
+    for one in sorted(by_one, key=lambda one: (one not in sure, one)):
+        edges = by_one[one]
+        if sum(solutions[e][1] for e in edges) > MAX_WAYS:
+            guesses.append(one)  # too many ways to make the sum: any pick would be a guess
+            continue
+        for position, edge in enumerate(edges):
+            size, count, options = solutions[edge]
+            free = [o for o in options if not used.intersection(o)]
+            if not free:
+                continue
+            picked = free[0]
+            rival: tuple[int, int] | None = None
+            if count > 1:
+                other = options[1] if options[0] == picked else options[0]
+                rival = (many_rival, next(r for r in other if r not in picked))
+            elif len(edges) > 1:
+                other_edge = edges[1] if position == 0 else edges[0]
+                rival = (many_rival, solutions[other_edge][2][0][0])
+            else:
+                others = sorted(set().union(*(wanted.get(r, set()) for r in picked)) - {one})
+                if others:
+                    rival = (one_rival, others[0])
+            group = len(groups)
+            used.update(picked)
+            groups.append((one, list(picked)))
+            total = int(
+                sum(
+                    int(units[1][unit_order[np.searchsorted(units[0], r, sorter=unit_order)]]) for r in picked
+                )
+            )
+            score = _group_score(
+                plan, np.full(size, candidates.score[edge]), total, int(targets[edge]), abs_units
+            )
+            scores.append(score)
+            tied.append(rival is not None)
+            if rival is not None:
+                rivals.append((group, rival[0], rival[1], score))
+            for name, column in candidates.sims.items():
+                sims[name].append(float(column[edge]))
+            break
+    one_side, many_side = _expand_groups(groups)
+    left, right = (many_side, one_side) if many == "left" else (one_side, many_side)
+    result = Rivals(
+        np.full(len(groups), NO_RIVAL, np.int8),
+        np.full(len(groups), -1, np.int64),
+        np.full(len(groups), -np.inf),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+    )
+    for group, side, node, score in rivals:
+        result.side[group], result.node[group], result.score[group] = side, node, score
+    other_side = "right" if many == "left" else "left"
+    reasons.note(other_side, np.array(sorted(guesses), np.int64), AMBIGUOUS, spec.index)
+    return Found(
+        left, right, np.array(scores), np.array(tied, bool), {k: np.array(v) for k, v in sims.items()}, result
+    )
 
 
 def _all_on_group_columns(plan: PassPlan) -> bool:
@@ -206,24 +339,6 @@ def _units(session: Session, table: str, plan: PassPlan) -> dict[int, IntArray]:
     rids = np.asarray(result.column("__rid").to_numpy(), np.int64)
     values = np.asarray(result.column("u").fill_null(0).to_numpy(zero_copy_only=False), np.int64)
     return {0: rids, 1: values}
-
-
-def _spread_to_members(
-    candidates: PairCandidates, many: str, members: Membership, units: dict[int, IntArray]
-) -> PairCandidates:
-    """Candidates of group leaders -> the same candidates for every member of the group (the conditions read
-    only group_by columns, so every member has the leader's outcome), with each member's own amount."""
-    leaders = candidates.left if many == "left" else candidates.right
-    owner, member = members.expand(leaders)
-    spread = candidates.take(owner)  # each candidate once per member
-    order = np.argsort(units[0])
-    position = order[np.searchsorted(units[0], member, sorter=order)]
-    spread.extra[LEFT_UNITS if many == "left" else RIGHT_UNITS] = units[1][position]
-    if many == "left":
-        spread.left = member
-    else:
-        spread.right = member
-    return spread
 
 
 def _joined(first: Found, second: Found) -> Found:

@@ -231,3 +231,99 @@ def alternative_direct(
 
 def mask_members(mask: int) -> tuple[int, ...]:
     return tuple(k for k in range(mask.bit_length()) if (mask >> k) & 1)
+
+
+GROUP_SEARCH_LIMIT = 100_000  # subsets enumerated per half of a group in smallest_subsets
+OPTION_CAP = 64  # subsets of the smallest size listed per target (all are counted)
+
+
+@lru_cache(maxsize=256)
+def _index_rows(n: int, k: int) -> IntArray:
+    """Every k-subset of range(n) as rows of indices (lexicographic order); k = 0: one empty row."""
+    if k == 0:
+        return np.zeros((1, 0), np.int64)
+    return np.array(list(combinations(range(n), k)), np.int64).reshape(-1, k)
+
+
+def half_depth(n: int, max_size: int, limit: int = GROUP_SEARCH_LIMIT) -> int:
+    """Members taken from one half of n records: at most max_size, and as many as keep the subsets
+    enumerated in a half within `limit` (a half of 8 records: all of its subsets; of 30: up to 4 members;
+    of 100: up to 2)."""
+    half = n - n // 2
+    depth = 0
+    while depth < min(half, max_size) and sum(comb(half, j) for j in range(depth + 2)) <= limit:
+        depth += 1
+    return depth
+
+
+class HalfSums:
+    """The subsets of a group's two halves, by size, with their sums sorted: shared by every target that is
+    looked for in the group. The halves interleave (records 0, 2, 4, ... and 1, 3, 5, ...): the members of
+    one payment are often neighbours in the file, and split evenly between interleaved halves."""
+
+    def __init__(self, values: IntArray, depth: int) -> None:
+        self.values = values
+        self.h = (len(values) + 1) // 2  # records in the first half
+        self.depth = depth
+        self._cache: dict[tuple[int, int], tuple[IntArray, IntArray]] = {}
+        ascending = np.sort(values)
+        # the smallest and the largest sum of any k records: sizes whose range misses a target are skipped
+        self.least = np.r_[0, np.cumsum(ascending)]
+        self.most = np.r_[0, np.cumsum(ascending[::-1])]
+
+    def part(self, which: int, k: int) -> tuple[IntArray, IntArray]:
+        """(index rows into values, sums), sorted by sum then index order, of the k-subsets of a half."""
+        key = (which, k)
+        if key not in self._cache:
+            size = self.h if which == 0 else len(self.values) - self.h
+            rows = _index_rows(size, k) * 2 + which
+            sums = self.values[rows].sum(axis=1) if k else np.zeros(len(rows), np.int64)
+            order = np.argsort(sums, kind="stable")
+            self._cache[key] = (rows[order], sums[order])
+        return self._cache[key]
+
+
+def smallest_subsets(
+    halves: HalfSums, target: int, bounds: tuple[int, int], max_size: int
+) -> tuple[int, list[tuple[int, ...]]]:
+    """All subsets of the fewest members (2..max_size, at most `halves.depth` from each half) whose sum lies
+    in bounds: (how many there are, up to OPTION_CAP of them ordered by |sum - target| then index order).
+    (0, []) when there is none."""
+    low, high = bounds
+    n = len(halves.values)
+    depth = halves.depth
+    for size in range(2, min(max_size, n) + 1):
+        if high < halves.least[size] or low > halves.most[size]:
+            continue
+        found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]] = []
+        total = 0
+        for ka in range(max(0, size - depth), min(size, depth) + 1):
+            kb = size - ka
+            if ka > halves.h or kb > n - halves.h:
+                continue
+            a_rows, a_sums = halves.part(0, ka)
+            b_rows, b_sums = halves.part(1, kb)
+            if len(a_rows) == 0 or len(b_rows) == 0:
+                continue
+            start = np.searchsorted(b_sums, low - a_sums, side="left")
+            stop = np.searchsorted(b_sums, high - a_sums, side="right")
+            counts = stop - start
+            hits = int(counts.sum())
+            if hits:
+                total += hits
+                found.append((ka, a_rows, b_rows, start, counts))
+        if total == 0:
+            continue
+        options: list[tuple[int, ...]] = []
+        for _ka, a_rows, b_rows, start, counts in found:
+            for a in np.flatnonzero(counts).tolist():
+                for b in range(int(start[a]), int(start[a] + counts[a])):
+                    options.append(tuple(sorted(a_rows[a].tolist() + b_rows[b].tolist())))
+                    if len(options) >= 4 * OPTION_CAP:
+                        break
+                if len(options) >= 4 * OPTION_CAP:
+                    break
+        values = halves.values
+        options.sort(key=lambda c: (abs(int(values[list(c)].sum()) - target), c))
+        return total, options[:OPTION_CAP]
+    return 0, []
