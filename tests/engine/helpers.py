@@ -26,6 +26,18 @@ def side(ids, amounts=None, dates=None, **text_columns) -> pa.Table:
     return pa.table(columns)
 
 
+# A many_to_one pass: a payer's ledger lines of one day paid by one bank line (tests of grouped passes).
+BATCHES = """\
+  - name: batches
+    kind: many_to_one
+    group_by: [payer, date]
+    max_group_size: 3
+    match:
+      - {left: date, right: date, op: within_days, days: 2}
+    sum: {left: amount, right: amount, abs: 0.01}
+"""
+
+
 def rules_for(passes: str, extra: str = "") -> object:
     text = f"version: 1\nname: test\nleft: {{id: id}}\nright: {{id: id}}\n{extra}passes:\n{passes}"
     return parse_rules(text, source="test.yaml")

@@ -9,17 +9,7 @@ from recon.engine import reconcile
 from recon.engine.groups import MAX_GROUP_OPEN
 from recon.engine.subset import MAX_CANDIDATES
 
-from .helpers import groups_of, reasons_of, rules_for, side
-
-BATCHES = """\
-  - name: batches
-    kind: many_to_one
-    group_by: [payer, date]
-    max_group_size: 3
-    match:
-      - {left: date, right: date, op: within_days, days: 2}
-    sum: {left: amount, right: amount, abs: 0.01}
-"""
+from .helpers import BATCHES, groups_of, reasons_of, rules_for, side
 
 
 def _book(members: int, pays: str = "3.03") -> tuple[object, object]:
@@ -66,6 +56,27 @@ def test_a_suggested_subset_names_its_rival() -> None:
     assert groups_of(result) == [("batches", "suggested", ("L000", "L003"), ("R1",))]
     explanation = json.loads(result.matches.column("explanation")[0].as_py())
     assert explanation["rival"]["side"] == "left"
+
+
+def test_a_record_sure_of_its_subset_leaves_the_rest_of_the_day_to_the_others() -> None:
+    # 7.00 is 3 + 4 or 5 + 2; 10.00 only 4 + 6: once R1 holds 4 and 6, R2 has one way left (5 + 2)
+    ids = ["L1", "L2", "L3", "L4", "L5"]
+    left = side(ids, ["3.00", "4.00", "5.00", "2.00", "6.00"], ["2024-01-01"] * 5, payer=["A"] * 5)
+    right = side(["R1", "R2"], ["10.00", "7.00"], ["2024-01-01"] * 2)
+    found = groups_of(reconcile(left, right, rules_for(BATCHES)))
+    assert sorted(found) == [
+        ("batches", "matched", ("L2", "L5"), ("R1",)),
+        ("batches", "matched", ("L3", "L4"), ("R2",)),
+    ]
+
+
+def test_two_records_claiming_one_member_are_not_decided_by_elimination() -> None:
+    # R1 and R2 (both 10.00) each have one way, 4 + 6, and want the same records: one is suggested
+    ids = ["L1", "L2", "L3", "L4"]
+    left = side(ids, ["3.00", "4.00", "6.00", "1.00"], ["2024-01-01"] * 4, payer=["A"] * 4)
+    right = side(["R1", "R2"], ["10.00", "10.00"], ["2024-01-01", "2024-01-02"])
+    found = groups_of(reconcile(left, right, rules_for(BATCHES)))
+    assert [(status, members) for _, status, members, _ in found] == [("suggested", ("L2", "L3"))]
 
 
 def test_a_group_beyond_the_search_is_left_alone() -> None:

@@ -12,17 +12,7 @@ from hypothesis import strategies as st
 from recon.engine import reconcile
 from recon.engine.subset import alternative_direct, best_subset, best_subsets, mask_members, sum_bounds
 
-from .helpers import groups_of, reasons_of, rules_for, side
-
-BATCHES = """\
-  - name: batches
-    kind: many_to_one
-    group_by: [payer, date]
-    max_group_size: 3
-    match:
-      - {left: date, right: date, op: within_days, days: 2}
-    sum: {left: amount, right: amount, abs: 0.01}
-"""
+from .helpers import BATCHES, groups_of, reasons_of, rules_for, side
 
 
 def test_many_to_one_with_group_by():
@@ -105,10 +95,11 @@ def test_groups_that_match_nothing_whole_are_searched_for_subsets():
     assert ("batches", "matched", ("L1", "L2"), ("R1",)) in found
     # R2 (12.00) is 5 + 7 in A, but also 3 + 9 and 4 + 8 in B (2 days later, inside the window): unsure
     assert ("batches", "suggested", ("L3", "L4"), ("R2",)) in found
-    # B (5 members > 3): 8 + 9 = 17 pays R3; but R3 is also 10 + 7 in A: unsure
+    # B (5 members > 3): 8 + 9 = 17 pays R3; R3 would also be 10 + 7 in A, but 10 (L1) is R1's, the only
+    # way to make R1's sum: by elimination R3 has one way left
     members = {group[2]: group for group in found}
     assert members[("L8", "L9")][3] == ("R3",)
-    assert members[("L8", "L9")][1] == "suggested"
+    assert members[("L8", "L9")][1] == "matched"
     # ... and a subset never mixes two groups: L5 (B, 2024-01-03) never joins A's records
     for _, _, lefts, _ in found:
         assert len({"A" if name in ("L1", "L2", "L3", "L4") else "B" for name in lefts}) == 1

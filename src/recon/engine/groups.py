@@ -16,6 +16,8 @@ items: the weighted mean of the items' similarity averaged over member pairs.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
 
 import numpy as np
@@ -55,6 +57,8 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 MAX_GROUP_OPEN = 256  # open records of a group_by group searched for subsets; larger groups are left alone
 MAX_WAYS = 16  # subsets (over all its groups) making a record's sum beyond which none is offered
+MAX_ROUNDS = 8  # rounds of elimination in _search_groups (each decides the records left with one way)
+Solutions = dict[int, tuple[int, int, list[tuple[int, ...]]]]  # edge -> (size, count, subsets of the fewest)
 
 
 def run_grouped(
@@ -222,60 +226,112 @@ def _search_groups(
     )
     targets = np.asarray(candidates.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
     abs_units = None if spec.sum.abs is None else int(spec.sum.abs * (Decimal(10) ** scale))
+    pct = spec.sum.pct
     unit_order = np.argsort(units[0])
     many_rival, one_rival = (LEFT_RIVAL, RIGHT_RIVAL) if many == "left" else (RIGHT_RIVAL, LEFT_RIVAL)
-    # Per candidate (one record, group): (size, count, options as member rid tuples)
-    solutions: dict[int, tuple[int, int, list[tuple[int, ...]]]] = {}
+    blocks: dict[int, IntArray] = {}  # group (its first record) -> its candidate edges
     order = np.lexsort((one_of, leader_of))
     bounds_at = np.flatnonzero(np.r_[True, leader_of[order][1:] != leader_of[order][:-1]])
     for k, begin in enumerate(bounds_at.tolist()):
         end = int(bounds_at[k + 1]) if k + 1 < len(bounds_at) else len(order)
-        block = order[begin:end]
-        _, rids = members.expand(leader_of[block[:1]])
-        rids = np.sort(rids[open_mask[rids]])
-        if len(rids) < 2 or len(rids) > MAX_GROUP_OPEN:
-            continue
-        values = units[1][unit_order[np.searchsorted(units[0], rids, sorter=unit_order)]]
-        halves = HalfSums(values, half_depth(len(rids), spec.max_group_size))
-        for edge in block.tolist():
-            target = int(targets[edge])
-            window = sum_bounds(target, abs_units, spec.sum.pct)
-            count, options = smallest_subsets(halves, target, window, spec.max_group_size)
-            if count:
-                size = len(options[0])
-                solutions[edge] = (size, count, [tuple(int(rids[i]) for i in o) for o in options])
-    by_one: dict[int, list[int]] = {}
-    for edge in sorted(
-        solutions,
-        key=lambda e: (int(one_of[e]), solutions[e][0], -candidates.score[e], int(leader_of[e])),
-    ):
-        by_one.setdefault(int(one_of[edge]), []).append(edge)
-    # A record whose sum is made by exactly one subset (one group, one subset of the fewest members) is
-    # sure of it: such records go first, and only their subsets' members count as wanted by them (a
-    # record with several ways to make its sum has no firm claim on any of them).
-    sure = {one for one, edges in by_one.items() if len(edges) == 1 and solutions[edges[0]][1] == 1}
+        blocks[int(leader_of[order[begin]])] = order[begin:end]
+    free = open_mask.copy()
+    fixed: dict[int, tuple[int, tuple[int, ...]]] = {}  # record -> (edge, subset), decided by elimination
+    solutions: Solutions = {}
+
+    def solve(leaders: Iterable[int]) -> None:
+        """(size, count, options) of the edges of these groups over their members still free."""
+        for leader in leaders:
+            block = blocks[leader]
+            for edge in block.tolist():
+                solutions.pop(edge, None)
+            _, rids = members.expand(np.array([leader], np.int64))
+            rids = np.sort(rids[free[rids]])
+            if len(rids) < 2 or len(rids) > MAX_GROUP_OPEN:
+                continue
+            values = units[1][unit_order[np.searchsorted(units[0], rids, sorter=unit_order)]]
+            halves = HalfSums(values, half_depth(len(rids), spec.max_group_size))
+            for edge in block.tolist():
+                if int(one_of[edge]) in fixed:
+                    continue
+                target = int(targets[edge])
+                window = sum_bounds(target, abs_units, pct)
+                count, options = smallest_subsets(halves, target, window, spec.max_group_size)
+                if count:
+                    solutions[edge] = (
+                        len(options[0]),
+                        count,
+                        [tuple(int(rids[i]) for i in o) for o in options],
+                    )
+
+    solve(blocks)
+    # Elimination: a record whose sum is made by exactly one subset (one group, one subset of the fewest
+    # members) is sure of it; once sure records hold their members, the others are counted again over the
+    # members still free, and some become sure (a customer's day paid by several transfers: the first
+    # transfer with one way leaves the rest of the day to the others). Records claiming a member another
+    # sure record claims too are not decided here.
+    for _ in range(MAX_ROUNDS):
+        by_one = _by_record(solutions, one_of, leader_of, candidates.score)
+        sure = {
+            one: edges[0] for one, edges in by_one.items() if len(edges) == 1 and solutions[edges[0]][1] == 1
+        }
+        claims = Counter(rid for edge in sure.values() for rid in solutions[edge][2][0])
+        decided = {
+            one: edge for one, edge in sure.items() if all(claims[rid] == 1 for rid in solutions[edge][2][0])
+        }
+        if not decided:
+            break
+        for one, edge in decided.items():
+            fixed[one] = (edge, solutions[edge][2][0])
+            free[list(fixed[one][1])] = False
+        solve({int(leader_of[edge]) for edge in decided.values()})
+    by_one = _by_record(solutions, one_of, leader_of, candidates.score)
+    for one in fixed:
+        by_one.pop(one, None)
+    # Of the records left, those with exactly one way are sure of it and go first; only their subsets'
+    # members count as wanted by them (a record with several ways has no firm claim on any of them).
+    sure_left = {one for one, edges in by_one.items() if len(edges) == 1 and solutions[edges[0]][1] == 1}
     wanted: dict[int, set[int]] = {}
-    for one in sure:
+    for one in sure_left:
         for rid in solutions[by_one[one][0]][2][0]:
             wanted.setdefault(rid, set()).add(one)
-    used: set[int] = set()
+    used: set[int] = {rid for _, subset in fixed.values() for rid in subset}
     groups: list[tuple[int, list[int]]] = []
     scores: list[float] = []
     tied: list[bool] = []
     rivals: list[tuple[int, int, int, float]] = []  # (group, side, node, score)
     sims: dict[ItemKey, list[float]] = {key: [] for key in candidates.sims}
+
+    def emit(one: int, edge: int, picked: tuple[int, ...], rival: tuple[int, int] | None) -> None:
+        group = len(groups)
+        groups.append((one, list(picked)))
+        total = int(
+            units[1][unit_order[np.searchsorted(units[0], np.array(picked), sorter=unit_order)]].sum()
+        )
+        score = _group_score(
+            plan, np.full(len(picked), candidates.score[edge]), total, int(targets[edge]), abs_units
+        )
+        scores.append(score)
+        tied.append(rival is not None)
+        if rival is not None:
+            rivals.append((group, rival[0], rival[1], score))
+        for name, column in candidates.sims.items():
+            sims[name].append(float(column[edge]))
+
+    for one in sorted(fixed):
+        emit(one, *fixed[one], None)
     guesses: list[int] = []
-    for one in sorted(by_one, key=lambda one: (one not in sure, one)):
+    for one in sorted(by_one, key=lambda one: (one not in sure_left, one)):
         edges = by_one[one]
         if sum(solutions[e][1] for e in edges) > MAX_WAYS:
             guesses.append(one)  # too many ways to make the sum: any pick would be a guess
             continue
         for position, edge in enumerate(edges):
-            size, count, options = solutions[edge]
-            free = [o for o in options if not used.intersection(o)]
-            if not free:
+            _, count, options = solutions[edge]
+            open_options = [o for o in options if not used.intersection(o)]
+            if not open_options:
                 continue
-            picked = free[0]
+            picked = open_options[0]
             rival: tuple[int, int] | None = None
             if count > 1:
                 other = options[1] if options[0] == picked else options[0]
@@ -287,23 +343,8 @@ def _search_groups(
                 others = sorted(set().union(*(wanted.get(r, set()) for r in picked)) - {one})
                 if others:
                     rival = (one_rival, others[0])
-            group = len(groups)
             used.update(picked)
-            groups.append((one, list(picked)))
-            total = int(
-                sum(
-                    int(units[1][unit_order[np.searchsorted(units[0], r, sorter=unit_order)]]) for r in picked
-                )
-            )
-            score = _group_score(
-                plan, np.full(size, candidates.score[edge]), total, int(targets[edge]), abs_units
-            )
-            scores.append(score)
-            tied.append(rival is not None)
-            if rival is not None:
-                rivals.append((group, rival[0], rival[1], score))
-            for name, column in candidates.sims.items():
-                sims[name].append(float(column[edge]))
+            emit(one, edge, picked, rival)
             break
     one_side, many_side = _expand_groups(groups)
     left, right = (many_side, one_side) if many == "left" else (one_side, many_side)
@@ -321,6 +362,19 @@ def _search_groups(
     return Found(
         left, right, np.array(scores), np.array(tied, bool), {k: np.array(v) for k, v in sims.items()}, result
     )
+
+
+def _by_record(
+    solutions: Solutions, one_of: IntArray, leader_of: IntArray, score: FloatArray
+) -> dict[int, list[int]]:
+    """Per record of the other side: its edges with a subset, fewest members first, then the best score,
+    then the group's first record."""
+    by_one: dict[int, list[int]] = {}
+    for edge in sorted(
+        solutions, key=lambda e: (int(one_of[e]), solutions[e][0], -score[e], int(leader_of[e]))
+    ):
+        by_one.setdefault(int(one_of[edge]), []).append(edge)
+    return by_one
 
 
 def _all_on_group_columns(plan: PassPlan) -> bool:
