@@ -37,6 +37,7 @@ FloatArray = npt.NDArray[np.float64]
 SCORE_PER_BIT = 0.0125  # 4 bits (a likelihood ratio of 16) = the default margin 0.05
 MAX_BITS = 6.0  # a level's weight is clipped to +-6 bits (one pseudo-count is not a measurement)
 MAX_PENALTY_BITS = 2 * MAX_BITS  # a date difference counts at most 0.15 against a pair
+DECISIVE_BITS = 4.0  # a candidate group this far below a record's best date level is dropped (ratio 16)
 MIN_CONFIDENT = 30  # lone pairs and losing pairs needed to estimate m and u
 DIFF_COLUMN = "__date_diff"
 
@@ -70,6 +71,17 @@ def date_window(spec: PassSpec) -> tuple[int, int] | None:
     return None
 
 
+def grouped_window(spec: PassSpec) -> tuple[int, int] | None:
+    """(condition index, days) of the first date window of a grouped pass, if any: the subsets inside
+    group_by groups weigh each candidate group's date difference (groups.py, ADR 0023)."""
+    if spec.kind == "one_to_one" or not spec.date_evidence:
+        return None
+    for index, cond in enumerate(spec.match):
+        if cond.op in ("within_days", "within_business_days") and (cond.days or 0) > 0:
+            return index, int(cond.days or 0)
+    return None
+
+
 def extra_columns(spec: PassSpec, alias: str | None) -> dict[str, str]:
     """The SELECT item (over the pass tables' l./r. aliases) of the signed date difference, if it applies."""
     if alias is None or date_window(spec) is None:
@@ -89,6 +101,23 @@ def estimate(left: IntArray, right: IntArray, diff: IntArray, days: int) -> Date
     deg_l = np.bincount(li)
     deg_r = np.bincount(ri)
     lone = (deg_l[li] == 1) & (deg_r[ri] == 1)
+    return _levels(diff, lone, days)
+
+
+def estimate_for_records(record: IntArray, diff: IntArray, days: int) -> DateEvidence | None:
+    """m and u of every signed difference -days..days from the candidate groups of a grouped pass: m from
+    the records with one candidate group (the sum can be made in one place only: nearly all true), u from
+    the candidates of records with several (coincidences in neighbouring days, with the true one among
+    them: errs towards less evidence, as in estimate())."""
+    if len(record) == 0:
+        return None
+    diff = np.clip(np.asarray(diff, np.int64), -days, days)
+    _, index = np.unique(record, return_inverse=True)
+    index = index.reshape(-1)
+    return _levels(diff, np.bincount(index)[index] == 1, days)
+
+
+def _levels(diff: IntArray, lone: npt.NDArray[np.bool_], days: int) -> DateEvidence | None:
     loser = ~lone
     m_pairs, u_pairs = int(lone.sum()), int(loser.sum())
     if m_pairs < MIN_CONFIDENT or u_pairs < MIN_CONFIDENT:

@@ -17,7 +17,9 @@ item's method (jaro_winkler, levenshtein, token_set -> character similarity of w
     agreement = sim(t, u) * min(w_t, w_u) (a misspelt common word is still a common word), averaged over
                 both directions; loss = the rest of min(w_t, w_u);
     words without a partner: conflict = min(unmatched bits of A, of B) (both say something different),
-                extra = the difference (only one text says it: a city appended, a truncated tail);
+                extra = the difference (only one text says it: a city appended, a truncated tail), each
+                such word weighing at most the mean weight of the agreeing words (a rare city appended is
+                no stronger evidence against the pair than a common word);
     score = agreement / (agreement + loss + conflict + 0.25 * extra)
 
 so two names that share only "TRADING GMBH" score low, while "ACME TRADNG" against "Acme Trading GmbH" scores
@@ -382,8 +384,8 @@ def _agreement(
     shared = np.minimum(weight[a], weight[b])
     gain = np.where(agree, sim * shared, 0.0)
     mass = np.where(agree, shared, -1.0)
-    agreement, loss = np.zeros(n), np.zeros(n)
-    unmatched = []
+    agreement, loss, agreeing, agreeing_mass = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    lone_words = []
     l_owner, l_ids, row_len = rows
     r_owner, r_ids, col_len, by_column = columns
     for owner, ids, lengths, order in ((l_owner, l_ids, row_len, None), (r_owner, r_ids, col_len, by_column)):
@@ -392,9 +394,20 @@ def _agreement(
         matched = best_mass >= 0
         agreement += np.bincount(owner, weights=best_gain, minlength=n) / 2
         loss += np.bincount(owner, weights=np.where(matched, best_mass - best_gain, 0.0), minlength=n) / 2
-        unmatched.append(np.bincount(owner, weights=np.where(matched, 0.0, weight[ids]), minlength=n))
+        agreeing += np.bincount(owner, weights=matched.astype(np.float64), minlength=n)
+        agreeing_mass += np.bincount(owner, weights=np.where(matched, best_mass, 0.0), minlength=n)
+        lone_words.append((owner[~matched], weight[ids[~matched]]))
+    # A word only one text has weighs at most what an agreeing word does on average: a rare city appended
+    # is no stronger evidence against a pair than a common word would be (rarity is evidence when words
+    # agree), and the method's similarity of the whole texts has already seen the extra words.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = np.where(agreeing > 0, agreeing_mass / agreeing, np.inf)
+    unmatched = [np.bincount(owner, weights=bits, minlength=n) for owner, bits in lone_words]
+    capped = [
+        np.bincount(owner, weights=np.minimum(bits, unit[owner]), minlength=n) for owner, bits in lone_words
+    ]
     conflict = np.minimum(*unmatched)
-    extra = np.abs(unmatched[0] - unmatched[1])
+    extra = np.abs(capped[0] - capped[1])
     total = agreement + loss + conflict + ONE_SIDED * extra
     with np.errstate(invalid="ignore", divide="ignore"):
         result: FloatArray = np.where(total > 0, agreement / total, 0.0)

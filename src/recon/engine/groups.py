@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recon.engine import sql
+from recon.engine import dates, sql
 from recon.engine.assign import assign
 from recon.engine.executor import (
     PairCandidates,
@@ -39,7 +39,7 @@ from recon.engine.explain import group_outcomes, rival_text
 from recon.engine.found import Found, Membership, note_below
 from recon.engine.margin import LEFT_RIVAL, NO_RIVAL, RIGHT_RIVAL, Rivals, find_rivals
 from recon.engine.passes import AMBIGUOUS, PassResult, Reasons, decide_status
-from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan, within_groups_plan
+from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan, condition_alias, within_groups_plan
 from recon.engine.search import (
     LEFT_UNITS,
     RIGHT_UNITS,
@@ -218,9 +218,12 @@ def _search_groups(
     session.pass_table("pr2", "right", plan, offered[1], "build")
     scale = units_scale(session, plan)
     extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
-    candidates = session.pair_candidates(
-        plan, "pl2", "pr2", {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
-    )
+    columns = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
+    window = dates.grouped_window(spec)
+    if window is not None:
+        alias = condition_alias(window[0])
+        columns[dates.DIFF_COLUMN] = f"r.{alias} - l.{alias}"
+    candidates = session.pair_candidates(plan, "pl2", "pr2", columns)
     leader_of, one_of = (
         (candidates.left, candidates.right) if many == "left" else (candidates.right, candidates.left)
     )
@@ -265,13 +268,14 @@ def _search_groups(
                     )
 
     solve(blocks)
+    date_bits = _date_bits(candidates.extra.get(dates.DIFF_COLUMN), window, solutions, one_of)
     # Elimination: a record whose sum is made by exactly one subset (one group, one subset of the fewest
     # members) is sure of it; once sure records hold their members, the others are counted again over the
     # members still free, and some become sure (a customer's day paid by several transfers: the first
     # transfer with one way leaves the rest of the day to the others). Records claiming a member another
     # sure record claims too are not decided here.
     for _ in range(MAX_ROUNDS):
-        by_one = _by_record(solutions, one_of, leader_of, candidates.score)
+        by_one = _by_record(solutions, one_of, leader_of, date_bits)
         sure = {
             one: edges[0] for one, edges in by_one.items() if len(edges) == 1 and solutions[edges[0]][1] == 1
         }
@@ -285,7 +289,7 @@ def _search_groups(
             fixed[one] = (edge, solutions[edge][2][0])
             free[list(fixed[one][1])] = False
         solve({int(leader_of[edge]) for edge in decided.values()})
-    by_one = _by_record(solutions, one_of, leader_of, candidates.score)
+    by_one = _by_record(solutions, one_of, leader_of, date_bits)
     for one in fixed:
         by_one.pop(one, None)
     # Of the records left, those with exactly one way are sure of it and go first; only their subsets'
@@ -365,16 +369,40 @@ def _search_groups(
 
 
 def _by_record(
-    solutions: Solutions, one_of: IntArray, leader_of: IntArray, score: FloatArray
+    solutions: Solutions, one_of: IntArray, leader_of: IntArray, date_bits: FloatArray
 ) -> dict[int, list[int]]:
-    """Per record of the other side: its edges with a subset, fewest members first, then the best score,
-    then the group's first record."""
+    """Per record of the other side: its edges with a subset, fewest members first, then the likelier
+    date difference, then the group's first record; without the edges whose date difference is
+    DECISIVE_BITS less likely than the record's likeliest one (a group dated after the bank line)."""
     by_one: dict[int, list[int]] = {}
     for edge in sorted(
-        solutions, key=lambda e: (int(one_of[e]), solutions[e][0], -score[e], int(leader_of[e]))
+        solutions, key=lambda e: (int(one_of[e]), solutions[e][0], -date_bits[e], int(leader_of[e]))
     ):
         by_one.setdefault(int(one_of[edge]), []).append(edge)
+    for one, edges in by_one.items():
+        best = max(float(date_bits[e]) for e in edges)
+        by_one[one] = [e for e in edges if date_bits[e] >= best - dates.DECISIVE_BITS]
     return by_one
+
+
+def _date_bits(
+    diff: npt.NDArray[np.generic] | None,
+    window: tuple[int, int] | None,
+    solutions: Solutions,
+    one_of: IntArray,
+) -> FloatArray:
+    """Per candidate edge: the weight in bits of its date difference (0 without date evidence), estimated
+    from the edges whose group can make the record's sum (dates.estimate_for_records)."""
+    bits = np.zeros(len(one_of))
+    if diff is None or window is None or not solutions:
+        return bits
+    diffs = np.asarray(diff, np.int64)
+    edges = np.array(sorted(solutions), np.int64)
+    evidence = dates.estimate_for_records(one_of[edges], diffs[edges], window[1])
+    if evidence is None:
+        return bits
+    clipped = np.clip(diffs, -window[1], window[1])
+    return evidence.level_bits(clipped)
 
 
 def _all_on_group_columns(plan: PassPlan) -> bool:
