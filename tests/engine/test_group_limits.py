@@ -84,3 +84,46 @@ def test_a_group_beyond_the_search_is_left_alone() -> None:
     result = reconcile(left, right, rules_for(BATCHES))
     assert groups_of(result) == []
     assert result.summary["right"]["unmatched"] == 1
+
+
+def _two_day_book(payers: int, with_second_day: bool) -> tuple[object, object]:
+    """Per payer: a day of 4 open ledger lines, a pair of which (1.00 + the rest) pays a bank line dated
+    the next day; with_second_day: the same sum can also be made 3 days later (2 days after the bank line,
+    inside the window: a bank line dated before the invoices it would pay)."""
+    ids, amounts, dates, payer, bank = [], [], [], [], []
+    for k in range(payers):
+        total = 100 + k if not with_second_day else 300 + k
+        days = ["2024-01-10", "2024-01-13"] if with_second_day else ["2024-01-10"]
+        for d, day in enumerate(days):
+            for m, amount in enumerate((1 + d, total - 1 - d, 1000 + d, 2000 + d)):
+                ids.append(f"{'M' if with_second_day else 'S'}{k:02d}{d}{m}")
+                amounts.append(f"{amount:.2f}")
+                dates.append(day)
+                payer.append(f"P{k}{'M' if with_second_day else 'S'}")
+        bank.append((f"R{'M' if with_second_day else 'S'}{k:02d}", f"{total:.2f}"))
+    left = side(ids, amounts, dates, payer=payer)
+    right = side([b[0] for b in bank], [b[1] for b in bank], ["2024-01-11"] * len(bank))
+    return left, right
+
+
+def test_date_evidence_drops_a_group_dated_where_payments_never_are() -> None:
+    # 40 bank lines make their sum in one group only, the next day's lag (+1); 40 others also 2 days before
+    # a group (lag -2, never seen among the first): learned from the data, the -2 group is dropped and
+    # the +1 group is the only way left
+    import pyarrow as pa
+
+    sure_left, sure_right = _two_day_book(40, with_second_day=False)
+    both_left, both_right = _two_day_book(40, with_second_day=True)
+    left, right = pa.concat_tables([sure_left, both_left]), pa.concat_tables([sure_right, both_right])
+    found = groups_of(reconcile(left, right, rules_for(BATCHES)))
+    by_bank = {group[3][0]: group for group in found}
+    assert len(by_bank) == 80
+    assert all(status == "matched" for _, status, _, _ in found)
+    assert by_bank["RM07"][2] == ("M0700", "M0701")
+    off = reconcile(
+        left,
+        right,
+        rules_for(BATCHES.replace("max_group_size: 3", "max_group_size: 3\n    date_evidence: false")),
+    )
+    statuses = {group[3][0]: group[1] for group in groups_of(off)}
+    assert statuses["RM07"] == "suggested" and statuses["RS07"] == "matched"

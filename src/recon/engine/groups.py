@@ -276,6 +276,8 @@ def _search_groups(
     # sure record claims too are not decided here.
     for _ in range(MAX_ROUNDS):
         by_one = _by_record(solutions, one_of, leader_of, date_bits)
+        for one in fixed:  # a decided record's edges in groups not searched again are stale
+            by_one.pop(one, None)
         sure = {
             one: edges[0] for one, edges in by_one.items() if len(edges) == 1 and solutions[edges[0]][1] == 1
         }
