@@ -301,6 +301,17 @@ def _search_groups(
     for one in sure_left:
         for rid in solutions[by_one[one][0]][2][0]:
             wanted.setdefault(rid, set()).add(one)
+    # Records with at most MAX_WAYS ways take one of them, fewest ways first; among the subsets of a record,
+    # the one whose members the fewest other such records could use (two payments of a customer's day
+    # share its equal amounts: taking the one nobody else can use leaves the others their ways).
+    ways = {one: sum(solutions[e][1] for e in edges) for one, edges in by_one.items()}
+    needed: dict[int, set[int]] = {}
+    for one, edges in by_one.items():
+        if ways[one] <= MAX_WAYS:
+            for edge in edges:
+                for option in solutions[edge][2]:
+                    for rid in option:
+                        needed.setdefault(rid, set()).add(one)
     used: set[int] = {rid for _, subset in fixed.values() for rid in subset}
     groups: list[tuple[int, list[int]]] = []
     scores: list[float] = []
@@ -327,9 +338,9 @@ def _search_groups(
     for one in sorted(fixed):
         emit(one, *fixed[one], None)
     guesses: list[int] = []
-    for one in sorted(by_one, key=lambda one: (one not in sure_left, one)):
+    for one in sorted(by_one, key=lambda one: (one not in sure_left, ways[one], one)):
         edges = by_one[one]
-        if sum(solutions[e][1] for e in edges) > MAX_WAYS:
+        if ways[one] > MAX_WAYS:
             guesses.append(one)  # too many ways to make the sum: any pick would be a guess
             continue
         for position, edge in enumerate(edges):
@@ -337,7 +348,7 @@ def _search_groups(
             open_options = [o for o in options if not used.intersection(o)]
             if not open_options:
                 continue
-            picked = open_options[0]
+            picked = min(open_options, key=lambda o: sum(len(needed[r]) for r in o))
             rival: tuple[int, int] | None = None
             if count > 1:
                 other = options[1] if options[0] == picked else options[0]
