@@ -251,3 +251,19 @@ def test_a_near_tie_never_ends_matched(left_rows, right_rows, margin):
             if other != i and s2 is not None and s2 >= s - margin - 1e-9:
                 assert own_left.get(other, -1.0) > s2 + margin + 1e-9, (i, j, other)
     assert sum(Decimal(1) for _ in groups) == len(groups)
+
+
+def test_a_rare_city_appended_does_not_pull_a_name_below_its_similarity():
+    """Only one text has the city: it costs at most what an agreeing word weighs, not its own weight."""
+    names = [f"Brand{k} Consulting GmbH" for k in range(300)]
+    left = pa.array(["Phoenix Consulting GmbH", "Phoenix Consulting GmbH", *names])
+    right = pa.array(["PHOENIX CONSULTING GMBH NEW YORK", "PHOENIX CONSULTING", *[n.upper() for n in names]])
+    normal = [normalize.apply(v, DEFAULT_TEXT_NORMALIZE) for v in (left, right)]
+    vocabulary = frequency.build_vocabulary(*normal)
+    weighted, plain = frequency.weighted_similarity(
+        vocabulary, np.array([0, 1]), np.array([0, 1]), "jaro_winkler"
+    )
+    raw = np.array([0.94, 0.95])
+    with_city, without_form = frequency.adjusted(raw, weighted, plain)
+    assert with_city >= raw[0] - 1e-9  # main: 0.71 (the rare city outweighed the name)
+    assert without_form >= raw[1] - 1e-9  # a missing legal form (common) costs little, as before
