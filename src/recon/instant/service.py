@@ -289,8 +289,11 @@ def _amount(value: Decimal | None, currency: str | None) -> str | None:
         places = minor_units(currency)
         if len(_places) < 1000:  # item currencies are the dataset's text: bounded
             _places[currency] = places
-    if value and value.as_tuple().exponent == -places:  # already the currency's digits (most amounts)
-        return f"{value:.{places}f}"
+    if value:  # already the currency's digits (most amounts): str() is that text (no exponent form)
+        text = str(value)
+        dot = text.find(".")
+        if (dot > 0 and len(text) - dot - 1 == places) or (places == 0 and dot < 0 and "E" not in text):
+            return text
     normalized = (value or Decimal(0)).normalize(MONEY_CONTEXT)
     exponent = normalized.as_tuple().exponent
     places = max(places, -exponent if isinstance(exponent, int) else 0)
