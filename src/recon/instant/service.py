@@ -266,6 +266,8 @@ class InstantService:
 
 
 def _refuse_duplicate_ids(body: ReconcileRequest) -> None:
+    if len({txn.id for txn in body.transactions}) == len(body.transactions):  # the usual case, in one pass
+        return
     seen: dict[str, int] = {}
     for index, txn in enumerate(body.transactions):
         if txn.id in seen:
