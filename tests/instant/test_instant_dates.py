@@ -80,11 +80,15 @@ def _table(records: list[dict[str, Any]]) -> Any:
     )
 
 
-def _batch(date_evidence: bool) -> dict[str, tuple[str, str]]:
-    """A run's decision per transaction: (status, item id)."""
+def _batch(date_evidence: bool, side: str = "right") -> dict[str, tuple[str, str]]:
+    """A run's decision per transaction: (status, item id). `side`: the transactions' side."""
     items, txns = _data()
-    result = reconcile(_table(items), _table(txns), rules_for(PASS.format(extra=_extra(date_evidence))))
-    return {right[0]: (status, left[0]) for _, status, left, right in groups_of(result)}
+    rules = rules_for(PASS.format(extra=_extra(date_evidence)))
+    if side == "right":
+        result = reconcile(_table(items), _table(txns), rules)
+        return {right[0]: (status, left[0]) for _, status, left, right in groups_of(result)}
+    result = reconcile(_table(txns), _table(items), rules)
+    return {left[0]: (status, right[0]) for _, status, left, right in groups_of(result)}
 
 
 @pytest.fixture
@@ -93,7 +97,7 @@ def instant(
     make_project: Callable[..., Project],
     make_user: Callable[..., User],
     auth_headers: Callable[[User | str], dict[str, str]],
-) -> Callable[[bool], dict[str, tuple[str, str]]]:
+) -> Callable[..., dict[str, tuple[str, str]]]:
     project = make_project()
     headers = auth_headers(make_user(role=Role.PREPARER, project=project))
     items, txns = _data()
@@ -106,11 +110,11 @@ def instant(
         for t in txns
     ]  # fmt: skip
 
-    def decide(date_evidence: bool) -> dict[str, tuple[str, str]]:
+    def decide(date_evidence: bool, side: str = "right") -> dict[str, tuple[str, str]]:
         ruleset = create_ruleset(client, headers, project.id, _rules_text(date_evidence))
         answer = client.post(
             f"{API}/projects/{project.id}/transactions:reconcile",
-            json={"dataset_id": ledger, "ruleset_id": ruleset, "transactions": body},
+            json={"dataset_id": ledger, "ruleset_id": ruleset, "side": side, "transactions": body},
             headers=headers,
         )
         assert answer.status_code == 200, answer.text
@@ -126,17 +130,18 @@ def instant(
     return decide
 
 
+@pytest.mark.parametrize("side", ["right", "left"])  # the transactions' side of the rule set
 def test_batch_and_instant_decide_a_near_tie_by_dates_alike(
-    instant: Callable[[bool], dict[str, tuple[str, str]]],
+    instant: Callable[..., dict[str, tuple[str, str]]], side: str
 ) -> None:
-    batch = _batch(date_evidence=True)
+    batch = _batch(date_evidence=True, side=side)
     assert {batch[f"TR{j}"] for j in range(TIES)} == {("matched", f"TA{j}") for j in range(TIES)}
-    assert instant(True) == batch
+    assert instant(True, side) == batch
     assert len(batch) == LONE + TIES
 
 
 def test_without_date_evidence_both_leave_the_tie_suggested(
-    instant: Callable[[bool], dict[str, tuple[str, str]]],
+    instant: Callable[..., dict[str, tuple[str, str]]],
 ) -> None:
     batch = _batch(date_evidence=False)
     assert all(batch[f"TR{j}"][0] == "suggested" for j in range(TIES))
