@@ -1,4 +1,4 @@
-"""Bulk writing of a run's results: COPY on PostgreSQL, chunked executemany on SQLite, on the session's
+"""Bulk writing of a run's results: COPY on PostgreSQL, multi-row INSERTs on SQLite, on the session's
 connection, i.e. inside the caller's transaction (the run task commits groups, items and the run's final
 status together, so nobody ever sees part of a result)."""
 
