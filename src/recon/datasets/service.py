@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.config import Settings
 from recon.core.errors import (
@@ -169,13 +169,12 @@ class DatasetService:
             )
         )
         self._enqueue_ingestion(dataset, user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="dataset.uploaded",
+            ENTITY,
+            dataset,
+            "dataset.uploaded",
             actor_id=user.id,
-            project_id=project_id,
-            entity_type=ENTITY,
-            entity_id=dataset.id,
             data={
                 "name": dataset.name,
                 "filename": filename,
@@ -232,13 +231,12 @@ class DatasetService:
         dataset.status = DatasetStatus.PENDING
         dataset.error = None
         self._enqueue_ingestion(dataset, access.user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="dataset.mapping_changed",
+            ENTITY,
+            dataset,
+            "dataset.mapping_changed",
             actor_id=access.user.id,
-            project_id=dataset.project_id,
-            entity_type=ENTITY,
-            entity_id=dataset.id,
             data={"mapping": checked, "read_options": dataset.read_options},
         )
         return dataset
@@ -249,13 +247,12 @@ class DatasetService:
         possibly shared with other datasets) and the audit event keeps its sha256."""
         dataset = self._locked(access.project.id, dataset_id)
         self._refuse_if_in_use(dataset, "deleted")
-        record_event(
+        record_entity_event(
             self.session,
-            action="dataset.deleted",
+            ENTITY,
+            dataset,
+            "dataset.deleted",
             actor_id=access.user.id,
-            project_id=dataset.project_id,
-            entity_type=ENTITY,
-            entity_id=dataset.id,
             data={"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows},
         )
         delete_rows(self.session, dataset.id)

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Forbidden, NotFound, problem_type
 from recon.core.locks import lock_run
@@ -240,13 +240,12 @@ def sign_off(
 def _record_run_event(
     session: Session, access: ProjectAccess, run: Run, action: str, data: dict[str, Any]
 ) -> None:
-    record_event(
+    record_entity_event(
         session,
-        action=action,
+        "run",
+        run,
+        action,
         actor_id=access.user.id,
-        project_id=access.project.id,
-        entity_type="run",
-        entity_id=run.id,
         data=data,
     )
 

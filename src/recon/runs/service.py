@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
@@ -101,13 +101,12 @@ class RunService:
             )
         )
         self._enqueue(run, user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.created",
+            ENTITY,
+            run,
+            "run.created",
             actor_id=user.id,
-            project_id=project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data=_pins(run),
         )
         log.info("run_created", run_id=run.id, job_id=run.job_id)
@@ -191,13 +190,12 @@ class RunService:
                 errors=[FieldError(field="body.period_start", message=str(run.period_start))],
             )
         self.session.flush()
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.period_updated",
+            ENTITY,
+            run,
+            "run.period_updated",
             actor_id=access.user.id,
-            project_id=run.project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data=changes,
         )
         return run
@@ -236,13 +234,12 @@ class RunService:
         run.started_at = None
         run.finished_at = None
         self._enqueue(run, access.user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.retried",
+            ENTITY,
+            run,
+            "run.retried",
             actor_id=access.user.id,
-            project_id=run.project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data={"attempt": run.attempt, "previous": previous, "job_id": run.job_id},
         )
         return run
@@ -279,13 +276,12 @@ class RunService:
             )
         )
         self._enqueue(run, access.user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.created",
+            ENTITY,
+            run,
+            "run.created",
             actor_id=access.user.id,
-            project_id=run.project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data={**_pins(run), "rerun_of": original.id},
         )
         return run
