@@ -359,6 +359,25 @@ class DatasetService:
         return PreviewOut(columns=[*CANONICAL_FIELDS, *(dataset.extra_columns or [])], items=items)
 
 
+def ready_input_dataset(
+    session: Session, project_id: str, dataset_id: str, *, field: str, needed_by: str
+) -> Dataset:
+    """The project's dataset named in request field `field`, ready to be read by `needed_by` ("a run", "a dry
+    run"): 422 when the project has no such dataset, 409 while it is not ready."""
+    dataset = session.scalar(
+        select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
+    )
+    if dataset is None:
+        raise Unprocessable(
+            f"a dataset of {needed_by} does not exist in this project",
+            errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} in this project")],
+        )
+    if dataset.status != DatasetStatus.READY:
+        message = f"dataset {dataset.name!r} is {dataset.status}; {needed_by} needs ready datasets"
+        raise Conflict(f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)])
+    return dataset
+
+
 def mapping_preview_out(parsed: ParsedDataset, limit: int, *, whole_file: bool) -> MappingPreviewOut:
     rows = parsed.records.slice(0, limit).to_pylist()
     items = [

@@ -23,10 +23,11 @@ from recon.core.errors import (
 )
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.datasets.service import ready_input_dataset
 from recon.jobs import enqueue
 from recon.jobs.names import RUN_EXECUTE
 from recon.jobs.service import JobService
-from recon.models import Dataset, DatasetStatus, RuleSet, RuleSetVersion
+from recon.models import RuleSet, RuleSetVersion
 from recon.models.jobs import Job
 from recon.models.runs import Run, RunStatus, Side
 from recon.rulesets.repository import VersionRepository
@@ -64,8 +65,12 @@ class RunService:
                     raise IdempotencyKeyReused()
                 return Created(earlier, replayed=True)
         ruleset, version = self._ruleset_version(project_id, body.ruleset_id, body.ruleset_version)
-        left = self._ready_dataset(project_id, body.left_dataset_id, "left_dataset_id")
-        right = self._ready_dataset(project_id, body.right_dataset_id, "right_dataset_id")
+        left = ready_input_dataset(
+            self.session, project_id, body.left_dataset_id, field="left_dataset_id", needed_by="a run"
+        )
+        right = ready_input_dataset(
+            self.session, project_id, body.right_dataset_id, field="right_dataset_id", needed_by="a run"
+        )
         source, carry_sha256 = self._carry_source(project_id, body.carry_forward_from)
         if body.backend == "spark" and not spark_available():
             raise Unprocessable(
@@ -131,20 +136,6 @@ class RunService:
                 errors=[FieldError(field="body.ruleset_version", message=f"no version {wanted}")],
             )
         return ruleset, version
-
-    def _ready_dataset(self, project_id: str, dataset_id: str, field: str) -> Dataset:
-        dataset = self.session.scalar(
-            select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
-        )
-        if dataset is None:
-            raise Unprocessable(
-                "a dataset of the run does not exist in this project",
-                errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} here")],
-            )
-        if dataset.status != DatasetStatus.READY:
-            message = f"dataset {dataset.name!r} is {dataset.status}; a run needs ready datasets"
-            raise Conflict(f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)])
-        return dataset
 
     def _carry_source(self, project_id: str, run_id: str | None) -> tuple[Run | None, str | None]:
         """The signed-off run whose reconciling items are carried in, and their digest."""
