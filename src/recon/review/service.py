@@ -149,6 +149,18 @@ def run_signed_off(run: Run) -> Conflict:
     )
 
 
+def check_open_for_review(run: Run, doing: str) -> None:
+    """409 unless the run is succeeded and not signed off (`doing`: "reviewed", "signed off")."""
+    if run.signed_off_at is not None:
+        raise run_signed_off(run)
+    if run.status != RunStatus.SUCCEEDED:
+        raise Conflict(
+            f"run {run.id} is {run.status}; only a succeeded run can be {doing}",
+            type=problem_type("run-not-reviewable"),
+            title="Run not reviewable",
+        )
+
+
 def need_comment(comment: str, detail: str) -> None:
     if not comment.strip():
         raise Unprocessable(detail, errors=[FieldError(field="comment", message="a comment is required")])
@@ -179,14 +191,7 @@ class ReviewService:
         run = lock_run(self.session, run_id, project_id=self.project_id, exclusive=exclusive)
         if run is None:
             raise NotFound("run not found")
-        if run.signed_off_at is not None:
-            raise run_signed_off(run)
-        if run.status != RunStatus.SUCCEEDED:
-            raise Conflict(
-                f"run {run.id} is {run.status}; only a succeeded run can be reviewed",
-                type=problem_type("run-not-reviewable"),
-                title="Run not reviewable",
-            )
+        check_open_for_review(run, "reviewed")
         return run
 
     def _check_reason(self, code: str | None, field_name: str) -> str:

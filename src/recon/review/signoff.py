@@ -30,7 +30,7 @@ from recon.models.runs import RunStatus
 from recon.projects.schemas import ProjectSettingsView
 from recon.review.repository import StatementRepository, run_in_project
 from recon.review.schemas import OpenExceptions, SignOffOut, StatementOut, StatementRef
-from recon.review.service import need_comment, run_signed_off
+from recon.review.service import check_open_for_review, need_comment
 from recon.review.statement import build_statement, document_sha256, unexplained
 from recon.review.statement_repository import makers, open_counts
 from recon.review.statement_xlsx import statement_xlsx
@@ -171,14 +171,7 @@ def sign_off(
     session: Session, access: ProjectAccess, run_id: str, comment: str, store: ObjectStore
 ) -> SignOffOut:
     run = _locked_run(session, access, run_id)
-    if run.signed_off_at is not None:
-        raise run_signed_off(run)
-    if run.status != RunStatus.SUCCEEDED:
-        raise Conflict(
-            f"run {run.id} is {run.status}; only a succeeded run can be signed off",
-            type=problem_type("run-not-reviewable"),
-            title="Run not reviewable",
-        )
+    check_open_for_review(run, "signed off")
     _check_separation(session, access, run)
     opened = _check_open(session, run)
     now = utcnow()
