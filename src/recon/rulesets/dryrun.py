@@ -114,7 +114,7 @@ def _wait(factory: SessionFactory, job_id: str, timeout_s: float) -> dict[str, A
         timed_out = False
         with session_scope(factory) as own:
             job = own.get(Job, job_id)
-            if job is not None and job.status_enum.is_final:
+            if job is not None and job.status.is_final:
                 status, result, error = job.status, job.result, job.error
                 own.execute(delete(Job).where(Job.id == job_id))
                 break
