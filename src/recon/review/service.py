@@ -208,8 +208,8 @@ class ReviewService:
         decision = Decision(
             run_id=run.id,
             project_id=self.project_id,
-            kind=kind.value,
-            status=(DecisionStatus.PENDING_APPROVAL if pending else DecisionStatus.APPLIED).value,
+            kind=kind,
+            status=DecisionStatus.PENDING_APPROVAL if pending else DecisionStatus.APPLIED,
             maker_id=self.user_id,
             decided_at=None if pending else utcnow(),
             **fields,
@@ -592,14 +592,14 @@ class ReviewService:
         outcome = Outcome(decisions=decisions)
         pending = GroupStatus.PENDING_APPROVAL
         for kind in DecisionKind:
-            of_kind = [d for d in decisions if d.kind == kind.value]
+            of_kind = [d for d in decisions if d.kind == kind]
             if approve:
                 repository.apply_decisions(self.session, run.id, of_kind, pending, versions={}, now=now)
             else:
                 for decision in of_kind:
                     repository.release(self.session, run.id, decision, now)
         for decision in decisions:
-            decision.status = (DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED).value
+            decision.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
             decision.checker_id = self.user_id
             decision.checker_comment = comment or None
             decision.decided_at = now
@@ -696,7 +696,7 @@ class ReviewService:
                 problems.bad(where, f"{kind.value} {target_id} is not in run {run.id}")
         problems.raise_if_any("cannot comment")
         comments = [
-            Comment(run_id=run.id, target=kind.value, target_id=target_id, author_id=self.user_id, text=text)
+            Comment(run_id=run.id, target=kind, target_id=target_id, author_id=self.user_id, text=text)
             for kind, target_id in targets
         ]
         self.session.add_all(comments)
