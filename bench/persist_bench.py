@@ -1,9 +1,15 @@
-"""Where a run's persist goes on PostgreSQL: the results of one kept run written again per storage variant,
-each in a transaction that is rolled back (the database is left as it was, but for a VACUUM).
+"""Where a run's persist goes, on PostgreSQL or SQLite: the results of one kept run written again per storage
+variant, each in a transaction that is rolled back (the database is left as it was, but for a VACUUM).
 
     uv run python bench/api_run_bench.py --rows 100000 --no-lists --keep-db   # keeps recon_run_bench_<hex>
     uv run python bench/persist_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1/<db> \
         --run-id <id> --variants stored,json,constant,planner-analyze,amount-index --repeat 3
+    uv run python bench/persist_bench.py --database-url sqlite:////tmp/<copy of the kept recon.db> \
+        --run-id <id> --variants stored,constant,narrow,bare --repeat 3
+
+Besides the wall seconds of each step it prints the CPU seconds (user + sys) of the process doing the work:
+this process on SQLite, the PostgreSQL backend of the session (from /proc, same machine) on PostgreSQL. On a
+shared machine the CPU figures are the ones to compare; the load average is printed with them.
 
 The run's inputs are loaded and reconciled again in this process (the same outcome the task persisted), its
 stored results are deleted once (committed), then each variant, in turn per repetition after a VACUUM, times
@@ -12,7 +18,11 @@ the groups' COPY, the items' COPY and the ANALYZE (medians, min and max in secon
 - analyze-all: ANALYZE of every column (as before ADR 0016's second session);
 - json: explanations as `json` (ALTER TABLE inside the transaction);
 - constant: every explanation `{}` (the floor of any design that keeps explanations elsewhere);
-- amount-index: a full (run_id, status, left_total, seq) index instead of the partial one (matched by amount).
+- amount-index: a full (run_id, status, left_total, seq) index instead of the partial one (matched by amount);
+- narrow: items without the record texts they copy (ext_id, reference, counterparty, description): the
+  floor of items pointing at `dataset_records` instead (the lists would join them);
+- bare: no secondary index on either table but the primary and unique keys (dropped inside the
+  transaction): the floor of the inserts.
 """
 
 from __future__ import annotations
@@ -23,9 +33,12 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from recon.config import Settings
 from recon.core.db import SessionFactory, create_db_engine, create_session_factory
@@ -41,19 +54,57 @@ SETUP = {
     "amount-index": "DROP INDEX ix_match_groups_run_id_status_left_total_seq_open;"
     " CREATE INDEX bench_amount ON match_groups (run_id, status, left_total, seq)",
 }
+POSTGRES_ONLY = ("json", "amount-index", "analyze-all")
+RECORD_TEXTS = ["ext_id", "reference", "counterparty", "description"]
+SECONDARY_INDEXES = (
+    "SELECT indexname FROM pg_indexes WHERE tablename IN ('match_groups', 'run_items')"
+    " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+)
+SQLITE_INDEXES = (
+    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('match_groups', 'run_items')"
+    " AND sql IS NOT NULL"
+)
+
+
+class Clock:
+    """Wall and CPU seconds (user + sys) of the process doing the writes."""
+
+    def __init__(self, session: Session) -> None:
+        self.pid = None
+        if session.get_bind().dialect.name == "postgresql":
+            self.pid = session.scalar(text("SELECT pg_backend_pid()"))
+
+    def cpu(self) -> float:
+        if self.pid is None:
+            return time.process_time()
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+    def now(self) -> tuple[float, float]:
+        return time.perf_counter(), self.cpu()
+
+
+def _drop_secondary_indexes(session: Session) -> None:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    names = session.scalars(text(SECONDARY_INDEXES if postgres else SQLITE_INDEXES)).all()
+    for name in names:
+        session.execute(text(f'DROP INDEX "{name}"'))
 
 
 def _persist_once(
     factory: SessionFactory, run_id: str, variant: str, outcome: Outcome, carry: CarryMap
-) -> list[tuple[str, float]]:
-    """Write the outcome in one transaction with the variant's setup; (step, seconds); rolled back."""
+) -> list[tuple[str, float, float]]:
+    """Write the outcome in one transaction with the variant's setup; (step, wall s, CPU s); rolled back."""
     session = factory()
     try:
         run = session.get(Run, run_id)
         assert run is not None
+        postgres = session.get_bind().dialect.name == "postgresql"
         for statement in SETUP.get(variant, "").split(";"):
             if statement.strip():
                 session.execute(text(statement))
+        if variant == "bare":
+            _drop_secondary_indexes(session)
         now = utcnow()
         ids = persist.allocate_group_ids(session, outcome.groups.num_rows)
         groups = persist.group_rows(run.id, outcome, ids, now)
@@ -61,21 +112,38 @@ def _persist_once(
             index = groups.schema.get_field_index("explanation")
             groups = groups.set_column(index, "explanation", pa.repeat(pa.scalar("{}"), groups.num_rows))
         items = persist.item_rows(run.id, outcome, ids, now, {"left": {}, "right": {}}, carry=carry)
+        if variant == "narrow":
+            items = items.drop_columns(RECORD_TEXTS)
         analyze = "ANALYZE match_groups, run_items" if variant == "analyze-all" else persist.ANALYZE_RESULTS
+        clock = Clock(session)
         figures = []
-        begun = time.perf_counter()
-        persist.insert_rows(session, "match_groups", groups)
-        figures.append(("groups", time.perf_counter() - begun))
-        begun = time.perf_counter()
-        persist.insert_rows(session, "run_items", items, persist.insert_order(outcome.items))
-        figures.append(("items", time.perf_counter() - begun))
-        begun = time.perf_counter()
-        session.execute(text(analyze))
-        figures.append(("analyze", time.perf_counter() - begun))
+        wall, cpu = clock.now()
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("groups", lambda: persist.insert_rows(session, "match_groups", groups)),
+            (
+                "items",
+                lambda: persist.insert_rows(session, "run_items", items, persist.insert_order(outcome.items)),
+            ),
+        ]
+        if postgres:
+            steps.append(("analyze", lambda: session.execute(text(analyze))))
+        for name, step in steps:
+            step()
+            wall_after, cpu_after = clock.now()
+            figures.append((name, wall_after - wall, cpu_after - cpu))
+            wall, cpu = wall_after, cpu_after
         return figures
     finally:
         session.rollback()
         session.close()
+
+
+def _vacuum(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("VACUUM match_groups, run_items"))
+        else:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 def main() -> None:
@@ -88,8 +156,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     engine = create_db_engine(Settings(_env_file=None, database_url=args.database_url, environment="test"))
-    if engine.dialect.name != "postgresql":
-        raise SystemExit("PostgreSQL only (the variants are PostgreSQL storage choices)")
+    variants = args.variants.split(",")
+    if engine.dialect.name != "postgresql" and set(variants) & set(POSTGRES_ONLY):
+        raise SystemExit(f"PostgreSQL only: {', '.join(POSTGRES_ONLY)}")
     factory = create_session_factory(engine)
     started = time.perf_counter()
     inputs = load_inputs(factory, args.run_id)
@@ -103,18 +172,22 @@ def main() -> None:
         persist.delete_results(session, args.run_id)
         session.commit()
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    cpus: dict[tuple[str, str], list[float]] = defaultdict(list)
     for _ in range(args.repeat):
-        for variant in args.variants.split(","):
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM match_groups, run_items"))
-            for name, seconds in _persist_once(factory, args.run_id, variant, outcome, inputs.carry):
+        for variant in variants:
+            _vacuum(engine)
+            for name, seconds, cpu in _persist_once(factory, args.run_id, variant, outcome, inputs.carry):
                 times[(variant, name)].append(seconds)
+                cpus[(variant, name)].append(cpu)
     print(
-        f"{'variant':14s} {'step':8s} {'median':>7s} {'min':>7s} {'max':>7s}  (s, {args.repeat} repetitions)"
+        f"{'variant':14s} {'step':8s} {'median':>7s} {'min':>7s} {'max':>7s} {'cpu':>7s} {'cpu min':>7s}"
+        f"  (s, {args.repeat} repetitions; load average {os.getloadavg()[0]:.1f})"
     )
     for (variant, name), values in times.items():
+        cpu = cpus[(variant, name)]
         print(
             f"{variant:14s} {name:8s} {statistics.median(values):7.2f} {min(values):7.2f} {max(values):7.2f}"
+            f" {statistics.median(cpu):7.2f} {min(cpu):7.2f}"
         )
 
 

@@ -21,6 +21,8 @@ target_metadata = Base.metadata
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our portable column types (recon.models.types) by name, with their import."""
+    if type_ == "type" and type(obj).__name__ == "EnumText":
+        return f"sa.String(length={obj.impl.length})"  # stored as its text value: the DDL of a plain String
     if type_ == "type" and type(obj).__module__ == "recon.models.types":
         autogen_context.imports.add("import recon.models.types")
         return f"recon.models.types.{type(obj).__name__}()"

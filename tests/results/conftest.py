@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +11,9 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runs"))
 
-from run_helpers import Headers, Scene, make_scene, wait_run
+from run_helpers import Scene, scene_fixture, wait_run
 
-from recon.models import Project, Role, User
-
-
-@pytest.fixture
-def scene(
-    client: TestClient,
-    tmp_path: Path,
-    make_project: Callable[..., Project],
-    make_user: Callable[..., User],
-    auth_headers: Headers,
-) -> Scene:
-    project = make_project()
-    preparer = make_user(role=Role.PREPARER, project=project)
-    return make_scene(client, project, preparer, auth_headers(preparer), tmp_path / "demo", rows=400, seed=5)
+scene = scene_fixture(rows=400, seed=5)
 
 
 @pytest.fixture

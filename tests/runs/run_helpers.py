@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from recon.core.db import SessionFactory, session_scope
 from recon.demo import DemoFiles, generate
-from recon.models import MatchGroup, Project, RunItem, User
+from recon.models import MatchGroup, Project, Role, RunItem, User
 
 Headers = Callable[[User | str], dict[str, str]]
 WAIT_S = 120.0  # a deadline for jobs, not a timing assertion
@@ -97,6 +98,28 @@ def make_scene(
     )
     assert created.status_code == 201, created.text
     return Scene(project, preparer, headers, files, left, right, created.json()["id"])
+
+
+def scene_fixture(rows: int = 300, seed: int = 7) -> Any:
+    """The `scene` fixture of a test package (runs, results, spark): a project with a preparer and the demo
+    datasets (`rows` each, generated with `seed`) and rule set uploaded. Bind it in a conftest or test module
+    as `scene = scene_fixture(...)`."""
+
+    @pytest.fixture
+    def scene(
+        client: TestClient,
+        tmp_path: Path,
+        make_project: Callable[..., Project],
+        make_user: Callable[..., User],
+        auth_headers: Headers,
+    ) -> Scene:
+        project = make_project()
+        preparer = make_user(role=Role.PREPARER, project=project)
+        return make_scene(
+            client, project, preparer, auth_headers(preparer), tmp_path / "demo", rows=rows, seed=seed
+        )
+
+    return scene
 
 
 def wait_run(client: TestClient, headers: dict[str, str], run_id: str) -> dict[str, Any]:

@@ -3,31 +3,19 @@ what the same run on DuckDB lands (groups, statuses, scores, explanations, items
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from recon.core.db import SessionFactory, session_scope
-from recon.models import Project, Role, Run, User
-from runs.run_helpers import FINAL, Headers, Scene, make_scene, stored_results, wait_until
+from recon.models import Run
+from runs.run_helpers import FINAL, Scene, scene_fixture, stored_results, wait_until
 
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture
-def scene(
-    client: TestClient,
-    tmp_path: Path,
-    make_project: Callable[..., Project],
-    make_user: Callable[..., User],
-    auth_headers: Headers,
-) -> Scene:
-    project = make_project()
-    preparer = make_user(role=Role.PREPARER, project=project)
-    return make_scene(client, project, preparer, auth_headers(preparer), tmp_path / "demo")
+scene = scene_fixture()
 
 
 def _run(client: TestClient, scene: Scene, **body: Any) -> dict[str, Any]:

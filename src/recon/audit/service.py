@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import select, text
@@ -70,6 +70,38 @@ def record_event(
         session, [spec], actor_id=actor_id, project_id=project_id, request_id=request_id, org_id=org_id
     )
     return event
+
+
+class ProjectEntity(Protocol):
+    """A row that belongs to one project (a dataset, run, export, rule set, feed, schedule...)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def project_id(self) -> str: ...
+
+
+def record_entity_event(
+    session: Session,
+    entity_type: str,
+    entity: ProjectEntity,
+    action: str,
+    *,
+    actor_id: str | None,
+    data: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """`record_event` for a change to one project row: the event names the row and sits in its project's
+    chain (both taken from the row, so a caller cannot pair a row with another project)."""
+    return record_event(
+        session,
+        action=action,
+        actor_id=actor_id,
+        project_id=entity.project_id,
+        entity_type=entity_type,
+        entity_id=entity.id,
+        data=data,
+    )
 
 
 def record_events(

@@ -32,7 +32,7 @@ from recon.auth.service import LoginService, memberships
 from recon.auth.sessions import IssuedTokens, SessionService
 from recon.auth.totp import TotpService, totp_enabled
 from recon.core.db import DbSession
-from recon.core.errors import Forbidden, problem_response
+from recon.core.errors import Forbidden, problem_error_response
 from recon.core.pagination import Page, Pagination
 from recon.core.ratelimit import Limiter, client_ip, rate_limited
 from recon.models import Role, User
@@ -55,15 +55,7 @@ InteractiveUser = Annotated[User, Depends(interactive_user)]
 
 def _answer(request: Request, exc: AuthRejected) -> JSONResponse:
     # Returned, not raised: the request transaction commits what the rejection recorded (see auth.errors).
-    return problem_response(
-        request,
-        status=exc.status,
-        type=exc.type,
-        title=exc.title,
-        detail=exc.detail,
-        errors=exc.errors,
-        headers=exc.headers,
-    )
+    return problem_error_response(request, exc)
 
 
 def _pair(tokens: IssuedTokens) -> TokenPair:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recon.core.errors import ProblemError, Unauthorized, problem_type
+from recon.core.errors import ProblemError, Unauthorized
 
 
 class AuthRejected(ProblemError):
@@ -44,6 +44,3 @@ class AccountLocked(AuthRejected):
             **kwargs,
         )
         self.retry_after_s = retry_after_s
-
-
-TOTP_REQUIRED_TYPE = problem_type(TotpRequired.slug)

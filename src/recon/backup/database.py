@@ -27,14 +27,6 @@ class BackupError(RuntimeError):
     """A backup or restore step failed; the message says which and why."""
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def user_tables(connection: Connection) -> list[str]:
     names = inspect(connection).get_table_names()
     return sorted(name for name in names if not name.startswith("sqlite_"))

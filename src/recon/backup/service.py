@@ -21,6 +21,7 @@ from recon.backup.targets import BackupNotFound, BackupTarget
 from recon.config import Settings
 from recon.core.db import create_db_engine, create_session_factory
 from recon.core.time import utcnow
+from recon.storage.base import sha256_file
 
 log = structlog.get_logger("recon.backup")
 Echo = Callable[[str], None]
@@ -81,7 +82,7 @@ def create_backup(settings: Settings, target: BackupTarget, echo: Echo = _quiet)
                 dump_file=dump.name,
                 dump_format=fmt,
                 size=dump.stat().st_size,
-                sha256=db.sha256_file(dump),
+                sha256=sha256_file(dump),
                 alembic_revisions=revisions,
                 tables=tables,
                 audit_heads=heads,
@@ -150,7 +151,7 @@ def restore_backup(
     with tempfile.TemporaryDirectory(prefix="recon-restore-") as tmp:
         dump = Path(tmp) / manifest.dump_file
         target.get_file(manifest.backup_id, manifest.dump_file, dump)
-        actual = db.sha256_file(dump)
+        actual = sha256_file(dump)
         if actual != manifest.sha256:
             raise db.BackupError(
                 f"backup {manifest.backup_id}: {manifest.dump_file} has sha256 {actual}, the manifest says "

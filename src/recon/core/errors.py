@@ -200,8 +200,8 @@ def validation_field_errors(exc: RequestValidationError) -> list[FieldError]:
     return errors
 
 
-async def _problem_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ProblemError)
+def problem_error_response(request: Request, exc: ProblemError) -> JSONResponse:
+    """The problem+json answer to a ProblemError (raised, or returned where the transaction must commit)."""
     return problem_response(
         request,
         status=exc.status,
@@ -211,6 +211,11 @@ async def _problem_error(request: Request, exc: Exception) -> JSONResponse:
         errors=exc.errors,
         headers=exc.headers,
     )
+
+
+async def _problem_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_error_response(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from recon.core.money import render_amount
 from recon.core.time import utcnow
 from recon.dashboard import repository as repo
 from recon.dashboard.schemas import (
+    AGE_BUCKETS,
     AgeBuckets,
     CurrencyAmounts,
     Dashboard,
@@ -39,9 +40,7 @@ def _rate(matched: int, records: int) -> float | None:
 
 
 def _buckets(counts: list[int]) -> AgeBuckets:
-    return AgeBuckets.model_validate(
-        {"0-1": counts[0], "2-7": counts[1], "8-30": counts[2], ">30": counts[3]}
-    )
+    return AgeBuckets.model_validate(dict(zip(AGE_BUCKETS, counts, strict=True)))
 
 
 def age_edges(today: dt.date) -> tuple[dt.datetime, dt.datetime, dt.datetime]:

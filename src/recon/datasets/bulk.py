@@ -21,6 +21,7 @@ from recon.core.money_arrow import from_sortable_text, to_sortable_text
 from recon.datasets.mapping import CANONICAL_FIELDS, TEXT_FIELDS
 from recon.datasets.parsing import STORED_SCALE
 from recon.ingest import RowError
+from recon.ingest.statements.table import RECORD_COLUMNS
 from recon.models import Dataset, DatasetRejection
 
 COPY_BATCH_ROWS = 100_000
@@ -29,16 +30,7 @@ FETCH_BATCH_ROWS = 50_000
 _RECORD_COLUMNS = ("dataset_id", "row_no", *CANONICAL_FIELDS, "extra")
 _REJECTION_COLUMNS = ("dataset_id", "seq", "row_no", "line", "column", "value", "reason")
 # Columns `load_dataset_arrow` answers (the engine's side columns); a clashing extra gets a prefix.
-ARROW_CANONICAL = (
-    "id",
-    "date",
-    "value_date",
-    "amount",
-    "currency",
-    "reference",
-    "counterparty",
-    "description",
-)
+ARROW_CANONICAL = RECORD_COLUMNS
 
 
 def _driver_connection(session: Session) -> Any:

@@ -28,7 +28,7 @@ class DatasetRepository(Repository[Dataset]):
         """Newest first."""
         stmt = select(Dataset).where(Dataset.project_id == project_id)
         if status is not None:
-            stmt = stmt.where(Dataset.status == status.value)
+            stmt = stmt.where(Dataset.status == status)
         keys = [SortKey(Dataset.created_at, descending=True), SortKey(Dataset.id, descending=True)]
         return keyset_page(self.session, stmt, keys, params)
 

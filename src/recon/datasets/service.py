@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.config import Settings
 from recon.core.errors import (
@@ -169,13 +169,12 @@ class DatasetService:
             )
         )
         self._enqueue_ingestion(dataset, user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="dataset.uploaded",
+            ENTITY,
+            dataset,
+            "dataset.uploaded",
             actor_id=user.id,
-            project_id=project_id,
-            entity_type=ENTITY,
-            entity_id=dataset.id,
             data={
                 "name": dataset.name,
                 "filename": filename,
@@ -232,13 +231,12 @@ class DatasetService:
         dataset.status = DatasetStatus.PENDING
         dataset.error = None
         self._enqueue_ingestion(dataset, access.user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="dataset.mapping_changed",
+            ENTITY,
+            dataset,
+            "dataset.mapping_changed",
             actor_id=access.user.id,
-            project_id=dataset.project_id,
-            entity_type=ENTITY,
-            entity_id=dataset.id,
             data={"mapping": checked, "read_options": dataset.read_options},
         )
         return dataset
@@ -249,13 +247,12 @@ class DatasetService:
         possibly shared with other datasets) and the audit event keeps its sha256."""
         dataset = self._locked(access.project.id, dataset_id)
         self._refuse_if_in_use(dataset, "deleted")
-        record_event(
+        record_entity_event(
             self.session,
-            action="dataset.deleted",
+            ENTITY,
+            dataset,
+            "dataset.deleted",
             actor_id=access.user.id,
-            project_id=dataset.project_id,
-            entity_type=ENTITY,
-            entity_id=dataset.id,
             data={"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows},
         )
         delete_rows(self.session, dataset.id)
@@ -360,6 +357,25 @@ class DatasetService:
         dataset = self.get(project_id, dataset_id)
         items = [record_out(r, dataset) for r in self.datasets.first_records(dataset.id, limit)]
         return PreviewOut(columns=[*CANONICAL_FIELDS, *(dataset.extra_columns or [])], items=items)
+
+
+def ready_input_dataset(
+    session: Session, project_id: str, dataset_id: str, *, field: str, needed_by: str
+) -> Dataset:
+    """The project's dataset named in request field `field`, ready to be read by `needed_by` ("a run", "a dry
+    run"): 422 when the project has no such dataset, 409 while it is not ready."""
+    dataset = session.scalar(
+        select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
+    )
+    if dataset is None:
+        raise Unprocessable(
+            f"a dataset of {needed_by} does not exist in this project",
+            errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} in this project")],
+        )
+    if dataset.status != DatasetStatus.READY:
+        message = f"dataset {dataset.name!r} is {dataset.status}; {needed_by} needs ready datasets"
+        raise Conflict(f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)])
+    return dataset
 
 
 def mapping_preview_out(parsed: ParsedDataset, limit: int, *, whole_file: bool) -> MappingPreviewOut:

@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.core.db import session_scope
 from recon.core.time import utcnow
 from recon.datasets.limits import bounded
@@ -74,13 +74,12 @@ def _mark_failed(session: Session, job: Job) -> None:
         return  # deleted, or a newer ingestion took over
     dataset.status = DatasetStatus.FAILED
     dataset.error = job.error or "ingestion failed"
-    record_event(
+    record_entity_event(
         session,
-        action="dataset.ingested",
+        ENTITY,
+        dataset,
+        "dataset.ingested",
         actor_id=job.created_by,
-        project_id=dataset.project_id,
-        entity_type=ENTITY,
-        entity_id=dataset.id,
         data={"status": "failed", "error": dataset.error, "job_id": job.id, "attempts": job.attempts},
     )
 
@@ -138,13 +137,12 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
             _store(session, dataset, parsed)
         except DuplicateStatement as exc:
             raise JobFailed(str(exc)) from exc
-        record_event(
+        record_entity_event(
             session,
-            action="dataset.ingested",
+            ENTITY,
+            dataset,
+            "dataset.ingested",
             actor_id=dataset.created_by_id,
-            project_id=dataset.project_id,
-            entity_type=ENTITY,
-            entity_id=dataset.id,
             data={
                 "status": "ready",
                 "rows": dataset.rows,

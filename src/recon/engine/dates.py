@@ -29,16 +29,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# The rule's weights and penalties per level are plain Python (recon.engine.date_levels), shared with instant
+# reconciliation; this module applies them to a run's candidates as arrays.
+from recon.engine.date_levels import (
+    MAX_BITS,
+    MAX_PENALTY_BITS,
+    MIN_CONFIDENT,
+    SCORE_PER_BIT,
+    date_window,
+    level_penalties,
+    level_weights,
+)
 from recon.engine.model import PassSpec
+
+__all__ = ["MAX_BITS", "MAX_PENALTY_BITS", "MIN_CONFIDENT", "SCORE_PER_BIT", "DateEvidence", "date_window"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-SCORE_PER_BIT = 0.0125  # 4 bits (a likelihood ratio of 16) = the default margin 0.05
-MAX_BITS = 6.0  # a level's weight is clipped to +-6 bits (one pseudo-count is not a measurement)
-MAX_PENALTY_BITS = 2 * MAX_BITS  # a date difference counts at most 0.15 against a pair
 DECISIVE_BITS = 4.0  # a candidate group this far below a record's best date level is dropped (ratio 16)
-MIN_CONFIDENT = 30  # lone pairs and losing pairs needed to estimate m and u
 DIFF_COLUMN = "__date_diff"
 
 
@@ -57,18 +66,8 @@ class DateEvidence:
 
     def penalty(self, diff: IntArray) -> FloatArray:
         """Score units (<= 0) per candidate: bits below the best level, times SCORE_PER_BIT."""
-        below = np.minimum(self.level_bits(diff) - float(self.bits.max()), 0.0)
-        return np.maximum(below, -MAX_PENALTY_BITS) * SCORE_PER_BIT
-
-
-def date_window(spec: PassSpec) -> tuple[int, int] | None:
-    """(condition index, days) of the first date window of a scored one_to_one pass, if any."""
-    if spec.kind != "one_to_one" or not spec.score or not spec.date_evidence:
-        return None
-    for index, cond in enumerate(spec.match):
-        if cond.op in ("within_days", "within_business_days") and (cond.days or 0) > 0:
-            return index, int(cond.days or 0)
-    return None
+        table = np.asarray(level_penalties(self.bits.tolist()), dtype=np.float64)
+        return np.asarray(table[np.clip(diff - self.lo, 0, len(self.bits) - 1)], dtype=np.float64)
 
 
 def grouped_window(spec: PassSpec) -> tuple[int, int] | None:
@@ -120,13 +119,13 @@ def estimate_for_records(record: IntArray, diff: IntArray, days: int) -> DateEvi
 def _levels(diff: IntArray, lone: npt.NDArray[np.bool_], days: int) -> DateEvidence | None:
     loser = ~lone
     m_pairs, u_pairs = int(lone.sum()), int(loser.sum())
-    if m_pairs < MIN_CONFIDENT or u_pairs < MIN_CONFIDENT:
-        return None
     levels = 2 * days + 1
-    m = np.bincount(diff[lone] + days, minlength=levels) + 1.0
-    u = np.bincount(diff[loser] + days, minlength=levels) + 1.0
-    bits = np.clip(np.log2((m / m.sum()) / (u / u.sum())), -MAX_BITS, MAX_BITS)
-    return DateEvidence(-days, bits, m_pairs, u_pairs)
+    m = np.bincount(diff[lone] + days, minlength=levels)
+    u = np.bincount(diff[loser] + days, minlength=levels)
+    bits = level_weights(m.tolist(), u.tolist())  # None below MIN_CONFIDENT of either kind
+    if bits is None:
+        return None
+    return DateEvidence(-days, np.asarray(bits, dtype=np.float64), m_pairs, u_pairs)
 
 
 def decision_scores(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Annotated, BinaryIO, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
@@ -26,7 +26,7 @@ from recon.models import Role
 from recon.models.exports import Export, ExportWhat
 from recon.runs.access import RunViewer
 from recon.storage import get_store
-from recon.storage.base import CHUNK_SIZE
+from recon.storage.base import iter_chunks_then_close
 
 router = APIRouter(tags=["exports"])
 
@@ -142,12 +142,4 @@ def download_export(
     headers = {**_attachment(export.filename), "ETag": f'"{export.sha256}"'}
     if export.size is not None:
         headers["Content-Length"] = str(export.size)
-    return StreamingResponse(_file_chunks(reader), media_type=export.media_type, headers=headers)
-
-
-def _file_chunks(reader: BinaryIO) -> Iterator[bytes]:
-    try:
-        while chunk := reader.read(CHUNK_SIZE):
-            yield chunk
-    finally:
-        reader.close()
+    return StreamingResponse(iter_chunks_then_close(reader), media_type=export.media_type, headers=headers)

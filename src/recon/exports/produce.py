@@ -98,7 +98,3 @@ def export_filename(run_id: str, what: str, fmt: str, created_at: dt.datetime) -
 
 def media_type(what: str, fmt: str) -> str:
     return file_kind(fmt, len(sections_of(what)))[1]
-
-
-def section_names(what: str) -> Sequence[str]:
-    return [section.name for section in sections_of(what)]

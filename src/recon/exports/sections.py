@@ -27,12 +27,8 @@ RowsSelect = Select[*tuple[Any, ...]]
 DISSOLVED = (GroupStatus.REJECTED, GroupStatus.UNMATCHED)
 OPEN_STATES = (ItemState.UNMATCHED, ItemState.RECONCILING)
 
-GROUP_COLUMNS = (
-    "group_seq",
-    "pass",
-    "kind",
-    "status",
-    "score",
+# A record as it stands in every section: its side and place in the input, then its own fields.
+RECORD_COLUMNS = (
     "side",
     "row_no",
     "ext_id",
@@ -42,6 +38,16 @@ GROUP_COLUMNS = (
     "reference",
     "counterparty",
     "description",
+)
+# The RunItem columns those are read from.
+_RECORD_CELLS = tuple(getattr(RunItem, name) for name in RECORD_COLUMNS)
+GROUP_COLUMNS = (
+    "group_seq",
+    "pass",
+    "kind",
+    "status",
+    "score",
+    *RECORD_COLUMNS,
     "difference",
     "writeoff_amount",
     "writeoff_reason",
@@ -57,15 +63,7 @@ GROUP_COLUMNS = (
 BREAK_COLUMNS = (*GROUP_COLUMNS, "opened_at", "age_days", "assignee")
 # Open records: unmatched ones and those explained as reconciling items (carried into the next period).
 UNMATCHED_COLUMNS = (
-    "side",
-    "row_no",
-    "ext_id",
-    "date",
-    "amount",
-    "currency",
-    "reference",
-    "counterparty",
-    "description",
+    *RECORD_COLUMNS,
     "state",
     "reason",
     "detail",
@@ -150,15 +148,7 @@ def _member_columns(maker: Any, checker: Any) -> list[Any]:
         MatchGroup.kind,
         MatchGroup.status,
         MatchGroup.score,
-        RunItem.side,
-        RunItem.row_no,
-        RunItem.ext_id,
-        RunItem.date,
-        RunItem.amount,
-        RunItem.currency,
-        RunItem.reference,
-        RunItem.counterparty,
-        RunItem.description,
+        *_RECORD_CELLS,
         MatchGroup.difference,
         MatchGroup.writeoff_amount,
         MatchGroup.writeoff_reason,
@@ -217,15 +207,7 @@ def _unmatched_query(scope: Scope) -> RowsSelect:
     assignee = aliased(User)
     return (
         select(
-            RunItem.side,
-            RunItem.row_no,
-            RunItem.ext_id,
-            RunItem.date,
-            RunItem.amount,
-            RunItem.currency,
-            RunItem.reference,
-            RunItem.counterparty,
-            RunItem.description,
+            *_RECORD_CELLS,
             RunItem.state,
             RunItem.reason,
             RunItem.detail,

@@ -8,7 +8,7 @@ from typing import BinaryIO
 import structlog
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
@@ -100,13 +100,12 @@ class ExportService:
             self.session, EXPORT_RUN, {"export_id": export.id}, project_id=project_id, created_by=user.id
         )
         export.job_id = job.id
-        record_event(
+        record_entity_event(
             self.session,
-            action="export.created",
+            ENTITY,
+            export,
+            "export.created",
             actor_id=user.id,
-            project_id=project_id,
-            entity_type=ENTITY,
-            entity_id=export.id,
             data={"run_id": run.id, "what": export.what, "format": export.format, "job_id": job.id},
         )
         self.session.flush()
@@ -139,13 +138,12 @@ class ExportService:
                 title="Export gone",
             ) from None
         try:
-            record_event(
+            record_entity_event(
                 self.session,
-                action="export.downloaded",
+                ENTITY,
+                export,
+                "export.downloaded",
                 actor_id=access.user.id,
-                project_id=access.project.id,
-                entity_type=ENTITY,
-                entity_id=export.id,
                 data={
                     "run_id": export.run_id,
                     "what": export.what,
@@ -192,13 +190,12 @@ class ExportService:
                 title="Export too large for a direct download",
                 headers={"Link": f'<{job_route}>; rel="export-job"'},
             )
-        record_event(
+        record_entity_event(
             self.session,
-            action="export.downloaded",
+            "run",
+            run,
+            "export.downloaded",
             actor_id=access.user.id,
-            project_id=access.project.id,
-            entity_type="run",
-            entity_id=run.id,
             data={
                 "run_id": run.id,
                 "what": what.value,

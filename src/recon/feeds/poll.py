@@ -8,9 +8,7 @@ an object, but the unique (feed, key, marker) row lets only one commit; the lose
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
-from pathlib import Path
 
 import structlog
 from sqlalchemy import select
@@ -26,9 +24,9 @@ from recon.feeds.actor import creator_access
 from recon.feeds.store import feeds_store, folder_of
 from recon.models import Feed, FeedFile, Project
 from recon.storage import ListedObject, ObjectStore, get_store
+from recon.storage.base import sha256_file
 
 log = structlog.get_logger("recon.feeds")
-HASH_CHUNK = 1024 * 1024
 
 
 def poll_all(session_factory: SessionFactory, settings: Settings) -> int:
@@ -79,7 +77,7 @@ def _ingest(
     if feed is None:
         return 0
     with store.local_path(listed.key) as path:
-        sha256 = _sha256_of(path)
+        sha256 = sha256_file(path)
         earlier = session.scalar(
             select(FeedFile).where(
                 FeedFile.feed_id == feed_id, FeedFile.sha256 == sha256, FeedFile.dataset_id.is_not(None)
@@ -111,14 +109,6 @@ def _ingest(
         row.dataset_id = accepted.dataset.id
         session.flush()
     return 1
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as reader:
-        while chunk := reader.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _note(session_factory: SessionFactory, feed_id: str, error: str | None) -> None:

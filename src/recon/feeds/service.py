@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.config import Settings
 from recon.core.errors import Conflict, NotFound
@@ -109,12 +109,11 @@ class FeedService:
             raise Conflict("a feed with this name or path exists in the project already")
 
     def _audit(self, access: ProjectAccess, action: str, feed: Feed) -> None:
-        record_event(
+        record_entity_event(
             self.session,
-            action=action,
+            ENTITY,
+            feed,
+            action,
             actor_id=access.user.id,
-            project_id=feed.project_id,
-            entity_type=ENTITY,
-            entity_id=feed.id,
             data={"name": feed.name, "path": feed.path, "enabled": feed.enabled},
         )

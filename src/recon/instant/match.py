@@ -20,10 +20,16 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from recon.core.money import from_sortable_text
+from recon.engine.date_levels import count_levels, decision_score, level_penalties, level_weights
 from recon.instant.plan import InstantPass, InstantPlan
 
 ITEM_FIELDS = ("row_no", "ext_id", "date", "value_date", "amount", "currency", "reference", "counterparty",
                "description")  # fmt: skip
+
+
+# A transaction's candidate: (decision score, open item, score). The decision score is what the assignment
+# and the margin rule compare: the score, less the date penalty in a pass with date evidence (ADR 0020).
+Candidate = tuple[float, dict[str, Any], float]
 
 
 @dataclass
@@ -60,12 +66,12 @@ def reconcile(
         probes = [(t, keys_of(txns[t], "txn", probe=True)) for t in sorted(open_txns)]
         candidates = _lookup(session, book_id, step.number, {k for _, keys in probes for k in keys})
         same_keys: dict[str, bool] = {}
-        edges: dict[int, list[tuple[float, dict[str, Any]]]] = {}
+        edges: dict[int, list[Candidate]] = {}
         by_item: dict[int, list[tuple[float, int]]] = defaultdict(list)
         for t, keys in probes:
             txn = txns[t]
             seen: set[int] = set()
-            found: list[tuple[float, dict[str, Any]]] = []
+            found: list[Candidate] = []
             for key in keys:
                 items = candidates.get(key)
                 if not items:
@@ -80,10 +86,16 @@ def reconcile(
                     seen.add(row)
                     score = holds(item, txn, same_key=same_key)
                     if score is not None and (min_score is None or score >= min_score):
-                        found.append((score, item))
+                        found.append((score, item, score))
                         by_item[row].append((score, t))
             if found:
                 edges[t] = found
+        if step.date_window is not None and edges:
+            edges = _weigh_dates(step, txns, edges)
+            by_item = defaultdict(list)  # again, with the decision scores
+            for t, found in edges.items():
+                for decision, item, _ in found:
+                    by_item[item["row_no"]].append((decision, t))
         for t, found in edges.items():
             _decide(
                 step, t, found, by_item=by_item, txns=txns, taken=taken, open_txns=open_txns, outcome=outcome
@@ -91,10 +103,45 @@ def reconcile(
     return outcome
 
 
+def _weigh_dates(
+    step: InstantPass, txns: Sequence[Mapping[str, Any]], edges: dict[int, list[Candidate]]
+) -> dict[int, list[Candidate]]:
+    """The decision scores of a scored pass with a date window: the engine's date evidence (ADR 0020,
+    recon.engine.date_levels) estimated from this request's candidates of the pass, as a run estimates it
+    from the run's; unchanged when there are too few candidates to estimate."""
+    assert step.date_window is not None
+    left_column, right_column, days = step.date_window
+    items_left = step.item_side == "left"
+    lefts: list[int] = []
+    rights: list[int] = []
+    diffs: list[int] = []
+    for t, found in edges.items():
+        txn = txns[t]
+        for _, item, _ in found:
+            left, right = (item, txn) if items_left else (txn, item)
+            lefts.append(item["row_no"] if items_left else t)
+            rights.append(t if items_left else item["row_no"])
+            diffs.append((right[right_column] - left[left_column]).days)
+    bits = level_weights(*count_levels(lefts, rights, diffs, days))
+    if bits is None:
+        return edges
+    penalties = level_penalties(bits)
+    weighed: dict[int, list[Candidate]] = {}
+    position = 0
+    for t, found in edges.items():
+        out = []
+        for _, item, score in found:
+            penalty = penalties[min(max(diffs[position], -days), days) + days]
+            out.append((decision_score(score, penalty), item, score))
+            position += 1
+        weighed[t] = out
+    return weighed
+
+
 def _decide(
     step: InstantPass,
     t: int,
-    found: list[tuple[float, dict[str, Any]]],
+    found: list[Candidate],
     *,
     by_item: Mapping[int, list[tuple[float, int]]],
     txns: Sequence[Mapping[str, Any]],
@@ -112,16 +159,16 @@ def _decide(
         )
         if not found:
             return
-    score, item = found[0]
+    decision, item, score = found[0]
     claims = by_item[item["row_no"]]
     # the strongest other transaction on this item (the highest score; of equal scores, the latest one)
     best = max((c for c in claims if c[1] != t), default=None) if len(claims) > 1 else None
-    if best is not None and best[0] > score + margin:  # the item is clearly another transaction's
+    if best is not None and best[0] > decision + margin:  # the item is clearly another transaction's
         return
     rival: dict[str, Any] | None = None
-    if len(found) > 1 and found[1][0] >= score - margin:
+    if len(found) > 1 and found[1][0] >= decision - margin:
         rival = {"side": step.item_side, "id": found[1][1]["ext_id"], "score": round(found[1][0], 6)}
-    elif best is not None and best[0] >= score - margin:
+    elif best is not None and best[0] >= decision - margin:
         rival = {"side": "transactions", "id": txns[best[1]].get("id"), "score": round(best[0], 6)}
     pairing = Pairing(t, item, step.spec.name, score, step.differences(item, txns[t]), rival)
     suggest = step.spec.suggest or (step.spec.suggest_below is not None and score < step.spec.suggest_below)

@@ -1,11 +1,12 @@
 """What instant reconciliation runs of a rule set, in plain Python (the API process has no data stack).
 
 Supported: `one_to_one` passes whose conditions are `equals` (with normalisers), `tolerance` and
-`within_days` on canonical columns, with `compare`, `suggest`, `suggest_below` and `margin`. The blocking key
-of a pass is its normalised `equals` values plus, for an absolute `tolerance`, the amount's bucket of that
-width (a value meets its own and the two neighbouring buckets), so a lookup reads only the items that can
-match. Other passes (grouped kinds, similarity, contains, business days, score items, extra columns) are
-skipped and named in the response: the engine's runs do those.
+`within_days` on canonical columns, with `compare`, `suggest`, `suggest_below`, `margin`, `min_score` and
+`exact` score items (a scored pass with a date window weighs the date difference like a run: ADR 0020).
+The blocking key of a pass is its normalised `equals` values plus, for an absolute `tolerance`, the
+amount's bucket of that width (a value meets its own and the two neighbouring buckets), so a lookup reads
+only the items that can match. Other passes (grouped kinds, similarity, contains, business days,
+similarity score items, extra columns) are skipped and named in the response: the engine's runs do those.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from recon.engine import RuleSet
-from recon.engine.model import Condition, PassSpec
+from recon.engine.date_levels import date_window
+from recon.engine.model import Condition, PassSpec, ScoreItem
 from recon.engine.transliterate import transliterate_text
 
 # The engine's side columns (recon.datasets.bulk.ARROW_CANONICAL) that open items keep.
@@ -107,9 +109,14 @@ class InstantPass:
     )
     _other_checks: tuple[tuple[str, str, str, Condition], ...] = field(init=False, repr=False, compare=False)
     _separators: int = field(init=False, repr=False, compare=False)
+    _scores: tuple[tuple[str, str, tuple[Callable[[str], str], ...], float], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    # (on the left side, on the right side, days) of the date window weighed as evidence (ADR 0020), if any
+    date_window: tuple[str, str, int] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        def columns(cond: Condition) -> tuple[str, str]:  # (on the items, on the transactions)
+        def columns(cond: Condition | ScoreItem) -> tuple[str, str]:  # (on the items, on the transactions)
             return (cond.left, cond.right) if self.item_side == "left" else (cond.right, cond.left)
 
         key_columns = {
@@ -127,6 +134,14 @@ class InstantPass:
         object.__setattr__(self, "_equal_checks", equal_checks)
         object.__setattr__(self, "_other_checks", other_checks)
         object.__setattr__(self, "_separators", len(self.equals) - (0 if self.bucket is not None else 1))
+        scores = tuple((*columns(s), _chain(s.normalize), s.weight) for s in self.spec.score)
+        object.__setattr__(self, "_scores", scores)
+        window = date_window(self.spec)
+        if window is not None:
+            cond = self.spec.match[window[0]]
+            object.__setattr__(self, "date_window", (cond.left, cond.right, window[1]))
+        else:
+            object.__setattr__(self, "date_window", None)
 
     def column(self, cond: Condition, of: str) -> str:
         """The column of `cond` on the items (`of="item"`) or on the transactions."""
@@ -173,7 +188,7 @@ class InstantPass:
                 a = _normalized(item.get(item_column), chain)
                 if a is None or a != _normalized(txn.get(txn_column), chain):
                     return None
-        if not self._other_checks:
+        if not self._other_checks and not self._scores:
             return 1.0
         closeness: list[float] = []
         for op, item_column, txn_column, cond in self._other_checks:
@@ -191,7 +206,19 @@ class InstantPass:
                 if apart > (cond.days or 0):
                     return None
                 closeness.append(1.0 - apart / ((cond.days or 0) + 1))
+        if self._scores:  # the score items' weighted mean, as a run scores them (closeness not counted)
+            return self._score(item, txn)
         return sum(closeness) / len(closeness) if closeness else 1.0
+
+    def _score(self, item: Record, txn: Record) -> float:
+        """`exact` score items: 1 when the normalised values are equal (missing or empty text: 0)."""
+        total = weighted = 0.0
+        for item_column, txn_column, chain, weight in self._scores:
+            a = _normalized(item.get(item_column), chain)
+            if a is not None and a == _normalized(txn.get(txn_column), chain):
+                weighted += weight
+            total += weight
+        return weighted / total
 
     def differences(self, item: Record, txn: Record) -> dict[str, str]:
         """The `compare` items that disagree (a break): {"item column": "item value vs transaction value"}."""
@@ -228,13 +255,14 @@ class InstantPlan:
 def _unsupported(spec: PassSpec) -> str | None:
     if spec.kind != "one_to_one":
         return f"kind {spec.kind} (grouped matching runs in runs only)"
-    if spec.score:
-        return "score items (text similarity runs in runs only)"
+    if any(item.method != "exact" for item in spec.score):
+        return "similarity score items (text similarity runs in runs only)"
     for cond in spec.match:
         if cond.op not in SUPPORTED_OPS:
             return f"condition op {cond.op}"
     columns = {c for cond in spec.match for c in (cond.left, cond.right)}
     columns |= {c for item in spec.compare for c in (item.left, item.right)}
+    columns |= {c for item in spec.score for c in (item.left, item.right)}
     outside = sorted(columns - set(COLUMNS))
     if outside:
         return f"column {outside[0]!r} is not a canonical field"

@@ -266,6 +266,8 @@ class InstantService:
 
 
 def _refuse_duplicate_ids(body: ReconcileRequest) -> None:
+    if len({txn.id for txn in body.transactions}) == len(body.transactions):  # the usual case, in one pass
+        return
     seen: dict[str, int] = {}
     for index, txn in enumerate(body.transactions):
         if txn.id in seen:
@@ -289,8 +291,11 @@ def _amount(value: Decimal | None, currency: str | None) -> str | None:
         places = minor_units(currency)
         if len(_places) < 1000:  # item currencies are the dataset's text: bounded
             _places[currency] = places
-    if value and value.as_tuple().exponent == -places:  # already the currency's digits (most amounts)
-        return f"{value:.{places}f}"
+    if value:  # already the currency's digits (most amounts): str() is that text (no exponent form)
+        text = str(value)
+        dot = text.find(".")
+        if (dot > 0 and len(text) - dot - 1 == places) or (places == 0 and dot < 0 and "E" not in text):
+            return text
     normalized = (value or Decimal(0)).normalize(MONEY_CONTEXT)
     exponent = normalized.as_tuple().exponent
     places = max(places, -exponent if isinstance(exponent, int) else 0)

@@ -7,7 +7,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from recon.core.db import SessionFactory, session_scope
-from recon.instant.book import fill_book
+from recon.instant.book import fill_book, vacuum_books
 from recon.instant.service import plan_of
 from recon.jobs import JobContext, task
 from recon.jobs.names import INSTANT_INDEX_BOOK
@@ -42,6 +42,7 @@ def instant_index_book(ctx: JobContext, book_id: str) -> None:
         fill_book(session, book, plan_of(version.text, book.side))
         ctx.finish_in(session, {"items": book.items})
     _checkpoint(ctx.session_factory)
+    vacuum_books(ctx.session_factory)
     log.info("instant_index_book_job", job_id=ctx.job_id, book_id=book_id)
 
 

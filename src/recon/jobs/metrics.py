@@ -14,9 +14,3 @@ def job_counts_by_state(session: Session) -> dict[str, int]:
     for status, count in session.execute(select(Job.status, func.count()).group_by(Job.status)):
         counts[status] = int(count)
     return counts
-
-
-def job_counts_by_kind_and_state(session: Session) -> dict[tuple[str, str], int]:
-    """{(kind, state): n} for the states that have jobs."""
-    rows = session.execute(select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status))
-    return {(kind, status): int(count) for kind, status, count in rows}

@@ -279,7 +279,7 @@ def finish_with_error(
         if status is JobStatus.QUEUED:
             backoff = spec.backoff_s(lease.attempt) if spec else 5.0
             values: dict[str, Any] = {
-                "status": status.value,
+                "status": status,
                 "run_after": now + dt.timedelta(seconds=backoff),
                 "leased_by": None,
                 "lease_expires_at": None,
@@ -287,7 +287,7 @@ def finish_with_error(
                 "message": f"attempt {lease.attempt} failed; retrying in {backoff:g}s",
             }
         else:
-            values = {"status": status.value, "finished_at": now, "lease_expires_at": None, "error": error}
+            values = {"status": status, "finished_at": now, "lease_expires_at": None, "error": error}
         changed = updated_rows(session, _fenced(lease).values(**values))
         if not changed:
             return None
@@ -370,7 +370,7 @@ def _reclaim_one(session: Session, lease: Lease, error: str, now: dt.datetime, c
         status = JobStatus.FAILED
     else:
         status = JobStatus.QUEUED
-    values: dict[str, Any] = {"status": status.value, "lease_expires_at": None, "error": error}
+    values: dict[str, Any] = {"status": status, "lease_expires_at": None, "error": error}
     if status is JobStatus.QUEUED:
         backoff = spec.backoff_s(lease.attempt) if spec else 5.0
         values.update(leased_by=None, run_after=now + dt.timedelta(seconds=backoff), message="retrying")

@@ -19,7 +19,7 @@ class JobRepository(Repository[Job]):
         """The project's jobs, newest first."""
         stmt = select(Job).where(Job.project_id == project_id)
         if status is not None:
-            stmt = stmt.where(Job.status == status.value)
+            stmt = stmt.where(Job.status == status)
         if kind is not None:
             stmt = stmt.where(Job.kind == kind)
         keys = [SortKey(Job.created_at, descending=True), SortKey(Job.id, descending=True)]

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import JSONDoc, Money, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime
 
 
 class DatasetStatus(enum.StrEnum):
@@ -52,7 +52,7 @@ class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     storage_key: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default=DatasetStatus.PENDING)
+    status: Mapped[DatasetStatus] = mapped_column(EnumText(DatasetStatus, 16), default=DatasetStatus.PENDING)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     # As requested ({canonical field: source column}); the defaults by name fill in the rest at ingestion.

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin
-from recon.models.types import JSONDoc, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, UTCDateTime
 
 
 class ExportWhat(enum.StrEnum):
@@ -56,7 +56,7 @@ class Export(IdMixin, TimestampMixin, Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     what: Mapped[str] = mapped_column(String(16))
     format: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.QUEUED)
+    status: Mapped[ExportStatus] = mapped_column(EnumText(ExportStatus, 16), default=ExportStatus.QUEUED)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
     # The download's file name and media type (a ZIP of one file per section for what=all in CSV/JSON).
     filename: Mapped[str] = mapped_column(String(200))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.core.time import utcnow
 from recon.models.base import Base, IdMixin, TimestampMixin
-from recon.models.types import JSONDoc, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, UTCDateTime
 
 
 class JobStatus(enum.StrEnum):
@@ -46,7 +46,7 @@ class Job(IdMixin, TimestampMixin, Base):
     # NULL for system jobs (backups, schedules): those are not visible through the project API.
     project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc(), default=dict)
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    status: Mapped[JobStatus] = mapped_column(EnumText(JobStatus, 16), default=JobStatus.QUEUED)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
     # Attempts started (a lease counts one; a graceful release gives it back).
@@ -63,7 +63,3 @@ class Job(IdMixin, TimestampMixin, Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
-
-    @property
-    def status_enum(self) -> JobStatus:
-        return JobStatus(self.status)

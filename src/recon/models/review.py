@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from recon.core.time import utcnow
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
 from recon.models.runs import BigId
-from recon.models.types import JSONDoc, Money, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime
 
 # Offered when a project configures none (project settings `writeoff_reasons`).
 DEFAULT_WRITEOFF_REASONS = ("bank_fee", "fx_rounding", "timing", "small_difference", "other")
@@ -67,8 +67,8 @@ class Decision(IdMixin, TimestampMixin, VersionMixin, Base):
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[DecisionKind] = mapped_column(EnumText(DecisionKind, 16))
+    status: Mapped[DecisionStatus] = mapped_column(EnumText(DecisionStatus, 16))
     # The group decided on; for manual_match and item write-offs the group the decision created.
     group_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("match_groups.id", ondelete="SET NULL"), default=None, index=True
@@ -101,7 +101,7 @@ class Comment(IdMixin, Base):
     )
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    target: Mapped[str] = mapped_column(String(8))
+    target: Mapped[CommentTarget] = mapped_column(EnumText(CommentTarget, 8))
     target_id: Mapped[int] = mapped_column(BigId)
     author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)

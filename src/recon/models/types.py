@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Numeric, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, Numeric, String, TypeDecorator
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -15,6 +16,27 @@ from sqlalchemy.types import TypeEngine, UserDefinedType
 
 from recon.core.money import sortable_text, stored_money
 from recon.core.time import ensure_utc
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A status (or other closed set) stored as its text value, read back as the enum member: the same
+    VARCHAR(n) as a plain String column (no migration; the CHECK constraint lists the values), while Python
+    code only ever sees the enum. An unknown value is refused before it reaches the database."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_type(value)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated, BinaryIO
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
@@ -47,7 +47,7 @@ from recon.review.schemas import (
 from recon.review.service import Outcome, ReviewService, single_field
 from recon.runs.access import RunApprover, RunPreparer, RunViewer
 from recon.storage import ObjectNotFound, get_store
-from recon.storage.base import CHUNK_SIZE
+from recon.storage.base import iter_chunks_then_close
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -446,12 +446,4 @@ def download_statement_xlsx(
         "Content-Disposition": f'attachment; filename="{filename}"',
         "ETag": f'"{statement.xlsx_sha256}"',
     }
-    return StreamingResponse(_file_chunks(reader), media_type=XLSX_MEDIA_TYPE, headers=headers)
-
-
-def _file_chunks(reader: BinaryIO) -> Iterator[bytes]:
-    try:
-        while chunk := reader.read(CHUNK_SIZE):
-            yield chunk
-    finally:
-        reader.close()
+    return StreamingResponse(iter_chunks_then_close(reader), media_type=XLSX_MEDIA_TYPE, headers=headers)

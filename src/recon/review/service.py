@@ -149,6 +149,18 @@ def run_signed_off(run: Run) -> Conflict:
     )
 
 
+def check_open_for_review(run: Run, doing: str) -> None:
+    """409 unless the run is succeeded and not signed off (`doing`: "reviewed", "signed off")."""
+    if run.signed_off_at is not None:
+        raise run_signed_off(run)
+    if run.status != RunStatus.SUCCEEDED:
+        raise Conflict(
+            f"run {run.id} is {run.status}; only a succeeded run can be {doing}",
+            type=problem_type("run-not-reviewable"),
+            title="Run not reviewable",
+        )
+
+
 def need_comment(comment: str, detail: str) -> None:
     if not comment.strip():
         raise Unprocessable(detail, errors=[FieldError(field="comment", message="a comment is required")])
@@ -179,14 +191,7 @@ class ReviewService:
         run = lock_run(self.session, run_id, project_id=self.project_id, exclusive=exclusive)
         if run is None:
             raise NotFound("run not found")
-        if run.signed_off_at is not None:
-            raise run_signed_off(run)
-        if run.status != RunStatus.SUCCEEDED:
-            raise Conflict(
-                f"run {run.id} is {run.status}; only a succeeded run can be reviewed",
-                type=problem_type("run-not-reviewable"),
-                title="Run not reviewable",
-            )
+        check_open_for_review(run, "reviewed")
         return run
 
     def _check_reason(self, code: str | None, field_name: str) -> str:
@@ -203,8 +208,8 @@ class ReviewService:
         decision = Decision(
             run_id=run.id,
             project_id=self.project_id,
-            kind=kind.value,
-            status=(DecisionStatus.PENDING_APPROVAL if pending else DecisionStatus.APPLIED).value,
+            kind=kind,
+            status=DecisionStatus.PENDING_APPROVAL if pending else DecisionStatus.APPLIED,
             maker_id=self.user_id,
             decided_at=None if pending else utcnow(),
             **fields,
@@ -587,14 +592,14 @@ class ReviewService:
         outcome = Outcome(decisions=decisions)
         pending = GroupStatus.PENDING_APPROVAL
         for kind in DecisionKind:
-            of_kind = [d for d in decisions if d.kind == kind.value]
+            of_kind = [d for d in decisions if d.kind == kind]
             if approve:
                 repository.apply_decisions(self.session, run.id, of_kind, pending, versions={}, now=now)
             else:
                 for decision in of_kind:
                     repository.release(self.session, run.id, decision, now)
         for decision in decisions:
-            decision.status = (DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED).value
+            decision.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
             decision.checker_id = self.user_id
             decision.checker_comment = comment or None
             decision.decided_at = now
@@ -691,7 +696,7 @@ class ReviewService:
                 problems.bad(where, f"{kind.value} {target_id} is not in run {run.id}")
         problems.raise_if_any("cannot comment")
         comments = [
-            Comment(run_id=run.id, target=kind.value, target_id=target_id, author_id=self.user_id, text=text)
+            Comment(run_id=run.id, target=kind, target_id=target_id, author_id=self.user_id, text=text)
             for kind, target_id in targets
         ]
         self.session.add_all(comments)

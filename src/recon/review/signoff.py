@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Forbidden, NotFound, problem_type
 from recon.core.locks import lock_run
@@ -30,7 +30,7 @@ from recon.models.runs import RunStatus
 from recon.projects.schemas import ProjectSettingsView
 from recon.review.repository import StatementRepository, run_in_project
 from recon.review.schemas import OpenExceptions, SignOffOut, StatementOut, StatementRef
-from recon.review.service import need_comment, run_signed_off
+from recon.review.service import check_open_for_review, need_comment
 from recon.review.statement import build_statement, document_sha256, unexplained
 from recon.review.statement_repository import makers, open_counts
 from recon.review.statement_xlsx import statement_xlsx
@@ -171,14 +171,7 @@ def sign_off(
     session: Session, access: ProjectAccess, run_id: str, comment: str, store: ObjectStore
 ) -> SignOffOut:
     run = _locked_run(session, access, run_id)
-    if run.signed_off_at is not None:
-        raise run_signed_off(run)
-    if run.status != RunStatus.SUCCEEDED:
-        raise Conflict(
-            f"run {run.id} is {run.status}; only a succeeded run can be signed off",
-            type=problem_type("run-not-reviewable"),
-            title="Run not reviewable",
-        )
+    check_open_for_review(run, "signed off")
     _check_separation(session, access, run)
     opened = _check_open(session, run)
     now = utcnow()
@@ -240,13 +233,12 @@ def sign_off(
 def _record_run_event(
     session: Session, access: ProjectAccess, run: Run, action: str, data: dict[str, Any]
 ) -> None:
-    record_event(
+    record_entity_event(
         session,
-        action=action,
+        "run",
+        run,
+        action,
         actor_id=access.user.id,
-        project_id=access.project.id,
-        entity_type="run",
-        entity_id=run.id,
         data=data,
     )
 

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from recon.auth.access import ProjectAccess
 from recon.core.db import SessionFactory, session_scope
-from recon.core.errors import Conflict, FieldError, ServiceUnavailable, Unprocessable
+from recon.core.errors import FieldError, ServiceUnavailable, Unprocessable
+from recon.datasets.service import ready_input_dataset
 from recon.jobs import enqueue
 from recon.jobs.names import RULESET_DRY_RUN
-from recon.models import Dataset, DatasetRejection, DatasetStatus
+from recon.models import Dataset, DatasetRejection
 from recon.models.jobs import Job, JobStatus
 from recon.rulesets.schemas import DryRunRequest, DryRunResult
 from recon.rulesets.service import RuleSetService, parse_or_422
@@ -32,18 +33,7 @@ log = structlog.get_logger("recon.rulesets")
 
 
 def _dataset(session: Session, project_id: str, dataset_id: str, field: str, max_rows: int) -> Dataset:
-    dataset = session.scalar(
-        select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
-    )
-    if dataset is None:
-        raise Unprocessable(
-            "a dataset of the dry run does not exist in this project",
-            errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} in this project")],
-        )
-    if dataset.status != DatasetStatus.READY:
-        raise Conflict(
-            f"dataset {dataset.name!r} ({field}) is {dataset.status}; a dry run needs ready datasets"
-        )
+    dataset = ready_input_dataset(session, project_id, dataset_id, field=field, needed_by="a dry run")
     size = dataset.rows + dataset.rejected
     if size > max_rows:
         raise Unprocessable(
@@ -124,7 +114,7 @@ def _wait(factory: SessionFactory, job_id: str, timeout_s: float) -> dict[str, A
         timed_out = False
         with session_scope(factory) as own:
             job = own.get(Job, job_id)
-            if job is not None and job.status_enum.is_final:
+            if job is not None and job.status.is_final:
                 status, result, error = job.status, job.result, job.error
                 own.execute(delete(Job).where(Job.id == job_id))
                 break

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event, record_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
@@ -105,13 +105,12 @@ class RuleSetService:
                 idempotency_key=idempotency_key,
             )
         )
-        record_event(
+        record_entity_event(
             self.session,
-            action="ruleset.created",
+            "ruleset",
+            ruleset,
+            "ruleset.created",
             actor_id=user.id,
-            project_id=project_id,
-            entity_type="ruleset",
-            entity_id=ruleset.id,
             data={"name": ruleset.name},
         )
         version = self._add_version(ruleset, data.text, rules, user.id, idempotency_key=None)

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
@@ -23,10 +23,11 @@ from recon.core.errors import (
 )
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.datasets.service import ready_input_dataset
 from recon.jobs import enqueue
 from recon.jobs.names import RUN_EXECUTE
 from recon.jobs.service import JobService
-from recon.models import Dataset, DatasetStatus, RuleSet, RuleSetVersion
+from recon.models import RuleSet, RuleSetVersion
 from recon.models.jobs import Job
 from recon.models.runs import Run, RunStatus, Side
 from recon.rulesets.repository import VersionRepository
@@ -64,8 +65,12 @@ class RunService:
                     raise IdempotencyKeyReused()
                 return Created(earlier, replayed=True)
         ruleset, version = self._ruleset_version(project_id, body.ruleset_id, body.ruleset_version)
-        left = self._ready_dataset(project_id, body.left_dataset_id, "left_dataset_id")
-        right = self._ready_dataset(project_id, body.right_dataset_id, "right_dataset_id")
+        left = ready_input_dataset(
+            self.session, project_id, body.left_dataset_id, field="left_dataset_id", needed_by="a run"
+        )
+        right = ready_input_dataset(
+            self.session, project_id, body.right_dataset_id, field="right_dataset_id", needed_by="a run"
+        )
         source, carry_sha256 = self._carry_source(project_id, body.carry_forward_from)
         if body.backend == "spark" and not spark_available():
             raise Unprocessable(
@@ -101,13 +106,12 @@ class RunService:
             )
         )
         self._enqueue(run, user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.created",
+            ENTITY,
+            run,
+            "run.created",
             actor_id=user.id,
-            project_id=project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data=_pins(run),
         )
         log.info("run_created", run_id=run.id, job_id=run.job_id)
@@ -132,20 +136,6 @@ class RunService:
                 errors=[FieldError(field="body.ruleset_version", message=f"no version {wanted}")],
             )
         return ruleset, version
-
-    def _ready_dataset(self, project_id: str, dataset_id: str, field: str) -> Dataset:
-        dataset = self.session.scalar(
-            select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
-        )
-        if dataset is None:
-            raise Unprocessable(
-                "a dataset of the run does not exist in this project",
-                errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} here")],
-            )
-        if dataset.status != DatasetStatus.READY:
-            message = f"dataset {dataset.name!r} is {dataset.status}; a run needs ready datasets"
-            raise Conflict(f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)])
-        return dataset
 
     def _carry_source(self, project_id: str, run_id: str | None) -> tuple[Run | None, str | None]:
         """The signed-off run whose reconciling items are carried in, and their digest."""
@@ -191,13 +181,12 @@ class RunService:
                 errors=[FieldError(field="body.period_start", message=str(run.period_start))],
             )
         self.session.flush()
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.period_updated",
+            ENTITY,
+            run,
+            "run.period_updated",
             actor_id=access.user.id,
-            project_id=run.project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data=changes,
         )
         return run
@@ -236,13 +225,12 @@ class RunService:
         run.started_at = None
         run.finished_at = None
         self._enqueue(run, access.user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.retried",
+            ENTITY,
+            run,
+            "run.retried",
             actor_id=access.user.id,
-            project_id=run.project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data={"attempt": run.attempt, "previous": previous, "job_id": run.job_id},
         )
         return run
@@ -279,13 +267,12 @@ class RunService:
             )
         )
         self._enqueue(run, access.user.id)
-        record_event(
+        record_entity_event(
             self.session,
-            action="run.created",
+            ENTITY,
+            run,
+            "run.created",
             actor_id=access.user.id,
-            project_id=run.project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data={**_pins(run), "rerun_of": original.id},
         )
         return run

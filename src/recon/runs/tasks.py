@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.core.db import session_scope
 from recon.core.resources import engine_memory_limit
 from recon.core.time import utcnow
@@ -77,13 +77,12 @@ def _finish_unsuccessful(session: Session, job: Job, status: RunStatus, error: s
     run.status = status.value
     run.error = error
     run.finished_at = utcnow()
-    record_event(
+    record_entity_event(
         session,
-        action=f"run.{status.value}",
+        ENTITY,
+        run,
+        f"run.{status.value}",
         actor_id=job.created_by,
-        project_id=run.project_id,
-        entity_type=ENTITY,
-        entity_id=run.id,
         data={"error": error, "job_id": job.id, "attempts": job.attempts, "attempt": run.attempt},
     )
     observe_run(_duration(run), status.value)
@@ -212,13 +211,12 @@ def _execute(ctx: JobContext, run_id: str) -> None:
         run.error = None
         run.finished_at = utcnow()
         run.progress = {**writer.doc, "phase": "done"}
-        record_event(
+        record_entity_event(
             session,
-            action="run.succeeded",
+            ENTITY,
+            run,
+            "run.succeeded",
             actor_id=run.created_by_id,
-            project_id=run.project_id,
-            entity_type=ENTITY,
-            entity_id=run.id,
             data={
                 "groups": outcome.groups.num_rows,
                 "items": outcome.items.num_rows,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
@@ -167,13 +167,8 @@ class ScheduleService:
             raise Conflict(f"a schedule named {name!r} exists in the project already")
 
     def _audit(self, access: ProjectAccess, action: str, schedule: Schedule) -> None:
-        record_event(
-            self.session,
-            action=action,
-            actor_id=access.user.id,
-            project_id=schedule.project_id,
-            entity_type=ENTITY,
-            entity_id=schedule.id,
+        record_entity_event(
+            self.session, ENTITY, schedule, action, actor_id=access.user.id,
             data={"name": schedule.name, "cron": schedule.cron, "timezone": schedule.timezone,
                   "on_new_file": schedule.on_new_file, "enabled": schedule.enabled},
         )  # fmt: skip

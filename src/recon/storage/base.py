@@ -90,6 +90,23 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
         yield chunk
 
 
+def iter_chunks_then_close(stream: BinaryIO) -> Iterator[bytes]:
+    """A response body streamed from an opened object: closed when sent, or when the client goes away."""
+    try:
+        yield from iter_chunks(stream)
+    finally:
+        stream.close()
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a local file (what its content address would be), read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter_chunks(handle):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class ObjectStore(ABC):
     """Where uploaded files and exports live: a local directory or an S3 bucket."""
 

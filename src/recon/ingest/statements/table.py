@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from recon.ingest.statements.model import Entry
 
-CANONICAL_COLUMNS = (
+# One record's columns as the engine reads a side (recon.datasets.bulk loads stored datasets the same way).
+RECORD_COLUMNS = (
     "id",
     "date",
     "value_date",
@@ -21,9 +22,9 @@ CANONICAL_COLUMNS = (
     "reference",
     "counterparty",
     "description",
-    "account",
-    "statement_id",
 )
+# A statement entry adds where it was booked.
+CANONICAL_COLUMNS = (*RECORD_COLUMNS, "account", "statement_id")
 BATCH_ROWS = 65_536
 _MAX_SCALE = 18
 
