@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from recon.engine import dates
 from recon.engine.executor import Session
 from recon.engine.explain import pair_explanations
 from recon.engine.model import PassSpec
+from recon.engine.packed import SLICE, PackedTexts
 from recon.engine.planner import PassPlan, condition_alias
 from recon.engine.timing import stage
 
@@ -37,12 +39,41 @@ class PassResult:
     rid: IntArray  # per member
     status: Int8Array  # per group
     score: FloatArray  # per group
-    explanation: pa.Array | Future[pa.Array]  # per group (JSON text); may still be in the making
+    # per group (JSON text); may still be in the making, and is kept compressed once packed
+    explanation: pa.Array | PackedTexts | Future[pa.Array] | Future[PackedTexts]
 
-    def explanations(self) -> pa.Array:
+    def ready(self) -> pa.Array | PackedTexts:
         if isinstance(self.explanation, Future):
             self.explanation = self.explanation.result()
         return self.explanation
+
+    def explanations(self) -> pa.Array:
+        """All explanations as one array (decompressed anew on every call when packed)."""
+        ready = self.ready()
+        return ready.unpack() if isinstance(ready, PackedTexts) else ready
+
+    def explanation_slices(self) -> Iterator[pa.Array]:
+        """The explanations in order, SLICE groups at a time (at most one slice decompressed at once)."""
+        ready = self.ready()
+        if isinstance(ready, PackedTexts):
+            yield from ready.slices()
+            return
+        for start in range(0, len(ready), SLICE):
+            yield ready.slice(start, SLICE)
+
+    def pack(self, session: Session) -> None:
+        """Compress the explanations in the background once they are made (after the explaining job:
+        the background pool runs one job at a time, in order)."""
+        made = self.explanation
+
+        def compress() -> PackedTexts:
+            values = made.result() if isinstance(made, Future) else made
+            assert not isinstance(values, PackedTexts)
+            with stage(f"{self.spec.name}: pack explanations (background)"):
+                return PackedTexts(values)
+
+        if not isinstance(made, PackedTexts):
+            self.explanation = session.background(compress)
 
     @property
     def groups(self) -> int:

@@ -91,6 +91,7 @@ def reconcile(
             available["left"][result.used(0)] = False
             available["right"][result.used(1)] = False
             results.append(result)
+            result.pack(session)
             if progress:
                 used_left, used_right = len(result.used(0)), len(result.used(1))
                 progress(
@@ -98,6 +99,9 @@ def reconcile(
                         spec.index, spec.name, len(plan.passes), "done", result.groups, used_left, used_right
                     )
                 )
+        with stage("explanations (waiting for the background)"):
+            for result in results:
+                result.ready()  # the pool is shut down with the session: nothing may still be queued
         rejected = {"left": left_rejected, "right": right_rejected}
         with stage("results"):
             return build(Outcome(rules, sides, rejected, results, reasons, duplicates), ENGINE_VERSION)
