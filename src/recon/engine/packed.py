@@ -8,7 +8,7 @@ slice at a time, so writing the results never holds a whole pass's texts again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
@@ -20,13 +20,27 @@ class PackedTexts:
     """A text array (string or large_string, nulls allowed) stored compressed, read back in slices."""
 
     def __init__(self, values: pa.Array) -> None:
-        self.length = len(values)
-        self.type = values.type
+        self.__init_chunks(iter([values]), values.type)
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[pa.Array]) -> PackedTexts:
+        """Pack texts as they are made, chunk by chunk (only one chunk is ever held uncompressed); the
+        chunks' types may differ (string / large_string): they are read back as large_string then."""
+        packed = cls.__new__(cls)
+        packed.__init_chunks(iter(chunks), pa.large_string())
+        return packed
+
+    def __init_chunks(self, chunks: Iterator[pa.Array], kind: pa.DataType) -> None:
+        self.length = 0
+        self.type = kind
         sink = pa.BufferOutputStream()
-        schema = pa.schema([("t", values.type)])
+        schema = pa.schema([("t", kind)])
         with pa.ipc.new_stream(sink, schema, options=_OPTIONS) as writer:
-            for start in range(0, max(1, self.length), SLICE):
-                writer.write_batch(pa.record_batch([values.slice(start, SLICE)], schema=schema))
+            for values in chunks:
+                column = values if values.type == kind else values.cast(kind)
+                for start in range(0, len(column), SLICE):
+                    writer.write_batch(pa.record_batch([column.slice(start, SLICE)], schema=schema))
+                self.length += len(column)
         self.buffer = sink.getvalue()
 
     @property

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from recon.engine import dates
 from recon.engine.executor import Session
-from recon.engine.explain import pair_explanations
+from recon.engine.explain import pair_explanation_chunks
 from recon.engine.model import PassSpec
 from recon.engine.packed import SLICE, PackedTexts
 from recon.engine.planner import PassPlan, condition_alias
@@ -68,7 +68,8 @@ class PassResult:
 
         def compress() -> PackedTexts:
             values = made.result() if isinstance(made, Future) else made
-            assert not isinstance(values, PackedTexts)
+            if isinstance(values, PackedTexts):  # packed as they were made
+                return values
             with stage(f"{self.spec.name}: pack explanations (background)"):
                 return PackedTexts(values)
 
@@ -157,9 +158,9 @@ def run_one_to_one(
         date_bits = (chosen_diff, evidence.level_bits(chosen_diff), decision[edges] - score)
     vocabularies = session.vocabularies  # this pass's word weights, for the explanations
 
-    def explain() -> pa.Array:
+    def explain() -> PackedTexts:
         with stage(f"{spec.name}: explain (background)"):
-            return pair_explanations(
+            chunks = pair_explanation_chunks(
                 session,
                 plan,
                 (left, right),
@@ -170,6 +171,7 @@ def run_one_to_one(
                 vocabularies=vocabularies,
                 date_bits=date_bits,
             )
+            return PackedTexts.from_chunks(chunks)  # packed as they are made
 
     explanation = session.background(explain)
     n = len(edges)

@@ -92,6 +92,7 @@ def reconcile(
             available["right"][result.used(1)] = False
             results.append(result)
             result.pack(session)
+            pa.default_memory_pool().release_unused()  # the pass's candidate arrays are gone
             if progress:
                 used_left, used_right = len(result.used(0)), len(result.used(1))
                 progress(
