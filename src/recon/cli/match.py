@@ -161,10 +161,9 @@ def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, A
             problems.extend(failure.lines)
     if problems:
         raise BadInput(problems)
-    import pyarrow as pa
+    from recon.engine.waterfall import release_free_memory
 
-    # the parse buffers are free now; hand their pages back (the allocator keeps ~130 MB per 1M rows)
-    pa.default_memory_pool().release_unused()
+    release_free_memory()  # the parse buffers are free now (the allocators kept ~130 MB per 1M rows)
     return futures[0].result(), futures[1].result()
 
 

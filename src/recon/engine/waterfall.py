@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -92,7 +96,7 @@ def reconcile(
             available["right"][result.used(1)] = False
             results.append(result)
             result.pack(session)
-            pa.default_memory_pool().release_unused()  # the pass's candidate arrays are gone
+            release_free_memory()  # the pass's candidate arrays and query results are gone
             if progress:
                 used_left, used_right = len(result.used(0)), len(result.used(1))
                 progress(
@@ -108,6 +112,24 @@ def reconcile(
             return build(Outcome(rules, sides, rejected, results, reasons, duplicates), ENGINE_VERSION)
     finally:
         session.close()
+
+
+def release_free_memory() -> None:
+    """Hand freed pages back to the system: Arrow's pool and glibc's heap (numpy, Python) keep them for
+    reuse, and the next pass's needs differ in size, so the process's peak grew with what was kept."""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if sys.platform == "linux" else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 def _duplicates(
