@@ -163,7 +163,7 @@ def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, A
         raise BadInput(problems)
     from recon.engine.waterfall import release_free_memory
 
-    release_free_memory()  # the parse buffers are free now (the allocators kept ~130 MB per 1M rows)
+    release_free_memory()  # the parse buffers are free now (Arrow's pool kept ~130 MB per 1M rows)
     return futures[0].result(), futures[1].result()
 
 
