@@ -77,9 +77,12 @@ score_items = st.lists(
 )
 
 
+ALL_KINDS = ("one_to_one", "one_to_one", "many_to_one", "one_to_many", "many_to_many")
+
+
 @st.composite
-def passes(draw, index: int) -> dict:
-    kind = draw(st.sampled_from(["one_to_one", "one_to_one", "many_to_one", "one_to_many", "many_to_many"]))
+def passes(draw, index: int, kinds: tuple[str, ...] = ALL_KINDS) -> dict:
+    kind = draw(st.sampled_from(kinds))
     spec: dict = {"name": f"p{index}", "kind": kind}
     grouped = kind != "one_to_one"
     group_by = draw(st.sampled_from([[], ["ref"], ["date"]])) if grouped else []
@@ -103,15 +106,16 @@ def passes(draw, index: int) -> dict:
 
 
 @st.composite
-def rule_sets(draw) -> str:
-    count = draw(st.integers(1, 3))
+def rule_sets(draw, kinds: tuple[str, ...] = ALL_KINDS, max_passes: int = 3) -> str:
+    """Random rule sets of 1..max_passes passes of the given kinds (tests/spark draws its own from here)."""
+    count = draw(st.integers(1, max_passes))
     document = {
         "version": 1,
         "name": "random",
         "left": {"id": "id"},
         "right": {"id": "id"},
         "duplicates": draw(st.sampled_from(["flag", "allow"])),
-        "passes": [draw(passes(i)) for i in range(count)],
+        "passes": [draw(passes(i, kinds)) for i in range(count)],
     }
     return json.dumps(document)
 

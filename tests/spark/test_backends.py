@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from engine.helpers import groups_of, reasons_of, rules_for, side
-from engine.test_properties import conditions, rule_sets, score_items, tables
+from engine.test_properties import rule_sets, tables
 from recon.engine import parse_rules, reconcile
 
 from .outcomes import explanations, outcome
@@ -90,38 +88,12 @@ def test_each_one_to_one_kind(backend, kind):
     assert unmatched == {"a", "b", "c", "x", "y", "z"} - {i for g in EXPECTED[kind] for i in g[2] + g[3]}
 
 
-@st.composite
-def one_to_one_rules(draw) -> str:
-    passes = []
-    for index in range(draw(st.integers(1, 2))):
-        spec: dict = {"name": f"p{index}", "kind": "one_to_one"}
-        spec["match"] = draw(st.lists(conditions, min_size=1, max_size=3))
-        scores = draw(score_items)
-        if scores:
-            spec["score"] = scores
-        if draw(st.booleans()):
-            spec["min_score"] = draw(st.sampled_from([0.3, 0.8]))
-        if draw(st.booleans()):
-            spec["compare"] = [{"left": "amount", "right": "amount", "abs": 0.01}]
-        passes.append(spec)
-    duplicates = draw(st.sampled_from(["flag", "allow"]))
-    document = {
-        "version": 1,
-        "name": "random",
-        "left": {"id": "id"},
-        "right": {"id": "id"},
-        "duplicates": duplicates,
-        "passes": passes,
-    }
-    return json.dumps(document)
-
-
 @settings(
     max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(tables("L"), tables("R"), one_to_one_rules())
+@given(tables("L"), tables("R"), rule_sets(kinds=("one_to_one",), max_passes=2))
 def test_random_one_to_one_rules_identical_on_spark(spark, left: pa.Table, right: pa.Table, text: str):
     from recon.engine.spark import SparkBackend
 

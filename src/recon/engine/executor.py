@@ -82,7 +82,16 @@ def order_by_id(name: str, table: pa.Table, id_column: str) -> Side:
         if pc.any(same).as_py():
             duplicate = ids[pc.index(same, True).as_py()].as_py()
             raise InputError(f"{name}: id '{duplicate}' occurs more than once in column '{id_column}'")
-    return Side(name, table, ids, id_column)
+    return Side(name, contiguous(table), ids, id_column)
+
+
+def contiguous(table: pa.Table) -> pa.Table:
+    """The table with every column in one chunk (a reader gives one per block): Session.column then takes
+    a column without copying it; combining on every use kept a second copy of each used column."""
+    if all(column.num_chunks == 1 for column in table.columns):
+        return table
+    columns = [c if c.num_chunks == 1 else pa.chunked_array([c.combine_chunks()]) for c in table.columns]
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 @dataclass
@@ -183,11 +192,14 @@ class Session:
         self.register(ALIAS[name], table)
 
     def column(self, side: str, column: str) -> pa.Array:
-        """A side's column as one contiguous array (kept for repeated takes)."""
+        """A side's column as one contiguous array (kept for repeated takes; without a copy when the
+        column is one chunk, as order_by_id leaves it)."""
         key = (side, column)
         with self._columns_lock:
             if key not in self.columns:
-                self.columns[key] = self.sides[side].table.column(column).combine_chunks()
+                values = self.sides[side].table.column(column)
+                single = values.num_chunks == 1
+                self.columns[key] = values.chunk(0) if single else values.combine_chunks()
             return self.columns[key]
 
     def derive(self, side: str, column: str, derivation: Derivation) -> str:

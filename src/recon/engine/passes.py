@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -11,8 +12,9 @@ import pyarrow as pa
 
 from recon.engine import dates
 from recon.engine.executor import Session
-from recon.engine.explain import pair_explanations
+from recon.engine.explain import pair_explanation_chunks
 from recon.engine.model import PassSpec
+from recon.engine.packed import SLICE, PackedTexts
 from recon.engine.planner import PassPlan, condition_alias
 from recon.engine.timing import stage
 
@@ -37,12 +39,42 @@ class PassResult:
     rid: IntArray  # per member
     status: Int8Array  # per group
     score: FloatArray  # per group
-    explanation: pa.Array | Future[pa.Array]  # per group (JSON text); may still be in the making
+    # per group (JSON text); may still be in the making, and is kept compressed once packed
+    explanation: pa.Array | PackedTexts | Future[pa.Array] | Future[PackedTexts]
 
-    def explanations(self) -> pa.Array:
+    def ready(self) -> pa.Array | PackedTexts:
         if isinstance(self.explanation, Future):
             self.explanation = self.explanation.result()
         return self.explanation
+
+    def explanations(self) -> pa.Array:
+        """All explanations as one array (decompressed anew on every call when packed)."""
+        ready = self.ready()
+        return ready.unpack() if isinstance(ready, PackedTexts) else ready
+
+    def explanation_slices(self) -> Iterator[pa.Array]:
+        """The explanations in order, SLICE groups at a time (at most one slice decompressed at once)."""
+        ready = self.ready()
+        if isinstance(ready, PackedTexts):
+            yield from ready.slices()
+            return
+        for start in range(0, len(ready), SLICE):
+            yield ready.slice(start, SLICE)
+
+    def pack(self, session: Session) -> None:
+        """Compress the explanations in the background once they are made (after the explaining job:
+        the background pool runs one job at a time, in order)."""
+        made = self.explanation
+
+        def compress() -> PackedTexts:
+            values = made.result() if isinstance(made, Future) else made
+            if isinstance(values, PackedTexts):  # packed as they were made
+                return values
+            with stage(f"{self.spec.name}: pack explanations (background)"):
+                return PackedTexts(values)
+
+        if not isinstance(made, PackedTexts):
+            self.explanation = session.background(compress)
 
     @property
     def groups(self) -> int:
@@ -126,9 +158,9 @@ def run_one_to_one(
         date_bits = (chosen_diff, evidence.level_bits(chosen_diff), decision[edges] - score)
     vocabularies = session.vocabularies  # this pass's word weights, for the explanations
 
-    def explain() -> pa.Array:
+    def explain() -> PackedTexts:
         with stage(f"{spec.name}: explain (background)"):
-            return pair_explanations(
+            chunks = pair_explanation_chunks(
                 session,
                 plan,
                 (left, right),
@@ -139,6 +171,7 @@ def run_one_to_one(
                 vocabularies=vocabularies,
                 date_bits=date_bits,
             )
+            return PackedTexts.from_chunks(chunks)  # packed as they are made
 
     explanation = session.background(explain)
     n = len(edges)

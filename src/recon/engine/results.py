@@ -23,6 +23,7 @@ summary (summary.json without "inputs"/"elapsed_s", which the caller adds):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -57,10 +58,18 @@ MATCH_SCHEMA = pa.schema(
 
 @dataclass
 class Reconciliation:
-    matches: pa.Table
+    """The outcome of a reconcile. `matches` is made on demand from its parts (one per pass): the
+    explanations stay compressed until then, and write() streams them a slice at a time."""
+
+    parts: list[MatchPart]
     unmatched_left: pa.Table
     unmatched_right: pa.Table
     summary: dict[str, Any]
+
+    @property
+    def matches(self) -> pa.Table:
+        tables = [table for part in self.parts for table in part.batches()]
+        return pa.concat_tables(tables) if tables else MATCH_SCHEMA.empty_table()
 
     def write(
         self, out_dir: str | Path, fmt: str = "parquet", extra_summary: dict[str, Any] | None = None
@@ -68,25 +77,99 @@ class Reconciliation:
         """Write summary.json, matches, unmatched_left, unmatched_right (parquet or csv); deterministic."""
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"unknown output format '{fmt}' (parquet or csv)")
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        _write_batches(out / f"matches.{fmt}", MATCH_SCHEMA, self._match_batches(), fmt)
         for name, table in (
-            ("matches", self.matches),
             ("unmatched_left", self.unmatched_left),
             ("unmatched_right", self.unmatched_right),
         ):
-            path = out / f"{name}.{fmt}"
-            if fmt == "parquet":
-                pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
-            else:
-                pacsv.write_csv(table, path)
+            _write_batches(out / f"{name}.{fmt}", table.schema, iter([table]), fmt)
         summary = {**self.summary, **(extra_summary or {})}
         (out / "summary.json").write_text(
             json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+
+    def _match_batches(self) -> Iterator[pa.Table]:
+        for part in self.parts:
+            yield from part.batches()
+
+
+ROW_GROUP = 1 << 20  # rows per Parquet row group of the outputs
+WRITE_BATCH = 1 << 18  # rows of matches gathered before a write (they arrive a slice of groups at a time)
+
+
+def _write_batches(path: Path, schema: pa.Schema, tables: Iterator[pa.Table], fmt: str) -> None:
+    """Write tables of one schema to one file, holding at most WRITE_BATCH rows of matches at once."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    writer: Any = (
+        pq.ParquetWriter(path, schema, compression="zstd")
+        if fmt == "parquet"
+        else pacsv.CSVWriter(path, schema)
+    )
+    pending: list[pa.Table] = []
+    rows = 0
+
+    def flush() -> None:
+        nonlocal pending, rows
+        if pending:
+            table = pa.concat_tables(pending)
+            if fmt == "parquet":
+                writer.write_table(table, row_group_size=ROW_GROUP)
+            else:
+                writer.write_table(table)
+        pending, rows = [], 0
+
+    try:
+        for table in tables:
+            if table.num_rows > WRITE_BATCH:
+                flush()
+                pending, rows = [table], table.num_rows
+                flush()
+                continue
+            pending.append(table)
+            rows += table.num_rows
+            if rows >= WRITE_BATCH:
+                flush()
+        flush()
+    finally:
+        writer.close()
+
+
+@dataclass(frozen=True)
+class MatchPart:
+    """The rows of `matches` of one pass (group ids from offset + 1), made a slice of groups at a time."""
+
+    result: PassResult
+    offset: int
+    ids: pa.Array  # ids of the left records, then those of the right ones
+    n_left: int
+
+    def batches(self) -> Iterator[pa.Table]:
+        result = self.result
+        first = 0
+        for texts in result.explanation_slices():
+            last = first + len(texts)
+            lo, hi = np.searchsorted(result.group, [first, last])
+            group, side, rid = result.group[lo:hi], result.side[lo:hi], result.rid[lo:hi]
+            source = rid + side.astype(np.int64) * self.n_left
+            yield pa.table(
+                [
+                    pa.array(group + self.offset + 1, pa.int64()),
+                    pa.repeat(pa.scalar(result.spec.name, pa.string()), len(group)),
+                    pa.array(STATUS_NAMES, pa.string()).take(pa.array(result.status[group])),
+                    pa.array(["left", "right"], pa.string()).take(pa.array(side)),
+                    self.ids.take(pa.array(source)),
+                    pa.array(result.score[group], pa.float64()),
+                    first_row_only(texts, group - first),
+                ],
+                schema=MATCH_SCHEMA,
+            )
+            first = last
+        if first != result.groups:
+            raise EngineError(f"pass '{result.spec.name}': {first} explanations for {result.groups} groups")
 
 
 @dataclass
@@ -106,9 +189,9 @@ class Outcome:
 
 
 def build(outcome: Outcome, engine_version: str) -> Reconciliation:
-    matches, status = _matches(outcome.sides, outcome.results)
+    parts, status = _matches(outcome.sides, outcome.results)
     unmatched = {side: _unmatched(outcome, side, status[side]) for side in ("left", "right")}
-    checks = _check(outcome, status, unmatched, matches)
+    checks = _check(outcome, status, unmatched)
     summary: dict[str, Any] = {
         "engine_version": engine_version,
         "rules": {"name": outcome.rules.name, "sha256": outcome.rules.sha256},
@@ -121,16 +204,16 @@ def build(outcome: Outcome, engine_version: str) -> Reconciliation:
         for side in ("left", "right")
     }
     summary["checks"] = checks
-    return Reconciliation(matches, unmatched["left"], unmatched["right"], summary)
+    return Reconciliation(parts, unmatched["left"], unmatched["right"], summary)
 
 
 def _matches(
     sides: dict[str, Side], results: list[PassResult]
-) -> tuple[pa.Table, dict[str, npt.NDArray[np.int8]]]:
+) -> tuple[list[MatchPart], dict[str, npt.NDArray[np.int8]]]:
     status = {side: np.full(sides[side].n, UNMATCHED, np.int8) for side in ("left", "right")}
     all_ids = pa.concat_arrays([sides["left"].ids, sides["right"].ids])
     offset = 0
-    chunks: list[pa.Table] = []
+    parts: list[MatchPart] = []
     for result in results:
         member_status = result.status[result.group]
         for code, side in ((0, "left"), (1, "right")):
@@ -140,25 +223,11 @@ def _matches(
                     f"pass '{result.spec.name}' reused a {side} record matched by an earlier pass"
                 )
             status[side][result.rid[mine]] = member_status[mine]
-        source = result.rid + result.side.astype(np.int64) * sides["left"].n
-        chunks.append(
-            pa.table(
-                [
-                    pa.array(result.group + offset + 1, pa.int64()),
-                    pa.repeat(pa.scalar(result.spec.name, pa.string()), len(result.group)),
-                    pa.array(STATUS_NAMES, pa.string()).take(pa.array(member_status)),
-                    pa.array(["left", "right"], pa.string()).take(pa.array(result.side)),
-                    all_ids.take(pa.array(source)),
-                    pa.array(result.score[result.group], pa.float64()),
-                    first_row_only(result.explanations(), result.group),
-                ],
-                schema=MATCH_SCHEMA,
-            )
-        )
+        if len(result.group) and (np.diff(result.group) < 0).any():
+            raise EngineError(f"pass '{result.spec.name}': members are not in group order")
+        parts.append(MatchPart(result, offset, all_ids, sides["left"].n))
         offset += result.groups
-    if not chunks:
-        return MATCH_SCHEMA.empty_table(), status
-    return pa.concat_tables(chunks), status
+    return parts, status
 
 
 def first_row_only(per_group: pa.Array, group: IntArray) -> pa.Array:
@@ -243,7 +312,6 @@ def _check(
     outcome: Outcome,
     status: dict[str, npt.NDArray[np.int8]],
     unmatched: dict[str, pa.Table],
-    matches: pa.Table,
 ) -> dict[str, bool]:
     """Every record exactly once (matches + unmatched) and counts that add up; EngineError if not."""
     problems = []
@@ -255,7 +323,9 @@ def _check(
         if not (seen == 1).all():
             problems.append(f"{side}: {int((seen != 1).sum())} records not present exactly once")
         expected = n + outcome.n_rejected(side)
-        listed = int(pc.sum(pc.equal(matches.column("side"), side)).as_py() or 0) + unmatched[side].num_rows
+        # the rows `matches` will hold of this side: one per member (MatchPart.batches)
+        members = sum(int((result.side == code).sum()) for result in outcome.results)
+        listed = members + unmatched[side].num_rows
         if listed != expected:
             problems.append(f"{side}: {listed} output rows for {expected} input records")
     if problems:

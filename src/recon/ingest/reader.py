@@ -120,7 +120,7 @@ def _result(
     mapping.apply_amount(typed, options.amount)
     table, rejected, errors = _split(raw, typed)
     return IngestResult(
-        table=table,
+        table=_one_chunk(table),
         rejected=rejected,
         errors=errors,
         rows_read=table.num_rows + rejected.num_rows,
@@ -129,6 +129,15 @@ def _result(
         detected=raw.detected | typed.detected,
         statements=raw.statements,
     )
+
+
+def _one_chunk(table: pa.Table) -> pa.Table:
+    """Every column in one chunk (text parsers give one per block): the engine takes columns whole, and
+    combining them there kept a second copy of each column it used while the first was still held."""
+    if all(column.num_chunks <= 1 for column in table.columns):
+        return table
+    columns = [c if c.num_chunks == 1 else pa.chunked_array([c.combine_chunks()]) for c in table.columns]
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 def check_bounds(raw: RawTable, limits: IngestLimits) -> None:
