@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -202,12 +203,20 @@ def time_pages(
 
 
 def measure_lists(
-    client: httpx.Client, database_url: str, run_id: str, cases: list[ListCase], requests: int
+    client: httpx.Client,
+    database_url: str,
+    run_id: str,
+    cases: list[ListCase],
+    requests: int,
+    before_case: Callable[[], None] | None = None,
 ) -> list[ListCase]:
+    """Time every case; `before_case` runs before each (e.g. a new login: a token lasts 15 minutes)."""
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         with Session(engine) as session:
             for case in cases:
+                if before_case is not None:
+                    before_case()
                 deep, length = deep_cursor(session, case, run_id)
                 case.figures = {"rows": length, "plan_deep": explain_deep(session, case, run_id, deep)}
                 url = f"/api/v1/runs/{run_id}/{case.path}"

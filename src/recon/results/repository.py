@@ -318,7 +318,7 @@ class ResultsRepository:
             # 151 -> 20 ms at 100k x 100k); PostgreSQL has the run's statistics from its results transaction.
             .where(RunItem.run_id == run_id, RunItem.group_id.in_(ids))
             .order_by(RunItem.group_id, RunItem.side, RunItem.row_no)
-        )
+        ).all()  # one fetchall, not a fetchone per row
         for item in rows:
             found[item.group_id].append(item)
         return found
