@@ -261,8 +261,14 @@ def run_through_api(
     return run
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def time_lists(
-    api: Api, url: str, run: dict[str, Any], requests: int, only: str, report: dict[str, Any]
+    api: Api, url: str, run: dict[str, Any], requests: int, only: str, report: dict[str, Any], server_pid: int
 ) -> None:
     first_pass = run["summary"]["passes"][0]["name"]
     cases = review_lists(first_pass, Decimal("1000"))
@@ -270,7 +276,13 @@ def time_lists(
     if prefixes:
         cases = [case for case in cases if case.name.startswith(prefixes)]
     print(f"lists of the run ({requests} requests per list, depth and limit)\n{LIST_HEADER}")
-    measure_lists(api.client, url, run["id"], cases, requests, before_case=api.login)
+
+    def server_cpu_s() -> float:
+        return process_cpu_s(server_pid)
+
+    measure_lists(
+        api.client, url, run["id"], cases, requests, before_case=api.login, server_cpu_s=server_cpu_s
+    )
     report["lists"] = {case.name: case.figures for case in cases}
     if not prefixes or "decisions".startswith(prefixes):
         api.login()  # the token of the lists' start may have expired (15 minutes) by now
@@ -319,12 +331,15 @@ def main() -> None:
         else:
             url, name = f"sqlite:///{work / 'recon.db'}", ""
     settings = Settings(_env_file=None, database_url=url, data_dir=work / "data", environment="test")
+    migrate_started = time.perf_counter()
     upgrade_head(settings)  # as the migration job does in production (a kept database: new indexes)
+    migrate_s = round(time.perf_counter() - migrate_started, 2)
     report: dict[str, Any] = {
         "database": database,
         "load_average_1m_at_start": round(os.getloadavg()[0], 2),
         "rows": kept.get("rows", args.rows),
         "reused": str(args.reuse) if args.reuse else None,
+        "migrate_s": migrate_s,
     }
     server, base = start_server(url, work, password)
     try:
@@ -349,7 +364,7 @@ def main() -> None:
                 report["run_vs_cli"] = round(report["run_through_api_s"] / report["cli_match_s"], 2)
         print(json.dumps(report, indent=2))
         if args.lists:
-            time_lists(api, url, run, args.requests, args.only, report)
+            time_lists(api, url, run, args.requests, args.only, report, server.pid)
         report["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     finally:
         server.send_signal(signal.SIGTERM)
