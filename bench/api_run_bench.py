@@ -4,6 +4,8 @@ database or a SQLite file (the embedded default), the demo ledger and bank files
     uv run python bench/api_run_bench.py --rows 1000000                      # PostgreSQL
     uv run python bench/api_run_bench.py --rows 100000 --database sqlite --cli
     uv run python bench/api_run_bench.py --rows 100000 --demo-dir /tmp/demo100k   # reuse generated files
+    uv run python bench/api_run_bench.py --rows 1000000 --keep-db --no-lists     # keep the run (state file)
+    uv run python bench/api_run_bench.py --reuse bench/out/api_run_bench_postgres_kept.json  # lists only
 
 Phases (wall seconds, measured from outside except where noted): upload of each file (the two in parallel),
 ingest of each dataset (its job's started -> finished), the run (queue wait, then the task's own phases from
@@ -87,11 +89,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Api:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, password: str = ADMIN_PASSWORD) -> None:
         self.client = httpx.Client(base_url=base, timeout=600)
-        token = self.client.post(
-            "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        )
+        self.password = password
+        self.login()
+
+    def login(self) -> None:
+        """A fresh access token: they expire after 15 minutes, and timing every list at 1M takes longer."""
+        token = self.client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": self.password})
         token.raise_for_status()
         self.client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
@@ -165,35 +170,8 @@ def time_decisions(api: Api, project_id: str, run_id: str, requests: int) -> dic
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--demo-dir", type=Path, default=None, help="reuse (or create) the demo files here")
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--cli", action="store_true", help="also time `recon match` on the same files")
-    parser.add_argument("--lists", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--requests", type=int, default=TIMED_REQUESTS, help="per list, depth and limit")
-    parser.add_argument(
-        "--only", default="", help="comma-separated name prefixes of the lists to time (default: all)"
-    )
-    args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="recon-run-bench-"))
-    demo_dir = args.demo_dir or work / "demo"
-    if not (demo_dir / "ledger.csv").exists():
-        started = time.perf_counter()
-        generate(args.rows, demo_dir)
-        print(f"generated the demo files ({args.rows} rows) in {time.perf_counter() - started:.1f} s")
-    files = {"left": demo_dir / "ledger.csv", "right": demo_dir / "bank.csv"}
-    if args.database == "postgres":
-        url, name = create_database()
-    else:
-        url, name = f"sqlite:///{work / 'recon.db'}", ""
-    settings = Settings(_env_file=None, database_url=url, data_dir=work / "data", environment="test")
-    upgrade_head(settings)  # as the migration job does in production
+def start_server(url: str, work: Path, password: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`recon serve` with the embedded worker on `url`, ready."""
     port = free_port()
     env = {
         **os.environ,
@@ -208,7 +186,7 @@ def main() -> None:
         "RATE_LIMIT_READ": "1000000/minute",
         "RATE_LIMIT_WRITE": "1000000/minute",
         "RECON_ADMIN_EMAIL": ADMIN_EMAIL,
-        "RECON_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "RECON_ADMIN_PASSWORD": password,
         "LOG_LEVEL": "INFO",
         "AUTO_MIGRATE": "false",
     }
@@ -217,101 +195,176 @@ def main() -> None:
         [sys.executable, "-m", "recon.cli", "serve"], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    report: dict[str, Any] = {
-        "database": args.database,
-        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-        "rows": args.rows,
-        "files_mb": {k: round(p.stat().st_size / 1e6, 1) for k, p in files.items()},
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise SystemExit("recon serve did not become ready (see bench/out/api_run_bench_server.log)")
+        time.sleep(0.1)
+
+
+def run_through_api(
+    api: Api, base: str, files: dict[str, Path], rules: Path, report: dict[str, Any]
+) -> dict[str, Any]:
+    """Upload both files, ingest them, run the rules; the phases into `report`. Returns the run."""
+    project_id = api.call("POST", "/api/v1/projects", json={"name": "run bench"})["id"]
+    ruleset_id = api.call(
+        "POST", f"/api/v1/projects/{project_id}/rulesets", json={"name": "demo", "text": rules.read_text()}
+    )["id"]
+    t0 = time.perf_counter()
+    headers = dict(api.client.headers)
+    with ThreadPoolExecutor(2) as pool:
+        futures = {side: pool.submit(upload, base, headers, project_id, path) for side, path in files.items()}
+        uploaded = {side: future.result() for side, future in futures.items()}
+    datasets = {}
+    for side, (dataset_id, seconds) in uploaded.items():
+        report[f"upload_{side}_s"] = round(seconds, 2)
+        datasets[side] = api.wait(f"/api/v1/projects/{project_id}/datasets/{dataset_id}", ("ready", "failed"))
+        if datasets[side]["status"] != "ready":
+            raise SystemExit(f"ingestion of {side} failed: {datasets[side]['error']}")
+    for side, dataset in datasets.items():
+        job = api.call("GET", f"/api/v1/jobs/{dataset['job_id']}")
+        report[f"ingest_{side}_s"] = round(stamp(job["finished_at"]) - stamp(job["started_at"]), 2)
+    report["uploads_and_ingests_s"] = round(time.perf_counter() - t0, 2)
+
+    run = api.call(
+        "POST",
+        f"/api/v1/projects/{project_id}/runs",
+        json={
+            "left_dataset_id": datasets["left"]["id"],
+            "right_dataset_id": datasets["right"]["id"],
+            "ruleset_id": ruleset_id,
+        },
+    )
+    run = api.wait(f"/api/v1/runs/{run['id']}", ("succeeded", "failed", "cancelled"))
+    report["end_to_end_s"] = round(time.perf_counter() - t0, 2)
+    if run["status"] != "succeeded":
+        raise SystemExit(f"the run {run['status']}: {run['error']}")
+    job = run["job"]
+    full_job = api.call("GET", f"/api/v1/jobs/{job['id']}")
+    report["run_job_s"] = round(stamp(full_job["finished_at"]) - stamp(full_job["started_at"]), 2)
+    report["run_wait_in_queue_s"] = round(stamp(full_job["started_at"]) - stamp(run["created_at"]), 2)
+    report["run_phases_s"] = run["summary"]["phases_s"]
+    summary = run["summary"]
+    report["run_through_api_s"] = round(stamp(run["finished_at"]) - stamp(run["created_at"]), 2)
+    report["results"] = {
+        "groups": sum(p["groups"] for p in summary["passes"]),
+        "items": summary["left"]["rows"] + summary["right"]["rows"],
+        "unmatched_left": summary["left"]["unmatched"] + summary["left"]["rejected"],
+        "matched_left": summary["left"]["matched"],
     }
+    return run
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_lists(
+    api: Api, url: str, run: dict[str, Any], requests: int, only: str, report: dict[str, Any], server_pid: int
+) -> None:
+    first_pass = run["summary"]["passes"][0]["name"]
+    cases = review_lists(first_pass, Decimal("1000"))
+    prefixes = tuple(p.strip() for p in only.split(",") if p.strip())
+    if prefixes:
+        cases = [case for case in cases if case.name.startswith(prefixes)]
+    print(f"lists of the run ({requests} requests per list, depth and limit)\n{LIST_HEADER}")
+
+    def server_cpu_s() -> float:
+        return process_cpu_s(server_pid)
+
+    measure_lists(
+        api.client, url, run["id"], cases, requests, before_case=api.login, server_cpu_s=server_cpu_s
+    )
+    report["lists"] = {case.name: case.figures for case in cases}
+    if not prefixes or "decisions".startswith(prefixes):
+        api.login()  # the token of the lists' start may have expired (15 minutes) by now
+        report["decisions"] = time_decisions(api, run["project_id"], run["id"], requests)
+        print(json.dumps({"decisions": report["decisions"]}, indent=2))
+    met = [f["p99_target_met"] for c in cases for k, f in c.figures.items() if k not in ("rows", "plan_deep")]
+    report["lists_p99_targets_met"] = f"{sum(met)}/{len(met)}"
+    print(f"list p99 targets met: {report['lists_p99_targets_met']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--demo-dir", type=Path, default=None, help="reuse (or create) the demo files here")
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="keep the database (SQLite: its directory); state in bench/out/api_run_bench_<db>_kept.json",
+    )
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        help="a kept run's state file: migrate its database to head, serve it and time the lists only",
+    )
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--cli", action="store_true", help="also time `recon match` on the same files")
+    parser.add_argument("--lists", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--requests", type=int, default=TIMED_REQUESTS, help="per list, depth and limit")
+    parser.add_argument(
+        "--only", default="", help="comma-separated name prefixes of the lists to time (default: all)"
+    )
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    kept: dict[str, Any] = json.loads(args.reuse.read_text()) if args.reuse else {}
+    database = kept.get("database", args.database)
+    password = kept.get("password", ADMIN_PASSWORD)
+    if kept:
+        work, url, name = Path(kept["work"]), kept["url"], ""  # a reused database is never dropped here
+    else:
+        work = Path(tempfile.mkdtemp(prefix="recon-run-bench-"))
+        if database == "postgres":
+            url, name = create_database()
+        else:
+            url, name = f"sqlite:///{work / 'recon.db'}", ""
+    settings = Settings(_env_file=None, database_url=url, data_dir=work / "data", environment="test")
+    migrate_started = time.perf_counter()
+    upgrade_head(settings)  # as the migration job does in production (a kept database: new indexes)
+    migrate_s = round(time.perf_counter() - migrate_started, 2)
+    report: dict[str, Any] = {
+        "database": database,
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+        "rows": kept.get("rows", args.rows),
+        "reused": str(args.reuse) if args.reuse else None,
+        "migrate_s": migrate_s,
+    }
+    server, base = start_server(url, work, password)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("recon serve did not become ready (see bench/out/api_run_bench_server.log)")
-            time.sleep(0.1)
-        api = Api(base)
-        project_id = api.call("POST", "/api/v1/projects", json={"name": "run bench"})["id"]
-        rules_text = (demo_dir / "rules.yaml").read_text()
-        ruleset_id = api.call(
-            "POST", f"/api/v1/projects/{project_id}/rulesets", json={"name": "demo", "text": rules_text}
-        )["id"]
-
-        t0 = time.perf_counter()
-        headers = dict(api.client.headers)
-        with ThreadPoolExecutor(2) as pool:
-            futures = {
-                side: pool.submit(upload, base, headers, project_id, path) for side, path in files.items()
-            }
-            uploaded = {side: future.result() for side, future in futures.items()}
-        datasets = {}
-        for side, (dataset_id, seconds) in uploaded.items():
-            report[f"upload_{side}_s"] = round(seconds, 2)
-            datasets[side] = api.wait(
-                f"/api/v1/projects/{project_id}/datasets/{dataset_id}", ("ready", "failed")
-            )
-            if datasets[side]["status"] != "ready":
-                raise SystemExit(f"ingestion of {side} failed: {datasets[side]['error']}")
-        for side, dataset in datasets.items():
-            job = api.call("GET", f"/api/v1/jobs/{dataset['job_id']}")
-            report[f"ingest_{side}_s"] = round(stamp(job["finished_at"]) - stamp(job["started_at"]), 2)
-        report["uploads_and_ingests_s"] = round(time.perf_counter() - t0, 2)
-
-        run = api.call(
-            "POST",
-            f"/api/v1/projects/{project_id}/runs",
-            json={
-                "left_dataset_id": datasets["left"]["id"],
-                "right_dataset_id": datasets["right"]["id"],
-                "ruleset_id": ruleset_id,
-            },
-        )
-        run = api.wait(f"/api/v1/runs/{run['id']}", ("succeeded", "failed", "cancelled"))
-        report["end_to_end_s"] = round(time.perf_counter() - t0, 2)
-        if run["status"] != "succeeded":
-            raise SystemExit(f"the run {run['status']}: {run['error']}")
-        job = run["job"]
-        full_job = api.call("GET", f"/api/v1/jobs/{job['id']}")
-        report["run_job_s"] = round(stamp(full_job["finished_at"]) - stamp(full_job["started_at"]), 2)
-        report["run_wait_in_queue_s"] = round(stamp(full_job["started_at"]) - stamp(run["created_at"]), 2)
-        report["run_phases_s"] = run["summary"]["phases_s"]
-        summary = run["summary"]
-        groups = sum(p["groups"] for p in summary["passes"])
-        unmatched_left = summary["left"]["unmatched"] + summary["left"]["rejected"]
-        report["run_through_api_s"] = round(stamp(run["finished_at"]) - stamp(run["created_at"]), 2)
-        report["results"] = {
-            "groups": groups,
-            "items": summary["left"]["rows"] + summary["right"]["rows"],
-            "unmatched_left": unmatched_left,
-            "matched_left": summary["left"]["matched"],
-        }
-        if args.cli:
-            report["cli_match_s"] = round(time_cli(files, demo_dir / "rules.yaml", work / "cli-out"), 2)
-            report["run_vs_cli"] = round(report["run_through_api_s"] / report["cli_match_s"], 2)
+        api = Api(base, password)
+        if kept:
+            run = api.call("GET", f"/api/v1/runs/{kept['run_id']}")
+        else:
+            demo_dir = args.demo_dir or work / "demo"
+            if not (demo_dir / "ledger.csv").exists():
+                started = time.perf_counter()
+                generate(args.rows, demo_dir)
+                print(f"generated the demo files ({args.rows} rows) in {time.perf_counter() - started:.1f} s")
+            files = {"left": demo_dir / "ledger.csv", "right": demo_dir / "bank.csv"}
+            report["files_mb"] = {k: round(p.stat().st_size / 1e6, 1) for k, p in files.items()}
+            run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
+            if args.keep_db:
+                state = {"database": database, "url": url, "work": str(work), "password": password}
+                state |= {"run_id": run["id"], "rows": args.rows}
+                (OUT / f"api_run_bench_{database}_kept.json").write_text(json.dumps(state, indent=2) + "\n")
+            if args.cli:
+                report["cli_match_s"] = round(time_cli(files, demo_dir / "rules.yaml", work / "cli-out"), 2)
+                report["run_vs_cli"] = round(report["run_through_api_s"] / report["cli_match_s"], 2)
         print(json.dumps(report, indent=2))
         if args.lists:
-            first_pass = summary["passes"][0]["name"]
-            cases = review_lists(first_pass, Decimal("1000"))
-            if args.only:
-                prefixes = tuple(p.strip() for p in args.only.split(","))
-                cases = [case for case in cases if case.name.startswith(prefixes)]
-            print(f"lists of the run ({args.requests} requests per list, depth and limit)\n{LIST_HEADER}")
-            measure_lists(api.client, url, run["id"], cases, args.requests)
-            report["lists"] = {case.name: case.figures for case in cases}
-            report["decisions"] = time_decisions(api, project_id, run["id"], args.requests)
-            print(json.dumps({"decisions": report["decisions"]}, indent=2))
-            met = [
-                f["p99_target_met"]
-                for c in cases
-                for k, f in c.figures.items()
-                if k != "rows" and k != "plan_deep"
-            ]
-            report["lists_p99_targets_met"] = f"{sum(met)}/{len(met)}"
-            print(f"list p99 targets met: {report['lists_p99_targets_met']}")
+            time_lists(api, url, run, args.requests, args.only, report, server.pid)
         report["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -321,9 +374,10 @@ def main() -> None:
             server.kill()
         if name and not args.keep_db:
             drop_database(name)
-        out = OUT / f"api_run_bench_{args.database}.json"
+        suffix = "_reused" if kept else ""
+        out = OUT / f"api_run_bench_{database}{suffix}.json"
         out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        if not args.keep_db:  # the SQLite database, the stored uploads and (unless --demo-dir) the demo files
+        if not args.keep_db and not kept:  # the SQLite database, the uploads and (unless --demo-dir) the demo
             shutil.rmtree(work, ignore_errors=True)
 
 

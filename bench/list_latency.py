@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -202,18 +203,33 @@ def time_pages(
 
 
 def measure_lists(
-    client: httpx.Client, database_url: str, run_id: str, cases: list[ListCase], requests: int
+    client: httpx.Client,
+    database_url: str,
+    run_id: str,
+    cases: list[ListCase],
+    requests: int,
+    before_case: Callable[[], None] | None = None,
+    server_cpu_s: Callable[[], float] | None = None,
 ) -> list[ListCase]:
+    """Time every case; `before_case` runs before each (e.g. a new login: a token lasts 15 minutes).
+    `server_cpu_s()`: the server's CPU seconds so far; each cell then also gets the server's CPU per request
+    (user + sys), a figure the machine's load inflates far less than the wall times."""
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         with Session(engine) as session:
             for case in cases:
+                if before_case is not None:
+                    before_case()
                 deep, length = deep_cursor(session, case, run_id)
                 case.figures = {"rows": length, "plan_deep": explain_deep(session, case, run_id, deep)}
                 url = f"/api/v1/runs/{run_id}/{case.path}"
                 for depth, start in (("shallow", None), ("deep", deep)):
                     for limit in (100, 1000):
+                        cpu_before = server_cpu_s() if server_cpu_s else 0.0
                         figures = time_pages(client, url, case.params, start, limit, requests)
+                        if server_cpu_s is not None:
+                            cpu = (server_cpu_s() - cpu_before) / requests
+                            figures["server_cpu_ms_per_request"] = round(cpu * 1000, 2)
                         case.figures[f"{depth}_limit_{limit}"] = figures
                 print_case(case)
     finally:
@@ -228,10 +244,17 @@ def print_case(case: ListCase) -> None:
             f = case.figures[f"{depth}_limit_{limit}"]
             mark = "" if f["p99_target_met"] else "!"
             cells.append(f"{f['median_ms']:7.1f}/{f['p99_ms']:7.1f}{mark:1s}")
-    print(f"  {case.name:38s} {case.figures['rows']:>8d}  " + "  ".join(cells), flush=True)
+    cpu = [
+        f"{case.figures[f'{d}_limit_{n}'].get('server_cpu_ms_per_request', 0):.1f}"
+        for d in ("shallow", "deep")
+        for n in (100, 1000)
+    ]
+    line = f"  {case.name:38s} {case.figures['rows']:>8d}  " + "  ".join(cells)
+    print(f"{line}  cpu {'/'.join(cpu)}", flush=True)
 
 
 LIST_HEADER = (
     f"  {'list':38s} {'rows':>8s}  {'shallow 100':>16s}  {'shallow 1000':>16s}  {'deep 100':>16s}  "
-    f"{'deep 1000':>16s}   (median/p99 ms; ! = p99 over target 20 ms at 100, 60 ms at 1000)"
+    f"{'deep 1000':>16s}   (median/p99 ms; ! = p99 over target 20 ms at 100, 60 ms at 1000; server CPU ms "
+    "per request, same cells)"
 )

@@ -62,3 +62,16 @@ def test_exception_group_lists_are_index_scans_on_sqlite(
     stmt = filtered_groups(select(*(k.column for k in keys)), "r1", GroupFilters(status=(status,)), TODAY)
     plan = _plan(db_engine, _segment(stmt, keys, False, None).limit(101))
     assert "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("sort", [GroupSort.AMOUNT, GroupSort.AMOUNT_DESC])
+@pytest.mark.parametrize("status", [GroupStatus.MATCHED, GroupStatus.SUGGESTED, GroupStatus.BREAK])
+def test_group_lists_by_amount_are_index_scans_in_every_status(
+    db_engine: Engine, sort: GroupSort, status: GroupStatus
+) -> None:
+    """Matched groups by amount included (the index was partial, open statuses only: a sort of the run)."""
+    keys = resolve(GROUP_ORDERS, sort.value)
+    stmt = filtered_groups(select(*(k.column for k in keys)), "r1", GroupFilters(status=(status,)), TODAY)
+    plan = _plan(db_engine, _segment(stmt, keys, False, None).limit(101))
+    assert "ix_match_groups_run_id_status_left_total_seq" in plan and "TEMP B-TREE" not in plan, plan

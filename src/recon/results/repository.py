@@ -14,6 +14,7 @@ from sqlalchemy import (
     Row,
     Text,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -242,6 +243,20 @@ def filtered_items(stmt: Any, run_id: str, f: ItemFilters, today: dt.date) -> An
     return stmt.where(*age_bounds(RunItem.opened_at, f.min_age, f.max_age, today))
 
 
+# The members of a page of groups, built once (0.5 ms of a 100-group page was building it). One seek per group
+# in the (run_id, group_id) index. No `BETWEEN min AND max` beside it: for a page sorted by amount the ids
+# spread over the run and SQLite walked the whole range (100 groups: 151 -> 20 ms at 100k x 100k);
+# PostgreSQL has the run's statistics from its results transaction.
+MEMBERS = (
+    select(*ITEM_COLUMNS)
+    .where(
+        RunItem.run_id == bindparam("run_id"),
+        RunItem.group_id.in_(bindparam("group_ids", expanding=True)),
+    )
+    .order_by(RunItem.group_id, RunItem.side, RunItem.row_no)
+)
+
+
 class ResultsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -310,15 +325,7 @@ class ResultsRepository:
         found: dict[int, list[Row[Any]]] = {gid: [] for gid in group_ids}
         if not group_ids:
             return found
-        ids = sorted(group_ids)
-        rows = self._core.execute(
-            select(*ITEM_COLUMNS)
-            # One seek per group in the (run_id, group_id) index. No `BETWEEN min AND max` beside it: for a
-            # page sorted by amount the ids spread over the run and SQLite walked the whole range (100 groups:
-            # 151 -> 20 ms at 100k x 100k); PostgreSQL has the run's statistics from its results transaction.
-            .where(RunItem.run_id == run_id, RunItem.group_id.in_(ids))
-            .order_by(RunItem.group_id, RunItem.side, RunItem.row_no)
-        )
+        rows = self._core.execute(MEMBERS, {"run_id": run_id, "group_ids": sorted(group_ids)}).all()
         for item in rows:
             found[item.group_id].append(item)
         return found

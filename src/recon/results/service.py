@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import lru_cache
 from typing import Any
 
 from pydantic_core import to_json
@@ -38,10 +39,16 @@ from recon.results.schemas import (
 from recon.runs.repository import RunRepository
 
 
+# A page of 1000 groups renders ~5000 amounts and ~3000 ages, most of them repeated (a group's totals are its
+# members' amounts, its difference is mostly zero, a run's exceptions open at its time): cached, rendering
+# was the largest cost of a 1000-group page (docs/adr/0026-lists-at-index-speed.md). Pure functions of
+# their arguments; bounded caches.
+@lru_cache(maxsize=16_384)
 def age_days(opened_at: dt.datetime | None, today: dt.date) -> int | None:
     return None if opened_at is None else (today - opened_at.astimezone(dt.UTC).date()).days
 
 
+@lru_cache(maxsize=65_536)
 def _money(value: object, currency: str | None) -> str | None:
     """A money column read raw (results.repository GROUP_MONEY / ITEM_MONEY) as the API shows it."""
     return None if value is None else render_stored_amount(value, currency)
