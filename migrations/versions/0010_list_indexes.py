@@ -1,6 +1,6 @@
 """match_groups: the (run_id, status, left_total, seq) index covers every status, matched included
 
-Revision ID: 0011_list_indexes
+Revision ID: 0010_list_indexes
 Revises: 0009_run_backend
 
 "Matched groups by amount" had no index (the amount index was partial, `status <> 'matched'`): every page of
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_list_indexes"
+revision: str = "0010_list_indexes"
 down_revision: str | None = "0009_run_backend"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
