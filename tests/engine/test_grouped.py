@@ -105,6 +105,22 @@ def test_groups_that_match_nothing_whole_are_searched_for_subsets():
         assert len({"A" if name in ("L1", "L2", "L3", "L4") else "B" for name in lefts}) == 1
 
 
+def test_groups_searched_inside_with_no_candidate_at_all_stay_unmatched():
+    """A group above max_group_size is searched inside, but no bank line is within its date window: no
+    candidate edge at all (the search once failed on the empty edge list)."""
+    left = side(
+        ["L1", "L2", "L3", "L4", "L5"],
+        ["1.00", "2.00", "3.00", "4.00", "5.00"],
+        ["2024-01-01"] * 5,
+        payer=["A"] * 5,
+    )
+    right = side(["R1"], ["3.00"], ["2024-03-01"])
+    result = reconcile(left, right, rules_for(BATCHES))
+    assert groups_of(result) == []
+    assert set(reasons_of(result.unmatched_left).values()) == {"no_candidate"}
+    assert reasons_of(result.unmatched_right) == {"R1": "no_candidate"}
+
+
 def test_a_group_with_two_subsets_for_one_record_is_suggested():
     left = side(
         ["L1", "L2", "L3", "L4"], ["5.00", "7.00", "4.00", "8.00"], ["2024-01-01"] * 4, payer=["A"] * 4

@@ -234,7 +234,8 @@ def _search_groups(
     many_rival, one_rival = (LEFT_RIVAL, RIGHT_RIVAL) if many == "left" else (RIGHT_RIVAL, LEFT_RIVAL)
     blocks: dict[int, IntArray] = {}  # group (its first record) -> its candidate edges
     order = np.lexsort((one_of, leader_of))
-    bounds_at = np.flatnonzero(np.r_[True, leader_of[order][1:] != leader_of[order][:-1]])
+    # the first edge of each group's run of edges (none when no group has a candidate)
+    bounds_at = np.flatnonzero(np.r_[len(order) > 0, leader_of[order][1:] != leader_of[order][:-1]])
     for k, begin in enumerate(bounds_at.tolist()):
         end = int(bounds_at[k + 1]) if k + 1 < len(bounds_at) else len(order)
         blocks[int(leader_of[order[begin]])] = order[begin:end]
