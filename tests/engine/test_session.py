@@ -74,3 +74,64 @@ def test_huge_components_fall_back_to_greedy_and_say_so(monkeypatch: pytest.Monk
     explanations = [json.loads(e) for e in result.matches.column("explanation").to_pylist() if e]
     assert len(explanations) == 3
     assert all(e["assignment"] == "greedy" for e in explanations)
+
+
+DERIVED_RULES = """\
+  - name: exact
+    kind: one_to_one
+    match:
+      - {left: ref, right: ref, op: equals, normalize: [digits]}
+  - name: near
+    kind: one_to_one
+    match:
+      - {left: amount, right: amount, op: tolerance, abs: 1}
+    score:
+      - {left: name, right: name, method: jaro_winkler}
+  - name: again
+    kind: one_to_one
+    match:
+      - {left: amount, right: amount, op: tolerance, abs: 2}
+      - {left: name, right: name, op: similarity, method: jaro_winkler, min: 0.5}
+"""
+
+
+def named_tables(n: int = 40):
+    names = ["ACME TRADING", "Acme Trdg GmbH", "ZED Corp", "zed corporation", "Bolt & Sons"]
+    left = side(
+        [f"L{i:03d}" for i in range(n)],
+        [f"{i % 7}.00" for i in range(n)],
+        ref=[f"INV-{i}" if i % 4 else None for i in range(n)],
+        name=[names[i % 5] for i in range(n)],
+    )
+    right = side(
+        [f"B{i:03d}" for i in range(n)],
+        [f"{i % 5}.50" for i in range(n)],
+        ref=[f"inv {i}" if i % 3 else None for i in range(n)],
+        name=[names[(i * 3) % 5] for i in range(n)],
+    )
+    return left, right
+
+
+def test_derived_columns_are_dropped_after_their_last_pass_with_the_same_results(monkeypatch):
+    from recon.engine.executor import Session
+
+    dropped: list[list[tuple]] = []
+    original = Session.drop_derived
+
+    def spy(self, keep):  # type: ignore[no-untyped-def]
+        dropped.append(original(self, keep))
+        return dropped[-1]
+
+    left, right = named_tables()
+    rules = rules_for(DERIVED_RULES)
+    monkeypatch.setattr(Session, "drop_derived", spy)
+    result = reconcile(left, right, rules)
+    # the reference digits go after `exact`; the names (read by both later passes) after the last pass
+    assert sorted(dropped[0]) == [("left", "ref", ("digits",)), ("right", "ref", ("digits",))]
+    assert dropped[1] == []
+    assert {key[1] for key in dropped[2]} == {"name"}
+    monkeypatch.setattr(Session, "drop_derived", lambda self, keep: [])
+    kept = reconcile(left, right, rules)
+    assert result.matches.equals(kept.matches)
+    assert result.unmatched_left.equals(kept.unmatched_left)
+    assert result.unmatched_right.equals(kept.unmatched_right)

@@ -30,6 +30,7 @@ from recon.engine.planner import (
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
+DerivedKey = tuple[str, str, Derivation]  # (side, column, derivation)
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 ALIAS = {"left": "L", "right": "R"}
@@ -140,7 +141,8 @@ class Session:
         self.backend = backend or DuckDBBackend(memory_limit, temp_dir, threads)
         self.threads = self.backend.threads
         self.sides: dict[str, Side] = {}
-        self.derived: dict[tuple[str, str, Derivation], str] = {}
+        self.derived: dict[tuple[str, str, Derivation], str] = {}  # held derived columns: their alias
+        self._aliases: dict[tuple[str, str, Derivation], str] = {}  # every alias given (kept when dropped)
         self.extra: dict[str, dict[str, pa.Array]] = {"left": {}, "right": {}}
         self.columns: dict[tuple[str, str], pa.Array] = {}
         self._columns_lock = threading.Lock()
@@ -187,7 +189,9 @@ class Session:
         """(Re)register a side with its record index and derived columns."""
         side = self.sides[name]
         table = side.table.append_column("__rid", pa.array(np.arange(side.n, dtype=np.int64)))
-        for alias, values in self.extra[name].items():
+        with self._columns_lock:
+            extra = list(self.extra[name].items())
+        for alias, values in extra:
             table = table.append_column(alias, values)
         self.register(ALIAS[name], table)
 
@@ -219,10 +223,61 @@ class Session:
                 derived = normalize_in_chunks(values, derivation)
         with self._columns_lock:
             if key not in self.derived:
-                alias = f"__t{len(self.derived)}"
+                # a column dropped after its last planned pass and needed again keeps its name: plans
+                # made before refer to it
+                alias = self._aliases.setdefault(key, f"__t{len(self._aliases)}")
                 self.extra[side][alias] = derived
                 self.derived[key] = alias
             return self.derived[key]
+
+    def derived_values(self, side: str, column: str, derivation: Derivation) -> pa.Array:
+        """The values of a derived column (see derive)."""
+        while True:
+            alias = self.derive(side, column, derivation)
+            with self._columns_lock:
+                values = self.extra[side].get(alias)
+            if values is not None:
+                return values  # else dropped meanwhile (drop_derived): derived again
+
+    def needs(self, plan: PassPlan) -> set[DerivedKey]:
+        """The derived columns a pass reads: those its SQL names (plan.columns), the normalized texts of
+        its weighted items (word weights) and of its word blocking (token tables, refined blocks)."""
+        with self._columns_lock:
+            named = dict(self.derived)
+        wanted: set[DerivedKey] = set()
+        for side, columns in plan.columns.items():
+            sql_text = " ".join(columns.values())
+            wanted.update(k for k, alias in named.items() if k[0] == side and sql.quote(alias) in sql_text)
+        texts = [part.text for part in plan.scores] + [c.text for c in plan.checks if c.text is not None]
+        if plan.refine is not None and plan.refine.text is not None:
+            texts.append(plan.refine.text)
+        for text in texts:
+            if text.weighted:
+                wanted.add(("left", text.left_column, text.normalize))
+                wanted.add(("right", text.right_column, text.normalize))
+        words = {plan.tokens.condition} if plan.tokens is not None else set()
+        # refined blocks on a contains condition (a grouped pass's step inside its groups has them too)
+        words.update(i for i, cond in enumerate(plan.spec.match) if cond.op == "contains")
+        for index in words:
+            if index is not None:
+                cond = plan.spec.match[index]
+                wanted.add(("left", cond.left, (*cond.normalize, "upper")))
+                wanted.add(("right", cond.right, (*cond.normalize, "upper")))
+        return wanted
+
+    def drop_derived(self, keep: set[DerivedKey]) -> list[DerivedKey]:
+        """Drop the derived columns (and their text codes) not in `keep`, after the last pass that reads
+        them; the sides are registered again without them. A dropped column asked for again is derived
+        again under its old name (same values). Returns the dropped keys."""
+        with self._columns_lock:
+            dropped = [key for key in self.derived if key not in keep]
+            for key in dropped:
+                side, alias = key[0], self.derived.pop(key)
+                del self.extra[side][alias]
+                self._codes.pop((side, f"codes {alias}"), None)
+        for side in sorted({key[0] for key in dropped}):
+            self.publish(side)
+        return dropped
 
     def duplicates(self, side: Side) -> tuple[IntArray, IntArray]:
         """(rid, first rid) of records identical to a lower-id record on every column but the id."""
@@ -433,7 +488,7 @@ class Session:
             known = self._codes.get(key)
         if known is not None:
             return known
-        encoded = pc.dictionary_encode(self.extra[side][alias])
+        encoded = pc.dictionary_encode(self.derived_values(side, column, normalizers))
         indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
         codes = np.asarray(indices, dtype=np.int64) + 1
         with self._columns_lock:
@@ -446,7 +501,7 @@ class Session:
         cond = plan.spec.match[plan.tokens.condition]
         names = ("__tl", "__tr")
         for side, column, name in (("left", cond.left, names[0]), ("right", cond.right, names[1])):
-            values = self.extra[side][self.derive(side, column, (*cond.normalize, "upper"))]
+            values = self.derived_values(side, column, (*cond.normalize, "upper"))
             rids, words = frequency.record_words(values)
             self.register(name, pa.table({"rid": rids, "tok": words}))
         return names
@@ -465,7 +520,7 @@ class Session:
         cond = plan.spec.match[plan.refine.contains]
         found = {}
         for side, column in (("left", cond.left), ("right", cond.right)):
-            values = self.extra[side][self.derive(side, column, (*cond.normalize, "upper"))]
+            values = self.derived_values(side, column, (*cond.normalize, "upper"))
             found[side] = frequency.record_words(values)
         # the value looked for keeps its rarest word; the text searched keeps all its words
         sought = "left" if cond.direction == "right_contains_left" else "right"
@@ -482,12 +537,14 @@ class Session:
     ) -> frequency.Vocabulary:
         """Word weights of a text item's columns over the records open in the pass (both sides: the data's
         own frequencies); `vocabularies`: those of an earlier pass (its explanations)."""
+        chosen = vocabularies or self.vocabularies
+        known = chosen.known(text.vocabulary)  # built: the columns may be dropped since (explanations)
+        if known is not None:
+            return known
         columns = {}
         for side, column in (("left", text.left_column), ("right", text.right_column)):
-            alias = self.derive(side, column, text.normalize)
-            columns[side] = self.extra[side][alias]
+            columns[side] = self.derived_values(side, column, text.normalize)
         with stage(f"vocabulary {text.left_column}/{text.right_column}"):
-            chosen = vocabularies or self.vocabularies
             return chosen.get(text.vocabulary, columns["left"], columns["right"])
 
     def token_set(self, table: pa.Table, left: str, right: str) -> FloatArray:

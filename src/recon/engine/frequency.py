@@ -225,6 +225,11 @@ class Vocabularies:
         self._built: dict[tuple[str, str, tuple[str, ...]], Vocabulary] = {}
         self._lock = threading.Lock()
 
+    def known(self, key: tuple[str, str, tuple[str, ...]]) -> Vocabulary | None:
+        """The vocabulary when it is built already."""
+        with self._lock:
+            return self._built.get(key)
+
     def get(self, key: tuple[str, str, tuple[str, ...]], left: pa.Array, right: pa.Array) -> Vocabulary:
         with self._lock:
             if key not in self._built:

@@ -77,7 +77,8 @@ def reconcile(
             session.publish(name)
         reasons = Reasons({name: side.n for name, side in sides.items()})
         results: list[PassResult] = []
-        for pass_plan in plan.passes:
+        needs = [session.needs(pass_plan) for pass_plan in plan.passes]
+        for position, pass_plan in enumerate(plan.passes):
             spec = pass_plan.spec
             if progress:
                 progress(ProgressEvent(spec.index, spec.name, len(plan.passes), "start", 0, 0, 0))
@@ -92,6 +93,9 @@ def reconcile(
             available["right"][result.used(1)] = False
             results.append(result)
             result.pack(session)
+            # normalized columns no later pass reads (explanations keep the vocabularies they need)
+            with stage(f"pass {spec.index + 1} {spec.name}: drop derived columns"):
+                session.drop_derived(set().union(*needs[position + 1 :]))
             release_free_memory()  # the pass's candidate arrays and query results are gone
             if progress:
                 used_left, used_right = len(result.used(0)), len(result.used(1))
