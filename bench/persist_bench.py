@@ -157,6 +157,11 @@ def _persist_once(
         session.close()
 
 
+def _indexes(session: Session) -> set[str]:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return set(session.scalars(text(SECONDARY_INDEXES if postgres else SQLITE_INDEXES)))
+
+
 def _vacuum(engine: Engine) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "postgresql":
@@ -192,6 +197,7 @@ def main() -> None:
     with factory() as session:
         persist.delete_results(session, args.run_id)
         session.commit()
+        schema = _indexes(session)
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
     cpus: dict[tuple[str, str], list[float]] = defaultdict(list)
     for _ in range(args.repeat):
@@ -200,6 +206,9 @@ def main() -> None:
             for name, seconds, cpu in _persist_once(factory, args.run_id, variant, outcome, inputs.carry):
                 times[(variant, name)].append(seconds)
                 cpus[(variant, name)].append(cpu)
+            with factory() as session:  # a variant's set-up must not outlive its rolled-back transaction
+                if _indexes(session) != schema:
+                    raise SystemExit(f"variant {variant} left the results' indexes changed")
     print(
         f"{'variant':14s} {'step':8s} {'median':>7s} {'min':>7s} {'max':>7s} {'cpu':>7s} {'cpu min':>7s}"
         f"  (s, {args.repeat} repetitions; load average {os.getloadavg()[0]:.1f})"
