@@ -51,3 +51,25 @@ def test_a_bad_row_fails_the_whole_insert() -> None:
         )
         with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
             persist.insert_rows(session, "t", pa.table({"state": ["a", "b", "z", "c"]}))
+
+
+def test_the_write_cache_is_the_connections_own_size_again_after_the_inserts() -> None:
+    """A run's inserts get a large page cache (docs/adr/0031); the pooled connection keeps its own size,
+    also when an insert fails, and the rows written under it are in the transaction."""
+    engine = create_engine("sqlite://")
+    with Session(engine) as session:
+        driver = session.connection().connection.driver_connection
+        driver.execute("PRAGMA cache_size = -1234")
+        session.execute(
+            text("CREATE TABLE t (id INTEGER PRIMARY KEY, state TEXT CHECK (state IN ('a', 'b')))")
+        )
+        seen: list[int] = []
+        with persist._write_cache(session):
+            seen.append(driver.execute("PRAGMA cache_size").fetchone()[0])
+            persist.insert_rows(session, "t", pa.table({"state": ["a", "b"]}))
+        assert seen == [-persist.SQLITE_WRITE_CACHE_KIB]
+        assert driver.execute("PRAGMA cache_size").fetchone()[0] == -1234
+        with pytest.raises(sqlite3.IntegrityError), persist._write_cache(session):
+            persist.insert_rows(session, "t", pa.table({"state": ["z"]}))
+        assert driver.execute("PRAGMA cache_size").fetchone()[0] == -1234
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 2
