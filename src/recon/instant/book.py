@@ -34,6 +34,7 @@ from recon.models import (
     RunItem,
     RunStatus,
 )
+from recon.models.instant import BookStatus
 from recon.models.runs import ItemState, UnmatchedReason
 
 log = structlog.get_logger("recon.instant")
@@ -104,7 +105,7 @@ def fill_book(session: Session, book: OpenItemBook, plan: InstantPlan) -> None:
         _insert(session, OpenItemKey, ("book_id", "pass_no", "key", "row_no"), keys)
         count += len(batch)
     book.items = book.open_items = count
-    book.status = "ready"
+    book.status = BookStatus.READY
     if session.get_bind().dialect.name == "postgresql":
         _analyze(session)
     book.updated_at = utcnow()

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime, one_of
 
 
 class DatasetStatus(enum.StrEnum):
@@ -32,13 +31,10 @@ class DatasetStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in DatasetStatus)
-
-
 class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "datasets"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status_valid"),
+        one_of("status", DatasetStatus),
         Index("ix_datasets_project_id_created_at_id", "project_id", "created_at", "id"),
         Index("ix_datasets_project_id_sha256", "project_id", "sha256"),
         # Idempotency-Key: the same key from the same user in a project names one upload.

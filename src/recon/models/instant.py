@@ -8,6 +8,7 @@ the code."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -15,7 +16,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin
 from recon.models.runs import RunKey
-from recon.models.types import Money, UTCDateTime
+from recon.models.types import EnumText, Money, UTCDateTime
+
+
+class BookStatus(enum.StrEnum):
+    BUILDING = "building"  # a job fills it (datasets above INSTANT_INLINE_INDEX_ROWS)
+    READY = "ready"
+    FAILED = "failed"  # rebuilt on the next request
 
 
 class OpenItemBook(IdMixin, TimestampMixin, Base):
@@ -30,9 +37,7 @@ class OpenItemBook(IdMixin, TimestampMixin, Base):
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     ruleset_version_id: Mapped[str] = mapped_column(ForeignKey("ruleset_versions.id", ondelete="CASCADE"))
     side: Mapped[str] = mapped_column(String(5))  # the dataset's side in the rule set
-    # building (a job fills it: datasets above INSTANT_INLINE_INDEX_ROWS), ready, or failed (rebuilt on
-    # the next request).
-    status: Mapped[str] = mapped_column(String(16), default="ready")
+    status: Mapped[BookStatus] = mapped_column(EnumText(BookStatus, 16), default=BookStatus.READY)
     job_id: Mapped[str | None] = mapped_column(String(36), default=None)
     seeded_from_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
     items: Mapped[int] = mapped_column(Integer, default=0)

@@ -190,7 +190,7 @@ class StatementRepository(Repository[Statement]):
 VERSION_CONFLICT = problem_type("version-conflict")
 
 # Members of a group in this status are in this state.
-ITEM_STATE_OF: dict[str, str] = {
+ITEM_STATE_OF: dict[str, ItemState] = {
     GroupStatus.MATCHED: ItemState.MATCHED,
     GroupStatus.SUGGESTED: ItemState.SUGGESTED,
     GroupStatus.BREAK: ItemState.BREAK,
