@@ -75,11 +75,29 @@ class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     ingested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
+# A record's own fields as every table of records carries them (dataset records, run items, open items;
+# value_date only where a dataset keeps it): readers list them once from here.
+RECORD_FIELDS = ("ext_id", "date", "amount", "currency", "reference", "counterparty", "description")
+
 # Dataset id of the bulk rows: byte-wise collation on PostgreSQL (cheaper index upkeep than the locale's).
 DatasetKey = String(36).with_variant(String(36, collation="C"), "postgresql")
 
 
-class DatasetRecord(Base):
+class RecordMixin:
+    """A record's own fields (RECORD_FIELDS and value_date) as a dataset keeps them, after the table's key
+    columns: dataset records and the open items copied from them."""
+
+    ext_id: Mapped[str] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    value_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    currency: Mapped[str | None] = mapped_column(Text, default=None)
+    reference: Mapped[str | None] = mapped_column(Text, default=None)
+    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class DatasetRecord(Base, RecordMixin):
     """One accepted record in the canonical shape. Written in bulk (COPY / executemany), never one ORM
     object per row; the key (dataset_id, row_no) is also the keyset order of record lists.
 
@@ -93,15 +111,7 @@ class DatasetRecord(Base):
 
     dataset_id: Mapped[str] = mapped_column(DatasetKey, primary_key=True)
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based data row of the file
-    ext_id: Mapped[str] = mapped_column(Text)
-    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    value_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
-    currency: Mapped[str | None] = mapped_column(Text, default=None)
-    reference: Mapped[str | None] = mapped_column(Text, default=None)
-    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
-    description: Mapped[str | None] = mapped_column(Text, default=None)
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None, sort_order=1)
 
 
 class DatasetRejection(Base):

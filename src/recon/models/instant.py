@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin
+from recon.models.datasets import RecordMixin
 from recon.models.runs import RunKey
-from recon.models.types import EnumText, Money, UTCDateTime
+from recon.models.types import EnumText, UTCDateTime
 
 
 class BookStatus(enum.StrEnum):
@@ -44,19 +44,11 @@ class OpenItemBook(IdMixin, TimestampMixin, Base):
     open_items: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class OpenItem(Base):
+class OpenItem(Base, RecordMixin):
     __tablename__ = "open_items"
 
     book_id: Mapped[str] = mapped_column(RunKey, primary_key=True)  # open_item_books.id; no FK (docstring)
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # the record's row in its dataset
-    ext_id: Mapped[str] = mapped_column(Text)
-    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    value_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
-    currency: Mapped[str | None] = mapped_column(Text, default=None)
-    reference: Mapped[str | None] = mapped_column(Text, default=None)
-    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
-    description: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class OpenItemClose(Base):
