@@ -23,7 +23,7 @@ from recon.core.errors import Conflict, NotFound, problem_type
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.repository import Repository, updated_rows
 from recon.models import Comment, Decision, MatchGroup, Run, RunItem, Statement
-from recon.models.review import CommentTarget, DecisionKind
+from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
 from recon.models.runs import GroupStatus, ItemState, UnmatchedReason
 from recon.models.types import UTCDateTime
 
@@ -110,8 +110,8 @@ def next_seq(session: Session, run_id: str) -> int:
 
 @dataclass(frozen=True)
 class DecisionFilter:
-    status: str | None = None
-    kind: str | None = None
+    status: DecisionStatus | None = None
+    kind: DecisionKind | None = None
     maker_id: str | None = None
     run_id: str | None = None
 

@@ -749,12 +749,7 @@ class ReviewService:
         run_id: str | None,
     ) -> Page[Decision]:
         """The project's decisions, newest first."""
-        filters = DecisionFilter(
-            status=status.value if status else None,
-            kind=kind.value if kind else None,
-            maker_id=maker_id,
-            run_id=run_id,
-        )
+        filters = DecisionFilter(status=status, kind=kind, maker_id=maker_id, run_id=run_id)
         return DecisionRepository(self.session).page_for_project(self.project_id, filters, params)
 
     def decision(self, decision_id: str) -> Decision:
