@@ -39,6 +39,12 @@ class Repository(Generic[M]):
             raise NotFound(f"{self.noun} not found")
         return obj
 
+    def page_in_project(self, project_id: str, params: PageParams) -> Page[M]:
+        """The project's rows, oldest first (created_at, then id; the model must have both columns)."""
+        columns = self.model.__table__.c
+        stmt = select(self.model).where(columns.project_id == project_id)
+        return self.page(stmt, [SortKey(columns.created_at), SortKey(columns.id)], params)
+
     def add(self, obj: M) -> M:
         self.session.add(obj)
         self.session.flush()
