@@ -26,6 +26,7 @@ from recon.core.errors import (
     problem_type,
 )
 from recon.core.money import MONEY_CONTEXT, minor_units
+from recon.core.repository import updated_rows
 from recon.core.time import utcnow
 from recon.engine import RulesError, parse_rules
 from recon.instant.book import create_book, drop_book_rows, fill_book, find_book, stale
@@ -259,7 +260,7 @@ class InstantService:
             "ON CONFLICT DO NOTHING"
         ).bindparams(bindparam("now", type_=UTCDateTime()))
         params = {"now": utcnow(), "request_id": request_id, "book_id": book.id, "values": values}
-        closed = self.session.execute(stmt, params).rowcount  # type: ignore[attr-defined]
+        closed = updated_rows(self.session, stmt, params)
         if closed != len(rows):  # never close half a request
             raise Conflict("open items changed during the request; send it again")
         book.open_items -= closed
