@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -50,8 +51,11 @@ class EnumText(TypeDecorator[E]):
         return None if value is None else self.enum_type(value).value
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
-        # A dict look-up (not the enum's call): result lists read this column once a row.
-        return None if value is None else self.enum_type._value2member_map_[value]  # type: ignore[return-value]
+        return None if value is None else self.enum_type(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
+        # The member by a dict look-up, no Python call a row: exports and carries read millions of these.
+        return self.enum_type._value2member_map_.get
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
