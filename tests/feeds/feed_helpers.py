@@ -6,9 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
+
+from recon.config import Settings
+from recon.core.db import SessionFactory
+from recon.schedules.tick import run_tick
 
 API = "/api/v1"
 WAIT_S = 60.0
@@ -91,3 +96,34 @@ def create_ruleset(client: TestClient, headers: dict[str, str], project_id: str,
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+@dataclass
+class FeedScene:
+    """A project's ledger and rule set uploaded, and the scheduler's tick (called by the test) with the runs
+    it has fired so far."""
+
+    factory: SessionFactory
+    settings: Settings
+    ledger: str
+    ruleset: str
+    fired: list[str] = field(default_factory=list)
+
+    def tick(self) -> int:
+        """One scheduler tick: the datasets it made from new feed files (the runs it fired go to `fired`)."""
+        result = run_tick(self.factory, self.settings)
+        self.fired.extend(result.runs)
+        return result.datasets
+
+
+def feed_scene(
+    client: TestClient,
+    settings: Settings,
+    headers: dict[str, str],
+    project_id: str,
+    rows: list[tuple[str, dt.date, Decimal]],
+) -> FeedScene:
+    """The ledger of `rows` and the rule set, uploaded through the API of `client` (an app of `settings`)."""
+    ledger = upload_ready(client, headers, project_id, "ledger.csv", ledger_csv(rows))
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    return FeedScene(factory, settings, ledger, create_ruleset(client, headers, project_id))

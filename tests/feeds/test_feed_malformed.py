@@ -8,14 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
-from feed_helpers import API, create_ruleset, entries, ledger_csv, mt940, upload_ready, wait_for
+from feed_helpers import API, entries, feed_scene, mt940, wait_for
 from sqlalchemy import func, select
 
 from recon.app import create_app
 from recon.config import Settings
 from recon.feeds.store import feeds_store
 from recon.models import DatasetRecord, Project, Role, User
-from recon.schedules.tick import run_tick
 
 
 def test_malformed_statement_in_a_feed_fails_once_and_starts_no_run(
@@ -30,20 +29,12 @@ def test_malformed_statement_in_a_feed_fails_once_and_starts_no_run(
     rows = entries(12)
     base = f"{API}/projects/{project.id}"
     with TestClient(create_app(settings)) as client:
-        factory = client.app.state.session_factory  # type: ignore[attr-defined]
-        ledger = upload_ready(client, headers, project.id, "ledger.csv", ledger_csv(rows))
-        ruleset = create_ruleset(client, headers, project.id)
+        scene = feed_scene(client, settings, headers, project.id, rows)
+        ledger, ruleset, tick, fired = scene.ledger, scene.ruleset, scene.tick, scene.fired
         feed = client.post(f"{base}/feeds", json={"name": "bank", "path": "bank"}, headers=headers).json()
         body = {"name": "on-arrival", "ruleset_id": ruleset, "left": {"dataset_id": ledger},
                 "right": {"feed_id": feed["id"]}, "on_new_file": True}  # fmt: skip
         assert client.post(f"{base}/schedules", json=body, headers=headers).status_code == 201
-        fired: list[str] = []
-
-        def tick() -> int:
-            result = run_tick(factory, settings)
-            fired.extend(result.runs)
-            return result.datasets
-
         good = mt940(rows)
         bad = good.replace(b":62F:", b":62F:X", 1)  # the closing balance line is not a balance
         store = feeds_store(settings)
@@ -60,7 +51,7 @@ def test_malformed_statement_in_a_feed_fails_once_and_starts_no_run(
         failed: Any = wait_for(settled, "the malformed statement's ingestion")
         assert failed["status"] == "failed", failed
         assert "stmt-bad.sta, line" in failed["error"] and ":62F:" in failed["error"], failed["error"]
-        with factory() as session:
+        with scene.factory() as session:
             stored = session.scalar(
                 select(func.count()).select_from(DatasetRecord).where(DatasetRecord.dataset_id == dataset_id)
             )

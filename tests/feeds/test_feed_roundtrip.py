@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from feed_helpers import API, create_ruleset, entries, ledger_csv, mt940, upload_ready, wait_for
+from feed_helpers import API, create_ruleset, entries, feed_scene, mt940, wait_for
 
 from recon.app import create_app
 from recon.config import Settings
 from recon.feeds.store import feeds_store
 from recon.models import Project, Role, User
-from recon.schedules.tick import run_tick
 
 
 def _settings(
@@ -46,9 +45,8 @@ def test_statement_through_feed_and_schedule_reconciles(
     rows = entries(40)
     base = f"{API}/projects/{project.id}"
     with TestClient(create_app(settings)) as client:
-        factory = client.app.state.session_factory  # type: ignore[attr-defined]
-        ledger = upload_ready(client, headers, project.id, "ledger.csv", ledger_csv(rows))
-        ruleset = create_ruleset(client, headers, project.id)
+        scene = feed_scene(client, settings, headers, project.id, rows)
+        ledger, ruleset, tick, fired = scene.ledger, scene.ruleset, scene.tick, scene.fired
         feed = client.post(f"{base}/feeds", json={"name": "bank", "path": "bank/eur"}, headers=headers)
         assert feed.status_code == 201, feed.text
         assert feed.json()["location"].endswith(f"{project.id}/bank/eur/")
@@ -67,13 +65,6 @@ def test_statement_through_feed_and_schedule_reconciles(
 
         store = feeds_store(settings)
         store.put_bytes(f"{project.id}/bank/eur/stmt-0301.sta", mt940(rows))
-        fired: list[str] = []
-
-        def tick() -> int:
-            result = run_tick(factory, settings)
-            fired.extend(result.runs)
-            return result.datasets
-
         assert tick() == 1
         assert tick() == 0  # seen: not ingested again
         store.put_bytes(f"{project.id}/bank/eur/stmt-0301-again.sta", mt940(rows))  # same bytes, new name

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from dated_rules import dated_pass, dated_rules_text
 from fastapi.testclient import TestClient
 
 from engine.helpers import groups_of, rules_for, side
@@ -22,27 +23,8 @@ from recon.engine.date_levels import count_levels, level_weights
 from recon.engine.dates import estimate
 from recon.models import Project, Role, User
 
-PASS = """\
-  - name: near
-    kind: one_to_one
-    match:
-      - {{left: currency, right: currency, op: equals}}
-      - {{left: amount, right: amount, op: tolerance, abs: 0.01}}
-      - {{left: date, right: date, op: within_days, days: 5}}
-    score:
-      - {{left: counterparty, right: counterparty, method: exact}}
-{extra}"""
-HEAD = "version: 1\nname: dates\nleft: {id: id}\nright: {id: id}\npasses:\n"
 START = dt.date(2024, 3, 1)
 LONE, TIES = 60, 40
-
-
-def _extra(date_evidence: bool) -> str:
-    return "" if date_evidence else "    date_evidence: false\n"
-
-
-def _rules_text(date_evidence: bool) -> str:
-    return HEAD + PASS.format(extra=_extra(date_evidence))
 
 
 def _record(ident: str, day: dt.date, amount: Decimal, counterparty: str) -> dict[str, Any]:
@@ -83,7 +65,7 @@ def _table(records: list[dict[str, Any]]) -> Any:
 def _batch(date_evidence: bool, side: str = "right") -> dict[str, tuple[str, str]]:
     """A run's decision per transaction: (status, item id). `side`: the transactions' side."""
     items, txns = _data()
-    rules = rules_for(PASS.format(extra=_extra(date_evidence)))
+    rules = rules_for(dated_pass(date_evidence))
     if side == "right":
         result = reconcile(_table(items), _table(txns), rules)
         return {right[0]: (status, left[0]) for _, status, left, right in groups_of(result)}
@@ -111,7 +93,7 @@ def instant(
     ]  # fmt: skip
 
     def decide(date_evidence: bool, side: str = "right") -> dict[str, tuple[str, str]]:
-        ruleset = create_ruleset(client, headers, project.id, _rules_text(date_evidence))
+        ruleset = create_ruleset(client, headers, project.id, dated_rules_text(date_evidence))
         answer = client.post(
             f"{API}/projects/{project.id}/transactions:reconcile",
             json={"dataset_id": ledger, "ruleset_id": ruleset, "side": side, "transactions": body},

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+from dated_rules import WINDOW_DAYS, dated_rules_text
+
 SCRIPT = textwrap.dedent(
     """
     import datetime as dt, json, sys
@@ -36,30 +38,19 @@ SCRIPT = textwrap.dedent(
                       "penalties": level_penalties(bits) if bits else None}))
     """
 )
-RULES = """\
-version: 1
-name: t
-left: {id: id}
-right: {id: id}
-passes:
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: currency, right: currency, op: equals}
-      - {left: amount, right: amount, op: tolerance, abs: 0.01}
-      - {left: date, right: date, op: within_days, days: 3}
-    score:
-      - {left: counterparty, right: counterparty, method: exact}
-"""
 
 
 def test_instant_scores_a_dated_pass_without_numpy() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, RULES], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", SCRIPT, dated_rules_text()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["window"] == ["date", "date", 3]
+    assert out["window"] == ["date", "date", WINDOW_DAYS]
     assert out["score"] == 1.0
     assert out["penalties"] is not None and len(out["penalties"]) == 7
     assert max(out["penalties"]) == 0.0 and min(out["penalties"]) < 0

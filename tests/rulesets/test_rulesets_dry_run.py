@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,31 +13,12 @@ from sqlalchemy import func, select
 from recon.app import create_app
 from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
-from recon.demo import generate
 from recon.engine import parse_rules, reconcile
 from recon.ingest import read_file
 from recon.models import AuditEvent, Project, Role, User
+from runs.run_helpers import make_scene, upload_ready
 
 Headers = Callable[[User | str], dict[str, str]]
-WAIT_S = 60
-
-
-def _upload(client: TestClient, headers: dict[str, str], project: Project, path: Path) -> str:
-    response = client.post(
-        f"/api/v1/projects/{project.id}/datasets",
-        files={"file": (path.name, path.read_bytes(), "text/csv")},
-        headers=headers,
-    )
-    assert response.status_code in (201, 202), response.text
-    dataset_id: str = response.json()["id"]
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        body = client.get(f"/api/v1/projects/{project.id}/datasets/{dataset_id}", headers=headers).json()
-        if body["status"] == "ready":
-            return dataset_id
-        assert body["status"] != "failed", body
-        assert time.monotonic() < deadline, f"dataset still {body['status']}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -49,25 +29,16 @@ def scene(
     make_user: Callable[..., User],
     auth_headers: Headers,
 ) -> dict[str, Any]:
-    files = generate(80, tmp_path / "demo", seed=11)
     project = make_project()
     preparer = make_user(role=Role.PREPARER, project=project)
-    headers = auth_headers(preparer)
-    left = _upload(client, headers, project, files.left)
-    right = _upload(client, headers, project, files.right)
-    created = client.post(
-        f"/api/v1/projects/{project.id}/rulesets",
-        json={"name": "demo", "text": files.rules.read_text()},
-        headers=headers,
-    )
-    assert created.status_code == 201, created.text
+    made = make_scene(client, project, preparer, auth_headers(preparer), tmp_path / "demo", rows=80, seed=11)
     return {
-        "files": files,
+        "files": made.files,
         "project": project,
-        "headers": headers,
-        "left": left,
-        "right": right,
-        "ruleset": created.json()["id"],
+        "headers": made.headers,
+        "left": made.left_id,
+        "right": made.right_id,
+        "ruleset": made.ruleset_id,
         "viewer": auth_headers(make_user(role=Role.VIEWER, project=project)),
     }
 
@@ -161,8 +132,8 @@ def test_rejected_rows_are_counted(
     scene = {
         "project": project,
         "headers": headers,
-        "left": _upload(client, headers, project, left),
-        "right": _upload(client, headers, project, right),
+        "left": upload_ready(client, headers, project.id, left),
+        "right": upload_ready(client, headers, project.id, right),
     }
     created = client.post(
         f"/api/v1/projects/{project.id}/rulesets", json={"name": "r", "text": rules}, headers=headers

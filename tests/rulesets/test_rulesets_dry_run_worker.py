@@ -4,7 +4,6 @@ answers 503 after DRY_RUN_TIMEOUT_S and leaves no queued job behind."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,21 +17,10 @@ from recon.core.db import SessionFactory, session_scope
 from recon.demo import generate
 from recon.models import Project, Role, User
 from recon.models.jobs import Job
+from runs.run_helpers import upload_ready
 from worker_processes import worker_processes
 
 Headers = Callable[[User | str], dict[str, str]]
-
-
-def _upload(client: TestClient, headers: dict[str, str], project: Project, path: Path) -> str:
-    url = f"/api/v1/projects/{project.id}/datasets"
-    response = client.post(url, files={"file": (path.name, path.read_bytes(), "text/csv")}, headers=headers)
-    assert response.status_code in (201, 202), response.text
-    dataset_id: str = response.json()["id"]
-    deadline = time.monotonic() + 120
-    while (status := client.get(f"{url}/{dataset_id}", headers=headers).json()["status"]) != "ready":
-        assert status != "failed" and time.monotonic() < deadline, status
-        time.sleep(0.1)
-    return dataset_id
 
 
 def _dry_run_jobs(factory: SessionFactory) -> int:
@@ -58,8 +46,8 @@ def test_dry_run_on_a_worker_process(
         worker_processes(settings, tmp_path, imports="recon.exports.tasks", imports_dir=tmp_path) as spawn,
     ):
         worker = spawn()
-        left = _upload(client, headers, project, files.left)
-        right = _upload(client, headers, project, files.right)
+        left = upload_ready(client, headers, project.id, files.left)
+        right = upload_ready(client, headers, project.id, files.right)
         ruleset = client.post(
             f"/api/v1/projects/{project.id}/rulesets",
             json={"name": "demo", "text": files.rules.read_text()},

@@ -100,10 +100,11 @@ def make_scene(
     return Scene(project, preparer, headers, files, left, right, created.json()["id"])
 
 
-def scene_fixture(rows: int = 300, seed: int = 7) -> Any:
+def scene_fixture(rows: int = 300, seed: int = 7, drain: str | None = None) -> Any:
     """The `scene` fixture of a test package (runs, results, spark): a project with a preparer and the demo
     datasets (`rows` each, generated with `seed`) and rule set uploaded. Bind it in a conftest or test module
-    as `scene = scene_fixture(...)`."""
+    as `scene = scene_fixture(...)`. Without the embedded worker, `drain` names the fixture that gives the
+    callable running the due jobs (ingestion) in the test."""
 
     @pytest.fixture
     def scene(
@@ -112,11 +113,13 @@ def scene_fixture(rows: int = 300, seed: int = 7) -> Any:
         make_project: Callable[..., Project],
         make_user: Callable[..., User],
         auth_headers: Headers,
+        request: pytest.FixtureRequest,
     ) -> Scene:
         project = make_project()
         preparer = make_user(role=Role.PREPARER, project=project)
+        run_jobs = request.getfixturevalue(drain) if drain is not None else None
         return make_scene(
-            client, project, preparer, auth_headers(preparer), tmp_path / "demo", rows=rows, seed=seed
+            client, project, preparer, auth_headers(preparer), tmp_path / "demo", rows, seed, run_jobs
         )
 
     return scene

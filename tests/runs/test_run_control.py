@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from run_helpers import Headers, Scene, make_scene, stored_results, upload_ready, wait_run, walk
+from run_helpers import Scene, scene_fixture, stored_results, upload_ready, wait_run, walk
 from sqlalchemy import select, update
 
 from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
 from recon.core.time import utcnow
-from recon.models import AuditEvent, Dataset, Project, Role, Run, RunItem, User
+from recon.models import AuditEvent, Dataset, Run, RunItem
 from recon.models.jobs import Job
 from recon.runs import tasks
 from recon.worker.runner import WorkerRunner
@@ -38,20 +38,11 @@ def runner(session_factory: SessionFactory, settings: Settings) -> Iterator[Work
 
 
 @pytest.fixture
-def scene(
-    client: TestClient,
-    tmp_path: Path,
-    make_project: Callable[..., Project],
-    make_user: Callable[..., User],
-    auth_headers: Headers,
-    runner: WorkerRunner,
-) -> Scene:
-    project = make_project()
-    preparer = make_user(role=Role.PREPARER, project=project)
-    headers = auth_headers(preparer)
-    return make_scene(
-        client, project, preparer, headers, tmp_path / "demo", rows=200, drain=runner.run_until_idle
-    )
+def drain(runner: WorkerRunner) -> Callable[[], object]:
+    return runner.run_until_idle
+
+
+scene = scene_fixture(rows=200, drain="drain")
 
 
 def _create(client: TestClient, scene: Scene) -> dict[str, Any]:

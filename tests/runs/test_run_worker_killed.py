@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from run_helpers import Headers, Scene, make_scene, stored_results, wait_run, wait_until
+from run_helpers import Scene, scene_fixture, stored_results, wait_run, wait_until
 from sqlalchemy import func, select
 
 from recon.config import Settings
 from recon.core.db import SessionFactory, session_scope
-from recon.models import MatchGroup, Project, Role, RunItem, User
+from recon.models import MatchGroup, RunItem
 from recon.worker.runner import WorkerRunner
 from worker_processes import SpawnWorker, worker_processes
 
@@ -37,27 +37,12 @@ def spawn_worker(settings: Settings, tmp_path: Path) -> Iterator[SpawnWorker]:
 
 
 @pytest.fixture
-def scene(
-    client: TestClient,
-    tmp_path: Path,
-    make_project: Callable[..., Project],
-    make_user: Callable[..., User],
-    auth_headers: Headers,
-    session_factory: SessionFactory,
-    settings: Settings,
-) -> Scene:
-    project = make_project()
-    preparer = make_user(role=Role.PREPARER, project=project)
-    ingest = WorkerRunner(session_factory, settings=settings, kinds=["ingest_dataset"])
-    return make_scene(
-        client,
-        project,
-        preparer,
-        auth_headers(preparer),
-        tmp_path / "demo",
-        rows=500,
-        drain=ingest.run_until_idle,
-    )
+def ingest(session_factory: SessionFactory, settings: Settings) -> Callable[[], object]:
+    """Ingestion in the test (the worker processes run only the runs)."""
+    return WorkerRunner(session_factory, settings=settings, kinds=["ingest_dataset"]).run_until_idle
+
+
+scene = scene_fixture(rows=500, drain="ingest")
 
 
 def _stored(factory: SessionFactory, run_id: str) -> tuple[int, int]:

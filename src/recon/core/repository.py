@@ -3,10 +3,10 @@ it and add their queries; they flush, never commit (the request/task boundary co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import CursorResult, Select, Update, select
+from sqlalchemy import CursorResult, Select, TextClause, Update, select
 from sqlalchemy.orm import Session
 
 from recon.core.errors import Conflict, NotFound
@@ -39,6 +39,12 @@ class Repository(Generic[M]):
             raise NotFound(f"{self.noun} not found")
         return obj
 
+    def page_in_project(self, project_id: str, params: PageParams) -> Page[M]:
+        """The project's rows, oldest first (created_at, then id; the model must have both columns)."""
+        columns = self.model.__table__.c
+        stmt = select(self.model).where(columns.project_id == project_id)
+        return self.page(stmt, [SortKey(columns.created_at), SortKey(columns.id)], params)
+
     def add(self, obj: M) -> M:
         self.session.add(obj)
         self.session.flush()
@@ -63,7 +69,8 @@ def check_version(obj: Any, expected: int | None) -> None:
         )
 
 
-def updated_rows(session: Session, stmt: Update) -> int:
-    """Run a Core UPDATE (no ORM synchronisation) and return how many rows it changed."""
-    result = session.execute(stmt.execution_options(synchronize_session=False))
+def updated_rows(session: Session, stmt: Update | TextClause, params: Mapping[str, Any] | None = None) -> int:
+    """Run a Core UPDATE (or a textual INSERT/UPDATE with `params`; no ORM synchronisation) and return how
+    many rows it changed."""
+    result = session.execute(stmt.execution_options(synchronize_session=False), params)
     return int(cast("CursorResult[Any]", result).rowcount)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from recon.config import Settings
 from recon.ingest import ReadOptions
@@ -10,15 +10,8 @@ from recon.ingest.limits import IngestLimits
 
 
 def ingest_limits(settings: Settings) -> IngestLimits:
-    return IngestLimits(
-        max_columns=settings.ingest_max_columns,
-        max_cell_bytes=settings.ingest_max_cell_bytes,
-        max_row_bytes=settings.ingest_max_row_bytes,
-        max_rows=settings.ingest_max_rows,
-        max_unzipped_bytes=settings.ingest_max_unzipped_bytes,
-        max_zip_ratio=settings.ingest_max_zip_ratio,
-        max_depth=settings.ingest_max_depth,
-    )
+    """Each limit from its setting: `max_rows` from `ingest_max_rows` (INGEST_MAX_ROWS), and so on."""
+    return IngestLimits(**{f.name: getattr(settings, f"ingest_{f.name}") for f in fields(IngestLimits)})
 
 
 def bounded(options: ReadOptions, settings: Settings) -> ReadOptions:

@@ -13,49 +13,78 @@ Why each pass looks the way it does:
   condition stops a lone leftover ledger line from taking an unrelated bank line of the same amount).
 """
 
-DEMO_RULES = """\
-version: 1
-name: demo-ledger-vs-bank
-left: {id: id}
-right: {id: id}
-columns: {amount: decimal, date: date, id: string, reference: string}
-passes:
+
+def _rules(name: str, *passes: str) -> str:
+    header = (
+        f"version: 1\nname: {name}\nleft: {{id: id}}\nright: {{id: id}}\n"
+        "columns: {amount: decimal, date: date, id: string, reference: string}\npasses:\n"
+    )
+    return header + "".join(passes)
+
+
+def _reference_breaks(name: str) -> str:
+    """The reference agrees (its digits) but the amount does not: a break, compared within a cent."""
+    return f"""\
+  - name: {name}
+    kind: one_to_one
+    match:
+      - {{left: reference, right: reference, op: equals, normalize: [digits]}}
+      - {{left: currency, right: currency, op: equals}}
+    compare:
+      - {{left: amount, right: amount, abs: 0.01}}
+"""
+
+
+def _near(window: str, normalize: str, min_score: str) -> str:
+    """No usable reference: amount within a cent and a date window; names and texts score the candidates."""
+    return f"""\
+  - name: near
+    kind: one_to_one
+    match:
+      - {{left: currency, right: currency, op: equals}}
+      - {{left: amount, right: amount, op: tolerance, abs: 0.01}}
+      - {{left: date, right: date, {window}}}
+    score:
+      - {{left: counterparty, right: counterparty, method: jaro_winkler, weight: 2{normalize}}}
+      - {{left: description, right: description, method: token_set, weight: 1{normalize}}}
+    min_score: {min_score}
+"""
+
+
+def _batches(name: str, window: str, normalize: str) -> str:
+    """Several ledger lines of one counterparty, day and currency paid by one bank line (their sum)."""
+    normalize = normalize.replace(", ", ",\n         ")  # the line would be too long
+    return f"""\
+  - name: {name}
+    kind: many_to_one
+    group_by: [counterparty, date, currency]
+    max_group_size: 10
+    match:
+      - {{left: currency, right: currency, op: equals}}
+      - {{left: date, right: date, {window}}}
+      - {{left: counterparty, right: counterparty, op: similarity, method: jaro_winkler, min: 0.8{normalize}}}
+    sum: {{left: amount, right: amount, abs: 0.01}}
+"""
+
+
+CALENDAR_DAYS, BUSINESS_DAYS = "op: within_days, days: 3", "op: within_business_days, days: 4"
+UPPER = ", normalize: [upper]"
+NEAR_MIN_SCORE = "0.65"
+
+DEMO_RULES = _rules(
+    "demo-ledger-vs-bank",
+    """\
   - name: exact
     kind: one_to_one
     match:
       - {left: reference, right: reference, op: equals, normalize: [digits]}
       - {left: amount, right: amount, op: equals}
       - {left: currency, right: currency, op: equals}
-  - name: reference-breaks
-    kind: one_to_one
-    match:
-      - {left: reference, right: reference, op: equals, normalize: [digits]}
-      - {left: currency, right: currency, op: equals}
-    compare:
-      - {left: amount, right: amount, abs: 0.01}
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: currency, right: currency, op: equals}
-      - {left: amount, right: amount, op: tolerance, abs: 0.01}
-      - {left: date, right: date, op: within_days, days: 3}
-    score:
-      - {left: counterparty, right: counterparty, method: jaro_winkler, weight: 2, normalize: [upper]}
-      - {left: description, right: description, method: token_set, weight: 1, normalize: [upper]}
-    min_score: {min_score}
-  - name: batches
-    kind: many_to_one
-    group_by: [counterparty, date, currency]
-    max_group_size: 10
-    match:
-      - {left: currency, right: currency, op: equals}
-      - {left: date, right: date, op: within_days, days: 3}
-      - {left: counterparty, right: counterparty, op: similarity, method: jaro_winkler, min: 0.8,
-         normalize: [upper]}
-    sum: {left: amount, right: amount, abs: 0.01}
-"""
-
-NEAR_MIN_SCORE = "0.65"
+""",
+    _reference_breaks("reference-breaks"),
+    _near(CALENDAR_DAYS, UPPER, "{min_score}"),
+    _batches("batches", CALENDAR_DAYS, UPPER),
+)
 
 
 def demo_rules_text() -> str:
@@ -64,13 +93,9 @@ def demo_rules_text() -> str:
 
 # The dense shape (recon.demo.dense): references in another spelling, or only inside the remittance text,
 # partial payments before fee breaks (a part would otherwise become a break), business-day windows.
-DENSE_RULES = """\
-version: 1
-name: demo-dense-ledger-vs-bank
-left: {id: id}
-right: {id: id}
-columns: {amount: decimal, date: date, id: string, reference: string}
-passes:
+DENSE_RULES = _rules(
+    "demo-dense-ledger-vs-bank",
+    """\
   - name: reference
     kind: one_to_one
     match:
@@ -91,33 +116,11 @@ passes:
       - {left: reference, right: reference, op: equals, normalize: [digits]}
       - {left: currency, right: currency, op: equals}
     sum: {left: amount, right: amount, abs: 0.01}
-  - name: fee-breaks
-    kind: one_to_one
-    match:
-      - {left: reference, right: reference, op: equals, normalize: [digits]}
-      - {left: currency, right: currency, op: equals}
-    compare:
-      - {left: amount, right: amount, abs: 0.01}
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: currency, right: currency, op: equals}
-      - {left: amount, right: amount, op: tolerance, abs: 0.01}
-      - {left: date, right: date, op: within_business_days, days: 4}
-    score:
-      - {left: counterparty, right: counterparty, method: jaro_winkler, weight: 2}
-      - {left: description, right: description, method: token_set, weight: 1}
-    min_score: 0.6
-  - name: collective
-    kind: many_to_one
-    group_by: [counterparty, date, currency]
-    max_group_size: 10
-    match:
-      - {left: currency, right: currency, op: equals}
-      - {left: date, right: date, op: within_business_days, days: 4}
-      - {left: counterparty, right: counterparty, op: similarity, method: jaro_winkler, min: 0.8}
-    sum: {left: amount, right: amount, abs: 0.01}
-"""
+""",
+    _reference_breaks("fee-breaks"),
+    _near(BUSINESS_DAYS, "", "0.6"),
+    _batches("collective", BUSINESS_DAYS, ""),
+)
 
 SHAPES = ("classic", "dense")
 

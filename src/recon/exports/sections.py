@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from recon.exports.cells import Amount
 from recon.models import AuditEvent, Decision, GroupStatus, ItemState, MatchGroup, RunItem, User
+from recon.models.datasets import RECORD_FIELDS
 from recon.models.exports import ExportWhat
 from recon.models.review import DecisionKind, DecisionStatus
 
@@ -28,17 +29,7 @@ DISSOLVED = (GroupStatus.REJECTED, GroupStatus.UNMATCHED)
 OPEN_STATES = (ItemState.UNMATCHED, ItemState.RECONCILING)
 
 # A record as it stands in every section: its side and place in the input, then its own fields.
-RECORD_COLUMNS = (
-    "side",
-    "row_no",
-    "ext_id",
-    "date",
-    "amount",
-    "currency",
-    "reference",
-    "counterparty",
-    "description",
-)
+RECORD_COLUMNS = ("side", "row_no", *RECORD_FIELDS)
 # The RunItem columns those are read from.
 _RECORD_CELLS = tuple(getattr(RunItem, name) for name in RECORD_COLUMNS)
 GROUP_COLUMNS = (

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.config import Settings
-from recon.core.errors import Conflict, NotFound
+from recon.core.errors import Conflict
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.repository import check_version
 from recon.datasets.service import check_mapping, check_read_options
+from recon.feeds.repository import FeedRepository
 from recon.feeds.schemas import FeedCreate, FeedFileOut, FeedOut, FeedUpdate
 from recon.feeds.store import location_of
 from recon.models import Feed, FeedFile, Schedule
@@ -26,6 +27,7 @@ class FeedService:
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
         self.settings = settings
+        self.feeds = FeedRepository(session)
 
     def create(self, access: ProjectAccess, body: FeedCreate) -> Feed:
         project_id = access.project.id
@@ -79,14 +81,10 @@ class FeedService:
         self.session.flush()
 
     def get(self, project_id: str, feed_id: str) -> Feed:
-        feed = self.session.scalar(select(Feed).where(Feed.id == feed_id, Feed.project_id == project_id))
-        if feed is None:
-            raise NotFound("feed not found")
-        return feed
+        return self.feeds.get_in_project_or_404(project_id, feed_id)
 
     def page(self, project_id: str, params: PageParams) -> Page[Feed]:
-        keys = [SortKey(Feed.created_at), SortKey(Feed.id)]
-        return keyset_page(self.session, select(Feed).where(Feed.project_id == project_id), keys, params)
+        return self.feeds.page_in_project(project_id, params)
 
     def files(self, project_id: str, feed_id: str, params: PageParams) -> Page[FeedFileOut]:
         feed = self.get(project_id, feed_id)

@@ -34,6 +34,8 @@ from recon.models import (
     RunItem,
     RunStatus,
 )
+from recon.models.datasets import RECORD_FIELDS
+from recon.models.instant import BookStatus
 from recon.models.runs import ItemState, UnmatchedReason
 
 log = structlog.get_logger("recon.instant")
@@ -104,7 +106,7 @@ def fill_book(session: Session, book: OpenItemBook, plan: InstantPlan) -> None:
         _insert(session, OpenItemKey, ("book_id", "pass_no", "key", "row_no"), keys)
         count += len(batch)
     book.items = book.open_items = count
-    book.status = "ready"
+    book.status = BookStatus.READY
     if session.get_bind().dialect.name == "postgresql":
         _analyze(session)
     book.updated_at = utcnow()
@@ -169,16 +171,7 @@ def _latest_run(session: Session, dataset_id: str, side: str) -> Run | None:
 
 
 def _run_query(run: Run, side: str) -> Any:
-    return select(
-        RunItem.row_no,
-        RunItem.ext_id,
-        RunItem.date,
-        RunItem.amount,
-        RunItem.currency,
-        RunItem.reference,
-        RunItem.counterparty,
-        RunItem.description,
-    ).where(
+    return select(RunItem.row_no, *(getattr(RunItem, name) for name in RECORD_FIELDS)).where(
         RunItem.run_id == run.id,
         RunItem.side == side,
         RunItem.state.in_(OPEN_STATES),

@@ -26,6 +26,7 @@ from recon.core.errors import (
     problem_type,
 )
 from recon.core.money import MONEY_CONTEXT, minor_units
+from recon.core.repository import updated_rows
 from recon.core.time import utcnow
 from recon.engine import RulesError, parse_rules
 from recon.instant.book import create_book, drop_book_rows, fill_book, find_book, stale
@@ -44,6 +45,7 @@ from recon.models import (
     Run,
 )
 from recon.models.base import new_id
+from recon.models.instant import BookStatus
 from recon.models.types import UTCDateTime
 
 log = structlog.get_logger("recon.instant")
@@ -103,12 +105,12 @@ class InstantService:
         except RulesError as exc:  # stored versions are valid; a text from an older language version is not
             raise _invalid("body.ruleset_id", str(exc)) from None
         book = find_book(self.session, dataset.id, version.id, item_side)
-        newer = stale(self.session, book) if book is not None and book.status == "ready" else None
-        if book is None or book.status == "failed" or newer is not None:
+        newer = stale(self.session, book) if book is not None and book.status == BookStatus.READY else None
+        if book is None or book.status == BookStatus.FAILED or newer is not None:
             book = self._start_book(book, dataset, version, item_side, plan, access, newer)
-            if book.status == "building":  # a job indexes it: answer 202 now (the book and job commit)
+            if book.status == BookStatus.BUILDING:  # a job indexes it: answer 202 now (book and job commit)
                 return Answer(_encode(_indexing(book)), status=202)
-        elif book.status == "building":
+        elif book.status == BookStatus.BUILDING:
             raise ProblemError(
                 f"the open items of this dataset are being indexed (job {book.job_id}); send the request "
                 "again when it has finished",
@@ -172,7 +174,7 @@ class InstantService:
         book, a failed one (started over), or a ready one a newer run of the dataset replaces (refreshed in
         place: its closes stay)."""
         inline = dataset.rows <= self.settings.instant_inline_index_rows
-        status = "ready" if inline else "building"
+        status = BookStatus.READY if inline else BookStatus.BUILDING
         if earlier is not None and newer is not None:
             book = earlier
             self._lock(book)
@@ -258,7 +260,7 @@ class InstantService:
             "ON CONFLICT DO NOTHING"
         ).bindparams(bindparam("now", type_=UTCDateTime()))
         params = {"now": utcnow(), "request_id": request_id, "book_id": book.id, "values": values}
-        closed = self.session.execute(stmt, params).rowcount  # type: ignore[attr-defined]
+        closed = updated_rows(self.session, stmt, params)
         if closed != len(rows):  # never close half a request
             raise Conflict("open items changed during the request; send it again")
         book.open_items -= closed

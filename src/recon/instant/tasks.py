@@ -12,6 +12,7 @@ from recon.instant.service import plan_of
 from recon.jobs import JobContext, task
 from recon.jobs.names import INSTANT_INDEX_BOOK
 from recon.models import OpenItemBook, RuleSetVersion
+from recon.models.instant import BookStatus
 from recon.models.jobs import Job
 
 log = structlog.get_logger("recon.instant")
@@ -21,8 +22,8 @@ def _mark_failed(session: Session, job: Job) -> None:
     """The next request for the book starts it over."""
     book_id = (job.payload or {}).get("book_id")
     book = session.get(OpenItemBook, book_id) if book_id else None
-    if book is not None and book.status == "building":
-        book.status = "failed"
+    if book is not None and book.status == BookStatus.BUILDING:
+        book.status = BookStatus.FAILED
 
 
 @task(
@@ -31,12 +32,12 @@ def _mark_failed(session: Session, job: Job) -> None:
 def instant_index_book(ctx: JobContext, book_id: str) -> None:
     with session_scope(ctx.session_factory) as session:
         book = session.get(OpenItemBook, book_id)
-        if book is None or book.status != "building":
+        if book is None or book.status != BookStatus.BUILDING:
             ctx.finish_in(session, {"skipped": "the book is gone or not building"})
             return
         version = session.get(RuleSetVersion, book.ruleset_version_id)
         if version is None:
-            book.status = "failed"
+            book.status = BookStatus.FAILED
             ctx.finish_in(session, {"skipped": "the rule-set version is gone"})
             return
         fill_book(session, book, plan_of(version.text, book.side))

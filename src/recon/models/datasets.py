@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime, one_of
 
 
 class DatasetStatus(enum.StrEnum):
@@ -32,13 +31,10 @@ class DatasetStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in DatasetStatus)
-
-
 class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "datasets"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status_valid"),
+        one_of("status", DatasetStatus),
         Index("ix_datasets_project_id_created_at_id", "project_id", "created_at", "id"),
         Index("ix_datasets_project_id_sha256", "project_id", "sha256"),
         # Idempotency-Key: the same key from the same user in a project names one upload.
@@ -79,11 +75,29 @@ class Dataset(IdMixin, TimestampMixin, VersionMixin, Base):
     ingested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
+# A record's own fields as every table of records carries them (dataset records, run items, open items;
+# value_date only where a dataset keeps it): readers list them once from here.
+RECORD_FIELDS = ("ext_id", "date", "amount", "currency", "reference", "counterparty", "description")
+
 # Dataset id of the bulk rows: byte-wise collation on PostgreSQL (cheaper index upkeep than the locale's).
 DatasetKey = String(36).with_variant(String(36, collation="C"), "postgresql")
 
 
-class DatasetRecord(Base):
+class RecordMixin:
+    """A record's own fields (RECORD_FIELDS and value_date) as a dataset keeps them, after the table's key
+    columns: dataset records and the open items copied from them."""
+
+    ext_id: Mapped[str] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    value_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    currency: Mapped[str | None] = mapped_column(Text, default=None)
+    reference: Mapped[str | None] = mapped_column(Text, default=None)
+    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class DatasetRecord(Base, RecordMixin):
     """One accepted record in the canonical shape. Written in bulk (COPY / executemany), never one ORM
     object per row; the key (dataset_id, row_no) is also the keyset order of record lists.
 
@@ -97,15 +111,7 @@ class DatasetRecord(Base):
 
     dataset_id: Mapped[str] = mapped_column(DatasetKey, primary_key=True)
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based data row of the file
-    ext_id: Mapped[str] = mapped_column(Text)
-    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    value_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
-    currency: Mapped[str | None] = mapped_column(Text, default=None)
-    reference: Mapped[str | None] = mapped_column(Text, default=None)
-    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
-    description: Mapped[str | None] = mapped_column(Text, default=None)
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None, sort_order=1)
 
 
 class DatasetRejection(Base):

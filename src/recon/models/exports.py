@@ -7,11 +7,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin
-from recon.models.types import EnumText, JSONDoc, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, UTCDateTime, one_of
 
 
 class ExportWhat(enum.StrEnum):
@@ -36,16 +36,12 @@ class ExportStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-def _in(values: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 class Export(IdMixin, TimestampMixin, Base):
     __tablename__ = "exports"
     __table_args__ = (
-        CheckConstraint(f"what IN ({_in(ExportWhat)})", name="what_valid"),
-        CheckConstraint(f"format IN ({_in(ExportFormat)})", name="format_valid"),
-        CheckConstraint(f"status IN ({_in(ExportStatus)})", name="status_valid"),
+        one_of("what", ExportWhat),
+        one_of("format", ExportFormat),
+        one_of("status", ExportStatus),
         Index("ix_exports_run_id_created_at_id", "run_id", "created_at", "id"),
         Index("ix_exports_project_id_created_at_id", "project_id", "created_at", "id"),
         # Idempotency-Key: the same key from the same user in a project names one export.

@@ -8,14 +8,21 @@ the code."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import enum
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin
+from recon.models.datasets import RecordMixin
 from recon.models.runs import RunKey
-from recon.models.types import Money, UTCDateTime
+from recon.models.types import EnumText, UTCDateTime
+
+
+class BookStatus(enum.StrEnum):
+    BUILDING = "building"  # a job fills it (datasets above INSTANT_INLINE_INDEX_ROWS)
+    READY = "ready"
+    FAILED = "failed"  # rebuilt on the next request
 
 
 class OpenItemBook(IdMixin, TimestampMixin, Base):
@@ -30,28 +37,18 @@ class OpenItemBook(IdMixin, TimestampMixin, Base):
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     ruleset_version_id: Mapped[str] = mapped_column(ForeignKey("ruleset_versions.id", ondelete="CASCADE"))
     side: Mapped[str] = mapped_column(String(5))  # the dataset's side in the rule set
-    # building (a job fills it: datasets above INSTANT_INLINE_INDEX_ROWS), ready, or failed (rebuilt on
-    # the next request).
-    status: Mapped[str] = mapped_column(String(16), default="ready")
+    status: Mapped[BookStatus] = mapped_column(EnumText(BookStatus, 16), default=BookStatus.READY)
     job_id: Mapped[str | None] = mapped_column(String(36), default=None)
     seeded_from_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
     items: Mapped[int] = mapped_column(Integer, default=0)
     open_items: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class OpenItem(Base):
+class OpenItem(Base, RecordMixin):
     __tablename__ = "open_items"
 
     book_id: Mapped[str] = mapped_column(RunKey, primary_key=True)  # open_item_books.id; no FK (docstring)
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # the record's row in its dataset
-    ext_id: Mapped[str] = mapped_column(Text)
-    date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    value_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    amount: Mapped[Decimal | None] = mapped_column(Money(), default=None)
-    currency: Mapped[str | None] = mapped_column(Text, default=None)
-    reference: Mapped[str | None] = mapped_column(Text, default=None)
-    counterparty: Mapped[str | None] = mapped_column(Text, default=None)
-    description: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class OpenItemClose(Base):

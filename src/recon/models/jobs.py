@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.core.time import utcnow
 from recon.models.base import Base, IdMixin, TimestampMixin
-from recon.models.types import EnumText, JSONDoc, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, UTCDateTime, one_of
 
 
 class JobStatus(enum.StrEnum):
@@ -26,13 +26,10 @@ class JobStatus(enum.StrEnum):
         return self in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
 
 
-_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in JobStatus)
-
-
 class Job(IdMixin, TimestampMixin, Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status_valid"),
+        one_of("status", JobStatus),
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
         # Leasing: the oldest due queued job.
         Index("ix_jobs_status_run_after", "status", "run_after"),

@@ -6,11 +6,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import JSONDoc, UTCDateTime
+from recon.models.types import JSONDoc, UTCDateTime, one_of
 
 
 class Role(enum.StrEnum):
@@ -30,9 +30,6 @@ class Role(enum.StrEnum):
         return self.rank >= minimum.rank
 
 
-_ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
-
-
 class Project(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "projects"
 
@@ -50,7 +47,7 @@ class ProjectMember(IdMixin, TimestampMixin, Base):
     __tablename__ = "project_members"
     __table_args__ = (
         UniqueConstraint("project_id", "user_id"),
-        CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role_valid"),
+        one_of("role", Role),
         Index("ix_project_members_user_id_project_id", "user_id", "project_id"),
     )
 

@@ -14,13 +14,13 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.core.time import utcnow
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
 from recon.models.runs import BigId
-from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime, one_of
 
 # Offered when a project configures none (project settings `writeoff_reasons`).
 DEFAULT_WRITEOFF_REASONS = ("bank_fee", "fx_rounding", "timing", "small_difference", "other")
@@ -51,15 +51,11 @@ class CommentTarget(enum.StrEnum):
     ITEM = "item"
 
 
-def _in(values: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 class Decision(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "decisions"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(DecisionKind)})", name="kind_valid"),
-        CheckConstraint(f"status IN ({_in(DecisionStatus)})", name="status_valid"),
+        one_of("kind", DecisionKind),
+        one_of("status", DecisionStatus),
         Index("ix_decisions_project_id_created_at_id", "project_id", "created_at", "id"),
         Index("ix_decisions_project_id_status_created_at_id", "project_id", "status", "created_at", "id"),
         Index("ix_decisions_run_id_status", "run_id", "status"),
@@ -95,7 +91,7 @@ class Comment(IdMixin, Base):
 
     __tablename__ = "review_comments"
     __table_args__ = (
-        CheckConstraint(f"target IN ({_in(CommentTarget)})", name="target_valid"),
+        one_of("target", CommentTarget),
         Index("ix_review_comments_run_target", "run_id", "target", "target_id", "created_at", "id"),
         Index("ix_review_comments_run_id_created_at_id", "run_id", "created_at", "id"),
     )

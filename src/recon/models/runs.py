@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -35,13 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import JSONDoc, Money, UTCDateTime
+from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime, one_of
 
 # BIGSERIAL on PostgreSQL; INTEGER PRIMARY KEY (the rowid, autoincrementing) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 # Byte-wise collation on PostgreSQL for the columns every results index starts with (cheaper comparisons).
 RunKey = String(36).with_variant(String(36, collation="C"), "postgresql")
-StateText = String(16).with_variant(String(16, collation="C"), "postgresql")
 SideText = String(5).with_variant(String(5, collation="C"), "postgresql")
 
 
@@ -119,10 +117,6 @@ class Side(enum.StrEnum):
     RIGHT = "right"
 
 
-def _in(values: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 def _open_indexes(table: str, where: str, *columns: tuple[str, ...]) -> list[Index]:
     """Partial indexes (same predicate on PostgreSQL and SQLite) named ix_<table>_<columns>_open."""
     return [
@@ -139,7 +133,7 @@ def _open_indexes(table: str, where: str, *columns: tuple[str, ...]) -> list[Ind
 class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "runs"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(RunStatus)})", name="status_valid"),
+        one_of("status", RunStatus),
         Index("ix_runs_project_id_created_at_id", "project_id", "created_at", "id"),
         # Idempotency-Key: the same key from the same user in a project names one run.
         UniqueConstraint("project_id", "created_by_id", "idempotency_key"),
@@ -155,7 +149,7 @@ class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     left_sha256: Mapped[str] = mapped_column(String(64))
     right_sha256: Mapped[str] = mapped_column(String(64))
     rules_sha256: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED)
+    status: Mapped[RunStatus] = mapped_column(EnumText(RunStatus, 16), default=RunStatus.QUEUED)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
     # Retries of this run (same row, same pinned inputs) start at 1.
     attempt: Mapped[int] = mapped_column(Integer, default=1)
@@ -195,18 +189,14 @@ class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     opening_balances: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
     closing_balances: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
 
-    @property
-    def status_enum(self) -> RunStatus:
-        return RunStatus(self.status)
-
 
 class MatchGroup(VersionMixin, Base):
     __tablename__ = "match_groups"
     __table_args__ = (
         UniqueConstraint("run_id", "seq"),
-        CheckConstraint(f"status IN ({_in(GroupStatus)})", name="status_valid"),
-        CheckConstraint(f"kind IN ({_in(GroupKind)})", name="kind_valid"),
-        CheckConstraint(f"origin IN ({_in(GroupOrigin)})", name="origin_valid"),
+        one_of("status", GroupStatus),
+        one_of("kind", GroupKind),
+        one_of("origin", GroupOrigin),
         # Lists walk a run's groups in seq order (= creation order = id order).
         Index("ix_match_groups_run_id_status_seq", "run_id", "status", "seq"),
         # By amount in every status, matched included: "matched by -amount" was a sort of the run's groups
@@ -227,7 +217,7 @@ class MatchGroup(VersionMixin, Base):
     pass_name: Mapped[str | None] = mapped_column(Text, default=None)  # None for manual groups
     kind: Mapped[str] = mapped_column(String(16))
     origin: Mapped[str] = mapped_column(String(8), default=GroupOrigin.ENGINE)
-    status: Mapped[str] = mapped_column(StateText)
+    status: Mapped[GroupStatus] = mapped_column(EnumText(GroupStatus, 16, collation="C"))
     score: Mapped[float | None] = mapped_column(Float, default=None)
     explanation: Mapped[Any] = mapped_column(JSONDoc(), default=None)
     left_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -251,8 +241,8 @@ class RunItem(VersionMixin, Base):
 
     __tablename__ = "run_items"
     __table_args__ = (
-        CheckConstraint(f"side IN ({_in(Side)})", name="side_valid"),
-        CheckConstraint(f"state IN ({_in(ItemState)})", name="state_valid"),
+        one_of("side", Side),
+        one_of("state", ItemState),
         # Members of groups, and any scan of one run's items.
         Index("ix_run_items_run_id_group_id", "run_id", "group_id"),
         # Exception lists (unmatched, pending, break, suggested) by id, amount, date and age.
@@ -278,7 +268,7 @@ class RunItem(VersionMixin, Base):
     reference: Mapped[str | None] = mapped_column(Text, default=None)
     counterparty: Mapped[str | None] = mapped_column(Text, default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    state: Mapped[str] = mapped_column(StateText)
+    state: Mapped[ItemState] = mapped_column(EnumText(ItemState, 16, collation="C"))
     reason: Mapped[str | None] = mapped_column(String(32), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)  # the engine's detail of the reason
     # match_groups.id (no FK on purpose); NULL while the record is in no group.

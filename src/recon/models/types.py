@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Numeric, String, TypeDecorator
+from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, Numeric, String, TypeDecorator
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -20,23 +21,41 @@ from recon.core.time import ensure_utc
 E = TypeVar("E", bound=enum.StrEnum)
 
 
+def one_of(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
+    """The CHECK constraint `<column>_valid` of a closed-set column: its value is one of the enum's."""
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_valid")
+
+
 class EnumText(TypeDecorator[E]):
     """A status (or other closed set) stored as its text value, read back as the enum member: the same
     VARCHAR(n) as a plain String column (no migration; the CHECK constraint lists the values), while Python
-    code only ever sees the enum. An unknown value is refused before it reaches the database."""
+    code only ever sees the enum. An unknown value is refused before it reaches the database. `collation`
+    applies on PostgreSQL only (the results tables' byte-wise "C" key columns; SQLite compares bytes)."""
 
     impl = String
     cache_ok = True
 
-    def __init__(self, enum_type: type[E], length: int) -> None:
+    def __init__(self, enum_type: type[E], length: int, *, collation: str | None = None) -> None:
         super().__init__(length)
         self.enum_type = enum_type
+        self.length = length
+        self.collation = collation
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if self.collation is not None and dialect.name == "postgresql":
+            return dialect.type_descriptor(String(self.length, collation=self.collation))
+        return dialect.type_descriptor(self.impl_instance)
 
     def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
         return None if value is None else self.enum_type(value).value
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum_type(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
+        # The member by a dict look-up, no Python call a row: exports and carries read millions of these.
+        return self.enum_type._value2member_map_.get
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

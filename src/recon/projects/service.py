@@ -106,14 +106,7 @@ class ProjectService:
         member = self.members.add(
             ProjectMember(project_id=access.project.id, user_id=user.id, role=data.role)
         )
-        self._audit(
-            "member.added",
-            access.user.id,
-            access.project,
-            entity_type="user",
-            entity_id=user.id,
-            data={"role": member.role},
-        )
+        self._member_event("member.added", access, user.id, {"role": member.role})
         return member_out(member, user)
 
     def update_member(self, access: ProjectAccess, user_id: str, data: MemberUpdate) -> MemberOut:
@@ -127,13 +120,8 @@ class ProjectService:
         old_role = member.role
         member.role = new_role.value
         self.session.flush()
-        self._audit(
-            "member.updated",
-            access.user.id,
-            access.project,
-            entity_type="user",
-            entity_id=user.id,
-            data={"role": member.role, "previous_role": old_role},
+        self._member_event(
+            "member.updated", access, user.id, {"role": member.role, "previous_role": old_role}
         )
         return member_out(member, user)
 
@@ -145,14 +133,7 @@ class ProjectService:
             self._keep_an_owner(access.project)
         self.session.delete(member)
         self.session.flush()
-        self._audit(
-            "member.removed",
-            access.user.id,
-            access.project,
-            entity_type="user",
-            entity_id=user_id,
-            data={"role": member.role},
-        )
+        self._member_event("member.removed", access, user_id, {"role": member.role})
 
     def _audit(
         self,
@@ -173,6 +154,12 @@ class ProjectService:
             entity_id=entity_id,
             data=data,
         )
+
+    def _member_event(
+        self, action: str, access: ProjectAccess, user_id: str, data: dict[str, object]
+    ) -> None:
+        """A change of `user_id`'s membership in the caller's project."""
+        self._audit(action, access.user.id, access.project, entity_type="user", entity_id=user_id, data=data)
 
     # -- rules ----------------------------------------------------------------------------------------------
     def _check_may_grant(self, access: ProjectAccess, role: Role) -> None:

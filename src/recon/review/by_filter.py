@@ -3,6 +3,9 @@ counted against what the user confirmed, then handed to the same review actions 
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from recon.auth.access import ProjectAccess
@@ -10,13 +13,14 @@ from recon.core.errors import Conflict, FieldError, Unprocessable, problem_type
 from recon.core.time import utcnow
 from recon.models.review import DecisionKind
 from recon.models.runs import ItemState
-from recon.results.repository import GroupFilters, ItemFilters, ResultsRepository
+from recon.results.repository import GroupFilters, ItemFilters, ResultsRepository, Window
 from recon.review.schemas import (
     MAX_BY_FILTER,
     BulkByFilter,
     BulkByFilterResult,
     GroupSelection,
     ItemSelection,
+    SelectionWindow,
 )
 from recon.review.service import Outcome, ReviewService
 
@@ -27,37 +31,25 @@ GROUP_KINDS = {
 }
 
 
+def _window(s: SelectionWindow) -> dict[str, Any]:
+    """The filters groups and records share (`Window`: amounts, dates, text, assignee, age), by name."""
+    return {f.name: getattr(s, f.name) for f in fields(Window)}
+
+
 def _group_filters(s: GroupSelection) -> GroupFilters:
     return GroupFilters(
         status=tuple(s.status),
         pass_name=s.pass_name,
         min_score=s.min_score,
-        amount_min=s.amount_min,
-        amount_max=s.amount_max,
         difference_min=s.difference_min,
         difference_max=s.difference_max,
-        date_from=s.date_from,
-        date_to=s.date_to,
-        q=s.q,
-        assignee_id=s.assignee_id,
-        min_age=s.min_age,
-        max_age=s.max_age,
+        **_window(s),
     )
 
 
 def _item_filters(s: ItemSelection) -> ItemFilters:
     return ItemFilters(
-        side=s.side,
-        state=ItemState.UNMATCHED,
-        reason=tuple(r.value for r in s.reason),
-        amount_min=s.amount_min,
-        amount_max=s.amount_max,
-        date_from=s.date_from,
-        date_to=s.date_to,
-        q=s.q,
-        assignee_id=s.assignee_id,
-        min_age=s.min_age,
-        max_age=s.max_age,
+        side=s.side, state=ItemState.UNMATCHED, reason=tuple(r.value for r in s.reason), **_window(s)
     )
 
 

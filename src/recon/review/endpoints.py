@@ -44,7 +44,7 @@ from recon.review.schemas import (
     StatementOut,
     WriteOff,
 )
-from recon.review.service import Outcome, ReviewService, single_field
+from recon.review.service import Outcome, ReviewService, bulk_field, single_field
 from recon.runs.access import RunApprover, RunPreparer, RunViewer
 from recon.storage import ObjectNotFound, get_store
 from recon.storage.base import iter_chunks_then_close
@@ -69,18 +69,57 @@ def _pairs(refs: list) -> list[tuple[int, int]]:  # type: ignore[type-arg]
 
 
 # -- single actions ------------------------------------------------------------------------------------------
-def _group_action(
-    kind: DecisionKind, run_id: str, body: GroupAction, access: ProjectAccess, session: Session
+def _decide(
+    kind: DecisionKind,
+    run_id: str,
+    body: GroupAction | BulkGroups,
+    access: ProjectAccess,
+    session: Session,
+    *,
+    writeoff_reason: str | None = None,
 ) -> ActionResult:
+    """Confirm, reject or unmatch one group (`group_id` + `version`) or many (`groups`); a confirm writes a
+    difference off with `writeoff_reason`."""
+    if isinstance(body, GroupAction):
+        refs, field_of = [(body.group_id, body.version)], single_field("group_id")
+    else:
+        refs, field_of = _pairs(body.groups), bulk_field("groups")
     return _act(
         session,
         access,
         lambda service: service.decide_groups(
             run_id,
             kind,
-            [(body.group_id, body.version)],
+            refs,
             comment=body.comment,
-            field_of=single_field("group_id"),
+            reason_code=writeoff_reason,
+            field_of=field_of,
+            reason_field="writeoff_reason",
+        ),
+    )
+
+
+def _write_off(
+    run_id: str,
+    body: WriteOff | BulkWriteOff,
+    groups: list[tuple[int, int]],
+    access: ProjectAccess,
+    session: Session,
+) -> ActionResult:
+    """Write off breaks and unmatched records: the single action's records together in one group, the bulk
+    action's each on its own."""
+    single = isinstance(body, WriteOff)
+    return _act(
+        session,
+        access,
+        lambda service: service.write_off(
+            run_id,
+            groups=groups,
+            items=_pairs(body.items),
+            reason_code=body.reason_code,
+            comment=body.comment,
+            items_together=single,
+            group_field=single_field("group_id") if single else bulk_field("groups"),
         ),
     )
 
@@ -90,31 +129,19 @@ def confirm(run_id: RunId, body: Confirm, access: RunPreparer, session: DbSessio
     """Confirm a suggested group or accept a break: it becomes matched (after approval when the project
     requires it). A non-zero difference is written off in the same decision: `writeoff_reason` and `comment`
     are then required (422 naming `body.writeoff_reason` otherwise)."""
-    return _act(
-        session,
-        access,
-        lambda service: service.decide_groups(
-            run_id,
-            DecisionKind.CONFIRM,
-            [(body.group_id, body.version)],
-            comment=body.comment,
-            reason_code=body.writeoff_reason,
-            field_of=single_field("group_id"),
-            reason_field="writeoff_reason",
-        ),
-    )
+    return _decide(DecisionKind.CONFIRM, run_id, body, access, session, writeoff_reason=body.writeoff_reason)
 
 
 @router.post("/runs/{run_id}/reject", status_code=201, response_model=ActionResult)
 def reject(run_id: RunId, body: GroupAction, access: RunPreparer, session: DbSession) -> ActionResult:
     """Reject a suggested group: its records go back to unmatched (reason `rejected_suggestion`)."""
-    return _group_action(DecisionKind.REJECT, run_id, body, access, session)
+    return _decide(DecisionKind.REJECT, run_id, body, access, session)
 
 
 @router.post("/runs/{run_id}/unmatch", status_code=201, response_model=ActionResult)
 def unmatch(run_id: RunId, body: GroupAction, access: RunPreparer, session: DbSession) -> ActionResult:
     """Dissolve a matched group or a break: its records go back to unmatched. `comment` required."""
-    return _group_action(DecisionKind.UNMATCH, run_id, body, access, session)
+    return _decide(DecisionKind.UNMATCH, run_id, body, access, session)
 
 
 @router.post("/runs/{run_id}/writeoff", status_code=201, response_model=ActionResult)
@@ -129,19 +156,7 @@ def write_off(run_id: RunId, body: WriteOff, access: RunPreparer, session: DbSes
                 errors=[FieldError(field="body.version", message="group_id and version go together")],
             )
         groups = [(body.group_id, body.version)]
-    return _act(
-        session,
-        access,
-        lambda service: service.write_off(
-            run_id,
-            groups=groups,
-            items=_pairs(body.items),
-            reason_code=body.reason_code,
-            comment=body.comment,
-            items_together=True,
-            group_field=single_field("group_id"),
-        ),
-    )
+    return _write_off(run_id, body, groups, access, session)
 
 
 @router.post("/runs/{run_id}/manual-match", status_code=201, response_model=ActionResult)
@@ -208,42 +223,21 @@ def list_comments(
 
 
 # -- bulk ----------------------------------------------------------------------------------------------------
-def _bulk_groups(
-    kind: DecisionKind, run_id: str, body: BulkGroups, access: ProjectAccess, session: Session
-) -> ActionResult:
-    return _act(
-        session,
-        access,
-        lambda service: service.decide_groups(run_id, kind, _pairs(body.groups), comment=body.comment),
-    )
-
-
 @router.post("/runs/{run_id}/bulk/confirm", status_code=201, response_model=ActionResult)
 def bulk_confirm(run_id: RunId, body: BulkConfirm, access: RunPreparer, session: DbSession) -> ActionResult:
     """Confirm many suggested groups or breaks: all or nothing; per-id problems in `errors`. Groups with a
     difference are written off with `writeoff_reason` in the same decision (required when any has one)."""
-    return _act(
-        session,
-        access,
-        lambda service: service.decide_groups(
-            run_id,
-            DecisionKind.CONFIRM,
-            _pairs(body.groups),
-            comment=body.comment,
-            reason_code=body.writeoff_reason,
-            reason_field="writeoff_reason",
-        ),
-    )
+    return _decide(DecisionKind.CONFIRM, run_id, body, access, session, writeoff_reason=body.writeoff_reason)
 
 
 @router.post("/runs/{run_id}/bulk/reject", status_code=201, response_model=ActionResult)
 def bulk_reject(run_id: RunId, body: BulkGroups, access: RunPreparer, session: DbSession) -> ActionResult:
-    return _bulk_groups(DecisionKind.REJECT, run_id, body, access, session)
+    return _decide(DecisionKind.REJECT, run_id, body, access, session)
 
 
 @router.post("/runs/{run_id}/bulk/unmatch", status_code=201, response_model=ActionResult)
 def bulk_unmatch(run_id: RunId, body: BulkGroups, access: RunPreparer, session: DbSession) -> ActionResult:
-    return _bulk_groups(DecisionKind.UNMATCH, run_id, body, access, session)
+    return _decide(DecisionKind.UNMATCH, run_id, body, access, session)
 
 
 @router.post("/runs/{run_id}/bulk/writeoff", status_code=201, response_model=ActionResult)
@@ -251,18 +245,7 @@ def bulk_write_off(
     run_id: RunId, body: BulkWriteOff, access: RunPreparer, session: DbSession
 ) -> ActionResult:
     """Write off many breaks and unmatched records (one decision each) with one reason code and comment."""
-    return _act(
-        session,
-        access,
-        lambda service: service.write_off(
-            run_id,
-            groups=_pairs(body.groups),
-            items=_pairs(body.items),
-            reason_code=body.reason_code,
-            comment=body.comment,
-            items_together=False,
-        ),
-    )
+    return _write_off(run_id, body, _pairs(body.groups), access, session)
 
 
 @router.post("/runs/{run_id}/bulk/assign", response_model=ActionResult)

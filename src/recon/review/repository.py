@@ -23,7 +23,7 @@ from recon.core.errors import Conflict, NotFound, problem_type
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.repository import Repository, updated_rows
 from recon.models import Comment, Decision, MatchGroup, Run, RunItem, Statement
-from recon.models.review import CommentTarget, DecisionKind
+from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
 from recon.models.runs import GroupStatus, ItemState, UnmatchedReason
 from recon.models.types import UTCDateTime
 
@@ -110,8 +110,8 @@ def next_seq(session: Session, run_id: str) -> int:
 
 @dataclass(frozen=True)
 class DecisionFilter:
-    status: str | None = None
-    kind: str | None = None
+    status: DecisionStatus | None = None
+    kind: DecisionKind | None = None
     maker_id: str | None = None
     run_id: str | None = None
 
@@ -190,7 +190,7 @@ class StatementRepository(Repository[Statement]):
 VERSION_CONFLICT = problem_type("version-conflict")
 
 # Members of a group in this status are in this state.
-ITEM_STATE_OF: dict[str, str] = {
+ITEM_STATE_OF: dict[str, ItemState] = {
     GroupStatus.MATCHED: ItemState.MATCHED,
     GroupStatus.SUGGESTED: ItemState.SUGGESTED,
     GroupStatus.BREAK: ItemState.BREAK,

@@ -346,7 +346,22 @@ class StatementOut(BaseModel):
 MAX_BY_FILTER = 10_000
 
 
-class GroupSelection(BaseModel):
+class SelectionWindow(BaseModel):
+    """The filters groups and records share (recon.results.repository.Window)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    amount_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str | None = Field(default=None, min_length=1, max_length=200)
+    assignee_id: str | None = Field(default=None, max_length=64)
+    min_age: int | None = Field(default=None, ge=0, le=100_000)
+    max_age: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class GroupSelection(SelectionWindow):
     """The filters of `GET /runs/{id}/groups` (same names and meaning)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -354,33 +369,15 @@ class GroupSelection(BaseModel):
     status: list[GroupStatus] = Field(default_factory=list, max_length=10)
     pass_name: str | None = Field(default=None, alias="pass", max_length=200)
     min_score: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
-    amount_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
-    amount_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
     difference_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
     difference_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    q: str | None = Field(default=None, min_length=1, max_length=200)
-    assignee_id: str | None = Field(default=None, max_length=64)
-    min_age: int | None = Field(default=None, ge=0, le=100_000)
-    max_age: int | None = Field(default=None, ge=0, le=100_000)
 
 
-class ItemSelection(BaseModel):
+class ItemSelection(SelectionWindow):
     """The filters of `GET /runs/{id}/unmatched` (records in state unmatched of one side)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     side: Side
     reason: list[UnmatchedReason] = Field(default_factory=list, max_length=10)
-    amount_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
-    amount_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    q: str | None = Field(default=None, min_length=1, max_length=200)
-    assignee_id: str | None = Field(default=None, max_length=64)
-    min_age: int | None = Field(default=None, ge=0, le=100_000)
-    max_age: int | None = Field(default=None, ge=0, le=100_000)
 
 
 class BulkByFilter(BaseModel):

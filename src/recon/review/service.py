@@ -504,7 +504,7 @@ class ReviewService:
             pass_name=None,
             kind=GroupKind.MANUAL,
             origin=GroupOrigin.MANUAL,
-            status=(GroupStatus.PENDING_APPROVAL if pending else effective).value,
+            status=GroupStatus.PENDING_APPROVAL if pending else effective,
             explanation={"decision": kind.value, "comment": comment},
             currency=currency,
             reconciling_type=reconciling_type.value if reconciling_type else None,
@@ -519,7 +519,7 @@ class ReviewService:
         )
         self.session.add(group)
         self.session.flush()
-        state = ItemState.PENDING if pending else repository.ITEM_STATE_OF[effective.value]
+        state = ItemState.PENDING if pending else repository.ITEM_STATE_OF[effective]
         repository.take_unmatched(self.session, run.id, refs, group.id, state)
         if not pending and not explains:
             repository.move_members(self.session, run.id, [group.id], state, {"reason": None})
@@ -749,12 +749,7 @@ class ReviewService:
         run_id: str | None,
     ) -> Page[Decision]:
         """The project's decisions, newest first."""
-        filters = DecisionFilter(
-            status=status.value if status else None,
-            kind=kind.value if kind else None,
-            maker_id=maker_id,
-            run_id=run_id,
-        )
+        filters = DecisionFilter(status=status, kind=kind, maker_id=maker_id, run_id=run_id)
         return DecisionRepository(self.session).page_for_project(self.project_id, filters, params)
 
     def decision(self, decision_id: str) -> Decision:

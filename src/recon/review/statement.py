@@ -251,27 +251,30 @@ def _render_section(run: Run, section: Section, today: dt.date) -> dict[str, Any
             "records": sum(n for n, _ in found),
             "amount": money(sum((a for _, a in found), ZERO)),
         }
+
+    def balance(
+        role: str, opening: Decimal, computed: Decimal, stated: Decimal | None, per_role: Decimal
+    ) -> dict[str, str | None]:
+        """One side's balance: opening + the period's records = computed closing, against the stated one."""
+        return {
+            "opening": money(opening),
+            "period_records": money(section.period[role]),
+            "computed_closing": money(computed),
+            "stated_closing": money(stated),
+            "difference": money(per_role - computed),
+        }
+
     opening_difference = f.bank_opening + section.carried["books"] - section.carried["bank"] - f.books_opening
     return {
         "currency": currency,
         "balance_per_bank": money(f.balance_per_bank),
-        "bank_balance": {
-            "opening": money(f.bank_opening),
-            "period_records": money(section.period["bank"]),
-            "computed_closing": money(f.bank_computed),
-            "stated_closing": money(f.bank_stated),
-            "difference": money(f.balance_per_bank - f.bank_computed),
-        },
+        "bank_balance": balance("bank", f.bank_opening, f.bank_computed, f.bank_stated, f.balance_per_bank),
         "reconciling_items": reconciling,
         "adjusted_balance_per_bank": money(f.adjusted_bank),
         "balance_per_books": money(f.balance_per_books),
-        "books_balance": {
-            "opening": money(f.books_opening),
-            "period_records": money(section.period["books"]),
-            "computed_closing": money(f.books_computed),
-            "stated_closing": money(f.books_stated),
-            "difference": money(f.balance_per_books - f.books_computed),
-        },
+        "books_balance": balance(
+            "books", f.books_opening, f.books_computed, f.books_stated, f.balance_per_books
+        ),
         "adjustments": adjustments,
         "adjusted_balance_per_books": money(f.adjusted_books),
         "unexplained_difference": money(f.unexplained),

@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from recon.models import Decision, MatchGroup, RunItem
+from recon.models.datasets import RECORD_FIELDS
 from recon.models.review import DecisionKind, DecisionStatus
 from recon.models.runs import GroupStatus, ItemState
 from recon.models.types import money_sum
@@ -114,13 +115,7 @@ def reconciling_items(session: Session, run_id: str) -> list[Any]:
                 RunItem.id,
                 RunItem.side,
                 RunItem.row_no,
-                RunItem.ext_id,
-                RunItem.date,
-                RunItem.amount,
-                RunItem.currency,
-                RunItem.reference,
-                RunItem.counterparty,
-                RunItem.description,
+                *(getattr(RunItem, name) for name in RECORD_FIELDS),
                 RunItem.opened_at,
                 RunItem.carried_from_id,
                 MatchGroup.reconciling_type,

@@ -202,7 +202,7 @@ class RunService:
     def cancel(self, access: ProjectAccess, run_id: str) -> Run:
         """A queued run is cancelled at once; a running one is asked to stop (its job ends `cancelled`)."""
         run = self.get(access, run_id)
-        if run.status_enum.is_final or run.job_id is None:
+        if run.status.is_final or run.job_id is None:
             raise Conflict(
                 f"run {run.id} is already {run.status}; only queued or running runs can be cancelled"
             )

@@ -72,9 +72,9 @@ def _duration(run: Run) -> float:
 
 def _finish_unsuccessful(session: Session, job: Job, status: RunStatus, error: str | None) -> None:
     run = _locked_run(session, str(job.payload.get("run_id")))
-    if run is None or run.job_id != job.id or run.status_enum.is_final:
+    if run is None or run.job_id != job.id or run.status.is_final:
         return  # deleted, retried meanwhile, or already final
-    run.status = status.value
+    run.status = status
     run.error = error
     run.finished_at = utcnow()
     record_entity_event(
@@ -101,7 +101,7 @@ def _start(ctx: JobContext, run_id: str) -> bool:
     """Mark the run running; False when this job no longer owns it (the run was retried with a new job)."""
     with session_scope(ctx.session_factory) as session:
         run = _locked_run(session, run_id)
-        if run is None or run.job_id != ctx.job_id or run.status_enum.is_final:
+        if run is None or run.job_id != ctx.job_id or run.status.is_final:
             ctx.finish_in(session, message="nothing to do: the run was deleted, finished or retried")
             return False
         run.status = RunStatus.RUNNING
@@ -115,7 +115,7 @@ def _note_retry(ctx: JobContext, run_id: str, error: str) -> None:
     """A failed attempt that will be retried: the run waits in `queued` with the error of the attempt."""
     with session_scope(ctx.session_factory) as session:
         run = _locked_run(session, run_id)
-        if run is not None and run.job_id == ctx.job_id and not run.status_enum.is_final:
+        if run is not None and run.job_id == ctx.job_id and not run.status.is_final:
             run.status = RunStatus.QUEUED
             run.error = f"attempt {ctx.attempt} failed (will be retried): {error}"[:4000]
 

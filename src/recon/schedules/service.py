@@ -8,13 +8,14 @@ from sqlalchemy.orm import Session
 
 from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
-from recon.core.errors import Conflict, FieldError, NotFound, Unprocessable
-from recon.core.pagination import Page, PageParams, SortKey, keyset_page
+from recon.core.errors import Conflict, FieldError, Unprocessable
+from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
 from recon.core.time import utcnow
 from recon.models import Dataset, Feed, RuleSet, Schedule
 from recon.schedules.cron import CronError, parse_cron
 from recon.schedules.fire import resolve_inputs
+from recon.schedules.repository import ScheduleRepository
 from recon.schedules.schemas import ScheduleCreate, ScheduleOut, ScheduleUpdate, Source
 
 ENTITY = "schedule"
@@ -35,6 +36,7 @@ def check_cron(cron: str | None, timezone: str) -> None:
 class ScheduleService:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.schedules = ScheduleRepository(session)
 
     def create(self, access: ProjectAccess, body: ScheduleCreate) -> Schedule:
         project_id = access.project.id
@@ -93,17 +95,10 @@ class ScheduleService:
         self.session.flush()
 
     def get(self, project_id: str, schedule_id: str) -> Schedule:
-        schedule = self.session.scalar(
-            select(Schedule).where(Schedule.id == schedule_id, Schedule.project_id == project_id)
-        )
-        if schedule is None:
-            raise NotFound("schedule not found")
-        return schedule
+        return self.schedules.get_in_project_or_404(project_id, schedule_id)
 
     def page(self, project_id: str, params: PageParams) -> Page[Schedule]:
-        keys = [SortKey(Schedule.created_at), SortKey(Schedule.id)]
-        stmt = select(Schedule).where(Schedule.project_id == project_id)
-        return keyset_page(self.session, stmt, keys, params)
+        return self.schedules.page_in_project(project_id, params)
 
     @staticmethod
     def out(schedule: Schedule) -> ScheduleOut:

@@ -331,16 +331,7 @@ class _Parser:
             raise fail(
                 f"the group ends inside account {self.statement.account} (no 49 trailer)", line=record.line
             )
-        fields = _Fields(record)
-        total = _integer(fields.next(), record.line, "group control total", blank_ok=False)
-        accounts = _integer(fields.next(), record.line, "number of accounts", blank_ok=False)
-        count = _integer(fields.next(), record.line, "number of records", blank_ok=False)
-        if accounts != group.totals.children:
-            raise fail(
-                f"the group trailer says {accounts} accounts, the group has {group.totals.children}",
-                line=record.line,
-            )
-        _check(group.totals, total, count, level="group", name=f"line {group.line}", line=record.line)
+        _check_trailer(record, group.totals, level="group", children="accounts", name=f"line {group.line}")
         self.file.amount += group.totals.amount
         self.file.children += 1
         self.group = None
@@ -349,15 +340,7 @@ class _Parser:
     def file_trailer(self, record: _Record) -> Iterator[Event]:
         if self.group is not None:
             raise fail("the file ends inside a group (no 98 trailer)", line=record.line)
-        fields = _Fields(record)
-        total = _integer(fields.next(), record.line, "file control total", blank_ok=False)
-        groups = _integer(fields.next(), record.line, "number of groups", blank_ok=False)
-        count = _integer(fields.next(), record.line, "number of records", blank_ok=False)
-        if groups != self.file.children:
-            raise fail(
-                f"the file trailer says {groups} groups, the file has {self.file.children}", line=record.line
-            )
-        _check(self.file, total, count, level="file", name=str(self.file_id), line=record.line)
+        _check_trailer(record, self.file, level="file", children="groups", name=str(self.file_id))
         self.ended = True
         return iter(())
 
@@ -365,6 +348,21 @@ class _Parser:
         if self.group is None:
             raise fail(f"record {record.code} outside a group (02 ... 98)", line=record.line)
         return self.group
+
+
+def _check_trailer(record: _Record, totals: _Totals, *, level: str, children: str, name: str) -> None:
+    """A group (98) or file (99) trailer: its control total, number of accounts or groups and number of
+    records, each against what was read."""
+    fields = _Fields(record)
+    total = _integer(fields.next(), record.line, f"{level} control total", blank_ok=False)
+    stated = _integer(fields.next(), record.line, f"number of {children}", blank_ok=False)
+    count = _integer(fields.next(), record.line, "number of records", blank_ok=False)
+    if stated != totals.children:
+        raise fail(
+            f"the {level} trailer says {stated} {children}, the {level} has {totals.children}",
+            line=record.line,
+        )
+    _check(totals, total, count, level=level, name=name, line=record.line)
 
 
 def _check(

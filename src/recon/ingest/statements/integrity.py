@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from recon.ingest.errors import IngestError
 from recon.ingest.statements.model import (
     Balance,
     Entry,
@@ -56,6 +57,11 @@ class _Open:
         self.booked = Decimal(0)
         self.first: dt.date | None = None
         self.last: dt.date | None = None
+
+
+def _refused(statement: Statement, problem: str) -> IngestError:
+    """The error that refuses the file for a `problem` of this statement, located at it."""
+    return fail(f"{_described(statement)}{problem}", line=statement.line, where=statement.where)
 
 
 def _described(statement: Statement) -> str:
@@ -140,28 +146,21 @@ class Collector:
             if statement.currency is None:
                 statement.currency = balance.currency
             elif balance.currency != statement.currency:
-                raise fail(
-                    f"{_described(statement)}: the {balance.kind} balance is in {balance.currency}, "
-                    f"the statement in {statement.currency}",
-                    line=statement.line,
-                    where=statement.where,
+                raise _refused(
+                    statement,
+                    f": the {balance.kind} balance is in {balance.currency}, the statement in "
+                    f"{statement.currency}",
                 )
 
     @staticmethod
     def _check_stated(statement: Statement, state: _Open) -> None:
         if statement.stated_count is not None and statement.stated_count != state.count:
-            raise fail(
-                f"{_described(statement)} states {statement.stated_count} entries but has {state.count}",
-                line=statement.line,
-                where=statement.where,
-            )
+            raise _refused(statement, f" states {statement.stated_count} entries but has {state.count}")
         if statement.stated_net is not None and statement.stated_net not in (state.total, state.booked):
-            raise fail(
-                f"{_described(statement)} states a net total of {plain(statement.stated_net)} but its "
-                f"entries sum to {plain(state.total)} "
-                f"(difference {plain(statement.stated_net - state.total)})",
-                line=statement.line,
-                where=statement.where,
+            raise _refused(
+                statement,
+                f" states a net total of {plain(statement.stated_net)} but its entries sum to "
+                f"{plain(state.total)} (difference {plain(statement.stated_net - state.total)})",
             )
 
     @staticmethod
@@ -172,12 +171,11 @@ class Collector:
         expected = opening.amount + booked
         if expected != closing.amount:
             difference = closing.amount - expected
-            raise fail(
-                f"{_described(statement)} does not balance: opening balance {plain(opening.amount)} "
-                f"+ entries {plain(booked)} = {plain(expected)}, "
-                f"but the closing balance is {plain(closing.amount)} (difference {plain(difference)})",
-                line=statement.line,
-                where=statement.where,
+            raise _refused(
+                statement,
+                f" does not balance: opening balance {plain(opening.amount)} + entries {plain(booked)} = "
+                f"{plain(expected)}, but the closing balance is {plain(closing.amount)} "
+                f"(difference {plain(difference)})",
             )
 
     def _check_continuity(self, statement: Statement) -> None:
@@ -188,12 +186,11 @@ class Collector:
             before_id, before = previous
             in_order = before.date is None or opening.date is None or opening.date >= before.date
             if in_order and opening.amount != before.amount:
-                raise fail(
-                    f"{_described(statement)} opens with {plain(opening.amount)}, but the previous statement "
-                    f"{before_id!r} of the account closed with {plain(before.amount)} "
+                raise _refused(
+                    statement,
+                    f" opens with {plain(opening.amount)}, but the previous statement {before_id!r} of the "
+                    f"account closed with {plain(before.amount)} "
                     f"(difference {plain(opening.amount - before.amount)})",
-                    line=statement.line,
-                    where=statement.where,
                 )
         if statement.closing is not None:
             self._last_closing[key] = (statement.id, statement.closing)
