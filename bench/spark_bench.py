@@ -17,7 +17,8 @@
 Prints times, peak memory, the Spark/DuckDB ratios and Spark's ten slowest stages; writes
 bench/out/spark_bench_N.json. `--backends spark` runs one backend only (no comparison: for 10M, where DuckDB's
 figure is known); `--progress FILE` appends each ended stage (the child's DEBUG stage log) and, every 30 s,
-the process tree's RSS and CPU so far, so a long run leaves figures even if it is stopped.
+the process tree's RSS and CPU so far, so a long run leaves figures even if it is stopped; `--reuse` keeps
+the Parquet files of an earlier run of the same size.
 `--driver-edges 0` makes Spark solve every assignment in Spark (components +
 grouped pandas UDF) instead of on the driver.
 """
@@ -42,12 +43,17 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 
-def prepare(rows: int, passes: str) -> Path:
+def prepare(rows: int, passes: str, reuse: bool = False) -> Path:
     from recon.cli.match import read_side
     from recon.demo import generate
     from recon.engine import parse_rules
 
     folder = OUT / f"spark-{rows}"
+    ready = [folder / name for name in ("left.parquet", "right.parquet", "rules_bench.yaml")]
+    if reuse and all(path.exists() for path in ready):
+        document = yaml.safe_load(ready[2].read_text())
+        if any(p["kind"] != "one_to_one" for p in document["passes"]) == (passes == "all"):
+            return folder  # 10M rows take 12 minutes to generate on a busy machine
     files = generate(rows, folder)
     document = yaml.safe_load(files.rules.read_text())
     if passes == "one_to_one":
@@ -204,6 +210,7 @@ def main() -> None:
     parser.add_argument("--backends", default="duckdb,spark")
     parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--progress", type=Path, default=None)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run of N rows")
     args = parser.parse_args()
     conf = dict(setting.split("=", 1) for setting in args.spark_conf)
     if args.child:
@@ -211,7 +218,7 @@ def main() -> None:
         return
     backends = [b for b in ("duckdb", "spark") if b in args.backends.split(",")]
     began = time.perf_counter()
-    folder = prepare(args.rows, args.passes)
+    folder = prepare(args.rows, args.passes, args.reuse)
     print(f"data prepared in {time.perf_counter() - began:.0f} s", flush=True)
     runs = [measure(folder, backend, args) for backend in backends]
     print(f"rows {args.rows:,} x demo bank; passes: the demo's {args.passes} passes")
