@@ -1,7 +1,7 @@
 """Spark backend benchmark: the demo's passes on DuckDB and on local Spark, same data, same run.
 
     uv run --group spark python bench/spark_bench.py [--rows 100000] [--master local[*]] [--driver-edges N]
-        [--passes all|one_to_one]
+        [--passes all|one_to_one] [--backends duckdb,spark] [--spark-conf key=value ...] [--progress FILE]
 
 1. `recon demo --rows N` (in this process) into bench/out/spark-N, the demo rules (all passes, the grouped
    `batches` many_to_one pass included; `--passes one_to_one`: its one_to_one passes only), both sides
@@ -15,7 +15,11 @@
    identical; scores may differ in the last bits (Jaro-Winkler in a UDF vs in DuckDB), and the largest
    difference is printed.
 Prints times, peak memory, the Spark/DuckDB ratios and Spark's ten slowest stages; writes
-bench/out/spark_bench.json. `--driver-edges 0` makes Spark solve every assignment in Spark (components +
+bench/out/spark_bench_N.json. `--backends spark` runs one backend only (no comparison: for 10M, where DuckDB's
+figure is known); `--progress FILE` appends each ended stage (the child's DEBUG stage log) and, every 30 s,
+the process tree's RSS and CPU so far, so a long run leaves figures even if it is stopped; `--reuse` keeps
+the Parquet files of an earlier run of the same size.
+`--driver-edges 0` makes Spark solve every assignment in Spark (components +
 grouped pandas UDF) instead of on the driver.
 """
 
@@ -39,12 +43,17 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 
-def prepare(rows: int, passes: str) -> Path:
+def prepare(rows: int, passes: str, reuse: bool = False) -> Path:
     from recon.cli.match import read_side
     from recon.demo import generate
     from recon.engine import parse_rules
 
     folder = OUT / f"spark-{rows}"
+    ready = [folder / name for name in ("left.parquet", "right.parquet", "rules_bench.yaml")]
+    if reuse and all(path.exists() for path in ready):
+        document = yaml.safe_load(ready[2].read_text())
+        if any(p["kind"] != "one_to_one" for p in document["passes"]) == (passes == "all"):
+            return folder  # 10M rows take 12 minutes to generate on a busy machine
     files = generate(rows, folder)
     document = yaml.safe_load(files.rules.read_text())
     if passes == "one_to_one":
@@ -57,10 +66,26 @@ def prepare(rows: int, passes: str) -> Path:
     return folder
 
 
-def child(folder: Path, backend: str, master: str | None, driver_edges: int | None) -> None:
+def child(
+    folder: Path,
+    backend: str,
+    master: str | None,
+    driver_edges: int | None,
+    conf: dict[str, str],
+    progress: Path | None,
+) -> None:
     """Reconcile the folder's Parquet files on one backend; print the stages as JSON."""
+    import logging
+
     from recon.engine import parse_rules, reconcile
     from recon.engine.timing import profiling
+
+    if progress is not None:
+        handler = logging.FileHandler(progress)
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {backend} %(message)s"))
+        logger = logging.getLogger("recon.engine")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
 
     rules = parse_rules((folder / "rules_bench.yaml").read_text())
     left, right = pq.read_table(folder / "left.parquet"), pq.read_table(folder / "right.parquet")
@@ -69,7 +94,7 @@ def child(folder: Path, backend: str, master: str | None, driver_edges: int | No
     if backend == "spark":
         from recon.engine.spark import SparkBackend, spark_session
 
-        session = spark_session(master)
+        session = spark_session(master, conf or None)
         engine = SparkBackend(session) if driver_edges is None else SparkBackend(session, driver_edges)
     start_s = time.perf_counter() - started
     with profiling() as stages:
@@ -95,15 +120,29 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
         command += ["--master", args.master]
     if args.driver_edges is not None:
         command += ["--driver-edges", str(args.driver_edges)]
+    for setting in args.spark_conf:
+        command += ["--spark-conf", setting]
+    if args.progress:
+        command += ["--progress", str(args.progress)]
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    errors = open(args.progress.with_suffix(".stderr"), "a") if args.progress else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
     peak = [0.0]
     cpu: dict[int, float] = {}  # per process of the tree: user + sys as last sampled
     stop = threading.Event()
 
     def sample() -> None:
         root = psutil.Process(process.pid)
+        last = time.perf_counter()
         while not stop.is_set():
+            if args.progress and time.perf_counter() - last >= 30:
+                last = time.perf_counter()
+                with open(args.progress, "a") as log:
+                    log.write(
+                        f"{time.strftime('%H:%M:%S')} {backend} sample: wall {last - started:.0f} s, "
+                        f"cpu {sum(cpu.values()):.0f} s, peak RSS {peak[0]:,.0f} MB, "
+                        f"load {' '.join(f'{x:.2f}' for x in psutil.getloadavg())}\n"
+                    )
             try:
                 tree = [root, *root.children(recursive=True)]
                 peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree) / 2**20)
@@ -168,14 +207,20 @@ def main() -> None:
     parser.add_argument("--child", choices=["duckdb", "spark"])
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--passes", choices=["all", "one_to_one"], default="all")
+    parser.add_argument("--backends", default="duckdb,spark")
+    parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--progress", type=Path, default=None)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run of N rows")
     args = parser.parse_args()
+    conf = dict(setting.split("=", 1) for setting in args.spark_conf)
     if args.child:
-        child(args.folder, args.child, args.master, args.driver_edges)
+        child(args.folder, args.child, args.master, args.driver_edges, conf, args.progress)
         return
-    folder = prepare(args.rows, args.passes)
-    runs = [measure(folder, "duckdb", args), measure(folder, "spark", args)]
-    outcome = compare(folder)
-    duck, spark = runs
+    backends = [b for b in ("duckdb", "spark") if b in args.backends.split(",")]
+    began = time.perf_counter()
+    folder = prepare(args.rows, args.passes, args.reuse)
+    print(f"data prepared in {time.perf_counter() - began:.0f} s", flush=True)
+    runs = [measure(folder, backend, args) for backend in backends]
     print(f"rows {args.rows:,} x demo bank; passes: the demo's {args.passes} passes")
     for run in runs:
         print(
@@ -183,6 +228,15 @@ def main() -> None:
             f"engine start {run['start_s']:6.2f} s  cpu {run['cpu_s']:8.1f} s  "
             f"peak RSS (process tree) {run['peak_mb']:6,} MB  load {run['load']}"
         )
+    OUT.mkdir(exist_ok=True)
+    if len(runs) < 2:
+        for name, seconds in runs[0]["stages"]:
+            print(f"  {seconds:8.2f} s  {name}")
+        record = {"rows": args.rows, "passes": args.passes, "runs": runs}
+        (OUT / f"spark_bench_{args.rows}_{backends[0]}.json").write_text(json.dumps(record))
+        return
+    outcome = compare(folder)
+    duck, spark = runs
     print(
         f"spark/duckdb: reconcile x{spark['reconcile_s'] / duck['reconcile_s']:.1f}, "
         f"wall x{spark['wall_s'] / duck['wall_s']:.1f}, peak memory x{spark['peak_mb'] / duck['peak_mb']:.1f}"
@@ -192,7 +246,6 @@ def main() -> None:
         print(f"{run['backend']}'s slowest stages:")
         for name, seconds in run["stages"]:
             print(f"  {seconds:8.2f} s  {name}")
-    OUT.mkdir(exist_ok=True)
     record = {"rows": args.rows, "passes": args.passes, "runs": runs, "outcome": outcome}
     (OUT / f"spark_bench_{args.rows}.json").write_text(json.dumps(record))
 

@@ -46,7 +46,7 @@ def solve_in_spark(
     )
     with stage("spark: components"):
         labelled = components(spark, edges)
-    batches = max(1, BATCHES_PER_CORE * int(spark.sparkContext.defaultParallelism))
+    batches = max(1, BATCHES_PER_CORE * _parallelism(spark))
     solved = (
         labelled.withColumn("b", F.pmod(F.xxhash64("c"), F.lit(batches)))
         .groupBy("b")
@@ -187,3 +187,11 @@ def _collect(table: pa.Table, n_edges: int) -> tuple[Assignment, Rivals]:
         losers_right=nodes(LOSER_RIGHT),
     )
     return assignment, rivals
+
+
+def _parallelism(spark: SparkSession) -> int:
+    """The session's cores (a Spark Connect client has no SparkContext: its shuffle partitions then)."""
+    try:
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    except Exception:  # Connect: no sparkContext (PySparkNotImplementedError or AttributeError)
+        return max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))

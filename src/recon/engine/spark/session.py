@@ -44,8 +44,10 @@ LOCAL_CONFIG = {
 
 
 def spark_session(master: str | None = None, config: dict[str, str] | None = None) -> SparkSession:
-    """A Spark session: `master` local[*] (default, or RECON_SPARK_MASTER), a cluster URL, or a Spark
-    Connect URL `sc://host:port`; under spark-submit the submitted session is reused."""
+    """A Spark session: `master` local[*] (default, or RECON_SPARK_MASTER), a cluster URL, a Spark
+    Connect URL `sc://host:port`, or `connect:local[N]`: a Spark Connect server started by PySpark in this
+    process (the connect jar ships with PySpark) and a Connect client to it, which is how a Connect run is
+    tested on one machine; under spark-submit the submitted session is reused."""
     from pyspark.sql import SparkSession
 
     master = master or os.environ.get("RECON_SPARK_MASTER") or "local[*]"
@@ -54,6 +56,11 @@ def spark_session(master: str | None = None, config: dict[str, str] | None = Non
     if master.startswith("sc://"):
         builder = builder.remote(master)
         settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.")}
+    elif master.startswith(CONNECT_LOCAL):
+        # the local server's start takes every setting (the UI, the driver's memory); afterwards PySpark
+        # keeps only the runtime ones for the client
+        builder = builder.remote(master.removeprefix(CONNECT_LOCAL))
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     else:
         builder = builder.master(master)
         if master.startswith("local"):
@@ -67,6 +74,8 @@ def spark_session(master: str | None = None, config: dict[str, str] | None = Non
         session.sparkContext.setLogLevel(os.environ.get("RECON_SPARK_LOG_LEVEL", "ERROR"))
     return session
 
+
+CONNECT_LOCAL = "connect:"  # `connect:local[2]`: a local Spark Connect server and a client to it
 
 _DEFAULT: SparkSession | None = None
 
