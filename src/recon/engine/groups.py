@@ -49,7 +49,7 @@ from recon.engine.search import (
     subsets,
     units_scale,
 )
-from recon.engine.subset import HalfSums, half_depth, smallest_subsets, sum_bounds
+from recon.engine.subset import HalfSums, half_depth, smallest_subsets_many, sum_bounds
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -255,12 +255,18 @@ def _search_groups(
                 continue
             values = units[1][unit_order[np.searchsorted(units[0], rids, sorter=unit_order)]]
             halves = HalfSums(values, half_depth(len(rids), spec.max_group_size))
-            for edge in block.tolist():
-                if int(one_of[edge]) in fixed:
-                    continue
-                target = int(targets[edge])
-                window = sum_bounds(target, abs_units, pct)
-                count, options = smallest_subsets(halves, target, window, spec.max_group_size)
+            edges = [edge for edge in block.tolist() if int(one_of[edge]) not in fixed]
+            if not edges:
+                continue
+            wanted = targets[edges]
+            if abs_units is not None:
+                lows, highs = wanted - abs_units, wanted + abs_units
+            else:
+                windows = [sum_bounds(int(target), None, pct) for target in wanted.tolist()]
+                lows = np.array([w[0] for w in windows], np.int64)
+                highs = np.array([w[1] for w in windows], np.int64)
+            answers = smallest_subsets_many(halves, wanted, lows, highs, spec.max_group_size)
+            for edge, (count, options) in zip(edges, answers, strict=True):
                 if count:
                     solutions[edge] = (
                         len(options[0]),
