@@ -431,7 +431,8 @@ def _kept_candidates(
             session.pass_table("pl2", "left", plan, chunk, "probe")
         else:
             session.pass_table("pr2", "right", plan, chunk, "build")
-        part = session.pair_candidates(plan, "pl2", "pr2", columns)
+        with stage(f"{plan.name}: groups {begin:,}+{len(chunk):,} of {len(leaders):,}, their candidates"):
+            part = session.pair_candidates(plan, "pl2", "pr2", columns)
         leader_of, one_of = (part.left, part.right) if many == "left" else (part.right, part.left)
         targets = np.asarray(part.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
         blocks = _blocks(leader_of, one_of)
