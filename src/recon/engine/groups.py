@@ -381,7 +381,8 @@ def _search_groups(
     )
 
 
-GROUPS_PER_CHUNK = 50_000  # groups whose candidates are gathered at once by _kept_candidates
+GROUPS_PER_CHUNK = 10_000  # groups whose candidates are gathered at once by _kept_candidates (at most)
+PAIRS_PER_CHUNK = 2_000_000  # candidate pairs aimed at per chunk (the groups of a chunk follow the last rate)
 Solve = Callable[[Iterable[int], dict[int, IntArray], tuple[IntArray, IntArray], Solutions], None]
 
 
@@ -411,7 +412,8 @@ def _kept_candidates(
     group, for the searches after elimination), with their first solutions, numbered in (left, right)
     order. Gathered GROUPS_PER_CHUNK groups at a time: on a crowded book the pairs of every group with
     every record of its window grow faster than the input (at 2M classic 1.8M pairs, most of them making
-    no sum), and only the groups that can make a sum are kept."""
+    no sum), and only the groups that can make a sum are kept. A chunk holds at most GROUPS_PER_CHUNK
+    groups, fewer when the last chunk's groups had many candidates each (about PAIRS_PER_CHUNK pairs)."""
     leaders = offered[0] if many == "left" else offered[1]
     if many == "left":
         session.pass_table("pr2", "right", plan, offered[1], "build")
@@ -422,16 +424,14 @@ def _kept_candidates(
     if window is not None:
         alias = condition_alias(window[0])
         columns[dates.DIFF_COLUMN] = f"r.{alias} - l.{alias}"
-    kept: list[PairCandidates] = []
-    solutions: Solutions = {}
-    offset = 0
-    for begin in range(0, max(len(leaders), 1), GROUPS_PER_CHUNK):
-        chunk = leaders[begin : begin + GROUPS_PER_CHUNK]
+
+    def gather(chunk: IntArray) -> tuple[PairCandidates | None, Solutions, int]:
+        """The chunk's kept candidates (None: no group makes a sum), their solutions, its pair count."""
         if many == "left":
             session.pass_table("pl2", "left", plan, chunk, "probe")
         else:
             session.pass_table("pr2", "right", plan, chunk, "build")
-        with stage(f"{plan.name}: groups {begin:,}+{len(chunk):,} of {len(leaders):,}, their candidates"):
+        with stage(f"{plan.name}: {len(chunk):,} groups of {len(leaders):,}, their candidates"):
             part = session.pair_candidates(plan, "pl2", "pr2", columns)
         leader_of, one_of = (part.left, part.right) if many == "left" else (part.right, part.left)
         targets = np.asarray(part.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
@@ -439,13 +439,26 @@ def _kept_candidates(
         found: Solutions = {}
         solve(blocks, blocks, (one_of, targets), found)
         if not found:
+            return None, {}, len(leader_of)
+        positions = np.flatnonzero(np.isin(leader_of, leader_of[np.fromiter(found, np.int64, len(found))]))
+        local = {int(np.searchsorted(positions, edge)): answer for edge, answer in found.items()}
+        return part.subset(positions), local, len(leader_of)
+
+    kept: list[PairCandidates] = []
+    solutions: Solutions = {}
+    offset, begin, size = 0, 0, GROUPS_PER_CHUNK
+    while begin == 0 or begin < len(leaders):
+        chunk = leaders[begin : begin + size]
+        begin += max(len(chunk), 1)
+        part, found, pairs = gather(chunk)
+        # the next chunk: as many groups as make about PAIRS_PER_CHUNK pairs at this chunk's rate
+        rate = pairs / max(len(chunk), 1)
+        size = max(1, min(GROUPS_PER_CHUNK, int(PAIRS_PER_CHUNK / max(rate, 1.0))))
+        if part is None:
             continue
-        useful = np.isin(leader_of, leader_of[np.fromiter(found, np.int64, len(found))])
-        positions = np.flatnonzero(useful)
-        for edge, answer in found.items():
-            solutions[offset + int(np.searchsorted(positions, edge))] = answer
-        kept.append(part.subset(positions))
-        offset += len(positions)
+        solutions.update({offset + edge: answer for edge, answer in found.items()})
+        kept.append(part)
+        offset += len(part.left)
     candidates = _concat_candidates(kept, columns)
     # numbered in (left, right) order, as one query would have returned them
     order = np.lexsort((candidates.right, candidates.left))
