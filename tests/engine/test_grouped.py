@@ -346,3 +346,25 @@ def test_a_unique_subset_in_a_big_group_is_matched_and_an_ambiguous_one_suggeste
     assert len(r2) == 1
     assert r2[0][1] == "suggested"
     assert r2[0][2] == ("L36", "L38")
+
+
+def test_in_group_search_gathered_group_by_group_decides_the_same(monkeypatch):
+    """The candidates of the search inside groups are gathered a chunk of groups at a time: one group per
+    chunk gives the groups of one chunk for all (elimination across groups included)."""
+    from recon.engine import groups
+
+    left = side(
+        ["L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"],
+        ["10.00", "20.00", "5.00", "7.00", "3.00", "4.00", "6.00", "8.00", "9.00"],
+        ["2024-01-01"] * 4 + ["2024-01-03"] * 5,
+        payer=["A", "A", "A", "A", "B", "B", "B", "B", "B"],
+    )
+    right = side(
+        ["R1", "R2", "R3", "R9"],
+        ["30.00", "12.00", "17.00", "12.00"],
+        ["2024-01-01"] * 2 + ["2024-01-03"] * 2,
+    )
+    whole = groups_of(reconcile(left, right, rules_for(BATCHES)))
+    monkeypatch.setattr(groups, "GROUPS_PER_CHUNK", 1)
+    assert groups_of(reconcile(left, right, rules_for(BATCHES))) == whole
+    assert ("batches", "matched", ("L8", "L9"), ("R3",)) in whole

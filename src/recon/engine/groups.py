@@ -17,7 +17,7 @@ items: the weighted mean of the items' similarity averaged over member pairs.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 import numpy as np
@@ -49,7 +49,7 @@ from recon.engine.search import (
     subsets,
     units_scale,
 )
-from recon.engine.subset import HalfSums, half_depth, smallest_subsets, sum_bounds
+from recon.engine.subset import HalfSums, half_depth, smallest_subsets_many, sum_bounds
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -214,37 +214,23 @@ def _search_groups(
     (unmatched, `ambiguous`): at 1M dense most such picks were wrong."""
     spec = plan.spec
     assert spec.sum is not None
-    session.pass_table("pl2", "left", plan, offered[0], "probe")
-    session.pass_table("pr2", "right", plan, offered[1], "build")
     scale = units_scale(session, plan)
-    extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
-    columns = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
-    window = dates.grouped_window(spec)
-    if window is not None:
-        alias = condition_alias(window[0])
-        columns[dates.DIFF_COLUMN] = f"r.{alias} - l.{alias}"
-    candidates = session.pair_candidates(plan, "pl2", "pr2", columns)
-    leader_of, one_of = (
-        (candidates.left, candidates.right) if many == "left" else (candidates.right, candidates.left)
-    )
-    targets = np.asarray(candidates.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
     abs_units = None if spec.sum.abs is None else int(spec.sum.abs * (Decimal(10) ** scale))
     pct = spec.sum.pct
     unit_order = np.argsort(units[0])
     many_rival, one_rival = (LEFT_RIVAL, RIGHT_RIVAL) if many == "left" else (RIGHT_RIVAL, LEFT_RIVAL)
-    blocks: dict[int, IntArray] = {}  # group (its first record) -> its candidate edges
-    order = np.lexsort((one_of, leader_of))
-    # the first edge of each group's run of edges (none when no group has a candidate)
-    bounds_at = np.flatnonzero(np.r_[len(order) > 0, leader_of[order][1:] != leader_of[order][:-1]])
-    for k, begin in enumerate(bounds_at.tolist()):
-        end = int(bounds_at[k + 1]) if k + 1 < len(bounds_at) else len(order)
-        blocks[int(leader_of[order[begin]])] = order[begin:end]
     free = open_mask.copy()
     fixed: dict[int, tuple[int, tuple[int, ...]]] = {}  # record -> (edge, subset), decided by elimination
-    solutions: Solutions = {}
+    window = dates.grouped_window(spec)
 
-    def solve(leaders: Iterable[int]) -> None:
+    def solve(
+        leaders: Iterable[int],
+        blocks: dict[int, IntArray],
+        cand: tuple[IntArray, IntArray],
+        solutions: Solutions,
+    ) -> None:
         """(size, count, options) of the edges of these groups over their members still free."""
+        one_of, targets = cand
         for leader in leaders:
             block = blocks[leader]
             for edge in block.tolist():
@@ -255,12 +241,18 @@ def _search_groups(
                 continue
             values = units[1][unit_order[np.searchsorted(units[0], rids, sorter=unit_order)]]
             halves = HalfSums(values, half_depth(len(rids), spec.max_group_size))
-            for edge in block.tolist():
-                if int(one_of[edge]) in fixed:
-                    continue
-                target = int(targets[edge])
-                window = sum_bounds(target, abs_units, pct)
-                count, options = smallest_subsets(halves, target, window, spec.max_group_size)
+            edges = [edge for edge in block.tolist() if int(one_of[edge]) not in fixed]
+            if not edges:
+                continue
+            wanted = targets[edges]
+            if abs_units is not None:
+                lows, highs = wanted - abs_units, wanted + abs_units
+            else:
+                windows = [sum_bounds(int(target), None, pct) for target in wanted.tolist()]
+                lows = np.array([w[0] for w in windows], np.int64)
+                highs = np.array([w[1] for w in windows], np.int64)
+            answers = smallest_subsets_many(halves, wanted, lows, highs, spec.max_group_size)
+            for edge, (count, options) in zip(edges, answers, strict=True):
                 if count:
                     solutions[edge] = (
                         len(options[0]),
@@ -268,7 +260,14 @@ def _search_groups(
                         [tuple(int(rids[i]) for i in o) for o in options],
                     )
 
-    solve(blocks)
+    candidates, solutions = _kept_candidates(
+        session, plan, offered, many=many, scale=scale, window=window, solve=solve
+    )
+    leader_of, one_of = (
+        (candidates.left, candidates.right) if many == "left" else (candidates.right, candidates.left)
+    )
+    targets = np.asarray(candidates.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
+    blocks = _blocks(leader_of, one_of)
     date_bits = _date_bits(candidates.extra.get(dates.DIFF_COLUMN), window, solutions, one_of)
     # Elimination: a record whose sum is made by exactly one subset (one group, one subset of the fewest
     # members) is sure of it; once sure records hold their members, the others are counted again over the
@@ -291,7 +290,7 @@ def _search_groups(
         for one, edge in decided.items():
             fixed[one] = (edge, solutions[edge][2][0])
             free[list(fixed[one][1])] = False
-        solve({int(leader_of[edge]) for edge in decided.values()})
+        solve({int(leader_of[edge]) for edge in decided.values()}, blocks, (one_of, targets), solutions)
     by_one = _by_record(solutions, one_of, leader_of, date_bits)
     for one in fixed:
         by_one.pop(one, None)
@@ -379,6 +378,110 @@ def _search_groups(
     reasons.note(other_side, np.array(sorted(guesses), np.int64), AMBIGUOUS, spec.index)
     return Found(
         left, right, np.array(scores), np.array(tied, bool), {k: np.array(v) for k, v in sims.items()}, result
+    )
+
+
+GROUPS_PER_CHUNK = 10_000  # groups whose candidates are gathered at once by _kept_candidates (at most)
+PAIRS_PER_CHUNK = 2_000_000  # candidate pairs aimed at per chunk (the groups of a chunk follow the last rate)
+Solve = Callable[[Iterable[int], dict[int, IntArray], tuple[IntArray, IntArray], Solutions], None]
+
+
+def _blocks(leader_of: IntArray, one_of: IntArray) -> dict[int, IntArray]:
+    """Group (its first record) -> its candidate edges, ordered by the other side's record."""
+    blocks: dict[int, IntArray] = {}
+    order = np.lexsort((one_of, leader_of))
+    # the first edge of each group's run of edges (none when no group has a candidate)
+    bounds_at = np.flatnonzero(np.r_[len(order) > 0, leader_of[order][1:] != leader_of[order][:-1]])
+    for k, begin in enumerate(bounds_at.tolist()):
+        end = int(bounds_at[k + 1]) if k + 1 < len(bounds_at) else len(order)
+        blocks[int(leader_of[order[begin]])] = order[begin:end]
+    return blocks
+
+
+def _kept_candidates(
+    session: Session,
+    plan: PassPlan,
+    offered: tuple[IntArray, IntArray],
+    *,
+    many: str,
+    scale: int,
+    window: tuple[int, int] | None,
+    solve: Solve,
+) -> tuple[PairCandidates, Solutions]:
+    """The candidate edges of the groups in which some record's sum can be made (every edge of such a
+    group, for the searches after elimination), with their first solutions, numbered in (left, right)
+    order. Gathered GROUPS_PER_CHUNK groups at a time: on a crowded book the pairs of every group with
+    every record of its window grow faster than the input (at 2M classic 1.8M pairs, most of them making
+    no sum), and only the groups that can make a sum are kept. A chunk holds at most GROUPS_PER_CHUNK
+    groups, fewer when the last chunk's groups had many candidates each (about PAIRS_PER_CHUNK pairs)."""
+    leaders = offered[0] if many == "left" else offered[1]
+    if many == "left":
+        session.pass_table("pr2", "right", plan, offered[1], "build")
+    else:
+        session.pass_table("pl2", "left", plan, offered[0], "probe")
+    extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
+    columns = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
+    if window is not None:
+        alias = condition_alias(window[0])
+        columns[dates.DIFF_COLUMN] = f"r.{alias} - l.{alias}"
+
+    def gather(chunk: IntArray) -> tuple[PairCandidates | None, Solutions, int]:
+        """The chunk's kept candidates (None: no group makes a sum), their solutions, its pair count."""
+        if many == "left":
+            session.pass_table("pl2", "left", plan, chunk, "probe")
+        else:
+            session.pass_table("pr2", "right", plan, chunk, "build")
+        with stage(f"{plan.name}: {len(chunk):,} groups of {len(leaders):,}, their candidates"):
+            part = session.pair_candidates(plan, "pl2", "pr2", columns)
+        leader_of, one_of = (part.left, part.right) if many == "left" else (part.right, part.left)
+        targets = np.asarray(part.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
+        blocks = _blocks(leader_of, one_of)
+        found: Solutions = {}
+        solve(blocks, blocks, (one_of, targets), found)
+        if not found:
+            return None, {}, len(leader_of)
+        positions = np.flatnonzero(np.isin(leader_of, leader_of[np.fromiter(found, np.int64, len(found))]))
+        local = {int(np.searchsorted(positions, edge)): answer for edge, answer in found.items()}
+        return part.subset(positions), local, len(leader_of)
+
+    kept: list[PairCandidates] = []
+    solutions: Solutions = {}
+    offset, begin, size = 0, 0, GROUPS_PER_CHUNK
+    while begin == 0 or begin < len(leaders):
+        chunk = leaders[begin : begin + size]
+        begin += max(len(chunk), 1)
+        part, found, pairs = gather(chunk)
+        # the next chunk: as many groups as make about PAIRS_PER_CHUNK pairs at this chunk's rate
+        rate = pairs / max(len(chunk), 1)
+        size = max(1, min(GROUPS_PER_CHUNK, int(PAIRS_PER_CHUNK / max(rate, 1.0))))
+        if part is None:
+            continue
+        solutions.update({offset + edge: answer for edge, answer in found.items()})
+        kept.append(part)
+        offset += len(part.left)
+    candidates = _concat_candidates(kept, columns)
+    # numbered in (left, right) order, as one query would have returned them
+    order = np.lexsort((candidates.right, candidates.left))
+    renumber = np.empty(len(order), np.int64)
+    renumber[order] = np.arange(len(order))
+    solutions = {int(renumber[edge]): answer for edge, answer in sorted(solutions.items())}
+    return candidates.subset(order), dict(sorted(solutions.items()))
+
+
+def _concat_candidates(parts: list[PairCandidates], extra: Iterable[str]) -> PairCandidates:
+    if not parts:
+        none = np.zeros(0, np.int64)
+        return PairCandidates(
+            none, none, np.zeros(0), np.zeros(0, bool), extra={name: none for name in extra}
+        )
+    return PairCandidates(
+        np.concatenate([p.left for p in parts]),
+        np.concatenate([p.right for p in parts]),
+        np.concatenate([p.score for p in parts]),
+        np.concatenate([p.compare_ok for p in parts]),
+        {name: np.concatenate([p.sims[name] for p in parts]) for name in parts[0].sims},
+        {name: np.concatenate([p.compares[name] for p in parts]) for name in parts[0].compares},
+        {name: np.concatenate([p.extra[name] for p in parts]) for name in parts[0].extra},
     )
 
 

@@ -239,10 +239,20 @@ OPTION_CAP = 64  # subsets of the smallest size listed per target (all are count
 
 @lru_cache(maxsize=256)
 def _index_rows(n: int, k: int) -> IntArray:
-    """Every k-subset of range(n) as rows of indices (lexicographic order); k = 0: one empty row."""
+    """Every k-subset of range(n) as rows of indices (lexicographic order); k = 0: one empty row.
+    Built a column at a time: each row is followed by every larger index (rows stay in order)."""
+    rows = np.zeros((1, 0), np.int64)
     if k == 0:
-        return np.zeros((1, 0), np.int64)
-    return np.array(list(combinations(range(n), k)), np.int64).reshape(-1, k)
+        return rows
+    for column in range(k):
+        last = rows[:, -1] if column else np.full(len(rows), -1, np.int64)
+        # the remaining columns need k - column - 1 more indices after this one
+        room = np.maximum(n - (k - column - 1) - (last + 1), 0)
+        owner = np.repeat(np.arange(len(rows)), room)
+        offsets = np.cumsum(room) - room
+        nxt = np.repeat(last + 1 - offsets, room) + np.arange(int(room.sum()))
+        rows = np.column_stack([rows[owner], nxt]) if column else nxt[:, None]
+    return np.ascontiguousarray(rows, np.int64).reshape(-1, k)
 
 
 def half_depth(n: int, max_size: int, limit: int = GROUP_SEARCH_LIMIT) -> int:
@@ -314,16 +324,77 @@ def smallest_subsets(
                 found.append((ka, a_rows, b_rows, start, counts))
         if total == 0:
             continue
-        options: list[tuple[int, ...]] = []
-        for _ka, a_rows, b_rows, start, counts in found:
-            for a in np.flatnonzero(counts).tolist():
-                for b in range(int(start[a]), int(start[a] + counts[a])):
-                    options.append(tuple(sorted(a_rows[a].tolist() + b_rows[b].tolist())))
-                    if len(options) >= 4 * OPTION_CAP:
-                        break
+        return total, _options(halves.values, target, found)
+    return 0, []
+
+
+def _options(
+    values: IntArray, target: int, found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]]
+) -> list[tuple[int, ...]]:
+    """Up to OPTION_CAP of the subsets found (per split of the size: the first half's rows, the second
+    half's rows, and per first-half subset its range of second-half subsets), closest sum first."""
+    options: list[tuple[int, ...]] = []
+    for _ka, a_rows, b_rows, start, counts in found:
+        for a in np.flatnonzero(counts).tolist():
+            for b in range(int(start[a]), int(start[a] + counts[a])):
+                options.append(tuple(sorted(a_rows[a].tolist() + b_rows[b].tolist())))
                 if len(options) >= 4 * OPTION_CAP:
                     break
-        values = halves.values
-        options.sort(key=lambda c: (abs(int(values[list(c)].sum()) - target), c))
-        return total, options[:OPTION_CAP]
-    return 0, []
+            if len(options) >= 4 * OPTION_CAP:
+                break
+    options.sort(key=lambda c: (abs(int(values[list(c)].sum()) - target), c))
+    return options[:OPTION_CAP]
+
+
+SEARCH_CELLS = 1 << 20  # (target, first-half subset) cells counted at once by smallest_subsets_many
+
+
+def smallest_subsets_many(
+    halves: HalfSums, targets: IntArray, lows: IntArray, highs: IntArray, max_size: int
+) -> list[tuple[int, list[tuple[int, ...]]]]:
+    """smallest_subsets() for every target of one group at once (the same answers, in the order of
+    `targets`): per size, the targets still without a subset are counted together, a block of targets
+    against all subsets of a half in one binary search."""
+    result: list[tuple[int, list[tuple[int, ...]]]] = [(0, [])] * len(targets)
+    n, depth = len(halves.values), halves.depth
+    pending = np.arange(len(targets))
+    for size in range(2, min(max_size, n) + 1):
+        if len(pending) == 0:
+            break
+        reach = (highs[pending] >= halves.least[size]) & (lows[pending] <= halves.most[size])
+        sought = pending[reach]
+        if len(sought) == 0:
+            continue
+        splits = []
+        for ka in range(max(0, size - depth), min(size, depth) + 1):
+            kb = size - ka
+            if ka > halves.h or kb > n - halves.h:
+                continue
+            a_rows, a_sums = halves.part(0, ka)
+            b_rows, b_sums = halves.part(1, kb)
+            if len(a_rows) and len(b_rows):
+                splits.append((ka, a_rows, a_sums, b_rows, b_sums))
+        if not splits:
+            continue
+        width = sum(len(split[2]) for split in splits)
+        chunk = max(1, SEARCH_CELLS // width)
+        solved = []
+        for begin in range(0, len(sought), chunk):
+            block = sought[begin : begin + chunk]
+            low, high = lows[block, None], highs[block, None]
+            per_split = []
+            total = np.zeros(len(block), np.int64)
+            for ka, a_rows, a_sums, b_rows, b_sums in splits:
+                start = np.searchsorted(b_sums, low - a_sums[None, :], side="left")
+                counts = np.searchsorted(b_sums, high - a_sums[None, :], side="right") - start
+                hits = counts.sum(axis=1)
+                total += hits
+                per_split.append((ka, a_rows, b_rows, start, counts, hits))
+            for row in np.flatnonzero(total).tolist():
+                found = [(ka, a, b, st[row], ct[row]) for ka, a, b, st, ct, hits in per_split if hits[row]]
+                k = int(block[row])
+                result[k] = (int(total[row]), _options(halves.values, int(targets[k]), found))
+                solved.append(k)
+        if solved:
+            pending = np.setdiff1d(pending, np.array(solved, np.int64), assume_unique=True)
+    return result

@@ -1,0 +1,40 @@
+"""The in-group subset search: the many-targets form gives the answers of the one-target form."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from recon.engine import subset
+from recon.engine.subset import HalfSums, half_depth, smallest_subsets, smallest_subsets_many, sum_bounds
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 9, 16, 31, 64, 130])
+def test_index_rows_are_the_combinations_in_order(n: int) -> None:
+    for k in range(5):
+        rows = list(combinations(range(n), k))
+        expected = np.array(rows, np.int64).reshape(-1, k) if k else np.zeros((1, 0))
+        assert np.array_equal(subset._index_rows(n, k), expected)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_many_targets_answer_as_one_target_each(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    # round, repeated amounts (many ways to make a sum) and a few negative ones
+    round_amounts = [500, 1000, 1250, 2000, 2500, 9999, -700]
+    drawn = rng.choice(round_amounts, n) if seed % 2 else rng.integers(-500, 90_000, n)
+    values = np.asarray(drawn, np.int64)
+    max_size = int(rng.integers(2, 8))
+    halves = HalfSums(values, half_depth(n, max_size, limit=5_000))
+    picks = [rng.choice(n, size=int(rng.integers(2, max_size + 1)), replace=False) for _ in range(30)]
+    targets = np.array([int(values[p].sum()) + int(rng.integers(-2, 3)) for p in picks] + [10**9], np.int64)
+    tolerance = int(rng.integers(0, 3))
+    lows, highs = targets - tolerance, targets + tolerance
+    monkeypatch.setattr(subset, "SEARCH_CELLS", 97)  # several blocks of targets
+    many = smallest_subsets_many(halves, targets, lows, highs, max_size)
+    for k, target in enumerate(targets.tolist()):
+        assert many[k] == smallest_subsets(halves, target, sum_bounds(target, tolerance, None), max_size)
+    assert many[-1] == (0, [])
