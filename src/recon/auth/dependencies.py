@@ -37,7 +37,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API ke
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (rk_...)")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:  # async: no thread hop
     settings: Settings = request.app.state.settings
     return settings
 

@@ -49,7 +49,8 @@ class PageParams:
     cursor: str | None = None
 
 
-def page_params(
+# async: it only reads the query string, so FastAPI calls it on the event loop (no thread hop per request).
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1..1000)")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=2048, description="`next_cursor` of the previous page")

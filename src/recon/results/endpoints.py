@@ -48,7 +48,7 @@ MinAge = Annotated[int | None, Query(ge=0, le=100_000, description="Open for at 
 MaxAge = Annotated[int | None, Query(ge=0, le=100_000, description="Open for at most this many days")]
 
 
-def group_filters(
+async def group_filters(
     *,
     status: Annotated[list[GroupStatus] | None, Query(description="Group status (repeatable)")] = None,
     pass_name: Annotated[str | None, Query(alias="pass", max_length=200, description="Engine pass")] = None,
@@ -87,7 +87,7 @@ def group_filters(
     )
 
 
-def item_filters(
+async def item_filters(
     *,
     side: Annotated[Side, Query(description="left or right")],
     state: Annotated[
@@ -120,6 +120,8 @@ def item_filters(
     )
 
 
+# The filters only read the query string: `async` so FastAPI calls them on the event loop instead of a
+# thread hop each (a hop is a thread switch, costly on a loaded machine; docs/adr/0026).
 GroupFiltersQuery = Annotated[GroupFilters, Depends(group_filters)]
 ItemFiltersQuery = Annotated[ItemFilters, Depends(item_filters)]
 

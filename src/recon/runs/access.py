@@ -10,17 +10,17 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recon.auth.access import ProjectAccess
 from recon.auth.dependencies import require_project_role
-from recon.models import Role, Run
+from recon.models import Role
+from recon.runs.repository import RunRepository
 
 
 def run_project(session: Session, params: Mapping[str, str]) -> str | None:
     """The project of the addressed run (None: unknown run -> 404)."""
-    return session.scalar(select(Run.project_id).where(Run.id == params["run_id"]))
+    return RunRepository(session).project_and_status(params["run_id"])
 
 
 RunViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=run_project))]

@@ -8,6 +8,8 @@ from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.repository import Repository
 from recon.models.runs import Run, RunStatus
 
+_RUN_SEEN = "recon.runs.seen"  # session.info key: run id -> (project id, status) read this session
+
 
 class RunRepository(Repository[Run]):
     model = Run
@@ -20,8 +22,21 @@ class RunRepository(Repository[Run]):
 
     def status_in_project(self, project_id: str, run_id: str) -> str | None:
         """The run's status (None: no such run in the project), without loading the run: every results
-        page checks it, and the run's summary and progress documents are not needed for that."""
+        page checks it, and the run's summary and progress documents are not needed for that. Read once
+        per session (a request's): the route's access check (`project_and_status`) has read it."""
+        seen = self.session.info.get(_RUN_SEEN, {}).get(run_id)
+        if seen is not None and seen[0] == project_id:
+            return str(seen[1])
         return self.session.scalar(select(Run.status).where(Run.id == run_id, Run.project_id == project_id))
+
+    def project_and_status(self, run_id: str) -> str | None:
+        """The run's project (None: no such run), remembering its status for `status_in_project` in the
+        same session: one statement fewer per results request (a round trip on PostgreSQL)."""
+        row = self.session.execute(select(Run.project_id, Run.status).where(Run.id == run_id)).first()
+        if row is None:
+            return None
+        self.session.info.setdefault(_RUN_SEEN, {})[run_id] = (row.project_id, row.status)
+        return str(row.project_id)
 
     def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> Run | None:
         return self.session.scalar(
