@@ -35,7 +35,10 @@ def test_the_engines_grouped_tests_pass_on_spark(spark, monkeypatch, case):
         return reconcile(left, right, rules, **options, backend=SparkBackend(spark))
 
     monkeypatch.setattr(grouped, "reconcile", on_spark)
-    getattr(grouped, case)()
+    case_test = getattr(grouped, case)
+    # a case may take pytest's monkeypatch (e.g. to shrink a chunk size): it gets this test's
+    wanted = inspect.signature(case_test).parameters
+    case_test(**({"monkeypatch": monkeypatch} if "monkeypatch" in wanted else {}))
     assert calls  # the case ran its reconcile on Spark
 
 
