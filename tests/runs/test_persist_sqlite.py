@@ -54,7 +54,7 @@ def test_a_bad_row_fails_the_whole_insert() -> None:
 
 
 def test_the_write_cache_is_the_connections_own_size_again_after_the_inserts() -> None:
-    """A run's inserts get a large page cache (docs/adr/0031); the pooled connection keeps its own size,
+    """A run's inserts get a large page cache (docs/adr/0029); the pooled connection keeps its own size,
     also when an insert fails, and the rows written under it are in the transaction."""
     engine = create_engine("sqlite://")
     with Session(engine) as session:

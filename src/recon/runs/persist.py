@@ -32,7 +32,7 @@ SQLITE_ROWS_PER_STATEMENT = 100
 # SQLite's page cache (KiB) while a run's results are written; SQLite's default is 2 MB. Each group has an
 # entry in the (run_id, status, left_total, seq) index, which a run writes in amount order, i.e. at random
 # places: with 2 MB the write transaction spilled its dirty pages and read them back for the next entries
-# (100k x 100k: groups 2.3-2.5 -> 1.6 s CPU, docs/adr/0031). Pages are taken as needed, up to this bound.
+# (100k x 100k: groups 2.3-2.5 -> 1.6 s CPU, docs/adr/0029). Pages are taken as needed, up to this bound.
 SQLITE_WRITE_CACHE_KIB = 262_144
 # Group statuses and item states that are open exceptions (they have an age).
 OPEN_GROUP_STATUSES = (GroupStatus.BREAK, GroupStatus.SUGGESTED)
