@@ -292,6 +292,20 @@ class HalfSums:
             self._cache[key] = (rows[order], sums[order])
         return self._cache[key]
 
+    def splits(self, size: int) -> list[tuple[int, IntArray, IntArray, IntArray, IntArray]]:
+        """The ways to take `size` members, ka from the first half and size - ka from the second (at most
+        `depth` from each, both parts non-empty): (ka, first rows, first sums, second rows, second sums)."""
+        n, found = len(self.values), []
+        for ka in range(max(0, size - self.depth), min(size, self.depth) + 1):
+            kb = size - ka
+            if ka > self.h or kb > n - self.h:
+                continue
+            a_rows, a_sums = self.part(0, ka)
+            b_rows, b_sums = self.part(1, kb)
+            if len(a_rows) and len(b_rows):
+                found.append((ka, a_rows, a_sums, b_rows, b_sums))
+        return found
+
 
 def smallest_subsets(
     halves: HalfSums, target: int, bounds: tuple[int, int], max_size: int
@@ -300,21 +314,12 @@ def smallest_subsets(
     in bounds: (how many there are, up to OPTION_CAP of them ordered by |sum - target| then index order).
     (0, []) when there is none."""
     low, high = bounds
-    n = len(halves.values)
-    depth = halves.depth
-    for size in range(2, min(max_size, n) + 1):
+    for size in range(2, min(max_size, len(halves.values)) + 1):
         if high < halves.least[size] or low > halves.most[size]:
             continue
         found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]] = []
         total = 0
-        for ka in range(max(0, size - depth), min(size, depth) + 1):
-            kb = size - ka
-            if ka > halves.h or kb > n - halves.h:
-                continue
-            a_rows, a_sums = halves.part(0, ka)
-            b_rows, b_sums = halves.part(1, kb)
-            if len(a_rows) == 0 or len(b_rows) == 0:
-                continue
+        for ka, a_rows, a_sums, b_rows, b_sums in halves.splits(size):
             start = np.searchsorted(b_sums, low - a_sums, side="left")
             stop = np.searchsorted(b_sums, high - a_sums, side="right")
             counts = stop - start
@@ -356,24 +361,15 @@ def smallest_subsets_many(
     `targets`): per size, the targets still without a subset are counted together, a block of targets
     against all subsets of a half in one binary search."""
     result: list[tuple[int, list[tuple[int, ...]]]] = [(0, [])] * len(targets)
-    n, depth = len(halves.values), halves.depth
     pending = np.arange(len(targets))
-    for size in range(2, min(max_size, n) + 1):
+    for size in range(2, min(max_size, len(halves.values)) + 1):
         if len(pending) == 0:
             break
         reach = (highs[pending] >= halves.least[size]) & (lows[pending] <= halves.most[size])
         sought = pending[reach]
         if len(sought) == 0:
             continue
-        splits = []
-        for ka in range(max(0, size - depth), min(size, depth) + 1):
-            kb = size - ka
-            if ka > halves.h or kb > n - halves.h:
-                continue
-            a_rows, a_sums = halves.part(0, ka)
-            b_rows, b_sums = halves.part(1, kb)
-            if len(a_rows) and len(b_rows):
-                splits.append((ka, a_rows, a_sums, b_rows, b_sums))
+        splits = halves.splits(size)
         if not splits:
             continue
         width = sum(len(split[2]) for split in splits)
