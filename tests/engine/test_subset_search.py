@@ -38,3 +38,39 @@ def test_many_targets_answer_as_one_target_each(seed: int, monkeypatch: pytest.M
     for k, target in enumerate(targets.tolist()):
         assert many[k] == smallest_subsets(halves, target, sum_bounds(target, tolerance, None), max_size)
     assert many[-1] == (0, [])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_reachable_range_holds_every_sum_that_meets_a_target(seed: int) -> None:
+    """groups._reachable (the join's filter of the search inside groups): every target some subset of 2..max
+    open members meets within the tolerance lies inside its group's range."""
+    from decimal import Decimal
+
+    from recon.engine.found import Membership
+    from recon.engine.groups import _reachable
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 9, 6)
+    groups = np.repeat(np.cumsum(sizes) - sizes, sizes)  # a group is named by its first record
+    values = rng.integers(-3_000, 90_000, len(groups)).astype(np.int64)
+    open_mask = rng.random(len(groups)) < 0.8
+    leaders = np.unique(groups)
+    max_size = int(rng.integers(2, 6))
+    for tolerance in ((int(rng.integers(0, 50)), None), (None, Decimal("2.5"))):
+        low, high = _reachable(
+            leaders,
+            Membership(groups, np.arange(len(groups))),
+            lambda rids: values[rids],
+            open_mask,
+            max_size=max_size,
+            tolerance=tolerance,
+        )
+        for k, leader in enumerate(leaders.tolist()):
+            members = [r for r in np.flatnonzero(groups == leader).tolist() if open_mask[r]]
+            for size in range(2, max_size + 1):
+                for chosen in combinations(members, size):
+                    total = int(values[list(chosen)].sum())
+                    target_low, target_high = sum_bounds(total, tolerance[0], tolerance[1])
+                    if tolerance[1] is not None:  # the targets within pct of this sum, both ways round
+                        target_low, target_high = sorted((total * 0.975, total / 0.975))
+                    assert low[k] <= target_low and target_high <= high[k]

@@ -325,9 +325,15 @@ class Session:
         return relation
 
     def pair_candidates(
-        self, plan: PassPlan, left: str, right: str, extra: dict[str, str] | None = None
+        self,
+        plan: PassPlan,
+        left: str,
+        right: str,
+        extra: dict[str, str] | None = None,
+        where_extra: tuple[str, ...] = (),
     ) -> PairCandidates:
-        """Candidates of a pass between two pass tables, every condition applied, scored (see rules doc)."""
+        """Candidates of a pass between two pass tables, every condition applied, scored (see rules doc).
+        `where_extra`: further SQL conditions on the pairs (l, r), applied in the join."""
         select = ["l.__rid AS lr", "r.__rid AS rr"]
         # score items computed outside SQL read their operands per record (see ScoreTexts), not per pair
         select += similarity_columns(plan, score_operands=False)
@@ -337,6 +343,7 @@ class Session:
         select += [f"{expr} AS {alias}" for alias, expr in (extra or {}).items()]
         key_labels = {key.label for key in plan.keys}
         where = [c.sql for c in plan.checks if c.sql is not None and c.label not in key_labels] or ["true"]
+        where += list(where_extra)
         words = self.block_words(plan) if plan.refine is not None else None
         tokens = self.token_tables(plan) if plan.tokens is not None else None
         source = join_clause(plan, left, right, words, tokens)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from fractions import Fraction
+from math import ceil
 
 import numpy as np
 import numpy.typing as npt
@@ -260,8 +262,15 @@ def _search_groups(
                         [tuple(int(rids[i]) for i in o) for o in options],
                     )
 
+    def values_of(rids: IntArray) -> IntArray:
+        return units[1][unit_order[np.searchsorted(units[0], rids, sorter=unit_order)]]
+
+    leaders = offered[0] if many == "left" else offered[1]
+    reach = _reachable(
+        leaders, members, values_of, open_mask, max_size=spec.max_group_size, tolerance=(abs_units, pct)
+    )
     candidates, solutions = _kept_candidates(
-        session, plan, offered, many=many, scale=scale, window=window, solve=solve
+        session, plan, offered, many=many, scale=scale, window=window, solve=solve, reach=reach
     )
     leader_of, one_of = (
         (candidates.left, candidates.right) if many == "left" else (candidates.right, candidates.left)
@@ -407,13 +416,16 @@ def _kept_candidates(
     scale: int,
     window: tuple[int, int] | None,
     solve: Solve,
+    reach: tuple[IntArray, IntArray],
 ) -> tuple[PairCandidates, Solutions]:
     """The candidate edges of the groups in which some record's sum can be made (every edge of such a
     group, for the searches after elimination), with their first solutions, numbered in (left, right)
     order. Gathered GROUPS_PER_CHUNK groups at a time: on a crowded book the pairs of every group with
     every record of its window grow faster than the input (at 2M classic 1.8M pairs, most of them making
     no sum), and only the groups that can make a sum are kept. A chunk holds at most GROUPS_PER_CHUNK
-    groups, fewer when the last chunk's groups had many candidates each (about PAIRS_PER_CHUNK pairs)."""
+    groups, fewer when the last chunk's groups had many candidates each (about PAIRS_PER_CHUNK pairs).
+    `reach`: per group (as `offered`), the lowest and highest target any of its subsets can meet
+    (_reachable); the join leaves out the pairs outside it, before their names are compared."""
     leaders = offered[0] if many == "left" else offered[1]
     if many == "left":
         session.pass_table("pr2", "right", plan, offered[1], "build")
@@ -425,14 +437,26 @@ def _kept_candidates(
         alias = condition_alias(window[0])
         columns[dates.DIFF_COLUMN] = f"r.{alias} - l.{alias}"
 
+    grouped, other = ("l", "r") if many == "left" else ("r", "l")
+    in_reach = (f"{extra[other]} BETWEEN {grouped}.__lo AND {grouped}.__hi",)
+    position_of = np.argsort(leaders)
+
     def gather(chunk: IntArray) -> tuple[PairCandidates | None, Solutions, int]:
         """The chunk's kept candidates (None: no group makes a sum), their solutions, its pair count."""
         if many == "left":
             session.pass_table("pl2", "left", plan, chunk, "probe")
         else:
             session.pass_table("pr2", "right", plan, chunk, "build")
+        at = position_of[np.searchsorted(leaders, chunk, sorter=position_of)]
+        session.register("__reach", pa.table({"__rid": chunk, "__lo": reach[0][at], "__hi": reach[1][at]}))
+        table = "pl2" if many == "left" else "pr2"
+        session.run(
+            f"CREATE OR REPLACE TEMP TABLE {table}r AS SELECT p.*, g.__lo, g.__hi "
+            f"FROM {table} p JOIN __reach g ON g.__rid = p.__rid"
+        )
+        tables = ("pl2r", "pr2") if many == "left" else ("pl2", "pr2r")
         with stage(f"{plan.name}: {len(chunk):,} groups of {len(leaders):,}, their candidates"):
-            part = session.pair_candidates(plan, "pl2", "pr2", columns)
+            part = session.pair_candidates(plan, *tables, columns, in_reach)
         leader_of, one_of = (part.left, part.right) if many == "left" else (part.right, part.left)
         targets = np.asarray(part.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
         blocks = _blocks(leader_of, one_of)
@@ -466,6 +490,46 @@ def _kept_candidates(
     renumber[order] = np.arange(len(order))
     solutions = {int(renumber[edge]): answer for edge, answer in sorted(solutions.items())}
     return candidates.subset(order), dict(sorted(solutions.items()))
+
+
+def _reachable(
+    leaders: IntArray,
+    members: Membership,
+    values_of: Callable[[IntArray], IntArray],
+    open_mask: BoolArray,
+    *,
+    max_size: int,
+    tolerance: tuple[int | None, Decimal | None],
+) -> tuple[IntArray, IntArray]:
+    """Per group (by its first record): the lowest and the highest sum of 2..max_size of its open members
+    (the k smallest, the k largest), widened by the sum tolerance: no target outside can be made, now or
+    after elimination has taken members (a group's reachable sums only shrink)."""
+    owner, rids = members.expand(leaders)
+    keep = open_mask[rids]
+    owner, values = owner[keep], values_of(rids[keep])
+    order = np.lexsort((values, owner))
+    owner, values = owner[order], values[order]
+    counts = np.bincount(owner, minlength=len(leaders))
+    starts = np.cumsum(counts) - counts
+    running = np.r_[0, np.cumsum(values)]
+    total = running[starts + counts] - running[starts]
+    low = np.full(len(leaders), np.iinfo(np.int64).max // 4)
+    high = np.full(len(leaders), np.iinfo(np.int64).min // 4)
+    for k in range(2, max_size + 1):
+        can = counts >= k
+        smallest = running[np.minimum(starts + k, len(values))] - running[starts]
+        largest = total - (running[np.maximum(starts + counts - k, 0)] - running[starts])
+        low = np.where(can, np.minimum(low, smallest), low)
+        high = np.where(can, np.maximum(high, largest), high)
+    abs_units, pct = tolerance
+    if abs_units is not None:
+        return low - abs_units, high + abs_units
+    assert pct is not None
+    # |s - t| <= q max(|s|, |t|): |t| <= |s| / (1 - q), so t lies within |s| q / (1 - q) of s
+    q = Fraction(pct) / 100
+    largest = np.where(low <= high, np.maximum(np.abs(low), np.abs(high)), 0)
+    widen = np.array([ceil(int(v) * q / (1 - q)) + 1 for v in largest.tolist()], np.int64)
+    return low - widen, high + widen
 
 
 def _concat_candidates(parts: list[PairCandidates], extra: Iterable[str]) -> PairCandidates:
