@@ -57,3 +57,15 @@ def groups_of(result) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]
 
 def reasons_of(table: pa.Table) -> dict[str, str]:
     return dict(zip(table.column("id").to_pylist(), table.column("reason").to_pylist(), strict=True))
+
+
+def one_day(amounts, *, payer="A", day="2024-01-01", ids=None) -> pa.Table:
+    """Ledger lines of one payer on one day (ids L1, L2, ... unless given): one group_by group of BATCHES."""
+    ids = ids or [f"L{k + 1}" for k in range(len(amounts))]
+    return side(ids, amounts, [day] * len(amounts), payer=[payer] * len(amounts))
+
+
+def bank_lines(amounts, *, day="2024-01-01", ids=None, **text_columns) -> pa.Table:
+    """Bank lines of one day (ids R1, R2, ... unless given)."""
+    ids = ids or [f"R{k + 1}" for k in range(len(amounts))]
+    return side(ids, amounts, [day] * len(amounts), **text_columns)

@@ -9,16 +9,13 @@ from recon.engine import reconcile
 from recon.engine.groups import MAX_GROUP_OPEN
 from recon.engine.subset import MAX_CANDIDATES
 
-from .helpers import BATCHES, groups_of, reasons_of, rules_for, side
+from .helpers import BATCHES, bank_lines, groups_of, one_day, reasons_of, rules_for, side
 
 
 def _book(members: int, pays: str = "3.03") -> tuple[object, object]:
     """One payer's day of `members` open ledger lines (1.01, 2.02, ...); one bank line pays `pays`."""
-    ids = [f"L{k:03d}" for k in range(members)]
     amounts = [f"{(k + 1) * 1.01:.2f}" for k in range(members)]
-    left = side(ids, amounts, ["2024-01-01"] * members, payer=["A"] * members)
-    right = side(["R1"], [pays], ["2024-01-01"])
-    return left, right
+    return one_day(amounts, ids=[f"L{k:03d}" for k in range(members)]), bank_lines([pays])
 
 
 def test_the_only_subset_of_a_group_is_matched() -> None:
@@ -31,13 +28,11 @@ def test_the_only_subset_of_a_group_is_matched() -> None:
 def test_a_group_larger_than_the_per_record_search_is_searched_whole() -> None:
     # more open records than the per-record search (MAX_CANDIDATES) looks at; the payment's members are
     # the first and the last record of the day
-    left = side(
-        [f"L{k:03d}" for k in range(MAX_CANDIDATES + 16)],
+    left = one_day(
         [f"{(k + 1) * 1.01:.2f}" for k in range(MAX_CANDIDATES + 15)] + ["100.00"],
-        ["2024-01-01"] * (MAX_CANDIDATES + 16),
-        payer=["A"] * (MAX_CANDIDATES + 16),
+        ids=[f"L{k:03d}" for k in range(MAX_CANDIDATES + 16)],
     )
-    right = side(["R1"], ["101.01"], ["2024-01-01"])
+    right = bank_lines(["101.01"])
     found = groups_of(reconcile(left, right, rules_for(BATCHES)))
     assert found == [("batches", "matched", ("L000", f"L{MAX_CANDIDATES + 15:03d}"), ("R1",))]
 
@@ -60,9 +55,8 @@ def test_a_suggested_subset_names_its_rival() -> None:
 
 def test_a_record_sure_of_its_subset_leaves_the_rest_of_the_day_to_the_others() -> None:
     # 7.00 is 3 + 4 or 5 + 2; 10.00 only 4 + 6: once R1 holds 4 and 6, R2 has one way left (5 + 2)
-    ids = ["L1", "L2", "L3", "L4", "L5"]
-    left = side(ids, ["3.00", "4.00", "5.00", "2.00", "6.00"], ["2024-01-01"] * 5, payer=["A"] * 5)
-    right = side(["R1", "R2"], ["10.00", "7.00"], ["2024-01-01"] * 2)
+    left = one_day(["3.00", "4.00", "5.00", "2.00", "6.00"])
+    right = bank_lines(["10.00", "7.00"])
     found = groups_of(reconcile(left, right, rules_for(BATCHES)))
     assert sorted(found) == [
         ("batches", "matched", ("L2", "L5"), ("R1",)),
@@ -72,8 +66,7 @@ def test_a_record_sure_of_its_subset_leaves_the_rest_of_the_day_to_the_others() 
 
 def test_two_records_claiming_one_member_are_not_decided_by_elimination() -> None:
     # R1 and R2 (both 10.00) each have one way, 4 + 6, and want the same records: one is suggested
-    ids = ["L1", "L2", "L3", "L4"]
-    left = side(ids, ["3.00", "4.00", "6.00", "1.00"], ["2024-01-01"] * 4, payer=["A"] * 4)
+    left = one_day(["3.00", "4.00", "6.00", "1.00"])
     right = side(["R1", "R2"], ["10.00", "10.00"], ["2024-01-01", "2024-01-02"])
     found = groups_of(reconcile(left, right, rules_for(BATCHES)))
     assert [(status, members) for _, status, members, _ in found] == [("suggested", ("L2", "L3"))]

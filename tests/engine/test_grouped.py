@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from recon.engine import reconcile
 from recon.engine.subset import alternative_direct, best_subset, best_subsets, mask_members, sum_bounds
 
-from .helpers import BATCHES, groups_of, reasons_of, rules_for, side
+from .helpers import BATCHES, bank_lines, groups_of, one_day, reasons_of, rules_for, side
 
 
 def test_many_to_one_with_group_by():
@@ -76,20 +76,24 @@ def test_group_condition_on_other_columns_must_hold_for_every_member():
     ]
 
 
+def _two_payers():
+    """A's day (L1-L4: 10 + 20 pays R1, 5 + 7 pays R2) and B's, two days later (L5-L9, more than the
+    max_group_size of 3: never offered whole; 8 + 9 pays R3); R2's 12.00 is also made inside B."""
+    left = side(
+        [f"L{k}" for k in range(1, 10)],
+        ["10.00", "20.00", "5.00", "7.00", "3.00", "4.00", "6.00", "8.00", "9.00"],
+        ["2024-01-01"] * 4 + ["2024-01-03"] * 5,
+        payer=["A"] * 4 + ["B"] * 5,
+    )
+    days = ["2024-01-01"] * 2 + ["2024-01-03"] * 2
+    right = side(["R1", "R2", "R3", "R9"], ["30.00", "12.00", "17.00", "12.00"], days)
+    return left, right
+
+
 def test_groups_that_match_nothing_whole_are_searched_for_subsets():
     """Two collective payments of one payer on one day share a group_by key (its sum pays neither), and a
     group above max_group_size is not offered whole: both get a subset search inside the group."""
-    left = side(
-        ["L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"],
-        ["10.00", "20.00", "5.00", "7.00", "3.00", "4.00", "6.00", "8.00", "9.00"],
-        ["2024-01-01"] * 4 + ["2024-01-03"] * 5,
-        payer=["A", "A", "A", "A", "B", "B", "B", "B", "B"],
-    )
-    right = side(
-        ["R1", "R2", "R3", "R9"],
-        ["30.00", "12.00", "17.00", "12.00"],
-        ["2024-01-01"] * 2 + ["2024-01-03"] * 2,
-    )
+    left, right = _two_payers()
     result = reconcile(left, right, rules_for(BATCHES))
     found = groups_of(result)
     assert ("batches", "matched", ("L1", "L2"), ("R1",)) in found
@@ -108,13 +112,8 @@ def test_groups_that_match_nothing_whole_are_searched_for_subsets():
 def test_groups_searched_inside_with_no_candidate_at_all_stay_unmatched():
     """A group above max_group_size is searched inside, but no bank line is within its date window: no
     candidate edge at all (the search once failed on the empty edge list)."""
-    left = side(
-        ["L1", "L2", "L3", "L4", "L5"],
-        ["1.00", "2.00", "3.00", "4.00", "5.00"],
-        ["2024-01-01"] * 5,
-        payer=["A"] * 5,
-    )
-    right = side(["R1"], ["3.00"], ["2024-03-01"])
+    left = one_day(["1.00", "2.00", "3.00", "4.00", "5.00"])
+    right = bank_lines(["3.00"], day="2024-03-01")
     result = reconcile(left, right, rules_for(BATCHES))
     assert groups_of(result) == []
     assert set(reasons_of(result.unmatched_left).values()) == {"no_candidate"}
@@ -122,27 +121,30 @@ def test_groups_searched_inside_with_no_candidate_at_all_stay_unmatched():
 
 
 def test_a_group_with_two_subsets_for_one_record_is_suggested():
-    left = side(
-        ["L1", "L2", "L3", "L4"], ["5.00", "7.00", "4.00", "8.00"], ["2024-01-01"] * 4, payer=["A"] * 4
-    )
-    right = side(["R1"], ["12.00"], ["2024-01-01"])
+    left = one_day(["5.00", "7.00", "4.00", "8.00"])
+    right = bank_lines(["12.00"])
     result = reconcile(left, right, rules_for(BATCHES))
     # the group (24.00) pays nothing whole; inside it 5 + 7 and 4 + 8 both make 12.00: unsure
     [(_, status, lefts, rights)] = groups_of(result)
     assert status == "suggested" and rights == ("R1",) and len(lefts) == 2
 
 
-def test_many_to_one_subset_search_without_group_by():
-    rules = rules_for(
-        """\
+def _payer_subsets(*, max_group_size: int, tolerance: str):
+    """many_to_one without group_by: the bounded subset search over a payer's ledger lines."""
+    return rules_for(
+        f"""\
   - name: batches
     kind: many_to_one
-    max_group_size: 3
+    max_group_size: {max_group_size}
     match:
-      - {left: payer, right: payer, op: equals}
-    sum: {left: amount, right: amount, abs: 0}
+      - {{left: payer, right: payer, op: equals}}
+    sum: {{left: amount, right: amount, abs: {tolerance}}}
 """
     )
+
+
+def test_many_to_one_subset_search_without_group_by():
+    rules = _payer_subsets(max_group_size=3, tolerance="0")
     left = side(["L1", "L2", "L3", "L4", "L5"], ["4.00", "6.00", "3.00", "7.00", "100.00"], payer=["A"] * 5)
     right = side(["R1", "R2"], ["10.00", "10.00"], payer=["A", "A"], memo=["first", "second"])
     result = reconcile(left, right, rules)
@@ -156,16 +158,7 @@ def test_many_to_one_subset_search_without_group_by():
 
 
 def test_subset_search_prefers_fewer_members_then_smaller_difference():
-    rules = rules_for(
-        """\
-  - name: batches
-    kind: many_to_one
-    max_group_size: 4
-    match:
-      - {left: payer, right: payer, op: equals}
-    sum: {left: amount, right: amount, abs: 0.05}
-"""
-    )
+    rules = _payer_subsets(max_group_size=4, tolerance="0.05")
     left = side(["L1", "L2", "L3", "L4", "L5"], ["2.00", "3.00", "5.00", "6.98", "3.00"], payer=["A"] * 5)
     right = side(["R1"], ["10.00"], payer=["A"])
     result = reconcile(left, right, rules)
@@ -325,10 +318,6 @@ def test_alternative_subset_in_one_enumeration_matches_the_per_member_search():
     assert rivals > 50  # the cases exercise both outcomes
 
 
-def _big_day(amounts: list[str]) -> tuple[list[str], list[str]]:
-    return [f"L{k:02d}" for k in range(len(amounts))], amounts
-
-
 def test_a_unique_subset_in_a_big_group_is_matched_and_an_ambiguous_one_suggested():
     """A group_by group of 40 open records (more than the 24 the per-record search looks at): the subset
     search sees the whole group. 1234.56 is made only by 1000.01 + 234.55 (both far apart in the file):
@@ -336,9 +325,8 @@ def test_a_unique_subset_in_a_big_group_is_matched_and_an_ambiguous_one_suggeste
     amounts = [f"{10 + 7 * k}.{(13 * k) % 100:02d}" for k in range(36)]
     amounts[3], amounts[31] = "1000.01", "234.55"
     amounts += ["100.00", "120.00", "200.00", "180.00"]
-    ids, amounts = _big_day(amounts)
-    left = side(ids, amounts, ["2024-01-01"] * len(ids), payer=["A"] * len(ids))
-    right = side(["R1", "R2"], ["1234.56", "300.00"], ["2024-01-01"] * 2)
+    left = one_day(amounts, ids=[f"L{k:02d}" for k in range(len(amounts))])
+    right = bank_lines(["1234.56", "300.00"])
     rules = rules_for(BATCHES.replace("max_group_size: 3", "max_group_size: 4"))
     found = groups_of(reconcile(left, right, rules))
     assert ("batches", "matched", ("L03", "L31"), ("R1",)) in found
@@ -353,17 +341,7 @@ def test_in_group_search_gathered_group_by_group_decides_the_same(monkeypatch):
     chunk gives the groups of one chunk for all (elimination across groups included)."""
     from recon.engine import groups
 
-    left = side(
-        ["L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"],
-        ["10.00", "20.00", "5.00", "7.00", "3.00", "4.00", "6.00", "8.00", "9.00"],
-        ["2024-01-01"] * 4 + ["2024-01-03"] * 5,
-        payer=["A", "A", "A", "A", "B", "B", "B", "B", "B"],
-    )
-    right = side(
-        ["R1", "R2", "R3", "R9"],
-        ["30.00", "12.00", "17.00", "12.00"],
-        ["2024-01-01"] * 2 + ["2024-01-03"] * 2,
-    )
+    left, right = _two_payers()
     whole = groups_of(reconcile(left, right, rules_for(BATCHES)))
     monkeypatch.setattr(groups, "GROUPS_PER_CHUNK", 1)
     assert groups_of(reconcile(left, right, rules_for(BATCHES))) == whole
