@@ -22,6 +22,10 @@ the groups' COPY, the items' COPY and the ANALYZE (medians, min and max in secon
   ADR 0026 made it full (one entry per group, in amount order: the index written at random places);
 - cache, cache64, cache-default (SQLite): a 256 MB / 64 MB / SQLite's default 2 MB page cache for the write
   transaction (`stored` is what the task does);
+- amount-order (PostgreSQL): the groups COPYed in the order of the amount index, (status, left_total, seq),
+  instead of seq order (the heap has no order; the ids stay those of seq order);
+- amount-bigint: the amount index on a BIGINT copy of left_total (its count of 10**-10) instead of the
+  NUMERIC (PostgreSQL) or 41-character text (SQLite): the floor of a narrower amount key;
 - narrow: items without the record texts they copy (ext_id, reference, counterparty, description): the
   floor of items pointing at `dataset_records` instead (the lists would join them);
 - bare: no secondary index on either table but the primary and unique keys (dropped inside the
@@ -41,10 +45,12 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from recon.config import Settings
+from recon.core import money_arrow
 from recon.core.db import SessionFactory, create_db_engine, create_session_factory
 from recon.core.time import utcnow
 from recon.models.runs import Run
@@ -58,12 +64,17 @@ SETUP = {
     # the groups' amount index as before ADR 0026: partial (open groups) instead of one entry per group
     "amount-partial": "DROP INDEX ix_match_groups_run_id_status_left_total_seq;"
     " CREATE INDEX bench_amount ON match_groups (run_id, status, left_total, seq) WHERE status <> 'matched'",
+    # the amount index on a BIGINT of the amount (10**-10 units), not NUMERIC(38, 10) / SQLite's 41-byte text
+    "amount-bigint": "ALTER TABLE match_groups ADD COLUMN bench_amount_key BIGINT;"
+    " DROP INDEX ix_match_groups_run_id_status_left_total_seq;"
+    " CREATE INDEX bench_amount ON match_groups (run_id, status, bench_amount_key, seq)",
     # SQLite: a 256 MB page cache for the write transaction (default 2 MB: the write spills and re-reads)
     "cache": "PRAGMA cache_size = -262144",
     "cache64": "PRAGMA cache_size = -65536",
     "cache-default": "PRAGMA cache_size = -2000",
 }
-POSTGRES_ONLY = ("json", "analyze-all")
+POSTGRES_ONLY = ("json", "analyze-all", "amount-order")
+AMOUNT_INDEX = ("status", "left_total", "seq")
 SQLITE_ONLY = ("cache", "cache64", "cache-default")
 RECORD_TEXTS = ["ext_id", "reference", "counterparty", "description"]
 SECONDARY_INDEXES = (
@@ -125,6 +136,12 @@ def _persist_once(
         if variant == "constant":
             index = groups.schema.get_field_index("explanation")
             groups = groups.set_column(index, "explanation", pa.repeat(pa.scalar("{}"), groups.num_rows))
+        if variant == "amount-bigint":
+            units = money_arrow._int64_units(groups.column("left_total").combine_chunks())
+            assert units is not None, "amounts beyond the int64 range"
+            groups = groups.append_column("bench_amount_key", pa.array(units, pa.int64()))
+        if variant == "amount-order":
+            groups = groups.take(pc.sort_indices(groups, [(c, "ascending") for c in AMOUNT_INDEX]))
         items = persist.item_rows(run.id, outcome, ids, now, {"left": {}, "right": {}}, carry=carry)
         if variant == "narrow":
             items = items.drop_columns(RECORD_TEXTS)

@@ -42,6 +42,29 @@ def test_sortable_text_round_trips_orders_and_agrees_with_arrow(values: list[Dec
     assert arrow_decode(pa.array(texts)).to_pylist() == values
 
 
+# Amounts whose count of 10**-10 fits an int64 (the encoder's fast path), at the scales files have.
+INT64_UNITS = 2**63 - 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([0, 2, 3, 10]),
+    st.lists(st.one_of(st.none(), st.integers(-INT64_UNITS, INT64_UNITS)), min_size=1, max_size=40),
+    st.integers(0, 5),
+)
+def test_the_int64_fast_path_agrees_with_the_exact_text(
+    scale: int, units: list[int | None], skip: int
+) -> None:
+    step = 10 ** (10 - scale)
+    values = [None if u is None else Decimal(u // step).scaleb(-scale) for u in units]
+    array = pa.array(values, pa.decimal128(38, scale)).slice(min(skip, len(values) - 1))  # offsets too
+    expected = [None if v is None else sortable_text(v) for v in array.to_pylist()]
+    assert arrow_encode(array).to_pylist() == expected
+    assert arrow_encode(pa.array([Decimal(-(2**63)).scaleb(-10)], pa.decimal128(38, 10))).to_pylist() == [
+        sortable_text(Decimal(-(2**63)).scaleb(-10))  # beyond the fast path: the exact one
+    ]
+
+
 def test_small_values_and_zero_have_no_exponent() -> None:
     for value in ("0", "0.0000000001", "-0.0000000001", "-0"):
         text = arrow_encode(pa.array([Decimal(value)], pa.decimal128(38, 10))).to_pylist()[0]
