@@ -415,10 +415,9 @@ def _kept_candidates(
     no sum), and only the groups that can make a sum are kept. A chunk holds at most GROUPS_PER_CHUNK
     groups, fewer when the last chunk's groups had many candidates each (about PAIRS_PER_CHUNK pairs)."""
     leaders = offered[0] if many == "left" else offered[1]
-    if many == "left":
-        session.pass_table("pr2", "right", plan, offered[1], "build")
-    else:
-        session.pass_table("pl2", "left", plan, offered[0], "probe")
+    session.pass_table("pl2", "left", plan, offered[0], "probe")
+    session.pass_table("pr2", "right", plan, offered[1], "build")
+    hot = session.hot_blocks(plan, "pl2", "pr2")  # crowded by all groups' pairs, not a chunk's
     extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
     columns = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
     if window is not None:
@@ -432,7 +431,7 @@ def _kept_candidates(
         else:
             session.pass_table("pr2", "right", plan, chunk, "build")
         with stage(f"{plan.name}: {len(chunk):,} groups of {len(leaders):,}, their candidates"):
-            part = session.pair_candidates(plan, "pl2", "pr2", columns)
+            part = session.pair_candidates(plan, "pl2", "pr2", columns, hot=hot)
         leader_of, one_of = (part.left, part.right) if many == "left" else (part.right, part.left)
         targets = np.asarray(part.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
         blocks = _blocks(leader_of, one_of)
