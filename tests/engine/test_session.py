@@ -135,3 +135,29 @@ def test_derived_columns_are_dropped_after_their_last_pass_with_the_same_results
     assert result.matches.equals(kept.matches)
     assert result.unmatched_left.equals(kept.unmatched_left)
     assert result.unmatched_right.equals(kept.unmatched_right)
+
+
+def test_a_column_derived_for_a_pass_covers_its_open_records_and_is_widened_when_asked():
+    import numpy as np
+    import pyarrow as pa
+
+    from recon.engine.executor import Session, order_by_id
+    from recon.engine.frequency import Vocabularies
+
+    texts = ["Acme Trading", "Beta GmbH", None, "gamma-co", "Delta AG"]
+    table = pa.table({"id": [f"L{i}" for i in range(5)], "name": texts})
+    session = Session(None, None, 1)
+    try:
+        for name in ("left", "right"):
+            session.add_side(order_by_id(name, table, "id"))
+        second = Vocabularies((np.array([1, 3]), np.array([0, 1, 3])), generation=2)
+        narrow = session.derived_values("left", "name", ("upper",), second)
+        assert narrow.to_pylist() == [None, "BETA GMBH", None, "GAMMA-CO", None]
+        # a later pass (fewer open records) reuses it; an earlier pass's or the planner's request widens it
+        later = Vocabularies((np.array([3]), np.array([3])), generation=3)
+        assert session.derived_values("left", "name", ("upper",), later) is narrow
+        full = session.derived_values("left", "name", ("upper",))
+        assert full.to_pylist() == ["ACME TRADING", "BETA GMBH", None, "GAMMA-CO", "DELTA AG"]
+        assert session.derived_values("left", "name", ("upper",), second) is full
+    finally:
+        session.close()

@@ -141,8 +141,10 @@ class Session:
         self.backend = backend or DuckDBBackend(memory_limit, temp_dir, threads)
         self.threads = self.backend.threads
         self.sides: dict[str, Side] = {}
-        self.derived: dict[tuple[str, str, Derivation], str] = {}  # held derived columns: their alias
-        self._aliases: dict[tuple[str, str, Derivation], str] = {}  # every alias given (kept when dropped)
+        self.derived: dict[DerivedKey, str] = {}  # held derived columns: their alias
+        self._aliases: dict[DerivedKey, str] = {}  # every alias given (kept when dropped)
+        # per held derived column: the pass whose open records it covers (0: every record; see derive)
+        self._covers: dict[DerivedKey, int] = {}
         self.extra: dict[str, dict[str, pa.Array]] = {"left": {}, "right": {}}
         self.columns: dict[tuple[str, str], pa.Array] = {}
         self._columns_lock = threading.Lock()
@@ -164,7 +166,7 @@ class Session:
     def begin_pass(self, offered: tuple[IntArray, IntArray]) -> frequency.Vocabularies:
         """A pass starts with these open records: word frequencies are those of the records it can pair
         (built on first use); the previous pass's vocabularies are dropped once its explanations are done."""
-        self.vocabularies = frequency.Vocabularies(offered)
+        self.vocabularies = frequency.Vocabularies(offered, self.vocabularies.generation + 1)
         return self.vocabularies
 
     def run(self, query: str) -> None:
@@ -206,34 +208,63 @@ class Session:
                 self.columns[key] = values.chunk(0) if single else values.combine_chunks()
             return self.columns[key]
 
-    def derive(self, side: str, column: str, derivation: Derivation) -> str:
+    def derive(
+        self, side: str, column: str, derivation: Derivation, within: frequency.Vocabularies | None = None
+    ) -> str:
         """Name of a derived column of a side, computed once: normalized text (recon.engine.normalize) or
-        business-day numbers (recon.engine.calendar)."""
+        business-day numbers (recon.engine.calendar). `within`: a pass's vocabularies, whose open records
+        are all the column needs (the others get null): a text first needed by a pass after the strict
+        ones (its word weights) is normalized for a fraction of the records. Records only close from pass
+        to pass, so a column made for a pass serves every later one."""
         key = (side, column, derivation)
+        generation = 0 if within is None else within.generation
         with self._columns_lock:
             known = self.derived.get(key)
-        if known is not None:
-            return known
+            if known is not None and self._covers[key] <= generation:
+                return known
+        rids = None
+        if within is not None and within.records is not None:
+            rids = within.records[0 if side == "left" else 1]
+        derived = self._derived_column(side, column, derivation, rids)
+        with self._columns_lock:
+            if key in self.derived and self._covers[key] <= generation:
+                return self.derived[key]
+            # a column dropped after its last planned pass and needed again keeps its name: plans made
+            # before refer to it; one that covers too few records for an earlier pass's explanations is
+            # replaced by the wider one (both agree on the records they share)
+            alias = self._aliases.setdefault(key, f"__t{len(self._aliases)}")
+            self.extra[side][alias] = derived
+            self.derived[key] = alias
+            self._covers[key] = generation
+            self._codes.pop((side, f"codes {alias}"), None)
+            return alias
+
+    def _derived_column(
+        self, side: str, column: str, derivation: Derivation, rids: IntArray | None
+    ) -> pa.Array:
         values = self.column(side, column)
+        n = len(values)
+        if rids is not None and len(rids) < n:
+            values = values.take(pa.array(rids))
         if isinstance(derivation, BusinessDays):
             with stage(f"business days {side}.{column} {derivation.calendar or ''}"):
                 derived = calendar.business_day_numbers(values, derivation.calendar)
         else:
-            with stage(f"normalize {side}.{column} {'/'.join(derivation)}"):
+            with stage(f"normalize {side}.{column} {'/'.join(derivation)} x {len(values):,}"):
                 derived = normalize_in_chunks(values, derivation)
-        with self._columns_lock:
-            if key not in self.derived:
-                # a column dropped after its last planned pass and needed again keeps its name: plans
-                # made before refer to it
-                alias = self._aliases.setdefault(key, f"__t{len(self._aliases)}")
-                self.extra[side][alias] = derived
-                self.derived[key] = alias
-            return self.derived[key]
+        if len(derived) == n:
+            return derived
+        assert rids is not None
+        position = np.full(n, -1, np.int64)
+        position[rids] = np.arange(len(rids))
+        return derived.take(pa.array(position, mask=position < 0))  # null where not open
 
-    def derived_values(self, side: str, column: str, derivation: Derivation) -> pa.Array:
-        """The values of a derived column (see derive)."""
+    def derived_values(
+        self, side: str, column: str, derivation: Derivation, within: frequency.Vocabularies | None = None
+    ) -> pa.Array:
+        """The values of a derived column (see derive; `within`: only a pass's open records needed)."""
         while True:
-            alias = self.derive(side, column, derivation)
+            alias = self.derive(side, column, derivation, within)
             with self._columns_lock:
                 values = self.extra[side].get(alias)
             if values is not None:
@@ -273,6 +304,7 @@ class Session:
             dropped = [key for key in self.derived if key not in keep]
             for key in dropped:
                 side, alias = key[0], self.derived.pop(key)
+                del self._covers[key]
                 del self.extra[side][alias]
                 self._codes.pop((side, f"codes {alias}"), None)
         for side in sorted({key[0] for key in dropped}):
@@ -324,6 +356,15 @@ class Session:
         self.run(f"CREATE OR REPLACE TEMP {kind} {relation} AS {select}")
         return relation
 
+    def hot_blocks(self, plan: PassPlan, left: str, right: str) -> str | None:
+        """A table of the crowded blocks (more than HOT_BLOCK_PAIRS pairs) between two pass tables, for a
+        pass that gathers its candidates a part of one side at a time (pair_candidates' `hot`): a block
+        is then crowded or not by all its pairs, not by those of the part. None: the pass has no refine."""
+        if plan.refine is None or not (plan.keys or plan.band is not None):
+            return None
+        self.run(f"CREATE OR REPLACE TEMP TABLE __hot AS {_hot_query(plan, left, right)}")
+        return "__hot"
+
     def pair_candidates(
         self,
         plan: PassPlan,
@@ -331,9 +372,12 @@ class Session:
         right: str,
         extra: dict[str, str] | None = None,
         where_extra: tuple[str, ...] = (),
+        *,
+        hot: str | None = None,
     ) -> PairCandidates:
         """Candidates of a pass between two pass tables, every condition applied, scored (see rules doc).
-        `where_extra`: further SQL conditions on the pairs (l, r), applied in the join."""
+        `where_extra`: further SQL conditions on the pairs (l, r), applied in the join.
+        `hot`: the crowded blocks as hot_blocks() found them (default: counted between these tables)."""
         select = ["l.__rid AS lr", "r.__rid AS rr"]
         # score items computed outside SQL read their operands per record (see ScoreTexts), not per pair
         select += similarity_columns(plan, score_operands=False)
@@ -346,7 +390,7 @@ class Session:
         where += list(where_extra)
         words = self.block_words(plan) if plan.refine is not None else None
         tokens = self.token_tables(plan) if plan.tokens is not None else None
-        source = join_clause(plan, left, right, words, tokens)
+        source = join_clause(plan, left, right, words, tokens, hot=hot)
         query = f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(where)}"
         table = self.arrow(query + " ORDER BY lr, rr", f"{plan.name}: candidates ({self.backend.name})")
         lr, rr = _ints(table, "lr"), _ints(table, "rr")
@@ -489,13 +533,13 @@ class Session:
 
     def text_codes(self, side: str, column: str, normalizers: tuple[str, ...]) -> IntArray:
         """Per record: a number for its normalized text (equal texts, equal numbers; no text: 0)."""
-        alias = self.derive(side, column, normalizers)
+        alias = self.derive(side, column, normalizers, self.vocabularies)
         key = (side, f"codes {alias}")
         with self._columns_lock:
             known = self._codes.get(key)
         if known is not None:
             return known
-        encoded = pc.dictionary_encode(self.derived_values(side, column, normalizers))
+        encoded = pc.dictionary_encode(self.derived_values(side, column, normalizers, self.vocabularies))
         indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
         codes = np.asarray(indices, dtype=np.int64) + 1
         with self._columns_lock:
@@ -508,7 +552,7 @@ class Session:
         cond = plan.spec.match[plan.tokens.condition]
         names = ("__tl", "__tr")
         for side, column, name in (("left", cond.left, names[0]), ("right", cond.right, names[1])):
-            values = self.derived_values(side, column, (*cond.normalize, "upper"))
+            values = self.derived_values(side, column, (*cond.normalize, "upper"), self.vocabularies)
             rids, words = frequency.record_words(values)
             self.register(name, pa.table({"rid": rids, "tok": words}))
         return names
@@ -527,6 +571,7 @@ class Session:
         cond = plan.spec.match[plan.refine.contains]
         found = {}
         for side, column in (("left", cond.left), ("right", cond.right)):
+            # every record: the rarest word is counted over all of them (a column the SQL names anyway)
             values = self.derived_values(side, column, (*cond.normalize, "upper"))
             found[side] = frequency.record_words(values)
         # the value looked for keeps its rarest word; the text searched keeps all its words
@@ -550,7 +595,7 @@ class Session:
             return known
         columns = {}
         for side, column in (("left", text.left_column), ("right", text.right_column)):
-            columns[side] = self.derived_values(side, column, text.normalize)
+            columns[side] = self.derived_values(side, column, text.normalize, chosen)
         with stage(f"vocabulary {text.left_column}/{text.right_column}"):
             return chosen.get(text.vocabulary, columns["left"], columns["right"])
 
@@ -705,19 +750,22 @@ def join_clause(
     right: str,
     words: tuple[str, str] | None = None,
     tokens: tuple[str, str] | None = None,
+    *,
+    hot: str | None = None,
 ) -> str:
     """FROM clause joining two node tables (l, r) on the pass's blocking keys.
 
     With `words` (tables of (rid, w): each record's most informative words of the pass's first weighted
     text), blocks with more than HOT_BLOCK_PAIRS pairs (one amount shared by hundreds of records in the
-    window) only pair records that share such a word, so candidates stay linear in the input."""
+    window) only pair records that share such a word, so candidates stay linear in the input. `hot`: a
+    table of those blocks counted once for the pass (Session.hot_blocks), else counted between l and r."""
     on = [f"l.{key.alias} = r.{key.alias}" for key in plan.keys]
     source = left
     if plan.band is not None:
         source = _probe(left, plan)
         on += [f"l.{probe} = r.{build}" for probe, build in _band_keys(plan)]
     if on and words is not None:
-        return _refined_join(plan, left, right, words)
+        return _refined_join(plan, left, right, words, hot)
     if on:
         return f"{source} l JOIN {right} r ON {' AND '.join(on)}"
     if plan.tokens is None:
@@ -735,27 +783,41 @@ def join_clause(
     return f"{pairs} p JOIN {left} l ON l.__rid = p.__lr JOIN {right} r ON r.__rid = p.__rr"
 
 
-def _refined_join(plan: PassPlan, left: str, right: str, words: tuple[str, str]) -> str:
-    """Cold blocks join as they are, hot ones on a shared word too. Both sides drop the hot keys before
-    the cold join, in materialized CTEs: DuckDB otherwise moved the anti join above the join and built
-    the hot blocks' cross product (842M rows, 120 s on the dense demo's round amounts at 1M)."""
+def _block_keys(plan: PassPlan, left: str, right: str) -> tuple[str, str, str]:
+    """(block columns, SELECT of (rid, block) of the left table, of the right one) of a refined join."""
     keys = [key.alias for key in plan.keys]
-    left_keys, right_keys = list(keys), list(keys)
     source_l, source_r = f"SELECT * FROM {left}", f"SELECT * FROM {right}"
     if plan.band is not None:
         source_l = f"SELECT * FROM {_probe(left, plan)}"
         band_keys = _band_keys(plan)
         renamed = ", ".join(f"{build} AS {probe}" for probe, build in band_keys if probe != build)
         source_r = f"SELECT *, {renamed} FROM {right}"
-        left_keys += [probe for probe, _ in band_keys]
-        right_keys += [probe for probe, _ in band_keys]
-    block = ", ".join(left_keys)
+        keys += [probe for probe, _ in band_keys]
+    block = ", ".join(keys)
+    return block, f"SELECT __rid, {block} FROM ({source_l})", f"SELECT __rid, {block} FROM ({source_r})"
+
+
+def _hot_query(plan: PassPlan, left: str, right: str) -> str:
+    """The blocks with more than HOT_BLOCK_PAIRS pairs between two tables."""
+    block, lk, rk = _block_keys(plan, left, right)
+    return f"""
+        WITH cl AS (SELECT {block}, count(*) AS n FROM ({lk}) GROUP BY ALL),
+        cr AS (SELECT {block}, count(*) AS n FROM ({rk}) GROUP BY ALL)
+        SELECT {block} FROM cl JOIN cr USING ({block}) WHERE cl.n * cr.n > {HOT_BLOCK_PAIRS}"""
+
+
+def _refined_join(
+    plan: PassPlan, left: str, right: str, words: tuple[str, str], hot: str | None = None
+) -> str:
+    """Cold blocks join as they are, hot ones on a shared word too. Both sides drop the hot keys before
+    the cold join, in materialized CTEs: DuckDB otherwise moved the anti join above the join and built
+    the hot blocks' cross product (842M rows, 120 s on the dense demo's round amounts at 1M)."""
+    block, select_l, select_r = _block_keys(plan, left, right)
+    hot_blocks = f"SELECT * FROM {hot}" if hot is not None else _hot_query(plan, left, right)
     pairs = f"""(
-        WITH lk AS (SELECT __rid, {block} FROM ({source_l})),
-        rk AS (SELECT __rid, {", ".join(right_keys)} FROM ({source_r})),
-        cl AS (SELECT {block}, count(*) AS n FROM lk GROUP BY ALL),
-        cr AS (SELECT {block}, count(*) AS n FROM rk GROUP BY ALL),
-        hot AS (SELECT {block} FROM cl JOIN cr USING ({block}) WHERE cl.n * cr.n > {HOT_BLOCK_PAIRS}),
+        WITH lk AS ({select_l}),
+        rk AS ({select_r}),
+        hot AS ({hot_blocks}),
         lc AS MATERIALIZED (SELECT * FROM lk ANTI JOIN hot USING ({block})),
         rc AS MATERIALIZED (SELECT * FROM rk ANTI JOIN hot USING ({block})),
         cold AS (SELECT lc.__rid AS __lr, rc.__rid AS __rr FROM lc JOIN rc USING ({block})),

@@ -221,10 +221,12 @@ def _top_words(words: Words, weight: FloatArray) -> Words:
 
 class Vocabularies:
     """Vocabularies of one pass, built once per (left column, right column, normalizers) over the records
-    open in that pass (`records`: left rids, right rids; None: every record)."""
+    open in that pass (`records`: left rids, right rids; None: every record); `generation` numbers the
+    passes (0: before any), so that columns derived for a pass's open records are known to serve it."""
 
-    def __init__(self, records: tuple[IntArray, IntArray] | None = None) -> None:
+    def __init__(self, records: tuple[IntArray, IntArray] | None = None, generation: int = 0) -> None:
         self.records = records
+        self.generation = generation if records is not None else 0
         self._built: dict[tuple[str, str, tuple[str, ...]], Vocabulary] = {}
         self._lock = threading.Lock()
 

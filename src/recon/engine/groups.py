@@ -427,10 +427,9 @@ def _kept_candidates(
     `reach`: per group (as `offered`), the lowest and highest target any of its subsets can meet
     (_reachable); the join leaves out the pairs outside it, before their names are compared."""
     leaders = offered[0] if many == "left" else offered[1]
-    if many == "left":
-        session.pass_table("pr2", "right", plan, offered[1], "build")
-    else:
-        session.pass_table("pl2", "left", plan, offered[0], "probe")
+    session.pass_table("pl2", "left", plan, offered[0], "probe")
+    session.pass_table("pr2", "right", plan, offered[1], "build")
+    hot = session.hot_blocks(plan, "pl2", "pr2")  # crowded by all groups' pairs, not a chunk's
     extra = {side: f"CAST(round({side}.__sv * {10**scale}) AS BIGINT)" for side in ("l", "r")}
     columns = {LEFT_UNITS: extra["l"], RIGHT_UNITS: extra["r"]}
     if window is not None:
@@ -456,7 +455,7 @@ def _kept_candidates(
         )
         tables = ("pl2r", "pr2") if many == "left" else ("pl2", "pr2r")
         with stage(f"{plan.name}: {len(chunk):,} groups of {len(leaders):,}, their candidates"):
-            part = session.pair_candidates(plan, *tables, columns, in_reach)
+            part = session.pair_candidates(plan, *tables, columns, in_reach, hot=hot)
         leader_of, one_of = (part.left, part.right) if many == "left" else (part.right, part.left)
         targets = np.asarray(part.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
         blocks = _blocks(leader_of, one_of)
