@@ -43,8 +43,8 @@ RunKey = String(36).with_variant(String(36, collation="C"), "postgresql")
 SideText = String(5).with_variant(String(5, collation="C"), "postgresql")
 
 
-# The same members as JobStatus, a distinct type on purpose (recon.models.types.Lifecycle says why). No
-# docstring: it would become the enum's description in the OpenAPI.
+# The same members as JobStatus and ExportStatus, a distinct type on purpose (recon.models.types.Lifecycle
+# says why). No docstring: it would become the enum's description in the OpenAPI.
 class RunStatus(Lifecycle):
     QUEUED = "queued"
     RUNNING = "running"

@@ -22,14 +22,14 @@ E = TypeVar("E", bound=enum.StrEnum)
 
 
 class Lifecycle(enum.StrEnum):
-    """The statuses of work that waits, runs and ends: `JobStatus` (one execution in the queue) and
-    `RunStatus` (the reconciliation it produces) declare the same five members on this base.
+    """The statuses of work that waits, runs and ends: `JobStatus` (one execution in the queue), and
+    `RunStatus` and `ExportStatus` (what a job produces) declare the same five members on this base.
 
-    They stay two enums on purpose. They are two state machines, each written by its own code: a job that
-    finds its run deleted or retried under another job succeeds with nothing to do, and a run waits
-    `queued` between its job's attempts while the job is requeued. And they are two types of the public API
-    (`JobStatus` and `RunStatus` in the OpenAPI and the generated client). What they share, which members
-    are final, is written once, here."""
+    They stay separate enums on purpose. They are separate state machines, each written by its own code: a
+    job that finds its run deleted or retried under another job succeeds with nothing to do, and a run waits
+    `queued` between its job's attempts while the job is requeued. And they are separate types of the public
+    API (`JobStatus`, `RunStatus`, `ExportStatus` in the OpenAPI and the generated client). What they share,
+    which members are final, is written once, here."""
 
     @property
     def is_final(self) -> bool:
