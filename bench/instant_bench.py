@@ -42,6 +42,7 @@ from recon.config import Settings
 from recon.core.db import session_scope
 from recon.core.money import sortable_text
 from recon.core.time import utcnow
+from recon.demo.rules import CALENDAR_DAYS, exact_pass, near_pass, rules
 from recon.models import (
     Dataset,
     DatasetStatus,
@@ -59,25 +60,8 @@ OUT = Path(__file__).resolve().parent / "out"
 TARGET_P99_MS = 500.0
 BATCH = 10_000
 START = dt.date(2024, 1, 1)
-RULES = """\
-version: 1
-name: instant-bench
-left: {id: id}
-right: {id: id}
-passes:
-  - name: exact
-    kind: one_to_one
-    match:
-      - {left: reference, right: reference, op: equals, normalize: [digits]}
-      - {left: amount, right: amount, op: equals}
-      - {left: currency, right: currency, op: equals}
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: currency, right: currency, op: equals}
-      - {left: amount, right: amount, op: tolerance, abs: 0.01}
-      - {left: date, right: date, op: within_days, days: 3}
-"""
+# The demo rule set's exact pass, then a near pass without scoring (the bench records have no names or texts).
+RULES = rules("instant-bench", exact_pass("exact"), near_pass(CALENDAR_DAYS))
 
 
 def record(n: int) -> tuple[str, dt.date, Decimal, str]:
@@ -118,7 +102,7 @@ def seed(settings: Settings, session_factory: Any, items: int) -> dict[str, str]
         project = Project(org_id=org.id, name="instant", created_by_id=user.id)
         session.add(project)
         session.flush()
-        session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value))
+        session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER))
         ruleset = RuleSet(project_id=project.id, name="instant", latest_version=1, created_by_id=user.id)
         session.add(ruleset)
         session.flush()
@@ -135,7 +119,7 @@ def seed(settings: Settings, session_factory: Any, items: int) -> dict[str, str]
         )
         dataset = Dataset(
             project_id=project.id, name="ledger", filename="ledger.csv", format="csv", sha256="1" * 64,
-            size=0, storage_key="bench", status=DatasetStatus.READY.value, rows=items, created_by_id=user.id,
+            size=0, storage_key="bench", status=DatasetStatus.READY, rows=items, created_by_id=user.id,
             ingested_at=utcnow(),
         )  # fmt: skip
         session.add(dataset)

@@ -6,6 +6,7 @@ every platform package is forbidden to engine and ingest, and every domain with 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,22 @@ def test_every_domain_is_in_the_layers_contract() -> None:
 def test_models_and_core_may_import_no_domain() -> None:
     forbidden = set(_contract("models and core")["forbidden_modules"])
     assert _domains() - forbidden == set()
+
+
+def test_endpoints_run_no_sql_and_resolve_no_project() -> None:
+    """Endpoints parse, call the service and shape the response (docs/platform-conventions.md): queries live
+    in repositories and services, a resource's project resolver in the domain's access.py (`project_of`).
+    `sqlalchemy.orm.Session` as a type is the one SQLAlchemy name an endpoints module may import."""
+    offenders: dict[str, list[str]] = {}
+    for path in sorted(SRC.glob("*/endpoints.py")):
+        text = path.read_text()
+        found = [
+            f"from sqlalchemy{module} import {names.strip()}"
+            for module, names in re.findall(r"^from sqlalchemy(\S*) import (.+)$", text, re.MULTILINE)
+            if (module, names.strip()) != (".orm", "Session")
+        ]
+        found += ["import sqlalchemy"] * len(re.findall(r"^import sqlalchemy", text, re.MULTILINE))
+        found += ["project_id_from="] * text.count("project_id_from=")
+        if found:
+            offenders[str(path.relative_to(SRC))] = found
+    assert offenders == {}

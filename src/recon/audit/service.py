@@ -28,6 +28,7 @@ from recon.audit.chain import (
     normalize_data,
 )
 from recon.audit.schemas import AuditVerification, ChainHead
+from recon.core.locks import take_sqlite_write_lock
 from recon.core.time import utcnow
 from recon.models import Project, User
 from recon.models.audit import AuditEvent
@@ -176,9 +177,9 @@ def _lock_chain(session: Session, chain: str) -> None:
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _advisory_key(chain)})
     elif dialect == "sqlite":
-        # A write that touches no row still takes SQLite's write lock (held until commit), so the head read
-        # next is the latest one and no other writer can append before this transaction ends.
-        session.execute(text("UPDATE audit_events SET seq = seq WHERE 1 = 0"))
+        # The database write lock, held until commit: the head read next is the latest one and no other
+        # writer can append before this transaction ends.
+        take_sqlite_write_lock(session)
     else:  # pragma: no cover - only the two supported backends
         raise RuntimeError(f"audit appends are not supported on {dialect}")
 

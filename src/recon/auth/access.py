@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -46,6 +46,18 @@ class ProjectAccess:
 
 # (session, path params) -> project id of the addressed resource, or None when it does not exist.
 ProjectIdResolver = Callable[[Session, Mapping[str, str]], str | None]
+
+
+def project_of(model: type[Any], param: str) -> ProjectIdResolver:
+    """The resolver of a resource addressed without its project (`/jobs/{job_id}`): the `project_id` of the
+    `model` row whose id is the path parameter `param` (None: no such row, or one of no project -> 404)."""
+    columns = model.__table__.c
+
+    def project_id(session: Session, params: Mapping[str, str]) -> str | None:
+        return session.scalar(select(columns.project_id).where(columns.id == params[param]))
+
+    return project_id
+
 
 # The user (its organisation joined by the mapping) and, when the token names one, its login session.
 _USER = select(User).where(User.id == bindparam("user_id"))

@@ -59,12 +59,7 @@ def _answer(request: Request, exc: AuthRejected) -> JSONResponse:
 
 
 def _pair(tokens: IssuedTokens) -> TokenPair:
-    return TokenPair(
-        access_token=tokens.access_token,
-        refresh_token=tokens.refresh_token,
-        expires_in=tokens.expires_in,
-        refresh_expires_in=tokens.refresh_expires_in,
-    )
+    return TokenPair.model_validate(tokens, from_attributes=True)
 
 
 def _limit_ip(request: Request, limiter: Limiter) -> None:

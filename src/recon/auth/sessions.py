@@ -22,6 +22,7 @@ from recon.audit.service import record_event
 from recon.auth.errors import InvalidRefreshToken
 from recon.auth.security import create_access_token, sha256_hex
 from recon.config import Settings
+from recon.core.repository import updated_rows
 from recon.core.time import utcnow
 from recon.models import User
 from recon.models.auth import AuthSession, RefreshToken
@@ -128,13 +129,15 @@ class SessionService:
 
     def _mark_used(self, token: RefreshToken, now: dt.datetime) -> bool:
         """Atomic: of two concurrent refreshes with one token, exactly one wins; the other is a reuse."""
-        result = self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
+        won = (
+            updated_rows(
+                self.session,
+                update(RefreshToken)
+                .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+                .values(used_at=now),
+            )
+            == 1
         )
-        won = getattr(result, "rowcount", 0) == 1
         if won:
             set_committed_value(token, "used_at", now)  # already written; no second UPDATE
         return won

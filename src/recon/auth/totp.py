@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
 from recon.core.errors import Conflict, Unprocessable
+from recon.core.repository import updated_rows
 from recon.core.time import utcnow
 from recon.models import User
 
@@ -58,13 +59,12 @@ def consume_code(session: Session, user: User, code: str) -> bool:
     step = matching_step(user.totp_secret, code, after_step=user.totp_last_step)
     if step is None:
         return False
-    result = session.execute(
+    claim = (
         update(User)
         .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
         .values(totp_last_step=step)
-        .execution_options(synchronize_session=False)
     )
-    return getattr(result, "rowcount", 0) == 1
+    return updated_rows(session, claim) == 1
 
 
 def _invalid_code() -> Unprocessable:

@@ -20,6 +20,8 @@ class Repository(Generic[M]):
     model: type[M]
     # Human name in 404 messages ("dataset not found").
     noun: str = "resource"
+    # The column an Idempotency-Key is unique within, beside its user (a rule set's versions: ruleset_id).
+    idempotency_scope: str = "project_id"
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -44,6 +46,17 @@ class Repository(Generic[M]):
         columns = self.model.__table__.c
         stmt = select(self.model).where(columns.project_id == project_id)
         return self.page(stmt, [SortKey(columns.created_at), SortKey(columns.id)], params)
+
+    def by_idempotency_key(self, scope_id: str, user_id: str, key: str) -> M | None:
+        """What this user created earlier with this Idempotency-Key in the scope (None: a new request)."""
+        columns = self.model.__table__.c
+        return self.session.scalar(
+            select(self.model).where(
+                columns[self.idempotency_scope] == scope_id,
+                columns.created_by_id == user_id,
+                columns.idempotency_key == key,
+            )
+        )
 
     def add(self, obj: M) -> M:
         self.session.add(obj)

@@ -40,15 +40,6 @@ class DatasetRepository(Repository[Dataset]):
             .limit(1)
         )
 
-    def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> Dataset | None:
-        return self.session.scalar(
-            select(Dataset).where(
-                Dataset.project_id == project_id,
-                Dataset.created_by_id == user_id,
-                Dataset.idempotency_key == key,
-            )
-        )
-
     def page_rejections(self, dataset_id: str, params: PageParams) -> Page[DatasetRejection]:
         stmt = select(DatasetRejection).where(DatasetRejection.dataset_id == dataset_id)
         return keyset_page(self.session, stmt, [SortKey(DatasetRejection.seq)], params)

@@ -14,12 +14,25 @@ Why each pass looks the way it does:
 """
 
 
-def _rules(name: str, *passes: str) -> str:
+def rules(name: str, *passes: str) -> str:
+    """A rule set of these passes over the demo columns (also the instant bench's)."""
     header = (
         f"version: 1\nname: {name}\nleft: {{id: id}}\nright: {{id: id}}\n"
         "columns: {amount: decimal, date: date, id: string, reference: string}\npasses:\n"
     )
     return header + "".join(passes)
+
+
+def exact_pass(name: str) -> str:
+    """The reference (its digits), amount and currency agree."""
+    return f"""\
+  - name: {name}
+    kind: one_to_one
+    match:
+      - {{left: reference, right: reference, op: equals, normalize: [digits]}}
+      - {{left: amount, right: amount, op: equals}}
+      - {{left: currency, right: currency, op: equals}}
+"""
 
 
 def _reference_breaks(name: str) -> str:
@@ -35,20 +48,28 @@ def _reference_breaks(name: str) -> str:
 """
 
 
-def _near(window: str, normalize: str, min_score: str) -> str:
-    """No usable reference: amount within a cent and a date window; names and texts score the candidates."""
-    return f"""\
+def near_pass(window: str, normalize: str = "", min_score: str | None = None) -> str:
+    """No usable reference: amount within a cent and a date window; with `min_score`, names and texts score
+    the candidates (without: the first candidate in the window wins)."""
+    matched = f"""\
   - name: near
     kind: one_to_one
     match:
       - {{left: currency, right: currency, op: equals}}
       - {{left: amount, right: amount, op: tolerance, abs: 0.01}}
       - {{left: date, right: date, {window}}}
+"""
+    if min_score is None:
+        return matched
+    return (
+        matched
+        + f"""\
     score:
       - {{left: counterparty, right: counterparty, method: jaro_winkler, weight: 2{normalize}}}
       - {{left: description, right: description, method: token_set, weight: 1{normalize}}}
     min_score: {min_score}
 """
+    )
 
 
 def _batches(name: str, window: str, normalize: str) -> str:
@@ -71,18 +92,11 @@ CALENDAR_DAYS, BUSINESS_DAYS = "op: within_days, days: 3", "op: within_business_
 UPPER = ", normalize: [upper]"
 NEAR_MIN_SCORE = "0.65"
 
-DEMO_RULES = _rules(
+DEMO_RULES = rules(
     "demo-ledger-vs-bank",
-    """\
-  - name: exact
-    kind: one_to_one
-    match:
-      - {left: reference, right: reference, op: equals, normalize: [digits]}
-      - {left: amount, right: amount, op: equals}
-      - {left: currency, right: currency, op: equals}
-""",
+    exact_pass("exact"),
     _reference_breaks("reference-breaks"),
-    _near(CALENDAR_DAYS, UPPER, "{min_score}"),
+    near_pass(CALENDAR_DAYS, UPPER, "{min_score}"),
     _batches("batches", CALENDAR_DAYS, UPPER),
 )
 
@@ -93,15 +107,10 @@ def demo_rules_text() -> str:
 
 # The dense shape (recon.demo.dense): references in another spelling, or only inside the remittance text,
 # partial payments before fee breaks (a part would otherwise become a break), business-day windows.
-DENSE_RULES = _rules(
+DENSE_RULES = rules(
     "demo-dense-ledger-vs-bank",
+    exact_pass("reference"),
     """\
-  - name: reference
-    kind: one_to_one
-    match:
-      - {left: reference, right: reference, op: equals, normalize: [digits]}
-      - {left: currency, right: currency, op: equals}
-      - {left: amount, right: amount, op: equals}
   - name: reference-in-text
     kind: one_to_one
     match:
@@ -118,7 +127,7 @@ DENSE_RULES = _rules(
     sum: {left: amount, right: amount, abs: 0.01}
 """,
     _reference_breaks("fee-breaks"),
-    _near(BUSINESS_DAYS, "", "0.6"),
+    near_pass(BUSINESS_DAYS, "", "0.6"),
     _batches("collective", BUSINESS_DAYS, ""),
 )
 

@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from recon.auth.access import ProjectAccess
-from recon.auth.dependencies import AppSettings, require_project_role
+from recon.auth.dependencies import AppSettings
 from recon.core.db import DbSession, SessionFactory, get_session_factory, session_scope
 from recon.core.errors import FieldError, Unprocessable
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ResourceId
+from recon.exports.access import ExportViewer
 from recon.exports.dialect import CsvOptions, Preset, resolve
 from recon.exports.produce import read_snapshot
 from recon.exports.schemas import ExportCreate, ExportOut
 from recon.exports.service import ExportService, InlineExport
 from recon.exports.writers import MEDIA_TYPES, csv_chunks
-from recon.models import Role
 from recon.models.exports import Export, ExportWhat
 from recon.runs.access import RunViewer
 from recon.storage import get_store
 from recon.storage.base import iter_chunks_then_close
 
 router = APIRouter(tags=["exports"])
-
-
-def export_project(session: Session, params: Mapping[str, str]) -> str | None:
-    return session.scalar(select(Export.project_id).where(Export.id == params["export_id"]))
-
-
-ExportViewer = Annotated[
-    ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=export_project))
-]
 
 
 def _attachment(filename: str) -> dict[str, str]:

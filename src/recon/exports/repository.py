@@ -23,14 +23,5 @@ class ExportRepository(Repository[Export]):
         keys = [SortKey(Export.created_at, descending=True), SortKey(Export.id, descending=True)]
         return keyset_page(self.session, stmt, keys, params)
 
-    def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> Export | None:
-        return self.session.scalar(
-            select(Export).where(
-                Export.project_id == project_id,
-                Export.created_by_id == user_id,
-                Export.idempotency_key == key,
-            )
-        )
-
     def run_in_project(self, project_id: str, run_id: str) -> Run | None:
         return self.session.scalar(select(Run).where(Run.id == run_id, Run.project_id == project_id))

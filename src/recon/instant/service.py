@@ -40,13 +40,13 @@ from recon.models import (
     DatasetStatus,
     InstantRequest,
     OpenItemBook,
-    RuleSet,
     RuleSetVersion,
     Run,
 )
 from recon.models.base import new_id
 from recon.models.instant import BookStatus
 from recon.models.types import UTCDateTime
+from recon.rulesets.service import pinned_version
 
 log = structlog.get_logger("recon.instant")
 
@@ -98,7 +98,9 @@ class InstantService:
                 return Answer(earlier.response, replayed=True)
         _refuse_duplicate_ids(body)
         dataset = self._dataset(access.project.id, body.dataset_id)
-        ruleset, version = self._version(access.project.id, body.ruleset_id, body.ruleset_version)
+        ruleset, version = pinned_version(
+            self.session, access.project.id, body.ruleset_id, body.ruleset_version
+        )
         item_side = "left" if body.side.value == "right" else "right"
         try:
             plan = plan_of(version.text, item_side)
@@ -220,24 +222,6 @@ class InstantService:
         if dataset.status != DatasetStatus.READY:
             raise _invalid("body.dataset_id", f"dataset {dataset.name!r} is {dataset.status}, not ready")
         return dataset
-
-    def _version(
-        self, project_id: str, ruleset_id: str, number: int | None
-    ) -> tuple[RuleSet, RuleSetVersion]:
-        ruleset = self.session.scalar(
-            select(RuleSet).where(RuleSet.id == ruleset_id, RuleSet.project_id == project_id)
-        )
-        if ruleset is None:
-            raise _invalid("body.ruleset_id", f"no rule set {ruleset_id!r} in this project")
-        wanted = number or ruleset.latest_version
-        version = self.session.scalar(
-            select(RuleSetVersion).where(
-                RuleSetVersion.ruleset_id == ruleset.id, RuleSetVersion.version == wanted
-            )
-        )
-        if version is None:
-            raise _invalid("body.ruleset_version", f"rule set {ruleset.name!r} has no version {wanted}")
-        return ruleset, version
 
     def _lock(self, book: OpenItemBook) -> None:
         """Serialise requests on one book: a row lock on PostgreSQL, the write lock on SQLite, taken before

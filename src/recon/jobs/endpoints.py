@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Path, Query
 
-from recon.auth.access import ProjectAccess
-from recon.auth.dependencies import ProjectViewer, require_project_role
+from recon.auth.dependencies import ProjectViewer
 from recon.core.db import DbSession
 from recon.core.pagination import Page, Pagination
+from recon.core.params import ProjectId
+from recon.jobs.access import JobPreparer, JobViewer
 from recon.jobs.schemas import JobOut
 from recon.jobs.service import JobService
-from recon.models import Role
-from recon.models.jobs import Job, JobStatus
+from recon.models.jobs import JobStatus
 
 router = APIRouter(tags=["jobs"])
 
-ProjectId = Annotated[str, Path(description="Project id", max_length=64)]
 JobId = Annotated[str, Path(description="Job id", max_length=64)]
-
-
-def job_project(session: Session, params: Mapping[str, str]) -> str | None:
-    """The project of the addressed job (None: unknown job or a system job -> 404)."""
-    return session.scalar(select(Job.project_id).where(Job.id == params["job_id"]))
-
-
-JobViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=job_project))]
-JobPreparer = Annotated[
-    ProjectAccess, Depends(require_project_role(Role.PREPARER, project_id_from=job_project))
-]
 
 
 @router.get("/projects/{project_id}/jobs", response_model=Page[JobOut])

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin
-from recon.models.types import EnumText, JSONDoc, UTCDateTime, one_of
+from recon.models.types import EnumText, JSONDoc, Lifecycle, UTCDateTime, one_of
 
 
 class ExportWhat(enum.StrEnum):
@@ -28,7 +28,7 @@ class ExportFormat(enum.StrEnum):
     JSON = "json"
 
 
-class ExportStatus(enum.StrEnum):
+class ExportStatus(Lifecycle):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
@@ -11,19 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.core.time import utcnow
 from recon.models.base import Base, IdMixin, TimestampMixin
-from recon.models.types import EnumText, JSONDoc, UTCDateTime, one_of
+from recon.models.types import EnumText, JSONDoc, Lifecycle, UTCDateTime, one_of
 
 
-class JobStatus(enum.StrEnum):
+class JobStatus(Lifecycle):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
 
 
 class Job(IdMixin, TimestampMixin, Base):

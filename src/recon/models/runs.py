@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime, one_of
+from recon.models.types import EnumText, JSONDoc, Lifecycle, Money, UTCDateTime, one_of
 
 # BIGSERIAL on PostgreSQL; INTEGER PRIMARY KEY (the rowid, autoincrementing) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -43,16 +43,14 @@ RunKey = String(36).with_variant(String(36, collation="C"), "postgresql")
 SideText = String(5).with_variant(String(5, collation="C"), "postgresql")
 
 
-class RunStatus(enum.StrEnum):
+# The same members as JobStatus and ExportStatus, a distinct type on purpose (recon.models.types.Lifecycle
+# says why). No docstring: it would become the enum's description in the OpenAPI.
+class RunStatus(Lifecycle):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
 
 
 class GroupKind(enum.StrEnum):

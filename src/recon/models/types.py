@@ -21,6 +21,24 @@ from recon.core.time import ensure_utc
 E = TypeVar("E", bound=enum.StrEnum)
 
 
+class Lifecycle(enum.StrEnum):
+    """The statuses of work that waits, runs and ends: `JobStatus` (one execution in the queue), and
+    `RunStatus` and `ExportStatus` (what a job produces) declare the same five members on this base.
+
+    They stay separate enums on purpose. They are separate state machines, each written by its own code: a
+    job that finds its run deleted or retried under another job succeeds with nothing to do, and a run waits
+    `queued` between its job's attempts while the job is requeued. And they are separate types of the public
+    API (`JobStatus`, `RunStatus`, `ExportStatus` in the OpenAPI and the generated client). What they share,
+    which members are final, is written once, here."""
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+
 def one_of(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
     """The CHECK constraint `<column>_valid` of a closed-set column: its value is one of the enum's."""
     listed = ", ".join(f"'{v.value}'" for v in values)

@@ -11,16 +11,12 @@ The state is per process (one uvicorn server per process), set only by the signa
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
+
+from recon.core.asgi import HttpMiddleware
 
 _draining = threading.Event()
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def begin() -> None:
@@ -31,18 +27,14 @@ def active() -> bool:
     return _draining.is_set()
 
 
-class CloseConnectionsWhileDraining:
+class CloseConnectionsWhileDraining(HttpMiddleware):
     """ASGI wrapper: while draining, every HTTP response carries `Connection: close`, so keepalive clients
     (the proxy in front) open their next connection elsewhere instead of reusing one about to be closed."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def applies(self) -> bool:
+        return _draining.is_set()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _draining.is_set():
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_closing(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 import uvicorn
+from starlette.types import ASGIApp
 from uvicorn.server import HANDLED_SIGNALS
 
 from recon.config import Settings
@@ -34,7 +35,7 @@ STARTUP_FAILURE = 3
 KEEPALIVE_S = 100
 
 
-def create_served_app() -> drain.ASGIApp:
+def create_served_app() -> ASGIApp:
     """The uvicorn factory: the application behind the drain's `Connection: close` wrapper."""
     from recon.app import create_app
 

@@ -4,24 +4,16 @@ dependencies (RunViewer, ...) are in recon.runs.access."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from recon.auth.access import ProjectAccess
+from recon.auth.access import ProjectAccess, project_of
 from recon.auth.dependencies import require_project_role
 from recon.models import Decision, Role, Statement
 
-
-def decision_project(session: Session, params: Mapping[str, str]) -> str | None:
-    return session.scalar(select(Decision.project_id).where(Decision.id == params["decision_id"]))
-
-
-def statement_project(session: Session, params: Mapping[str, str]) -> str | None:
-    return session.scalar(select(Statement.project_id).where(Statement.id == params["statement_id"]))
+decision_project = project_of(Decision, "decision_id")
+statement_project = project_of(Statement, "statement_id")
 
 
 DecisionViewer = Annotated[

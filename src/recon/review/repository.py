@@ -64,42 +64,36 @@ def run_in_project(session: Session, project_id: str, run_id: str) -> str:
     return found
 
 
-def groups_by_id(session: Session, run_id: str, ids: Iterable[int]) -> dict[int, Any]:
+def _review_rows(
+    session: Session, model: type[MatchGroup] | type[RunItem], ids: Iterable[int], run_id: str | None = None
+) -> list[Any]:
+    """The review columns (GROUP_COLUMNS or ITEM_COLUMNS) of these groups or records, by id (of the run)."""
     wanted = sorted(set(ids))
     if not wanted:
-        return {}
-    rows = session.execute(
-        select(*GROUP_COLUMNS).where(MatchGroup.run_id == run_id, MatchGroup.id.in_(wanted))
-    ).all()
-    return {row.id: row for row in rows}
+        return []
+    columns = GROUP_COLUMNS if model is MatchGroup else ITEM_COLUMNS
+    stmt = select(*columns).where(model.id.in_(wanted))
+    if run_id is not None:
+        stmt = stmt.where(model.run_id == run_id)
+    return list(session.execute(stmt.order_by(model.id)))
+
+
+def groups_by_id(session: Session, run_id: str, ids: Iterable[int]) -> dict[int, Any]:
+    return {row.id: row for row in _review_rows(session, MatchGroup, ids, run_id)}
 
 
 def items_by_id(session: Session, run_id: str, ids: Iterable[int]) -> dict[int, Any]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(*ITEM_COLUMNS).where(RunItem.run_id == run_id, RunItem.id.in_(wanted))
-    ).all()
-    return {row.id: row for row in rows}
+    return {row.id: row for row in _review_rows(session, RunItem, ids, run_id)}
 
 
 def group_states(session: Session, ids: Iterable[int]) -> list[Any]:
-    """The review columns (GROUP_COLUMNS) of these groups, by id."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return []
-    return list(
-        session.execute(select(*GROUP_COLUMNS).where(MatchGroup.id.in_(wanted)).order_by(MatchGroup.id))
-    )
+    """The review columns of these groups, by id."""
+    return _review_rows(session, MatchGroup, ids)
 
 
 def item_states(session: Session, ids: Iterable[int]) -> list[Any]:
-    """The review columns (ITEM_COLUMNS) of these records, by id."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return []
-    return list(session.execute(select(*ITEM_COLUMNS).where(RunItem.id.in_(wanted)).order_by(RunItem.id)))
+    """The review columns of these records, by id."""
+    return _review_rows(session, RunItem, ids)
 
 
 def next_seq(session: Session, run_id: str) -> int:

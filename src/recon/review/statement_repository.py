@@ -26,30 +26,15 @@ class OpenCounts:
 
 
 def open_counts(session: Session, run_id: str) -> OpenCounts:
-    def count(stmt: Any) -> int:
+    def count(model: type[RunItem] | type[MatchGroup] | type[Decision], condition: Any) -> int:
+        stmt = select(func.count()).select_from(model).where(model.run_id == run_id, condition)
         return int(session.scalar(stmt) or 0)
 
     return OpenCounts(
-        unmatched_items=count(
-            select(func.count())
-            .select_from(RunItem)
-            .where(RunItem.run_id == run_id, RunItem.state == ItemState.UNMATCHED)
-        ),
-        breaks=count(
-            select(func.count())
-            .select_from(MatchGroup)
-            .where(MatchGroup.run_id == run_id, MatchGroup.status == GroupStatus.BREAK)
-        ),
-        suggested_groups=count(
-            select(func.count())
-            .select_from(MatchGroup)
-            .where(MatchGroup.run_id == run_id, MatchGroup.status == GroupStatus.SUGGESTED)
-        ),
-        pending_decisions=count(
-            select(func.count())
-            .select_from(Decision)
-            .where(Decision.run_id == run_id, Decision.status == DecisionStatus.PENDING_APPROVAL)
-        ),
+        unmatched_items=count(RunItem, RunItem.state == ItemState.UNMATCHED),
+        breaks=count(MatchGroup, MatchGroup.status == GroupStatus.BREAK),
+        suggested_groups=count(MatchGroup, MatchGroup.status == GroupStatus.SUGGESTED),
+        pending_decisions=count(Decision, Decision.status == DecisionStatus.PENDING_APPROVAL),
     )
 
 

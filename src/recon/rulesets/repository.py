@@ -24,15 +24,6 @@ class RuleSetRepository(Repository[RuleSet]):
             select(RuleSet).where(RuleSet.project_id == project_id, RuleSet.name == name)
         )
 
-    def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> RuleSet | None:
-        return self.session.scalar(
-            select(RuleSet).where(
-                RuleSet.project_id == project_id,
-                RuleSet.created_by_id == user_id,
-                RuleSet.idempotency_key == key,
-            )
-        )
-
     def claim_next_version(self, ruleset: RuleSet) -> int:
         """Bump latest_version atomically and return it. The UPDATE row-locks the rule set (PostgreSQL) or
         takes the write lock (SQLite) until commit, so concurrent saves get distinct, gapless numbers."""
@@ -49,6 +40,7 @@ class RuleSetRepository(Repository[RuleSet]):
 class VersionRepository(Repository[RuleSetVersion]):
     model = RuleSetVersion
     noun = "rule set version"
+    idempotency_scope = "ruleset_id"
 
     def get_version(self, ruleset_id: str, version: int) -> RuleSetVersion | None:
         return self.session.scalar(
@@ -64,15 +56,6 @@ class VersionRepository(Repository[RuleSetVersion]):
                 f"rule set {ruleset.name!r} has no version {version} (latest is {ruleset.latest_version})"
             )
         return found
-
-    def by_idempotency_key(self, ruleset_id: str, user_id: str, key: str) -> RuleSetVersion | None:
-        return self.session.scalar(
-            select(RuleSetVersion).where(
-                RuleSetVersion.ruleset_id == ruleset_id,
-                RuleSetVersion.created_by_id == user_id,
-                RuleSetVersion.idempotency_key == key,
-            )
-        )
 
     def page_for_ruleset(self, ruleset_id: str, params: PageParams) -> Page[RuleSetVersion]:
         stmt = select(RuleSetVersion).where(RuleSetVersion.ruleset_id == ruleset_id)

@@ -38,13 +38,6 @@ class RunRepository(Repository[Run]):
         self.session.info.setdefault(_RUN_SEEN, {})[run_id] = (row.project_id, row.status)
         return str(row.project_id)
 
-    def by_idempotency_key(self, project_id: str, user_id: str, key: str) -> Run | None:
-        return self.session.scalar(
-            select(Run).where(
-                Run.project_id == project_id, Run.created_by_id == user_id, Run.idempotency_key == key
-            )
-        )
-
     def page_in_project(
         self,
         project_id: str,

@@ -27,10 +27,9 @@ from recon.datasets.service import ready_input_dataset
 from recon.jobs import enqueue
 from recon.jobs.names import RUN_EXECUTE
 from recon.jobs.service import JobService
-from recon.models import RuleSet, RuleSetVersion
 from recon.models.jobs import Job
 from recon.models.runs import Run, RunStatus, Side
-from recon.rulesets.repository import VersionRepository
+from recon.rulesets.service import pinned_version
 from recon.runs.carry import carried_items, carry_digest
 from recon.runs.repository import RunRepository
 from recon.runs.schemas import Balances, PeriodUpdate, RunCreate, RunInputs, RunJob, RunOut, RunRuleset
@@ -64,7 +63,7 @@ class RunService:
                 if not same or body.ruleset_version not in (None, earlier.ruleset_version):
                     raise IdempotencyKeyReused()
                 return Created(earlier, replayed=True)
-        ruleset, version = self._ruleset_version(project_id, body.ruleset_id, body.ruleset_version)
+        ruleset, version = pinned_version(self.session, project_id, body.ruleset_id, body.ruleset_version)
         left = ready_input_dataset(
             self.session, project_id, body.left_dataset_id, field="left_dataset_id", needed_by="a run"
         )
@@ -116,26 +115,6 @@ class RunService:
         )
         log.info("run_created", run_id=run.id, job_id=run.job_id)
         return Created(run)
-
-    def _ruleset_version(
-        self, project_id: str, ruleset_id: str, number: int | None
-    ) -> tuple[RuleSet, RuleSetVersion]:
-        ruleset = self.session.scalar(
-            select(RuleSet).where(RuleSet.id == ruleset_id, RuleSet.project_id == project_id)
-        )
-        if ruleset is None:
-            raise Unprocessable(
-                "the rule set does not exist in this project",
-                errors=[FieldError(field="body.ruleset_id", message=f"no rule set {ruleset_id!r} here")],
-            )
-        wanted = number or ruleset.latest_version
-        version = VersionRepository(self.session).get_version(ruleset.id, wanted)
-        if version is None:
-            raise Unprocessable(
-                f"rule set {ruleset.name!r} has no version {wanted} (latest is {ruleset.latest_version})",
-                errors=[FieldError(field="body.ruleset_version", message=f"no version {wanted}")],
-            )
-        return ruleset, version
 
     def _carry_source(self, project_id: str, run_id: str | None) -> tuple[Run | None, str | None]:
         """The signed-off run whose reconciling items are carried in, and their digest."""
