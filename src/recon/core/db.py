@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -120,3 +120,16 @@ def get_db_session(request: Request) -> Iterator[Session]:
 # scope="function": the teardown (commit) runs once the endpoint's response is built but BEFORE it is sent,
 # so a failed commit becomes an error response instead of a silent loss after a 2xx.
 DbSession = Annotated[Session, Depends(get_db_session, scope="function")]
+
+
+def driver_rows(result: Result[Any]) -> list[tuple[Any, ...]]:
+    """A result's rows as the driver returns them (plain tuples, no type processing), and the result closed.
+
+    For hot read paths that convert the few columns they need themselves (the results lists: a page of 1000
+    groups is ~3000 rows; SQLAlchemy's Row objects and per-column processors were ~a fifth of its CPU). The
+    values are the driver's: on SQLite dates and datetimes are ISO text, on PostgreSQL datetimes carry the
+    session's time zone."""
+    try:
+        return list(cast(CursorResult[Any], result).cursor.fetchall())
+    finally:
+        result.close()
