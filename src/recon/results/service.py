@@ -57,11 +57,20 @@ def _money(value: object, currency: str | None) -> str | None:
     return None if value is None else render_stored_amount(value, currency)
 
 
+@lru_cache(maxsize=16_384)
+def _opened(value: object, today: dt.date) -> tuple[dt.datetime | None, int | None]:
+    """An opened_at as the driver returns it: (aware UTC, age in days)."""
+    opened_at = stored_utc(value)
+    return opened_at, age_days(opened_at, today)
+
+
 def item_dict(row: Sequence[Any], today: dt.date) -> dict[str, Any]:
     """An item as the API shows it (the fields of ItemOut), from a driver tuple (ITEM_FIELDS)."""
     item = dict(zip(ITEM_FIELDS, row, strict=True))
-    item["opened_at"] = opened_at = stored_utc(item["opened_at"])
-    item["age_days"] = age_days(opened_at, today)
+    if item["opened_at"] is None:  # matched records: most members of a page
+        item["age_days"] = None
+    else:
+        item["opened_at"], item["age_days"] = _opened(item["opened_at"], today)
     item["amount"] = _money(item["amount"], item["currency"])
     return item
 
@@ -75,9 +84,11 @@ def _group_fields(
     currency = group["currency"]
     for name in GROUP_MONEY:
         group[name] = _money(group[name], currency)
-    group["opened_at"] = opened_at = stored_utc(group["opened_at"])
-    group["closed_at"] = closed_at = stored_utc(group["closed_at"])
-    group["age_days"] = age_days(opened_at, today) if closed_at is None else None
+    opened_at, age = _opened(group["opened_at"], today)
+    group["opened_at"] = opened_at
+    if group["closed_at"] is not None:
+        group["closed_at"], age = stored_utc(group["closed_at"]), None
+    group["age_days"] = age
     group["members"] = [item_dict(m, today) for m in members]
     return group, explanation
 
