@@ -36,7 +36,7 @@ def _parse(pairs: list[str]) -> dict[str, str]:
 def time_steps(app: Any, run_id: str, params: dict[str, str], limit: int, repeat: int) -> dict[str, float]:
     """Median process-CPU ms of each step of a group page (outside HTTP)."""
     from recon.models.runs import GroupStatus
-    from recon.results.repository import GroupFilters, ResultsRepository
+    from recon.results.repository import GROUP_ID, GroupFilters, ResultsRepository
     from recon.results.schemas import GroupSort
     from recon.results.service import group_page_json
 
@@ -54,7 +54,7 @@ def time_steps(app: Any, run_id: str, params: dict[str, str], limit: int, repeat
             t0 = time.process_time()
             page = repo.group_page(run_id, filters, sort, PageParams(limit=limit), day)
             t1 = time.process_time()
-            members = repo.members(run_id, [g.id for g in page.items])
+            members = repo.members(run_id, [g[GROUP_ID] for g in page.items])
             t2 = time.process_time()
             group_page_json(page.items, members, day, page.next_cursor)
             t3 = time.process_time()

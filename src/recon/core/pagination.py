@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from recon.core.db import driver_rows
 from recon.core.errors import FieldError, Unprocessable
 
 T = TypeVar("T")
@@ -213,8 +214,10 @@ def keyset_page(
     *,
     scalars: bool = True,
     key_of: Callable[[Any], Sequence[Any]] | None = None,
+    driver: bool = False,
 ) -> Page[Any]:
-    """Run `stmt` for one page. Rows are ORM objects when `scalars` (default), else Row tuples.
+    """Run `stmt` for one page. Rows are ORM objects when `scalars` (default), else Row tuples, or with
+    `driver` the driver's plain tuples (`recon.core.db.driver_rows`; `key_of` then reads them).
 
     `key_of(row)` returns the sort key of a row; by default read from attributes named like the key columns.
     A nullable first key is walked as two segments (its values, its NULLs), each an index range scan.
@@ -229,7 +232,10 @@ def keyset_page(
     for index, nulls in enumerate(_segments(keys, after)):
         query = _segment(stmt, keys, nulls, after if index == 0 else None)
         result = session.execute(query.limit(params.limit + 1 - len(rows)))
-        rows.extend(result.scalars().all() if scalars else result.all())
+        if driver:
+            rows.extend(driver_rows(result))
+        else:
+            rows.extend(result.scalars().all() if scalars else result.all())
         if len(rows) > params.limit:
             break
     has_more = len(rows) > params.limit

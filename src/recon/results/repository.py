@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Row,
     Text,
     and_,
     bindparam,
@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
+from recon.core.db import driver_rows
 from recon.core.money import stored_money
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
+from recon.core.time import ensure_utc
 from recon.models.runs import GroupStatus, ItemState, MatchGroup, RunItem, Side
 from recon.models.types import money_sum
 from recon.results.schemas import GroupOut, GroupSort, ItemOut, ItemSort
@@ -74,6 +76,7 @@ EXPLANATION_TEXT = cast(MatchGroup.explanation, Text).label("explanation")
 # `render_stored_amount`: on SQLite the text -> Decimal -> text round trip was ~45 ms of a 1000-group page.
 GROUP_MONEY = ("left_total", "right_total", "difference", "writeoff_amount")
 ITEM_MONEY = ("amount",)
+# Lists read the driver's tuples (recon.core.db.driver_rows): the columns of those rows, in order.
 
 
 def _raw(column: Any) -> Any:
@@ -94,6 +97,10 @@ ITEM_COLUMNS = [
     for name in ItemOut.model_fields
     if name != "age_days"
 ]
+GROUP_FIELDS = tuple(column.key for column in GROUP_COLUMNS)
+ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
+GROUP_ID = GROUP_FIELDS.index("id")
+MEMBER_GROUP_ID = ITEM_FIELDS.index("group_id")
 
 
 def _like(text: str) -> str:
@@ -175,14 +182,39 @@ def resolve(orders: Mapping[Any, SortKeys], sort: str) -> SortKeys:
     return tuple(replace(key, descending=not key.descending) for key in base)
 
 
-def _key_of(keys: SortKeys) -> Callable[[Row[Any]], list[Any]]:
-    """The cursor's key of a row; money keys (read raw, see GROUP_MONEY) as Decimal, like every cursor."""
-    names = [key.name for key in keys]
-    money = [name in GROUP_MONEY or name in ITEM_MONEY for name in names]
+@lru_cache(maxsize=16_384)
+def stored_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A UTC datetime column as the driver returns it (SQLite: ISO text without offset; PostgreSQL: aware, in
+    the session's zone) as aware UTC, what `UTCDateTime` reads. Cached: a run's exceptions open at a few
+    times, and a page holds thousands of them."""
+    if value is None:
+        return None
+    return ensure_utc(dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
 
-    def key(row: Row[Any]) -> list[Any]:
-        values = [row._mapping[name] for name in names]
-        return [stored_money(v) if m and v is not None else v for v, m in zip(values, money, strict=True)]
+
+def stored_date(value: dt.date | str | None) -> dt.date | None:
+    """A date column as the driver returns it (SQLite: ISO text) as a date."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _key_reader(name: str) -> Callable[[Any], Any]:
+    if name in GROUP_MONEY or name in ITEM_MONEY:
+        return lambda v: None if v is None else stored_money(v)
+    if name in ("opened_at", "closed_at"):
+        return stored_utc
+    if name == "date":
+        return stored_date
+    return lambda v: v
+
+
+def _key_of(keys: SortKeys, names: Sequence[str]) -> Callable[[Sequence[Any]], list[Any]]:
+    """The cursor's key of a driver row (columns in `names` order), typed like the key columns (money as
+    Decimal, times as aware UTC), as every cursor holds them."""
+    positions = [names.index(key.name) for key in keys]
+    readers = [_key_reader(key.name) for key in keys]
+
+    def key(row: Sequence[Any]) -> list[Any]:
+        return [read(row[i]) for i, read in zip(positions, readers, strict=True)]
 
     return key
 
@@ -270,10 +302,12 @@ class ResultsRepository:
     # -- groups ---------------------------------------------------------------------------------------------
     def group_page(
         self, run_id: str, filters: GroupFilters, sort: GroupSort, params: PageParams, today: dt.date
-    ) -> Page[Row[Any]]:
+    ) -> Page[tuple[Any, ...]]:
+        """A page of groups as driver tuples (GROUP_FIELDS)."""
         stmt = filtered_groups(select(*GROUP_COLUMNS), run_id, filters, today)
         keys = resolve(GROUP_ORDERS, sort)
-        return keyset_page(self._core, stmt, keys, params, scalars=False, key_of=_key_of(keys))
+        key_of = _key_of(keys, GROUP_FIELDS)
+        return keyset_page(self._core, stmt, keys, params, scalars=False, key_of=key_of, driver=True)
 
     def group_totals(
         self, run_id: str, filters: GroupFilters, today: dt.date
@@ -315,28 +349,32 @@ class ResultsRepository:
         )
         return {side: int(n) for side, n in self.session.execute(stmt)}
 
-    def group(self, run_id: str, group_id: int) -> Row[Any] | None:
-        return self.session.execute(
-            select(*GROUP_COLUMNS).where(MatchGroup.run_id == run_id, MatchGroup.id == group_id)
-        ).first()
+    def group(self, run_id: str, group_id: int) -> tuple[Any, ...] | None:
+        """One group as a driver tuple (GROUP_FIELDS), like the rows of `group_page`."""
+        stmt = select(*GROUP_COLUMNS).where(MatchGroup.run_id == run_id, MatchGroup.id == group_id)
+        rows = driver_rows(self._core.execute(stmt))
+        return rows[0] if rows else None
 
-    def members(self, run_id: str, group_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
-        """The members of these groups (one query), left side first, each side in file order."""
-        found: dict[int, list[Row[Any]]] = {gid: [] for gid in group_ids}
+    def members(self, run_id: str, group_ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
+        """The members of these groups as driver tuples (ITEM_FIELDS; one query), left side first, each
+        side in file order."""
+        found: dict[int, list[tuple[Any, ...]]] = {gid: [] for gid in group_ids}
         if not group_ids:
             return found
-        rows = self._core.execute(MEMBERS, {"run_id": run_id, "group_ids": sorted(group_ids)}).all()
-        for item in rows:
-            found[item.group_id].append(item)
+        result = self._core.execute(MEMBERS, {"run_id": run_id, "group_ids": sorted(group_ids)})
+        for item in driver_rows(result):
+            found[item[MEMBER_GROUP_ID]].append(item)
         return found
 
     # -- items ----------------------------------------------------------------------------------------------
     def item_page(
         self, run_id: str, filters: ItemFilters, sort: ItemSort, params: PageParams, today: dt.date
-    ) -> Page[Row[Any]]:
+    ) -> Page[tuple[Any, ...]]:
+        """A page of records as driver tuples (ITEM_FIELDS)."""
         stmt = filtered_items(select(*ITEM_COLUMNS), run_id, filters, today)
         keys = resolve(ITEM_ORDERS, sort)
-        return keyset_page(self._core, stmt, keys, params, scalars=False, key_of=_key_of(keys))
+        key_of = _key_of(keys, ITEM_FIELDS)
+        return keyset_page(self._core, stmt, keys, params, scalars=False, key_of=key_of, driver=True)
 
     def item_totals(
         self, run_id: str, filters: ItemFilters, today: dt.date
@@ -355,7 +393,8 @@ class ResultsRepository:
         stmt = filtered_items(select(RunItem.id, RunItem.version), run_id, filters, today)
         return [(iid, v) for iid, v in self.session.execute(stmt.order_by(RunItem.id).limit(limit))]
 
-    def item(self, run_id: str, item_id: int) -> Row[Any] | None:
-        return self.session.execute(
-            select(*ITEM_COLUMNS).where(RunItem.run_id == run_id, RunItem.id == item_id)
-        ).first()
+    def item(self, run_id: str, item_id: int) -> tuple[Any, ...] | None:
+        """One record as a driver tuple (ITEM_FIELDS), like the rows of `item_page`."""
+        stmt = select(*ITEM_COLUMNS).where(RunItem.run_id == run_id, RunItem.id == item_id)
+        rows = driver_rows(self._core.execute(stmt))
+        return rows[0] if rows else None
