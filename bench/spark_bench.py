@@ -128,6 +128,7 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
     errors = open(args.progress.with_suffix(".stderr"), "a") if args.progress else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
     peak = [0.0]
+    parts = {"driver": 0.0, "jvm": 0.0}  # peak RSS of the Python driver and of the JVM, apart
     cpu: dict[int, float] = {}  # per process of the tree: user + sys as last sampled
     stop = threading.Event()
 
@@ -140,12 +141,17 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
                 with open(args.progress, "a") as log:
                     log.write(
                         f"{time.strftime('%H:%M:%S')} {backend} sample: wall {last - started:.0f} s, "
-                        f"cpu {sum(cpu.values()):.0f} s, peak RSS {peak[0]:,.0f} MB, "
+                        f"cpu {sum(cpu.values()):.0f} s, peak RSS {peak[0]:,.0f} MB "
+                        f"(driver {parts['driver']:,.0f}, JVM {parts['jvm']:,.0f}), "
                         f"load {' '.join(f'{x:.2f}' for x in psutil.getloadavg())}\n"
                     )
             try:
                 tree = [root, *root.children(recursive=True)]
-                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree) / 2**20)
+                rss = {p.pid: p.memory_info().rss / 2**20 for p in tree}
+                peak[0] = max(peak[0], sum(rss.values()))
+                parts["driver"] = max(parts["driver"], rss[root.pid])
+                jvm = sum(rss[p.pid] for p in tree if p.name() == "java")
+                parts["jvm"] = max(parts["jvm"], jvm)
                 for p in tree:
                     times = p.cpu_times()
                     cpu[p.pid] = times.user + times.system
@@ -167,6 +173,8 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
         "wall_s": round(wall, 2),
         "cpu_s": round(sum(cpu.values()), 1),
         "peak_mb": round(peak[0]),
+        "peak_driver_mb": round(parts["driver"]),
+        "peak_jvm_mb": round(parts["jvm"]),
         "load": [round(x, 2) for x in psutil.getloadavg()],
         **report,
     }
@@ -226,7 +234,8 @@ def main() -> None:
         print(
             f"{run['backend']:>7}: wall {run['wall_s']:8.2f} s  reconcile {run['reconcile_s']:8.2f} s  "
             f"engine start {run['start_s']:6.2f} s  cpu {run['cpu_s']:8.1f} s  "
-            f"peak RSS (process tree) {run['peak_mb']:6,} MB  load {run['load']}"
+            f"peak RSS (process tree) {run['peak_mb']:6,} MB (driver {run['peak_driver_mb']:,}, "
+            f"JVM {run['peak_jvm_mb']:,})  load {run['load']}"
         )
     OUT.mkdir(exist_ok=True)
     if len(runs) < 2:

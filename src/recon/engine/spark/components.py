@@ -20,6 +20,7 @@ from recon.engine.assign import Assignment
 from recon.engine.backend import solve_here
 from recon.engine.errors import EngineError
 from recon.engine.margin import Rivals
+from recon.engine.spark.classic import parallelism
 from recon.engine.timing import stage
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def solve_in_spark(
     )
     with stage("spark: components"):
         labelled = components(spark, edges)
-    batches = max(1, BATCHES_PER_CORE * _parallelism(spark))
+    batches = max(1, BATCHES_PER_CORE * parallelism(spark))
     solved = (
         labelled.withColumn("b", F.pmod(F.xxhash64("c"), F.lit(batches)))
         .groupBy("b")
@@ -187,11 +188,3 @@ def _collect(table: pa.Table, n_edges: int) -> tuple[Assignment, Rivals]:
         losers_right=nodes(LOSER_RIGHT),
     )
     return assignment, rivals
-
-
-def _parallelism(spark: SparkSession) -> int:
-    """The session's cores (a Spark Connect client has no SparkContext: its shuffle partitions then)."""
-    try:
-        return max(1, int(spark.sparkContext.defaultParallelism))
-    except Exception:  # Connect: no sparkContext (PySparkNotImplementedError or AttributeError)
-        return max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))

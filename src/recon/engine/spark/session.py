@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,11 +13,13 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from recon.engine.assign import Assignment
 from recon.engine.backend import query_failed, solve_here
 from recon.engine.errors import EngineError
 from recon.engine.margin import Rivals
+from recon.engine.spark.classic import is_classic
 from recon.engine.spark.components import solve_in_spark
 from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_of, select_of, to_spark
 
@@ -70,7 +74,7 @@ def spark_session(master: str | None = None, config: dict[str, str] | None = Non
     for key, value in settings.items():
         builder = builder.config(key, value)
     session: SparkSession = builder.getOrCreate()
-    if _classic(session):
+    if is_classic(session):
         session.sparkContext.setLogLevel(os.environ.get("RECON_SPARK_LOG_LEVEL", "ERROR"))
     return session
 
@@ -98,13 +102,16 @@ class SparkBackend:
 
     name = "Spark"
 
-    def __init__(self, spark: SparkSession, driver_edges: int = DRIVER_EDGES) -> None:
+    def __init__(
+        self, spark: SparkSession, driver_edges: int = DRIVER_EDGES, stage_dir: str | None = None
+    ) -> None:
         self.spark = spark
         self.driver_edges = driver_edges
-        self.threads = max(1, int(spark.sparkContext.defaultParallelism)) if _classic(spark) else 1
+        self.threads = max(1, int(spark.sparkContext.defaultParallelism)) if is_classic(spark) else 1
         self.views: set[str] = set()
         self.registered: dict[str, pa.Table] = {}
         self.dates: set[str] = set()  # names of date columns (day numbers in Spark)
+        self.staging = Staging(stage_dir) if stage_dir or _local(spark) else None
         self._register_udfs()
 
     def check(self, plan: Plan) -> None:
@@ -124,7 +131,7 @@ class SparkBackend:
             )
         frame = self._sql(select)
         if table:
-            frame = frame.localCheckpoint() if _classic(self.spark) else frame.cache()
+            frame = frame.localCheckpoint() if is_classic(self.spark) else frame.cache()
         self._view(name, frame)
 
     def arrow(self, query: str) -> pa.Table:
@@ -140,7 +147,12 @@ class SparkBackend:
     def register(self, name: str, table: pa.Table) -> None:
         self.registered[name] = table
         self.dates.update(field.name for field in table.schema if pa.types.is_date(field.type))
-        self._view(name, self.spark.createDataFrame(spark_ready(table)))
+        if self.staging is None:
+            self._view(name, self.spark.createDataFrame(spark_ready(table)))
+        else:
+            # Parquet has one string type: large strings are written as they are, without a copy
+            path = self.staging.write(name, spark_ready(table, keep_large_strings=True))
+            self._view(name, self.spark.read.parquet(path))
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
@@ -197,6 +209,8 @@ class SparkBackend:
         for name in sorted(self.views):
             self.spark.catalog.dropTempView(name)
         self.views.clear()
+        if self.staging is not None:
+            self.staging.remove()
 
     def _sql(self, query: str) -> DataFrame:
         try:
@@ -212,6 +226,39 @@ class SparkBackend:
         from pyspark.sql.functions import pandas_udf
 
         self.spark.udf.register(JARO_WINKLER_UDF, pandas_udf(jaro_winkler, "double"))
+
+
+class Staging:
+    """Parquet files through which registered Arrow tables reach Spark: `createDataFrame` of an Arrow table
+    copies every batch into the JVM's heap and keeps it there as long as the view (or a plan built on it)
+    lives, a second copy of both sides beside the driver's; a Parquet file costs the driver one write and
+    the JVM only what a query reads. Files are kept until close(): temp views made from an earlier
+    version of a relation may still read it."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.own = folder is None
+        self.folder = folder or tempfile.mkdtemp(prefix="recon-spark-")
+        self.written = 0
+
+    def write(self, name: str, table: pa.Table) -> str:
+        self.written += 1
+        # Spark skips files whose names start with "_" or "." (hidden): the count comes first
+        path = os.path.join(self.folder, f"{self.written}-{name}.parquet")
+        pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS)
+        return path
+
+    def remove(self) -> None:
+        if self.own:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+ROW_GROUP_ROWS = 256 * 1024  # row groups are Spark's unit of parallel reading
+
+
+def _local(spark: Any) -> bool:
+    """A classic session with a `local` master: its JVM reads files written here (a Spark Connect server
+    may run elsewhere, even with a local master of its own: its tables are still sent as Arrow)."""
+    return is_classic(spark) and str(spark.sparkContext.master).startswith("local")
 
 
 def jaro_winkler(left: pd.Series, right: pd.Series) -> pd.Series:
@@ -233,20 +280,16 @@ def jaro_winkler(left: pd.Series, right: pd.Series) -> pd.Series:
     return pd.Series(values).where(both, None)
 
 
-def spark_ready(table: pa.Table) -> pa.Table:
-    """Dates as day numbers (int32), texts as plain strings (Spark reads no string views)."""
+def spark_ready(table: pa.Table, keep_large_strings: bool = False) -> pa.Table:
+    """Dates as day numbers (int32), texts as plain strings (Spark reads no string views; large strings
+    are kept when asked: Parquet files store them as any string)."""
     columns = []
     for column in table.columns:
         kind = column.type
         if pa.types.is_date(kind):
             columns.append(pc.cast(column, pa.date32()).cast(pa.int32()))
-        elif pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        elif pa.types.is_string_view(kind) or (pa.types.is_large_string(kind) and not keep_large_strings):
             columns.append(pc.cast(column, pa.string()))
         else:
             columns.append(column)
     return pa.table(columns, names=table.column_names)
-
-
-def _classic(spark: Any) -> bool:
-    """A classic (JVM in this process) session rather than a Spark Connect one."""
-    return hasattr(spark, "sparkContext") and not type(spark).__module__.startswith("pyspark.sql.connect")
