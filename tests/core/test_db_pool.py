@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import text
 
 from recon.config import Settings
 from recon.core.db import create_db_engine
 
 
-def test_a_connection_closed_by_the_server_is_replaced_at_checkout(settings: Settings) -> None:
-    if not settings.database_url.startswith("postgres"):
-        pytest.skip("PostgreSQL's pool")
+def test_a_connection_closed_by_the_server_is_replaced_at_checkout(postgres_url: str) -> None:
+    settings = Settings(_env_file=None, database_url=postgres_url)
     engine = create_db_engine(settings, pool_size=1, max_overflow=0)
     admin = create_db_engine(settings)
     try:
