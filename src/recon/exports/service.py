@@ -13,9 +13,9 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
     IdempotencyKeyReused,
-    NotFound,
     ProblemError,
     Unprocessable,
+    or_404,
     problem_type,
 )
 from recon.core.pagination import Page, PageParams
@@ -54,10 +54,7 @@ class ExportService:
 
     # -- reads ----------------------------------------------------------------------------------------------
     def run(self, project_id: str, run_id: str) -> Run:
-        run = self.exports.run_in_project(project_id, run_id)
-        if run is None:
-            raise NotFound("run not found")
-        return run
+        return or_404(self.exports.run_in_project(project_id, run_id), "run")
 
     def get(self, project_id: str, export_id: str) -> Export:
         return self.exports.get_in_project_or_404(project_id, export_id)

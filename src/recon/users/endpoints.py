@@ -14,7 +14,6 @@ from recon.core.db import DbSession
 from recon.core.pagination import Page, Pagination
 from recon.core.params import UserId
 from recon.core.ratelimit import Limiter, client_ip
-from recon.users.repository import UserRepository
 from recon.users.schemas import (
     AdminUserOut,
     InvitationAccept,
@@ -43,9 +42,7 @@ def list_users(
     email: Annotated[str | None, Query(max_length=320, description="Email contains this")] = None,
 ) -> Page[AdminUserOut]:
     """The users of your organisation with their project roles, oldest first (organisation admins)."""
-    service = UserService(session, admin, admin.org_id)
-    users = UserRepository(session).page_in_org(admin.org_id, page, active=active, email=email)
-    return Page[AdminUserOut](items=service.out(users.items), next_cursor=users.next_cursor)
+    return UserService(session, admin, admin.org_id).page(page, active=active, email=email)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserCreated)

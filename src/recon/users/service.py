@@ -18,9 +18,10 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_account_event, record_event
 from recon.auth.security import hash_password, normalize_email, password_problems
 from recon.core.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable, problem_type
+from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
 from recon.core.time import utcnow
 from recon.models import Project, ProjectMember, User, UserInvitation
@@ -77,6 +78,11 @@ class UserService:
         if user is None:
             raise NotFound("user not found in your organisation")
         return user
+
+    def page(self, params: PageParams, *, active: bool | None, email: str | None) -> Page[AdminUserOut]:
+        """The organisation's users, oldest first, with their project roles."""
+        users = self.users.page_in_org(self.org_id, params, active=active, email=email)
+        return Page[AdminUserOut](items=self.out(users.items), next_cursor=users.next_cursor)
 
     def out(self, users: Sequence[User]) -> list[AdminUserOut]:
         memberships = self.users.memberships([u.id for u in users])
@@ -251,15 +257,8 @@ class UserService:
             invitation.revoked_at = now
 
     def _audit(self, action: str, user: User, data: dict[str, object]) -> None:
-        record_event(
-            self.session,
-            action=action,
-            actor_id=self.actor_id,
-            project_id=None,
-            entity_type="user",
-            entity_id=user.id,
-            data=data,
-            org_id=self.org_id,
+        record_account_event(
+            self.session, "user", user.id, action, actor_id=self.actor_id, data=data, org_id=self.org_id
         )
 
 
@@ -288,13 +287,12 @@ def accept_invitation(session: Session, token: str, password: str) -> User:
     user.is_active = True
     invitation.accepted_at = now
     session.flush()
-    record_event(
+    record_account_event(
         session,
-        action="user.invitation_accepted",
+        "user",
+        user.id,
+        "user.invitation_accepted",
         actor_id=user.id,
-        project_id=None,
-        entity_type="user",
-        entity_id=user.id,
         data={"email": user.email, "invitation_id": invitation.id},
         org_id=user.org_id,
     )
