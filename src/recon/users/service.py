@@ -1,5 +1,6 @@
 """Users of an organisation, managed by its administrators (superusers): create with a password or invite,
-grant project roles, change, deactivate, reactivate. No HTTP, no commits.
+grant project roles, change, deactivate, reactivate. No HTTP, no commits: field errors name the fields of
+the command (`email`, `memberships[0].project_id`); the endpoints place them in the request.
 
 Every change is an audit event: user events on the organisation's chain (`user.created`, `user.invited`,
 `user.invitation_accepted`, `user.updated`, `user.deactivated`, `user.reactivated`), memberships on the
@@ -122,14 +123,14 @@ class UserService:
         if self.users.by_email(email) is not None:
             raise Conflict(
                 f"a user with email {email} already exists",
-                errors=[FieldError(field="body.email", message="taken")],
+                errors=[FieldError(field="email", message="taken")],
             )
         if body.password is not None:
             problems = password_problems(body.password)
             if problems:
                 raise Unprocessable(
                     "the password is too weak",
-                    errors=[FieldError(field="body.password", message="; ".join(problems))],
+                    errors=[FieldError(field="password", message="; ".join(problems))],
                 )
         projects = self._projects(body.memberships)
         invited = body.password is None
@@ -173,7 +174,7 @@ class UserService:
             )
             if project is None or grant.project_id in seen:
                 why = "listed twice" if grant.project_id in seen else "no such project in your organisation"
-                problems.append(FieldError(field=f"body.memberships[{i}].project_id", message=why))
+                problems.append(FieldError(field=f"memberships[{i}].project_id", message=why))
             seen.add(grant.project_id)
             found.append(project)
         if problems:
@@ -278,7 +279,7 @@ def accept_invitation(session: Session, token: str, password: str) -> User:
     if problems:
         raise Unprocessable(
             "the password is too weak",
-            errors=[FieldError(field="body.password", message="; ".join(problems))],
+            errors=[FieldError(field="password", message="; ".join(problems))],
         )
     user = session.get(User, invitation.user_id)
     if user is None:
