@@ -32,7 +32,7 @@ from recon.auth.service import LoginService, memberships
 from recon.auth.sessions import IssuedTokens, SessionService
 from recon.auth.totp import TotpService, totp_enabled
 from recon.core.db import DbSession
-from recon.core.errors import Forbidden, problem_error_response
+from recon.core.errors import Forbidden, fields_under, problem_error_response
 from recon.core.pagination import Page, Pagination
 from recon.core.ratelimit import Limiter, client_ip, rate_limited
 from recon.models import Role, User
@@ -198,7 +198,8 @@ def totp_setup(user: InteractiveUser, session: DbSession) -> TotpSetupOut:
 def totp_enable(body: TotpCode, user: InteractiveUser, session: DbSession, limiter: Limiter) -> TotpStatus:
     """Turn TOTP on with a current code from the app; from now on login needs `totp_code`."""
     _limit_codes(limiter, user)
-    TotpService(session).enable(user, body.code)
+    with fields_under("body"):
+        TotpService(session).enable(user, body.code)
     return TotpStatus(enabled=True)
 
 
@@ -206,5 +207,6 @@ def totp_enable(body: TotpCode, user: InteractiveUser, session: DbSession, limit
 def totp_disable(body: TotpCode, user: InteractiveUser, session: DbSession, limiter: Limiter) -> TotpStatus:
     """Turn TOTP off (needs a current code)."""
     _limit_codes(limiter, user)
-    TotpService(session).disable(user, body.code)
+    with fields_under("body"):
+        TotpService(session).disable(user, body.code)
     return TotpStatus(enabled=False)

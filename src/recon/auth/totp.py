@@ -70,7 +70,7 @@ def consume_code(session: Session, user: User, code: str) -> bool:
 def _invalid_code() -> Unprocessable:
     return Unprocessable(
         "the TOTP code is wrong, expired or already used",
-        errors=[{"field": "body.code", "message": "invalid TOTP code"}],
+        errors=[{"field": "code", "message": "invalid TOTP code"}],
     )
 
 

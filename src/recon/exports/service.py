@@ -168,7 +168,7 @@ class ExportService:
         if what == ExportWhat.ALL:
             raise Unprocessable(
                 "the direct CSV holds one section; use the export job for what=all",
-                errors=[{"field": "query.what", "message": "one of groups, unmatched, breaks, audit"}],
+                errors=[{"field": "what", "message": "one of groups, unmatched, breaks, audit"}],
             )
         run = self.run(access.project.id, run_id)
         check_exportable(run, what)
