@@ -57,7 +57,8 @@ def test_models_and_core_may_import_no_domain() -> None:
 def test_endpoints_run_no_sql_and_resolve_no_project() -> None:
     """Endpoints parse, call the service and shape the response (docs/platform-conventions.md): queries live
     in repositories and services, a resource's project resolver in the domain's access.py (`project_of`).
-    `sqlalchemy.orm.Session` as a type is the one SQLAlchemy name an endpoints module may import."""
+    `sqlalchemy.orm.Session` as a type is the one SQLAlchemy name an endpoints module may import; a
+    repository's filter types may be imported, a repository is never built (the service owns it)."""
     offenders: dict[str, list[str]] = {}
     for path in sorted(SRC.glob("*/endpoints.py")):
         text = path.read_text()
@@ -68,6 +69,37 @@ def test_endpoints_run_no_sql_and_resolve_no_project() -> None:
         ]
         found += ["import sqlalchemy"] * len(re.findall(r"^import sqlalchemy", text, re.MULTILINE))
         found += ["project_id_from="] * text.count("project_id_from=")
+        found += re.findall(r"\b\w+Repository\(", text)
         if found:
             offenders[str(path.relative_to(SRC))] = found
     assert offenders == {}
+
+
+# Modules below the endpoints that still write HTTP locations (`body.x`, `query.x`) into field errors. The
+# convention (docs/platform-conventions.md section 5) is that a service names the fields of its command and
+# the endpoint places them with `fields_under("body")`; `core/pagination.py` is the exception by design (the
+# cursor is a query parameter by definition). This list only shrinks: take a module off it when it is fixed.
+HTTP_LOCATIONS_BELOW_ENDPOINTS = {
+    "core/pagination.py",
+    "datasets/service.py",
+    "datasets/sniff.py",
+    "exports/dialect.py",
+    "feeds/service.py",
+    "instant/service.py",
+    "rulesets/dryrun.py",
+    "rulesets/service.py",
+    "runs/service.py",
+    "schedules/service.py",
+}
+_HTTP_LOCATION = re.compile(r"""(^|[^A-Za-z0-9_])f?["'](body|query)\.[A-Za-z_{]""", re.MULTILINE)
+
+
+def test_services_name_command_fields_not_http_locations() -> None:
+    found = {
+        str(path.relative_to(SRC))
+        for path in SRC.glob("*/*.py")
+        if path.name != "endpoints.py"
+        and f"recon.{path.parent.name}" not in ENGINE_SIDE
+        and _HTTP_LOCATION.search(path.read_text())
+    }
+    assert found == HTTP_LOCATIONS_BELOW_ENDPOINTS

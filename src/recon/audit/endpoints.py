@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from recon.audit.repository import AuditFilter, AuditRepository
+from recon.audit.repository import AuditFilter
 from recon.audit.schemas import AuditEventOut, AuditQuery, AuditVerification
-from recon.audit.service import verify_project
+from recon.audit.service import page_events, verify_project
 from recon.auth.dependencies import ProjectViewer
 from recon.core.db import DbSession
 from recon.core.pagination import Page, Pagination
@@ -41,8 +41,7 @@ def list_audit_events(
         until=_utc(query.until),
         oldest_first=query.order == "asc",
     )
-    events = AuditRepository(session).page_for_project(access.project.id, filters, page)
-    return events.map(AuditEventOut.model_validate)
+    return page_events(session, access.project.id, filters, page)
 
 
 @router.get("/{project_id}/audit/verify", response_model=AuditVerification)

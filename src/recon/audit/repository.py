@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from recon.core.pagination import Page, PageParams, SortKey
-from recon.core.repository import Repository
+from recon.core.repository import Repository, where_given
 from recon.models import AuditEvent
 
 
@@ -34,12 +34,12 @@ class AuditRepository(Repository[AuditEvent]):
                 stmt = stmt.where(AuditEvent.action.startswith(f.action, autoescape=True))
             else:
                 stmt = stmt.where(AuditEvent.action == f.action)
-        if f.entity_type is not None:
-            stmt = stmt.where(AuditEvent.entity_type == f.entity_type)
-        if f.entity_id is not None:
-            stmt = stmt.where(AuditEvent.entity_id == f.entity_id)
-        if f.actor_id is not None:
-            stmt = stmt.where(AuditEvent.actor_id == f.actor_id)
+        stmt = where_given(
+            stmt,
+            (AuditEvent.entity_type, f.entity_type),
+            (AuditEvent.entity_id, f.entity_id),
+            (AuditEvent.actor_id, f.actor_id),
+        )
         if f.since is not None:
             stmt = stmt.where(AuditEvent.occurred_at >= f.since)
         if f.until is not None:

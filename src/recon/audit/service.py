@@ -27,8 +27,10 @@ from recon.audit.chain import (
     event_hash,
     normalize_data,
 )
-from recon.audit.schemas import AuditVerification, ChainHead
+from recon.audit.repository import AuditFilter, AuditRepository
+from recon.audit.schemas import AuditEventOut, AuditVerification, ChainHead
 from recon.core.locks import take_sqlite_write_lock
+from recon.core.pagination import Page, PageParams
 from recon.core.time import utcnow
 from recon.models import Project, User
 from recon.models.audit import AuditEvent
@@ -102,6 +104,30 @@ def record_entity_event(
         entity_type=entity_type,
         entity_id=entity.id,
         data=data,
+    )
+
+
+def record_account_event(
+    session: Session,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    *,
+    actor_id: str | None,
+    data: Mapping[str, Any] | None = None,
+    org_id: str | None = None,
+) -> AuditEvent:
+    """`record_event` for a change to an account outside any project (a user, a login session): the event
+    sits in the organisation's chain (`org_id`, or else the actor's)."""
+    return record_event(
+        session,
+        action=action,
+        actor_id=actor_id,
+        project_id=None,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        data=data,
+        org_id=org_id,
     )
 
 
@@ -207,6 +233,11 @@ def verify_report(session: Session, *, chain: str | None = None) -> ChainReport:
 def verify_chain(session: Session, *, chain: str | None = None) -> ChainVerification:
     """(ok, first_broken_event_id, reason) over every chain (or one chain)."""
     return verify_report(session, chain=chain).verification()
+
+
+def page_events(session: Session, project_id: str, f: AuditFilter, params: PageParams) -> Page[AuditEventOut]:
+    """The project's audit events, filtered, by chain position (newest first unless `f.oldest_first`)."""
+    return AuditRepository(session).page_for_project(project_id, f, params).map(AuditEventOut.model_validate)
 
 
 def verify_project(session: Session, project_id: str) -> AuditVerification:

@@ -12,13 +12,14 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_event
 from recon.auth.security import sha256_hex
-from recon.core.errors import Conflict, NotFound, Unauthorized
+from recon.core.errors import Conflict, Unauthorized, or_404
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.time import utcnow
 from recon.models import User
@@ -112,15 +113,7 @@ class ApiKeyService:
         )
         self.session.add(api_key)
         self.session.flush()
-        record_event(
-            self.session,
-            action="apikey.created",
-            actor_id=user.id,
-            project_id=project_id,
-            entity_type="api_key",
-            entity_id=api_key.id,
-            data={"name": name, "prefix": display_prefix(api_key), "expires_at": expires_at},
-        )
+        self._audit(user, api_key, "apikey.created", {"expires_at": expires_at})
         return NewKey(api_key=api_key, raw=f"{API_KEY_PREFIX}{prefix}_{secret}")
 
     def page(self, user: User, params: PageParams) -> Page[ApiKey]:
@@ -130,22 +123,25 @@ class ApiKeyService:
 
     def revoke(self, user: User, key_id: str) -> ApiKey:
         """Revoke one of the user's own keys (idempotent); anybody else's key is 'not found'."""
-        api_key = self.session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id))
-        if api_key is None:
-            raise NotFound("API key not found")
+        found = self.session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id))
+        api_key = or_404(found, "API key")
         if api_key.revoked_at is None:
             api_key.revoked_at = utcnow()
             self.session.flush()
-            record_event(
-                self.session,
-                action="apikey.revoked",
-                actor_id=user.id,
-                project_id=api_key.project_id,
-                entity_type="api_key",
-                entity_id=api_key.id,
-                data={"name": api_key.name, "prefix": display_prefix(api_key)},
-            )
+            self._audit(user, api_key, "apikey.revoked")
         return api_key
+
+    def _audit(self, user: User, api_key: ApiKey, action: str, extra: dict[str, Any] | None = None) -> None:
+        """An event of the key's owner about the key, in the key's project chain (or the organisation's)."""
+        record_event(
+            self.session,
+            action=action,
+            actor_id=user.id,
+            project_id=api_key.project_id,
+            entity_type="api_key",
+            entity_id=api_key.id,
+            data={"name": api_key.name, "prefix": display_prefix(api_key), **(extra or {})},
+        )
 
     def _free_prefix(self) -> str:
         for _ in range(10):  # 2^32 prefixes: a collision is rare, ten in a row is impossible in practice

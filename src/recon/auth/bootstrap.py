@@ -44,15 +44,14 @@ def create_admin(session: Session, *, email: str, password: str, org_name: str =
     )
     session.add(user)
     session.flush()
-    from recon.audit.service import record_event  # audit builds on the models auth also uses
+    from recon.audit.service import record_account_event  # audit builds on the models auth also uses
 
-    record_event(
+    record_account_event(
         session,
-        action="user.created",
+        "user",
+        user.id,
+        "user.created",
         actor_id=None,
-        project_id=None,
-        entity_type="user",
-        entity_id=user.id,
         data={"email": email, "is_superuser": True, "via": "create-admin"},
         org_id=org.id,
     )

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from recon.auth.access import load_project_access
 from recon.auth.api_keys import ApiKeyService, display_prefix
@@ -32,7 +33,7 @@ from recon.auth.service import LoginService, memberships
 from recon.auth.sessions import IssuedTokens, SessionService
 from recon.auth.totp import TotpService, totp_enabled
 from recon.core.db import DbSession
-from recon.core.errors import Forbidden, problem_error_response
+from recon.core.errors import Forbidden, fields_under, problem_error_response
 from recon.core.pagination import Page, Pagination
 from recon.core.ratelimit import Limiter, client_ip, rate_limited
 from recon.models import Role, User
@@ -197,14 +198,19 @@ def totp_setup(user: InteractiveUser, session: DbSession) -> TotpSetupOut:
 @router.post("/totp/enable", response_model=TotpStatus)
 def totp_enable(body: TotpCode, user: InteractiveUser, session: DbSession, limiter: Limiter) -> TotpStatus:
     """Turn TOTP on with a current code from the app; from now on login needs `totp_code`."""
-    _limit_codes(limiter, user)
-    TotpService(session).enable(user, body.code)
-    return TotpStatus(enabled=True)
+    return _switch_totp(True, body, user, session, limiter)
 
 
 @router.post("/totp/disable", response_model=TotpStatus)
 def totp_disable(body: TotpCode, user: InteractiveUser, session: DbSession, limiter: Limiter) -> TotpStatus:
     """Turn TOTP off (needs a current code)."""
+    return _switch_totp(False, body, user, session, limiter)
+
+
+def _switch_totp(on: bool, body: TotpCode, user: User, session: Session, limiter: Limiter) -> TotpStatus:
+    """Both switches: codes rate-limited per user, the code checked by the service (422 on `body.code`)."""
     _limit_codes(limiter, user)
-    TotpService(session).disable(user, body.code)
-    return TotpStatus(enabled=False)
+    service = TotpService(session)
+    with fields_under("body"):
+        (service.enable if on else service.disable)(user, body.code)
+    return TotpStatus(enabled=on)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, String, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_account_event, record_event
 from recon.auth.errors import AccountLocked, InvalidCredentials, InvalidTotp, TotpRequired
 from recon.auth.security import (
     hash_password,
@@ -81,13 +81,12 @@ class LoginService:
             values["password_hash"] = hash_password(password)
         self._update_user(user, **values)
         tokens = SessionService(self.session, self.settings).start(user)
-        record_event(
+        record_account_event(
             self.session,
-            action="auth.login",
+            "user",
+            user.id,
+            "auth.login",
             actor_id=user.id,
-            project_id=None,
-            entity_type="user",
-            entity_id=user.id,
             data={"method": "password", "totp": totp_enabled(user), "session_id": tokens.session_id},
         )
         return tokens

@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from recon.audit.service import record_event
+from recon.audit.service import record_account_event
 from recon.auth.errors import InvalidRefreshToken
 from recon.auth.security import create_access_token, sha256_hex
 from recon.config import Settings
@@ -82,14 +82,7 @@ class SessionService:
         _token, auth_session = found
         if auth_session.revoked_at is None:
             self.revoke(auth_session, "logout")
-            record_event(
-                self.session,
-                action="auth.logout",
-                actor_id=auth_session.user_id,
-                project_id=None,
-                entity_type="auth_session",
-                entity_id=auth_session.id,
-            )
+            self._audit(auth_session, "auth.logout")
         return auth_session
 
     def revoke(self, auth_session: AuthSession, reason: str) -> None:
@@ -145,13 +138,10 @@ class SessionService:
     def _reuse_detected(self, auth_session: AuthSession) -> NoReturn:
         self.revoke(auth_session, "reuse")
         log.warning("refresh_token_reuse", session_id=auth_session.id, user_id=auth_session.user_id)
-        record_event(
-            self.session,
-            action="auth.refresh_reuse",
-            actor_id=auth_session.user_id,
-            project_id=None,
-            entity_type="auth_session",
-            entity_id=auth_session.id,
-            data={"revoked": "session"},
-        )
+        self._audit(auth_session, "auth.refresh_reuse", {"revoked": "session"})
         raise InvalidRefreshToken("this refresh token was already used; the session has been revoked")
+
+    def _audit(self, auth_session: AuthSession, action: str, data: dict[str, Any] | None = None) -> None:
+        record_account_event(
+            self.session, "auth_session", auth_session.id, action, actor_id=auth_session.user_id, data=data
+        )

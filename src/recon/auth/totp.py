@@ -15,7 +15,7 @@ import pyotp
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_account_event
 from recon.core.errors import Conflict, Unprocessable
 from recon.core.repository import updated_rows
 from recon.core.time import utcnow
@@ -70,7 +70,7 @@ def consume_code(session: Session, user: User, code: str) -> bool:
 def _invalid_code() -> Unprocessable:
     return Unprocessable(
         "the TOTP code is wrong, expired or already used",
-        errors=[{"field": "body.code", "message": "invalid TOTP code"}],
+        errors=[{"field": "code", "message": "invalid TOTP code"}],
     )
 
 
@@ -113,11 +113,4 @@ class TotpService:
         self._audit(user, "auth.totp_disabled")
 
     def _audit(self, user: User, action: str) -> None:
-        record_event(
-            self.session,
-            action=action,
-            actor_id=user.id,
-            project_id=None,
-            entity_type="user",
-            entity_id=user.id,
-        )
+        record_account_event(self.session, "user", user.id, action, actor_id=user.id)

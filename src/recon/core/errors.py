@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import FastAPI, Request
@@ -22,6 +22,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+_T = TypeVar("_T")
 
 PROBLEM_BASE = "https://recon.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -158,6 +160,13 @@ _SLUG_BY_STATUS = {
     429: "rate-limited",
     503: "service-unavailable",
 }
+
+
+def or_404(found: _T | None, noun: str) -> _T:
+    """`found`, or a 404 "<noun> not found" when it is None (a lookup scoped to the caller's project)."""
+    if found is None:
+        raise NotFound(f"{noun} not found")
+    return found
 
 
 def problem_response(

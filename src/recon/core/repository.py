@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar, cast
 from sqlalchemy import CursorResult, Select, TextClause, Update, select
 from sqlalchemy.orm import Session
 
-from recon.core.errors import Conflict, NotFound
+from recon.core.errors import Conflict, or_404
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.models.base import Base
 
@@ -36,10 +36,7 @@ class Repository(Generic[M]):
         return self.session.scalar(select(self.model).where(pk == id_, column == project_id))
 
     def get_in_project_or_404(self, project_id: str, id_: str) -> M:
-        obj = self.get_in_project(project_id, id_)
-        if obj is None:
-            raise NotFound(f"{self.noun} not found")
-        return obj
+        return or_404(self.get_in_project(project_id, id_), self.noun)
 
     def page_in_project(self, project_id: str, params: PageParams) -> Page[M]:
         """The project's rows, oldest first (created_at, then id; the model must have both columns)."""
@@ -70,6 +67,15 @@ class Repository(Generic[M]):
         params: PageParams,
     ) -> Page[M]:
         return keyset_page(self.session, stmt, keys, params)
+
+
+def where_given(stmt: Select, *filters: tuple[Any, Any]) -> Select:  # type: ignore[type-arg]
+    """`stmt` narrowed by `column == value` for each `(column, value)` whose value is given (not None): the
+    optional equality filters of a list, one pair each."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
 
 
 def check_version(obj: Any, expected: int | None) -> None:

@@ -22,9 +22,9 @@ from recon.core.errors import (
     Conflict,
     FieldError,
     IdempotencyKeyReused,
-    NotFound,
     ProblemError,
     Unprocessable,
+    or_404,
     problem_type,
 )
 from recon.core.money import render_amount
@@ -279,10 +279,7 @@ class DatasetService:
             )
 
     def _locked(self, project_id: str, dataset_id: str) -> Dataset:
-        dataset = self.datasets.get_for_update(project_id, dataset_id)
-        if dataset is None:
-            raise NotFound("dataset not found")
-        return dataset
+        return or_404(self.datasets.get_for_update(project_id, dataset_id), "dataset")
 
     # -- reading --------------------------------------------------------------------------------------------
     def get(self, project_id: str, dataset_id: str) -> Dataset:

@@ -53,6 +53,16 @@ def _common(day: np.ndarray, cents: np.ndarray, cur: np.ndarray, position: np.nd
     )
 
 
+def _common_columns(id_prefix: str, position: np.ndarray) -> dict[str, pl.Expr | str]:
+    """The output columns both sides build alike from `_common` (after `_pos`): id, date, amount, currency."""
+    return {
+        "id": _ids(id_prefix, position),
+        "date": _date(pl.col("_day")),
+        "amount": _amount(pl.col("_cents")),
+        "currency": "currency",
+    }
+
+
 def ledger_frame(ledger: Ledger, position: np.ndarray, names: list[str]) -> pl.DataFrame:
     counterparty = _pool(names).gather(ledger.cp)
     receipt = ledger.cents > 0
@@ -71,10 +81,7 @@ def ledger_frame(ledger: Ledger, position: np.ndarray, names: list[str]) -> pl.D
     )
     return df.select(
         "_pos",
-        id=_ids("L", position),
-        date=_date(pl.col("_day")),
-        amount=_amount(pl.col("_cents")),
-        currency="currency",
+        **_common_columns("L", position),
         reference=pl.concat_str("_prefix", pl.lit(f"-{YEAR}-"), "_number"),
         counterparty="counterparty",
         description=pl.when("_named")
@@ -132,10 +139,7 @@ def bank_frame(
     words = pl.concat_str("_verb", pl.lit(" "), "counterparty")
     return df.select(
         "_pos",
-        id=_ids("B", position),
-        date=_date(pl.col("_day")),
-        amount=_amount(pl.col("_cents")),
-        currency="currency",
+        **_common_columns("B", position),
         reference=pl.when(pl.col("_style") >= 0)
         .then(_bank_reference(pl.col("_style"), pl.col("_prefix"), pl.col("_number")))
         .otherwise("_other"),

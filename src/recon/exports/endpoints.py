@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from recon.auth.dependencies import AppSettings
 from recon.core.db import DbSession, SessionFactory, get_session_factory, session_scope
-from recon.core.errors import FieldError, Unprocessable
+from recon.core.errors import FieldError, Unprocessable, fields_under
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ResourceId
 from recon.exports.access import ExportViewer
@@ -90,7 +90,10 @@ def stream_csv(
             ],
         ) from None
     dialect = resolve(options, where="query")
-    inline = ExportService(session).inline_csv(access, run_id, what, settings.export_inline_max_rows, dialect)
+    with fields_under("query"):
+        inline = ExportService(session).inline_csv(
+            access, run_id, what, settings.export_inline_max_rows, dialect
+        )
     factory = get_session_factory(request)
     return StreamingResponse(
         _inline_chunks(factory, inline), media_type=MEDIA_TYPES["csv"], headers=_attachment(inline.filename)

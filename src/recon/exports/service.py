@@ -13,9 +13,9 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
     IdempotencyKeyReused,
-    NotFound,
     ProblemError,
     Unprocessable,
+    or_404,
     problem_type,
 )
 from recon.core.pagination import Page, PageParams
@@ -28,7 +28,7 @@ from recon.exports.sections import SECTIONS, Scope, Section
 from recon.jobs import enqueue
 from recon.jobs.names import EXPORT_RUN
 from recon.models import Run, RunStatus
-from recon.models.exports import Export, ExportStatus, ExportWhat
+from recon.models.exports import Export, ExportFormat, ExportStatus, ExportWhat
 from recon.storage import ObjectNotFound, ObjectStore
 
 log = structlog.get_logger("recon.exports")
@@ -54,10 +54,7 @@ class ExportService:
 
     # -- reads ----------------------------------------------------------------------------------------------
     def run(self, project_id: str, run_id: str) -> Run:
-        run = self.exports.run_in_project(project_id, run_id)
-        if run is None:
-            raise NotFound("run not found")
-        return run
+        return or_404(self.exports.run_in_project(project_id, run_id), "run")
 
     def get(self, project_id: str, export_id: str) -> Export:
         return self.exports.get_in_project_or_404(project_id, export_id)
@@ -74,21 +71,21 @@ class ExportService:
         user, same project) returns the export the first request created."""
         project_id, user = access.project.id, access.user
         run = self.run(project_id, run_id)
-        dialect = resolve(body.csv) if body.format.value == "csv" else None
+        dialect = resolve(body.csv) if body.format == ExportFormat.CSV else None
         if idempotency_key is not None:
             earlier = self.exports.by_idempotency_key(project_id, user.id, idempotency_key)
             if earlier is not None:
                 return self._replay(earlier, run_id, body)
-        check_exportable(run, body.what.value)
+        check_exportable(run, body.what)
         now = utcnow()
         export = Export(
             project_id=project_id,
             run_id=run.id,
-            what=body.what.value,
-            format=body.format.value,
+            what=body.what,
+            format=body.format,
             status=ExportStatus.QUEUED,
-            filename=export_filename(run.id, body.what.value, body.format.value, now),
-            media_type=media_type(body.what.value, body.format.value),
+            filename=export_filename(run.id, body.what, body.format, now),
+            media_type=media_type(body.what, body.format),
             created_by_id=user.id,
             idempotency_key=idempotency_key,
             options=dialect.as_dict() if dialect else None,
@@ -113,7 +110,7 @@ class ExportService:
         return export
 
     def _replay(self, earlier: Export, run_id: str, body: ExportCreate) -> Export:
-        if (earlier.run_id, earlier.what, earlier.format) != (run_id, body.what.value, body.format.value):
+        if (earlier.run_id, earlier.what, earlier.format) != (run_id, body.what, body.format):
             raise IdempotencyKeyReused("export")
         return earlier
 
@@ -171,19 +168,19 @@ class ExportService:
         if what == ExportWhat.ALL:
             raise Unprocessable(
                 "the direct CSV holds one section; use the export job for what=all",
-                errors=[{"field": "query.what", "message": "one of groups, unmatched, breaks, audit"}],
+                errors=[{"field": "what", "message": "one of groups, unmatched, breaks, audit"}],
             )
         run = self.run(access.project.id, run_id)
-        check_exportable(run, what.value)
+        check_exportable(run, what)
         now = utcnow()
-        section = SECTIONS[what.value]
+        section = SECTIONS[what]
         scope = Scope(run_id=run.id, project_id=run.project_id, as_of=now)
         rows = section.count(self.session, scope)
         if rows > max_rows:
             job_route = f"/api/v1/runs/{run.id}/exports"
             raise ProblemError(
                 f"{rows} rows are more than the {max_rows} a direct CSV streams; create an export job with "
-                f'POST {job_route} {{"what": "{what.value}", "format": "csv"}} and download it when it '
+                f'POST {job_route} {{"what": "{what}", "format": "csv"}} and download it when it '
                 "has succeeded",
                 status=409,
                 type=problem_type("export-too-large"),
@@ -198,14 +195,14 @@ class ExportService:
             actor_id=access.user.id,
             data={
                 "run_id": run.id,
-                "what": what.value,
+                "what": what,
                 "format": "csv",
                 "inline": True,
                 "rows": rows,
                 "options": dialect.as_dict(),
             },
         )
-        return InlineExport(section, scope, rows, export_filename(run.id, what.value, "csv", now), dialect)
+        return InlineExport(section, scope, rows, export_filename(run.id, what, "csv", now), dialect)
 
 
 def check_exportable(run: Run, what: str) -> None:

@@ -41,6 +41,15 @@ def _current(session: Session, export_id: str, job_id: str) -> Export | None:
     return export
 
 
+def _still_wanted(session: Session, ctx: JobContext, export_id: str, when: str) -> Export | None:
+    """`_current` for the job itself: when the export was deleted (`when`: "" before the work, " meanwhile"
+    after it), the job ends here with nothing to do and None is returned."""
+    export = _current(session, export_id, ctx.job_id)
+    if export is None:
+        ctx.finish_in(session, message=f"nothing to do: the export was deleted{when}")
+    return export
+
+
 def _mark_failed(session: Session, job: Job) -> None:
     export = _current(session, str(job.payload.get("export_id")), job.id)
     if export is None:
@@ -61,9 +70,8 @@ def _mark_cancelled(session: Session, job: Job) -> None:
 @task(EXPORT_RUN, max_attempts=3, on_failure=_mark_failed, on_cancel=_mark_cancelled)
 def export_run(ctx: JobContext, export_id: str) -> None:
     with session_scope(ctx.session_factory) as session:
-        export = _current(session, export_id, ctx.job_id)
+        export = _still_wanted(session, ctx, export_id, "")
         if export is None:
-            ctx.finish_in(session, message="nothing to do: the export was deleted")
             return
         export.status = ExportStatus.RUNNING
         export.started_at = utcnow()
@@ -97,9 +105,8 @@ def export_run(ctx: JobContext, export_id: str) -> None:
             ) from exc
     ctx.check_cancelled()
     with session_scope(ctx.session_factory) as session:
-        export = _current(session, export_id, ctx.job_id)
+        export = _still_wanted(session, ctx, export_id, " meanwhile")
         if export is None:
-            ctx.finish_in(session, message="nothing to do: the export was deleted meanwhile")
             return
         export.status = ExportStatus.SUCCEEDED
         export.storage_key = stored.key

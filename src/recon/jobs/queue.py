@@ -200,19 +200,20 @@ class LeaseState:
 def renew(session: Session, lease: Lease, lease_s: float) -> LeaseState:
     """Extend the lease (heartbeat) and report whether cancellation was requested."""
     now = utcnow()
-    row = session.execute(
-        _fenced(lease)
-        .values(heartbeat_at=now, lease_expires_at=now + dt.timedelta(seconds=lease_s))
-        .returning(Job.cancel_requested)
-        .execution_options(synchronize_session=False)
-    ).first()
-    return LeaseState(alive=row is not None, cancel_requested=bool(row and row.cancel_requested))
+    return _touch(
+        session, lease, {"heartbeat_at": now, "lease_expires_at": now + dt.timedelta(seconds=lease_s)}
+    )
 
 
 def set_progress(session: Session, lease: Lease, fraction: float, message: str | None) -> LeaseState:
     values: dict[str, Any] = {"progress": min(max(float(fraction), 0.0), 1.0), "heartbeat_at": utcnow()}
     if message is not None:
         values["message"] = message[:2000]
+    return _touch(session, lease, values)
+
+
+def _touch(session: Session, lease: Lease, values: dict[str, Any]) -> LeaseState:
+    """Write `values` to the leased job while the lease holds, reading back whether cancellation was asked."""
     row = session.execute(
         _fenced(lease)
         .values(**values)
@@ -261,6 +262,17 @@ def _finalize(session: Session, job_id: str, spec: TaskSpec | None, status: JobS
     _run_hook(session, spec.on_failure if status is JobStatus.FAILED else spec.on_cancel, job_id)
 
 
+def _settle(session: Session, lease: Lease, status: JobStatus, values: dict[str, Any], *also: Any) -> bool:
+    """Move the leased job to `status` (queued again, failed or cancelled) with `values` while the lease holds
+    (and the conditions `also`); an ending runs the task's failure or cancel hook in the same transaction.
+    False: the lease was lost, nothing changed. (Success is `mark_succeeded`: no hook.)"""
+    if not updated_rows(session, _fenced(lease).where(*also).values(status=status, **values)):
+        return False
+    if status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        _finalize(session, lease.job_id, get_task(lease.kind), status)
+    return True
+
+
 def finish_with_error(
     factory: SessionFactory, lease: Lease, error: str, *, permanent: bool, cancel_requested: bool
 ) -> JobStatus | None:
@@ -279,7 +291,6 @@ def finish_with_error(
         if status is JobStatus.QUEUED:
             backoff = spec.backoff_s(lease.attempt) if spec else 5.0
             values: dict[str, Any] = {
-                "status": status,
                 "run_after": now + dt.timedelta(seconds=backoff),
                 "leased_by": None,
                 "lease_expires_at": None,
@@ -287,47 +298,29 @@ def finish_with_error(
                 "message": f"attempt {lease.attempt} failed; retrying in {backoff:g}s",
             }
         else:
-            values = {"status": status, "finished_at": now, "lease_expires_at": None, "error": error}
-        changed = updated_rows(session, _fenced(lease).values(**values))
-        if not changed:
+            values = {"finished_at": now, "lease_expires_at": None, "error": error}
+        if not _settle(session, lease, status, values):
             return None
-        if status.is_final:
-            _finalize(session, lease.job_id, spec, status)
     return status
 
 
 def mark_cancelled(factory: SessionFactory, lease: Lease) -> bool:
     with session_scope(factory) as session:
-        changed = updated_rows(
-            session,
-            _fenced(lease).values(
-                status=JobStatus.CANCELLED,
-                finished_at=utcnow(),
-                lease_expires_at=None,
-                message="cancelled",
-            ),
-        )
-        if not changed:
-            return False
-        _finalize(session, lease.job_id, get_task(lease.kind), JobStatus.CANCELLED)
-    return True
+        values = {"finished_at": utcnow(), "lease_expires_at": None, "message": "cancelled"}
+        return _settle(session, lease, JobStatus.CANCELLED, values)
 
 
 def release(factory: SessionFactory, lease: Lease) -> bool:
     """Give the job back to the queue (worker stopping) without counting this attempt."""
     with session_scope(factory) as session:
-        changed = updated_rows(
-            session,
-            _fenced(lease).values(
-                status=JobStatus.QUEUED,
-                attempts=Job.attempts - 1,
-                leased_by=None,
-                lease_expires_at=None,
-                run_after=utcnow(),
-                message="released by a stopping worker",
-            ),
-        )
-        return changed > 0
+        values = {
+            "attempts": Job.attempts - 1,
+            "leased_by": None,
+            "lease_expires_at": None,
+            "run_after": utcnow(),
+            "message": "released by a stopping worker",
+        }
+        return _settle(session, lease, JobStatus.QUEUED, values)
 
 
 def reclaim_expired(factory: SessionFactory, worker_id: str, kinds: Sequence[str], limit: int = 100) -> int:
@@ -370,16 +363,11 @@ def _reclaim_one(session: Session, lease: Lease, error: str, now: dt.datetime, c
         status = JobStatus.FAILED
     else:
         status = JobStatus.QUEUED
-    values: dict[str, Any] = {"status": status, "lease_expires_at": None, "error": error}
+    values: dict[str, Any] = {"lease_expires_at": None, "error": error}
     if status is JobStatus.QUEUED:
         backoff = spec.backoff_s(lease.attempt) if spec else 5.0
         values.update(leased_by=None, run_after=now + dt.timedelta(seconds=backoff), message="retrying")
     else:
         values.update(finished_at=now)
     # Re-check the expiry in the UPDATE itself: a late heartbeat that renewed the lease wins.
-    changed = updated_rows(session, _fenced(lease).where(Job.lease_expires_at < now).values(**values))
-    if not changed:
-        return False
-    if status.is_final:
-        _finalize(session, lease.job_id, spec, status)
-    return True
+    return _settle(session, lease, status, values, Job.lease_expires_at < now)

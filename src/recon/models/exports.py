@@ -50,8 +50,8 @@ class Export(IdMixin, TimestampMixin, Base):
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    what: Mapped[str] = mapped_column(String(16))
-    format: Mapped[str] = mapped_column(String(8))
+    what: Mapped[ExportWhat] = mapped_column(EnumText(ExportWhat, 16))
+    format: Mapped[ExportFormat] = mapped_column(EnumText(ExportFormat, 8))
     status: Mapped[ExportStatus] = mapped_column(EnumText(ExportStatus, 16), default=ExportStatus.QUEUED)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
     # The download's file name and media type (a ZIP of one file per section for what=all in CSV/JSON).

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from recon.core.errors import Conflict, NotFound, problem_type
+from recon.core.errors import Conflict, or_404, problem_type
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
-from recon.core.repository import Repository, updated_rows
+from recon.core.repository import Repository, updated_rows, where_given
 from recon.models import Comment, Decision, MatchGroup, Run, RunItem, Statement
 from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
 from recon.models.runs import GroupStatus, ItemState, UnmatchedReason
@@ -58,10 +58,7 @@ ITEM_COLUMNS = (
 
 def run_in_project(session: Session, project_id: str, run_id: str) -> str:
     """The run's id when it is a run of the project, else 404."""
-    found = session.scalar(select(Run.id).where(Run.id == run_id, Run.project_id == project_id))
-    if found is None:
-        raise NotFound("run not found")
-    return found
+    return or_404(session.scalar(select(Run.id).where(Run.id == run_id, Run.project_id == project_id)), "run")
 
 
 def _review_rows(
@@ -116,14 +113,13 @@ class DecisionRepository(Repository[Decision]):
 
     def page_for_project(self, project_id: str, f: DecisionFilter, params: PageParams) -> Page[Decision]:
         stmt = select(Decision).where(Decision.project_id == project_id)
-        if f.status is not None:
-            stmt = stmt.where(Decision.status == f.status)
-        if f.kind is not None:
-            stmt = stmt.where(Decision.kind == f.kind)
-        if f.maker_id is not None:
-            stmt = stmt.where(Decision.maker_id == f.maker_id)
-        if f.run_id is not None:
-            stmt = stmt.where(Decision.run_id == f.run_id)
+        stmt = where_given(
+            stmt,
+            (Decision.status, f.status),
+            (Decision.kind, f.kind),
+            (Decision.maker_id, f.maker_id),
+            (Decision.run_id, f.run_id),
+        )
         keys = [SortKey(Decision.created_at, descending=True), SortKey(Decision.id, descending=True)]
         return self.page(stmt, keys, params)
 
@@ -152,11 +148,11 @@ class CommentRepository(Repository[Comment]):
         target: CommentTarget | None = None,
         target_id: int | None = None,
     ) -> Page[Comment]:
-        stmt = select(Comment).where(Comment.run_id == run_id)
-        if target is not None:
-            stmt = stmt.where(Comment.target == target.value)
-        if target_id is not None:
-            stmt = stmt.where(Comment.target_id == target_id)
+        stmt = where_given(
+            select(Comment).where(Comment.run_id == run_id),
+            (Comment.target, target),
+            (Comment.target_id, target_id),
+        )
         return keyset_page(self.session, stmt, [SortKey(Comment.created_at), SortKey(Comment.id)], params)
 
 

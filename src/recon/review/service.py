@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from recon.audit.service import EventSpec, record_events
 from recon.auth.access import ProjectAccess
-from recon.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, problem_type
+from recon.core.errors import Conflict, FieldError, Forbidden, Unprocessable, or_404, problem_type
 from recon.core.locks import lock_run
 from recon.core.pagination import Page, PageParams
 from recon.core.time import utcnow
@@ -188,9 +188,7 @@ class ReviewService:
     def open_run(self, run_id: str, *, exclusive: bool = False) -> Run:
         """The run, locked (recon.core.locks) and open for review: succeeded and not signed off. Exclusive for
         actions that number new groups; an action takes the lock it needs before anything else."""
-        run = lock_run(self.session, run_id, project_id=self.project_id, exclusive=exclusive)
-        if run is None:
-            raise NotFound("run not found")
+        run = or_404(lock_run(self.session, run_id, project_id=self.project_id, exclusive=exclusive), "run")
         check_open_for_review(run, "reviewed")
         return run
 
@@ -543,9 +541,7 @@ class ReviewService:
         run_id = self.session.scalar(
             select(Decision.run_id).where(Decision.id == decision_id, Decision.project_id == self.project_id)
         )
-        if run_id is None:
-            raise NotFound("decision not found")
-        return run_id
+        return or_404(run_id, "decision")
 
     def check(
         self,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
-from recon.core.errors import Conflict, FieldError, Forbidden, NotFound, problem_type
+from recon.core.errors import Conflict, FieldError, Forbidden, or_404, problem_type
 from recon.core.locks import lock_run
 from recon.core.pagination import Page, PageParams
 from recon.core.time import utcnow
@@ -58,10 +58,7 @@ def current_statement(session: Session, run_id: str) -> Statement | None:
 
 def _locked_run(session: Session, access: ProjectAccess, run_id: str) -> Run:
     # Exclusive: sign-off and reopen never count open exceptions while a review action is half-way.
-    run = lock_run(session, run_id, project_id=access.project.id, exclusive=True)
-    if run is None:
-        raise NotFound("run not found")
-    return run
+    return or_404(lock_run(session, run_id, project_id=access.project.id, exclusive=True), "run")
 
 
 def open_exceptions_of(session: Session, access: ProjectAccess, run_id: str) -> OpenExceptions:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from recon.core.errors import PayloadTooLarge
 
@@ -110,10 +110,29 @@ def sha256_file(path: Path) -> str:
 class ObjectStore(ABC):
     """Where uploaded files and exports live: a local directory or an S3 bucket."""
 
-    @abstractmethod
     def put_stream(self, stream: BinaryIO, *, max_bytes: int, prefix: str = "uploads") -> StoredObject:
         """Store the stream under its content address. Raises UploadTooLarge (nothing stored) past
-        `max_bytes`; an existing object with the same key is left as is."""
+        `max_bytes`; an existing object with the same key is left as is.
+
+        The bytes go to the store's spool while they are hashed and counted, so the size limit and the key
+        are known before anything is stored."""
+        check_prefix(prefix)
+        limiter = HashingLimiter(max_bytes)
+        with self._upload_spool() as spool:
+            for chunk in iter_chunks(stream):
+                limiter.update(chunk)  # raises UploadTooLarge; the spool is discarded on the way out
+                spool.write(chunk)
+            key = content_key(prefix, limiter.hexdigest)
+            self._keep_spool(spool, key)
+        return StoredObject(key=key, sha256=limiter.hexdigest, size=limiter.size)
+
+    @abstractmethod
+    def _upload_spool(self) -> AbstractContextManager[IO[bytes]]:
+        """A writable file for an upload's bytes until its key is known; discarded on exit."""
+
+    @abstractmethod
+    def _keep_spool(self, spool: IO[bytes], key: str) -> None:
+        """Store the spooled bytes under `key`, unless an object is there already (same key, same bytes)."""
 
     @abstractmethod
     def put_bytes(self, key: str, data: bytes) -> None:

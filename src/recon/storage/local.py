@@ -7,19 +7,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
-from recon.storage.base import (
-    HashingLimiter,
-    ListedObject,
-    ObjectNotFound,
-    ObjectStore,
-    StoredObject,
-    check_key,
-    check_prefix,
-    content_key,
-    iter_chunks,
-)
+from recon.storage.base import ListedObject, ObjectNotFound, ObjectStore, check_key
 
 
 def _fsync_dir(path: Path) -> None:
@@ -48,16 +38,23 @@ class LocalStore(ObjectStore):
         return self.root / check_key(key)
 
     @contextmanager
-    def _temp_file(self) -> Iterator[tuple[BinaryIO, Path]]:
-        """A temp file in the store's own directory (same filesystem, so the final rename is atomic);
-        removed unless it was moved into place."""
+    def _upload_spool(self) -> Iterator[IO[bytes]]:
+        """A temp file in the store's own directory (same filesystem, so the final rename is atomic; its
+        `name` is its path); removed unless it was linked into place."""
         fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
-        path = Path(name)
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                yield handle, path
+            with open(name, "wb") as handle:
+                yield handle
         finally:
-            path.unlink(missing_ok=True)
+            Path(name).unlink(missing_ok=True)
+
+    def _keep_spool(self, spool: IO[bytes], key: str) -> None:
+        spool.flush()
+        os.fsync(spool.fileno())
+        spool.close()
+        if not self.path_of(key).exists():
+            self._publish(Path(spool.name), key, replace=False)
 
     def _publish(self, temp: Path, key: str, *, replace: bool) -> None:
         target = self.path_of(key)
@@ -71,29 +68,14 @@ class LocalStore(ObjectStore):
                 return
         _fsync_dir(target.parent)
 
-    def put_stream(self, stream: BinaryIO, *, max_bytes: int, prefix: str = "uploads") -> StoredObject:
-        check_prefix(prefix)
-        limiter = HashingLimiter(max_bytes)
-        with self._temp_file() as (handle, temp):
-            for chunk in iter_chunks(stream):
-                limiter.update(chunk)  # raises UploadTooLarge; the temp file is removed on the way out
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            key = content_key(prefix, limiter.hexdigest)
-            if not self.path_of(key).exists():
-                self._publish(temp, key, replace=False)
-        return StoredObject(key=key, sha256=limiter.hexdigest, size=limiter.size)
-
     def put_bytes(self, key: str, data: bytes) -> None:
         self.path_of(key)  # validate before writing anything
-        with self._temp_file() as (handle, temp):
+        with self._upload_spool() as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
-            self._publish(temp, key, replace=True)
+            self._publish(Path(handle.name), key, replace=True)
 
     def open(self, key: str) -> BinaryIO:
         try:

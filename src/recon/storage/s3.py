@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
@@ -19,17 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from recon.storage.base import (
-    HashingLimiter,
-    ListedObject,
-    ObjectNotFound,
-    ObjectStore,
-    StoredObject,
-    check_key,
-    check_prefix,
-    content_key,
-    iter_chunks,
-)
+from recon.storage.base import ListedObject, ObjectNotFound, ObjectStore, check_key
 
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 _TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024)
@@ -63,18 +53,13 @@ class S3Store(ObjectStore):
         check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def put_stream(self, stream: BinaryIO, *, max_bytes: int, prefix: str = "uploads") -> StoredObject:
-        check_prefix(prefix)
-        limiter = HashingLimiter(max_bytes)
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
-            for chunk in iter_chunks(stream):
-                limiter.update(chunk)  # raises UploadTooLarge before anything is sent
-                spool.write(chunk)
-            key = content_key(prefix, limiter.hexdigest)
-            if not self.exists(key):
-                spool.seek(0)
-                self.client.upload_fileobj(spool, self.bucket, self._name(key), Config=_TRANSFER)
-        return StoredObject(key=key, sha256=limiter.hexdigest, size=limiter.size)
+    def _upload_spool(self) -> AbstractContextManager[IO[bytes]]:
+        return tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # memory, then disk
+
+    def _keep_spool(self, spool: IO[bytes], key: str) -> None:
+        if not self.exists(key):
+            spool.seek(0)
+            self.client.upload_fileobj(spool, self.bucket, self._name(key), Config=_TRANSFER)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)

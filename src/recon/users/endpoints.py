@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from recon.auth.dependencies import Superuser
 from recon.auth.policy import PUBLIC
 from recon.core.db import DbSession
+from recon.core.errors import fields_under
 from recon.core.pagination import Page, Pagination
 from recon.core.params import UserId
 from recon.core.ratelimit import Limiter, client_ip
-from recon.users.repository import UserRepository
 from recon.users.schemas import (
     AdminUserOut,
     InvitationAccept,
@@ -43,9 +43,7 @@ def list_users(
     email: Annotated[str | None, Query(max_length=320, description="Email contains this")] = None,
 ) -> Page[AdminUserOut]:
     """The users of your organisation with their project roles, oldest first (organisation admins)."""
-    service = UserService(session, admin, admin.org_id)
-    users = UserRepository(session).page_in_org(admin.org_id, page, active=active, email=email)
-    return Page[AdminUserOut](items=service.out(users.items), next_cursor=users.next_cursor)
+    return UserService(session, admin, admin.org_id).page(page, active=active, email=email)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserCreated)
@@ -55,7 +53,8 @@ def create_user(body: UserCreate, admin: Superuser, session: DbSession) -> UserC
     (valid 7 days) to redeem at `POST /users/invitations/accept`. Audited (`user.created` / `user.invited`,
     `member.added` per project)."""
     service = UserService(session, admin, admin.org_id)
-    created = service.create(body)
+    with fields_under("body"):
+        created = service.create(body)
     (out,) = service.out([created.user])
     return UserCreated(**out.model_dump(), invitation=created.invitation)
 
@@ -89,5 +88,6 @@ def accept(
     """Redeem an invitation with a password of your choice (at least 12 characters); then log in. 400
     `invalid-invitation` for an unknown, used, withdrawn or expired token."""
     limiter.hit("auth_ip", limiter.limit_for("auth_ip"), client_ip(request))
-    user = accept_invitation(session, body.token, body.password)
+    with fields_under("body"):
+        user = accept_invitation(session, body.token, body.password)
     return InvitationAccepted(user_id=user.id, email=user.email, is_active=user.is_active)

@@ -1,5 +1,6 @@
 """Users of an organisation, managed by its administrators (superusers): create with a password or invite,
-grant project roles, change, deactivate, reactivate. No HTTP, no commits.
+grant project roles, change, deactivate, reactivate. No HTTP, no commits: field errors name the fields of
+the command (`email`, `memberships[0].project_id`); the endpoints place them in the request.
 
 Every change is an audit event: user events on the organisation's chain (`user.created`, `user.invited`,
 `user.invitation_accepted`, `user.updated`, `user.deactivated`, `user.reactivated`), memberships on the
@@ -18,9 +19,10 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_event
+from recon.audit.service import record_account_event, record_event
 from recon.auth.security import hash_password, normalize_email, password_problems
 from recon.core.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable, problem_type
+from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
 from recon.core.time import utcnow
 from recon.models import Project, ProjectMember, User, UserInvitation
@@ -78,6 +80,11 @@ class UserService:
             raise NotFound("user not found in your organisation")
         return user
 
+    def page(self, params: PageParams, *, active: bool | None, email: str | None) -> Page[AdminUserOut]:
+        """The organisation's users, oldest first, with their project roles."""
+        users = self.users.page_in_org(self.org_id, params, active=active, email=email)
+        return Page[AdminUserOut](items=self.out(users.items), next_cursor=users.next_cursor)
+
     def out(self, users: Sequence[User]) -> list[AdminUserOut]:
         memberships = self.users.memberships([u.id for u in users])
         invited = {
@@ -116,14 +123,14 @@ class UserService:
         if self.users.by_email(email) is not None:
             raise Conflict(
                 f"a user with email {email} already exists",
-                errors=[FieldError(field="body.email", message="taken")],
+                errors=[FieldError(field="email", message="taken")],
             )
         if body.password is not None:
             problems = password_problems(body.password)
             if problems:
                 raise Unprocessable(
                     "the password is too weak",
-                    errors=[FieldError(field="body.password", message="; ".join(problems))],
+                    errors=[FieldError(field="password", message="; ".join(problems))],
                 )
         projects = self._projects(body.memberships)
         invited = body.password is None
@@ -167,7 +174,7 @@ class UserService:
             )
             if project is None or grant.project_id in seen:
                 why = "listed twice" if grant.project_id in seen else "no such project in your organisation"
-                problems.append(FieldError(field=f"body.memberships[{i}].project_id", message=why))
+                problems.append(FieldError(field=f"memberships[{i}].project_id", message=why))
             seen.add(grant.project_id)
             found.append(project)
         if problems:
@@ -251,15 +258,8 @@ class UserService:
             invitation.revoked_at = now
 
     def _audit(self, action: str, user: User, data: dict[str, object]) -> None:
-        record_event(
-            self.session,
-            action=action,
-            actor_id=self.actor_id,
-            project_id=None,
-            entity_type="user",
-            entity_id=user.id,
-            data=data,
-            org_id=self.org_id,
+        record_account_event(
+            self.session, "user", user.id, action, actor_id=self.actor_id, data=data, org_id=self.org_id
         )
 
 
@@ -279,7 +279,7 @@ def accept_invitation(session: Session, token: str, password: str) -> User:
     if problems:
         raise Unprocessable(
             "the password is too weak",
-            errors=[FieldError(field="body.password", message="; ".join(problems))],
+            errors=[FieldError(field="password", message="; ".join(problems))],
         )
     user = session.get(User, invitation.user_id)
     if user is None:
@@ -288,13 +288,12 @@ def accept_invitation(session: Session, token: str, password: str) -> User:
     user.is_active = True
     invitation.accepted_at = now
     session.flush()
-    record_event(
+    record_account_event(
         session,
-        action="user.invitation_accepted",
+        "user",
+        user.id,
+        "user.invitation_accepted",
         actor_id=user.id,
-        project_id=None,
-        entity_type="user",
-        entity_id=user.id,
         data={"email": user.email, "invitation_id": invitation.id},
         org_id=user.org_id,
     )
