@@ -141,7 +141,7 @@ def rarest_word(rids: IntArray, words: pa.Array, population: pa.Array) -> tuple[
 
 def _split(text: pa.Array) -> pa.ListArray:
     """Words of normalized text (separators: anything but letters and digits)."""
-    if not pc.any(pc.match_substring_regex(text, r"[^\p{L}\p{N} ]")).as_py():
+    if normalize.only_words(text):
         return pc.utf8_split_whitespace(text)  # already words (the default text form)
     return pc.utf8_split_whitespace(normalize.apply(text, ("words",)))
 
