@@ -380,13 +380,18 @@ def weighted_similarity(
     weighted, plain = np.zeros(len(left)), np.zeros(len(left))
     if len(left) == 0:
         return weighted, plain
-    cells = np.cumsum(np.diff(vocab.left.offsets)[left] * np.diff(vocab.right.offsets)[right])
-    start = 0
-    while start < len(left):
-        budget = (cells[start - 1] if start else 0) + CHUNK_CELLS
-        stop = max(start + 1, int(np.searchsorted(cells, budget, side="right")))
-        weighted[start:stop], plain[start:stop] = _chunk(vocab, left[start:stop], right[start:stop], method)
-        start = stop
+    # Pairs of one shape (words left x words right) at a time: a chunk's matrices are as wide as its
+    # widest record, so a chunk of one-word names with one six-word name would hold 36 cells a pair.
+    n_left, n_right = np.diff(vocab.left.offsets)[left], np.diff(vocab.right.offsets)[right]
+    shape = n_left * (int(n_right.max()) + 1) + n_right
+    order = np.argsort(shape, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, shape[order][1:] != shape[order][:-1], True])
+    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        cells = max(int(n_left[order[begin]] * n_right[order[begin]]), 1)
+        step = max(CHUNK_CELLS // cells, 1)
+        for start in range(begin, end, step):
+            rows = order[start : min(start + step, end)]
+            weighted[rows], plain[rows] = _chunk(vocab, left[rows], right[rows], method)
     return weighted, plain
 
 
