@@ -1,4 +1,4 @@
-"""`recon match --memory-limit` reads the two files one after the other (recon.cli.match.read_both)."""
+"""`recon match` reads the two files one after the other, with or without a memory limit (read_both)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 from recon.cli import match
 
 
-@pytest.mark.parametrize(("memory_limit", "expected"), [("512MB", 1), (None, 2)])
-def test_files_read_one_at_a_time_with_a_memory_limit(monkeypatch, memory_limit, expected):
+@pytest.mark.parametrize("memory_limit", ["512MB", None])
+def test_files_are_read_one_at_a_time(monkeypatch, memory_limit):
+    """Two files parsed at once held both files' bytes and parse buffers (0.93 GB at 1M classic rows a
+    side against 0.70 GB one after the other, same wall time): always one after the other."""
     lock = threading.Lock()
     state = {"now": 0, "most": 0}
 
@@ -30,4 +32,4 @@ def test_files_read_one_at_a_time_with_a_memory_limit(monkeypatch, memory_limit,
         Path("l.csv"), Path("r.csv"), Path("rules.yaml"), Path("out"), memory_limit=memory_limit
     )
     assert match.read_both(request, None, lambda _event: None) == ("left", "right")
-    assert state["most"] == expected
+    assert state["most"] == 1

@@ -73,6 +73,8 @@ class Vocabulary:
     right: Words
     records: int  # non-empty values, both sides
     first: IntArray  # per word: a number for its first character (equal characters, equal numbers)
+    letters: npt.NDArray[np.uint32]  # per ASCII word: bit (c % 32) set for each character c it has; else 0
+    ascii: npt.NDArray[np.bool_]  # per word: only ASCII characters
 
     def record_words(self, side: str, rids: IntArray) -> tuple[IntArray, IntArray]:
         """(owner index into rids, word id) of every word of the given records."""
@@ -139,7 +141,7 @@ def rarest_word(rids: IntArray, words: pa.Array, population: pa.Array) -> tuple[
 
 def _split(text: pa.Array) -> pa.ListArray:
     """Words of normalized text (separators: anything but letters and digits)."""
-    if not pc.any(pc.match_substring_regex(text, r"[^\p{L}\p{N} ]")).as_py():
+    if normalize.only_words(text):
         return pc.utf8_split_whitespace(text)  # already words (the default text form)
     return pc.utf8_split_whitespace(normalize.apply(text, ("words",)))
 
@@ -194,7 +196,33 @@ def build_vocabulary(
         ]
     initial = pc.dictionary_encode(pc.utf8_slice_codeunits(words_array, 0, 1)).indices
     first = np.asarray(initial.to_numpy(zero_copy_only=False), np.int64)
-    return Vocabulary(words_array, weight, digits, length, top[0], top[1], n_records, first)
+    letters, ascii_only = _letter_masks(words_array)
+    return Vocabulary(
+        words_array, weight, digits, length, top[0], top[1], n_records, first, letters, ascii_only
+    )
+
+
+def _letter_masks(words: pa.Array) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
+    """Per word: bit (byte % 32) set for each of its bytes (0 when any byte is not ASCII), and whether all
+    of its bytes are ASCII (see _may_agree)."""
+    words = words.cast(pa.large_string())
+    offsets = np.frombuffer(words.buffers()[1], np.int64, count=len(words) + 1, offset=words.offset * 8)
+    data_buffer = words.buffers()[2]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    data = data[offsets[0] : offsets[-1]]
+    starts = offsets[:-1] - offsets[0]
+    lengths = np.diff(offsets)
+    bits = np.left_shift(np.uint32(1), (data & 31).astype(np.uint32))
+    letters = np.zeros(len(words), np.uint32)
+    present = lengths > 0
+    if present.any():
+        letters[present] = np.bitwise_or.reduceat(bits, starts[present])
+    high = np.zeros(len(words), np.int64)
+    if present.any():
+        high[present] = np.add.reduceat((data >= 0x80).astype(np.int64), starts[present])
+    ascii_only = high == 0
+    letters[~ascii_only] = 0
+    return letters, ascii_only
 
 
 def _spread(words: Words, rids: IntArray, n: int) -> Words:
@@ -247,15 +275,33 @@ def _word_similarity(vocab: Vocabulary, a: IntArray, b: IntArray, method: str) -
 
     Besides the method's similarity, an abbreviation agrees at ABBREVIATION: a short word whose letters
     appear in order in a longer word with the same first letter (INTL ~ INTERNATIONAL, TRDG ~ TRADING,
-    CONSTR ~ CONSTRUCTION)."""
+    CONSTR ~ CONSTRUCTION).
+
+    Only agreement (a similarity of at least THRESHOLD[method]) counts, so a pair that cannot reach it is
+    0 without being compared: the characters one word has and the other lacks bound its similarity from
+    above (see _may_agree). On the dense demo 97% of the fuzzy-eligible word pairs are ruled out that way,
+    the same ones as by comparing them."""
     sims: FloatArray = np.asarray(a == b, dtype=np.float64)
     if method == "exact":
         return sims
+    # a and b may broadcast (a chunk's left words against its right words): word attributes are looked up
+    # before they do
     la, lb = vocab.length[a], vocab.length[b]
     short, long = np.minimum(la, lb), np.maximum(la, lb)
-    letters = (a != b) & ~vocab.digits[a] & ~vocab.digits[b]
+    # a word id below 0 is a chunk's padding (see _chunk): never compared
+    letters = (a != b) & (~vocab.digits[a] & (a >= 0)) & (~vocab.digits[b] & (b >= 0))
+    a, b = np.broadcast_arrays(a, b)
     fuzzy = letters & (short >= MIN_FUZZY_LENGTH) & (long - short <= long // 3)
+    fuzzy[fuzzy] = _may_agree(vocab, a[fuzzy], b[fuzzy], method)
+    # an abbreviation needs its lengths, the same first character and every character of the short word
+    # in the long one: only those pairs are looked at letter by letter
     abbreviation = letters & (short >= 3) & (short <= 7) & (long >= short + 2)
+    rows = np.nonzero(abbreviation)
+    ra, rb = a[rows], b[rows]
+    masks = vocab.letters[ra], vocab.letters[rb]
+    missing = np.where(vocab.length[ra] < vocab.length[rb], masks[0] & ~masks[1], masks[1] & ~masks[0])
+    unbounded = ~vocab.ascii[ra] | ~vocab.ascii[rb]  # no letter masks: looked at letter by letter
+    abbreviation[rows] = ((missing == 0) | unbounded) & (vocab.first[ra] == vocab.first[rb])
     todo = fuzzy | abbreviation
     if not todo.any():
         return sims
@@ -282,15 +328,9 @@ def _word_similarity(vocab: Vocabulary, a: IntArray, b: IntArray, method: str) -
             np.float64,
         )
         values[chosen] = found / 100.0 if scorer is fuzz.ratio else found
-    # an abbreviation needs its lengths (as `abbreviation`) and the same first character: only those pairs
-    # are looked at letter by letter
     pair_abbreviation = np.zeros(len(pairs), bool)
     pair_abbreviation[position] = abbreviation[todo]
-    maybe = np.flatnonzero(
-        pair_abbreviation
-        & (values < THRESHOLD[method])
-        & (vocab.first[first_words] == vocab.first[second_words])
-    )
+    maybe = np.flatnonzero(pair_abbreviation & (values < THRESHOLD[method]))
     if len(maybe):
         firsts = vocab.words.take(pa.array(first_words[maybe])).to_pylist()
         seconds = vocab.words.take(pa.array(second_words[maybe])).to_pylist()
@@ -309,6 +349,29 @@ def _abbreviates(first: str, second: str) -> bool:
     return all(char in rest for char in short[1:])
 
 
+def _may_agree(vocab: Vocabulary, a: IntArray, b: IntArray, method: str) -> npt.NDArray[np.bool_]:
+    """False where the similarity of words a[i] and b[i] is certainly below THRESHOLD[method].
+
+    A character one word has and the other lacks costs an edit: with da / db the number of distinct
+    letter buckets (Vocabulary.letters) only a / only b has, the Indel distance is at least da + db, the
+    Levenshtein distance at least max(da, db), and at most min(la - da, lb - db) characters match for Jaro
+    (Jaro-Winkler adds at most 0.4 of the rest). Words with other than ASCII characters are not bounded."""
+    la, lb = vocab.length[a].astype(np.float64), vocab.length[b].astype(np.float64)
+    ma, mb = vocab.letters[a], vocab.letters[b]
+    da = np.bitwise_count(ma & ~mb).astype(np.float64)
+    db = np.bitwise_count(mb & ~ma).astype(np.float64)
+    if method == "levenshtein":
+        bound = 1.0 - np.maximum(da, db) / np.maximum(la, lb)
+    elif method == "jaro_winkler":
+        matches = np.minimum(la - da, lb - db)
+        bound = 0.6 * (matches / la + matches / lb + 1.0) / 3.0 + 0.4
+    else:  # fuzz.ratio: 1 - Indel distance / (la + lb)
+        bound = 1.0 - (da + db) / (la + lb)
+    plain = vocab.ascii[a] & vocab.ascii[b]
+    result: npt.NDArray[np.bool_] = ~plain | (bound >= THRESHOLD[method] - 1e-9)
+    return result
+
+
 def weighted_similarity(
     vocab: Vocabulary, left: IntArray, right: IntArray, method: str
 ) -> tuple[FloatArray, FloatArray]:
@@ -317,13 +380,18 @@ def weighted_similarity(
     weighted, plain = np.zeros(len(left)), np.zeros(len(left))
     if len(left) == 0:
         return weighted, plain
-    cells = np.cumsum(np.diff(vocab.left.offsets)[left] * np.diff(vocab.right.offsets)[right])
-    start = 0
-    while start < len(left):
-        budget = (cells[start - 1] if start else 0) + CHUNK_CELLS
-        stop = max(start + 1, int(np.searchsorted(cells, budget, side="right")))
-        weighted[start:stop], plain[start:stop] = _chunk(vocab, left[start:stop], right[start:stop], method)
-        start = stop
+    # Pairs of one shape (words left x words right) at a time: a chunk's matrices are as wide as its
+    # widest record, so a chunk of one-word names with one six-word name would hold 36 cells a pair.
+    n_left, n_right = np.diff(vocab.left.offsets)[left], np.diff(vocab.right.offsets)[right]
+    shape = n_left * (int(n_right.max()) + 1) + n_right
+    order = np.argsort(shape, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, shape[order][1:] != shape[order][:-1], True])
+    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        cells = max(int(n_left[order[begin]] * n_right[order[begin]]), 1)
+        step = max(CHUNK_CELLS // cells, 1)
+        for start in range(begin, end, step):
+            rows = order[start : min(start + step, end)]
+            weighted[rows], plain[rows] = _chunk(vocab, left[rows], right[rows], method)
     return weighted, plain
 
 
@@ -343,90 +411,89 @@ def adjusted(raw: FloatArray, weighted: FloatArray, plain: FloatArray) -> FloatA
     return result
 
 
-def _segment_max(values: FloatArray, lengths: IntArray, empty: float) -> FloatArray:
-    """Maximum of consecutive segments of the given lengths (`empty` for a segment of length 0)."""
-    result = np.full(len(lengths), empty)
-    present = lengths > 0
-    if present.any():
-        starts = (np.cumsum(lengths) - lengths)[present]
-        result[present] = np.maximum.reduceat(values, starts)
+def _padded(words: Words, rids: IntArray) -> IntArray:
+    """The word ids of the given records as rows of a matrix, in their stored order, padded with -1."""
+    start = words.offsets[rids]
+    counts = words.offsets[rids + 1] - start
+    width = int(counts.max(initial=0))
+    column = np.arange(width, dtype=np.int64)
+    present = column < counts[:, None]
+    if len(words.ids) == 0:
+        return np.full((len(rids), width), -1, np.int64)
+    position = np.minimum(start[:, None] + column, len(words.ids) - 1)
+    return np.where(present, words.ids[position], -1)
+
+
+def _running_sum(values: FloatArray) -> FloatArray:
+    """Sum over the last axis, element after element from 0 (the order np.bincount adds a record's words
+    in: the same floating-point result as the per-word sums this replaced)."""
+    total = np.zeros(values.shape[:-1])
+    for k in range(values.shape[-1]):
+        total += values[..., k]
+    return total
+
+
+def _running_max(values: FloatArray, axis: int, empty: float) -> FloatArray:
+    """Maximum over axis 1 or 2 of a 3-d array, one slice at a time (`empty` when that axis is empty):
+    faster than a reduction over an axis of at most MAX_WORDS."""
+    shape = tuple(size for k, size in enumerate(values.shape) if k != axis)
+    result = np.full(shape, empty)
+    for k in range(values.shape[axis]):
+        np.maximum(result, values[:, k] if axis == 1 else values[:, :, k], out=result)
     return result
 
 
 def _chunk(vocab: Vocabulary, left: IntArray, right: IntArray, method: str) -> tuple[FloatArray, FloatArray]:
-    n = len(left)
-    l_owner, l_ids = vocab.record_words("left", left)
-    r_owner, r_ids = vocab.record_words("right", right)
-    nl = np.bincount(l_owner, minlength=n)
-    nr = np.bincount(r_owner, minlength=n)
-    l_start, r_start = np.cumsum(nl) - nl, np.cumsum(nr) - nr
-    base = np.cumsum(nl * nr) - nl * nr  # first cell of each record pair
-    # Cells in row-major order per record pair: left word i against right word j at base + i * nr + j.
-    row_len = nr[l_owner]
-    cell_left = np.repeat(np.arange(len(l_ids), dtype=np.int64), row_len)
-    j = np.arange(len(cell_left), dtype=np.int64) - np.repeat(np.cumsum(row_len) - row_len, row_len)
-    cell_right = r_start[l_owner[cell_left]] + j
-    a, b = l_ids[cell_left], r_ids[cell_right]
-    sim = _word_similarity(vocab, a, b, method)
-    agree = sim >= THRESHOLD[method] - 1e-12
-    # Column-major walk for the right words: right word j of pair p owns cells base + j + nr * i.
-    col_len = nl[r_owner]
-    step = np.repeat(nr[r_owner], col_len)
-    i = np.arange(int(col_len.sum()), dtype=np.int64) - np.repeat(np.cumsum(col_len) - col_len, col_len)
-    local_j = np.arange(len(r_ids), dtype=np.int64) - r_start[r_owner]
-    by_column = np.repeat(base[r_owner] + local_j, col_len) + step * i
-    ones = np.ones(len(vocab.weight))
-    words = {
-        "a": a,
-        "b": b,
-        "sim": sim,
-        "agree": agree,
-        "n": n,
-        "rows": (l_owner, l_ids, row_len),
-        "columns": (r_owner, r_ids, col_len, by_column),
-    }
-    weighted = _agreement(vocab.weight, **words)
-    plain = _agreement(ones, **words)
-    del l_start
+    """Word agreement of a chunk of record pairs, on matrices: pair p's left words are row p of `lw` and
+    its right words row p of `rw` (at most MAX_WORDS each, padded with -1), so the cells of pair p are
+    lw[p, i] x rw[p, j] and each word's best partner is a maximum over one axis."""
+    lw = _padded(vocab.left, left)
+    rw = _padded(vocab.right, right)
+    l_valid, r_valid = lw >= 0, rw >= 0
+    valid = l_valid[:, :, None] & r_valid[:, None, :]
+    # padding (-1) takes the last word's attributes: its cells are masked out below
+    sim = _word_similarity(vocab, lw[:, :, None], rw[:, None, :], method)
+    sim[~valid] = 0.0
+    agree = valid & (sim >= THRESHOLD[method] - 1e-12)
+    weighted = _agreement(vocab.weight, sim, agree, (lw, l_valid), (rw, r_valid))
+    plain = _agreement(np.ones(len(vocab.weight)), sim, agree, (lw, l_valid), (rw, r_valid))
     return weighted, plain
 
 
 def _agreement(
     weight: FloatArray,
-    *,
-    a: IntArray,
-    b: IntArray,
     sim: FloatArray,
     agree: npt.NDArray[np.bool_],
-    n: int,
-    rows: tuple[IntArray, IntArray, IntArray],
-    columns: tuple[IntArray, IntArray, IntArray, IntArray],
+    lefts: tuple[IntArray, npt.NDArray[np.bool_]],
+    rights: tuple[IntArray, npt.NDArray[np.bool_]],
 ) -> FloatArray:
-    shared = np.minimum(weight[a], weight[b])
+    """Weighted agreement of each pair (see the module doc) from its cells' word similarities; `lefts`
+    and `rights`: the padded word ids of each pair's two records and where they are words."""
+    (lw, l_valid), (rw, r_valid) = lefts, rights
+    n = len(lw)
+    bits_l = np.where(l_valid, weight[np.maximum(lw, 0)], 0.0)
+    bits_r = np.where(r_valid, weight[np.maximum(rw, 0)], 0.0)
+    shared = np.minimum(bits_l[:, :, None], bits_r[:, None, :])
     gain = np.where(agree, sim * shared, 0.0)
     mass = np.where(agree, shared, -1.0)
     agreement, loss, agreeing, agreeing_mass = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     lone_words = []
-    l_owner, l_ids, row_len = rows
-    r_owner, r_ids, col_len, by_column = columns
-    for owner, ids, lengths, order in ((l_owner, l_ids, row_len, None), (r_owner, r_ids, col_len, by_column)):
-        best_gain = _segment_max(gain if order is None else gain[order], lengths, 0.0)
-        best_mass = _segment_max(mass if order is None else mass[order], lengths, -1.0)
-        matched = best_mass >= 0
-        agreement += np.bincount(owner, weights=best_gain, minlength=n) / 2
-        loss += np.bincount(owner, weights=np.where(matched, best_mass - best_gain, 0.0), minlength=n) / 2
-        agreeing += np.bincount(owner, weights=matched.astype(np.float64), minlength=n)
-        agreeing_mass += np.bincount(owner, weights=np.where(matched, best_mass, 0.0), minlength=n)
-        lone_words.append((owner[~matched], weight[ids[~matched]]))
+    # each left word's best right word (a maximum over the row), then each right word's best left word
+    for axis, present, bits in ((2, l_valid, bits_l), (1, r_valid, bits_r)):
+        best_gain, best_mass = _running_max(gain, axis, 0.0), _running_max(mass, axis, -1.0)
+        matched = present & (best_mass >= 0)
+        agreement += _running_sum(best_gain) / 2
+        loss += _running_sum(np.where(matched, best_mass - best_gain, 0.0)) / 2
+        agreeing += _running_sum(matched.astype(np.float64))
+        agreeing_mass += _running_sum(np.where(matched, best_mass, 0.0))
+        lone_words.append((present & ~matched, bits))
     # A word only one text has weighs at most what an agreeing word does on average: a rare city appended
     # is no stronger evidence against a pair than a common word would be (rarity is evidence when words
     # agree), and the method's similarity of the whole texts has already seen the extra words.
     with np.errstate(invalid="ignore", divide="ignore"):
         unit = np.where(agreeing > 0, agreeing_mass / agreeing, np.inf)
-    unmatched = [np.bincount(owner, weights=bits, minlength=n) for owner, bits in lone_words]
-    capped = [
-        np.bincount(owner, weights=np.minimum(bits, unit[owner]), minlength=n) for owner, bits in lone_words
-    ]
+    unmatched = [_running_sum(np.where(lone, bits, 0.0)) for lone, bits in lone_words]
+    capped = [_running_sum(np.where(lone, np.minimum(bits, unit[:, None]), 0.0)) for lone, bits in lone_words]
     conflict = np.minimum(*unmatched)
     extra = np.abs(capped[0] - capped[1])
     total = agreement + loss + conflict + ONE_SIDED * extra

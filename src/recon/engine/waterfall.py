@@ -83,6 +83,13 @@ def reconcile(
             if progress:
                 progress(ProgressEvent(spec.index, spec.name, len(plan.passes), "start", 0, 0, 0))
             offered = (np.flatnonzero(available["left"]), np.flatnonzero(available["right"]))
+            if spec.kind != "one_to_one":
+                # A grouped pass's tables and candidates beside the explanations still being made of the
+                # passes before (the near pass's) were the peak of the classic demo at 1M (1,142 MB).
+                with stage(f"pass {spec.index + 1} {spec.name}: waiting for earlier explanations"):
+                    for earlier in results:
+                        earlier.ready()
+                release_free_memory()
             session.begin_pass(offered)
             with stage(f"pass {spec.index + 1} {spec.name} (total)"):
                 if spec.kind == "one_to_one":
