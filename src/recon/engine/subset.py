@@ -455,9 +455,11 @@ def exact_covers(
     [] when no cover exists; None when the search needed more than `nodes` steps or found more than
     `limit` covers (too many to tell anything).
 
-    The member of the largest amount not yet covered is placed first, in every line in turn, with every
-    subset of the other uncovered members that completes that line's sum (a subset search pruned by the
-    smallest and largest sum k of the remaining members can reach); so each cover is met once."""
+    The lines of a cover add up to the members' total: the search runs once per set of lines that can
+    (line_sets(), every line of the set used; None beyond LINE_SETS sets or 24 lines). In it, the member of
+    the largest amount not yet covered is placed first, in every line of the set in turn, with every subset
+    of the other uncovered members that completes that line's sum (a subset search pruned by the smallest
+    and largest sum k of the remaining members can reach); so each cover is met once."""
     n, m = len(values), len(lows)
     sets = line_sets(sum(values), lows, highs, n, max_size) if m <= 24 else None
     if sets is None:
