@@ -51,7 +51,7 @@ from recon.engine.search import (
     subsets,
     units_scale,
 )
-from recon.engine.subset import HalfSums, half_depth, smallest_subsets_many, sum_bounds
+from recon.engine.subset import HalfSums, exact_covers, half_depth, smallest_subsets_many, sum_bounds
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -278,12 +278,46 @@ def _search_groups(
     targets = np.asarray(candidates.extra[RIGHT_UNITS if many == "left" else LEFT_UNITS], np.int64)
     blocks = _blocks(leader_of, one_of)
     date_bits = _date_bits(candidates.extra.get(dates.DIFF_COLUMN), window, solutions, one_of)
-    # Elimination: a record whose sum is made by exactly one subset (one group, one subset of the fewest
-    # members) is sure of it; once sure records hold their members, the others are counted again over the
-    # members still free, and some become sure (a customer's day paid by several transfers: the first
-    # transfer with one way leaves the rest of the day to the others). Records claiming a member another
-    # sure record claims too are not decided here.
+    joint_rival: dict[int, tuple[int, int] | None] = {}
+    tried: set[tuple[int, tuple[int, ...], tuple[int, ...]]] = set()
+
+    def joint_round() -> bool:
+        """The joint solve (_joint): a group (a customer's day) that several records can draw from is split
+        among them at once, every open member used; its decisions are fixed. True when it decided any."""
+        by_one = _by_record(solutions, one_of, leader_of, date_bits)
+        for one in fixed:
+            by_one.pop(one, None)
+        joint = _joint(
+            solutions,
+            by_one,
+            leader_of=leader_of,
+            one_of=one_of,
+            targets=targets,
+            rids_of=lambda leader: np.sort(members.expand(np.array([leader], np.int64))[1]),
+            values_of=values_of,
+            free=free,
+            tolerance=(abs_units, pct),
+            max_size=spec.max_group_size,
+            rival_sides=(many_rival, one_rival),
+            tried=tried,
+        )
+        for one, (edge, subset, rival) in joint.items():
+            fixed[one] = (edge, subset)
+            joint_rival[one] = rival
+            free[list(subset)] = False
+        if joint:
+            touched = {int(leader_of[edge]) for edge, _, _ in joint.values()}
+            solve(touched, blocks, (one_of, targets), solutions)
+        return bool(joint)
+
+    # Rounds of the joint solve and elimination. Elimination: a record whose sum is made by exactly one
+    # subset (one group, one subset of the fewest members) is sure of it; once sure records hold their
+    # members, the others are counted again over the members still free, and some become sure (a
+    # customer's day paid by several transfers: the first transfer with one way leaves the rest of the day
+    # to the others). Records claiming a member another sure record claims too are not decided here. Each
+    # round's decisions make the next round's groups smaller.
     for _ in range(MAX_ROUNDS):
+        split = joint_round()
         by_one = _by_record(solutions, one_of, leader_of, date_bits)
         for one in fixed:  # a decided record's edges in groups not searched again are stale
             by_one.pop(one, None)
@@ -294,7 +328,7 @@ def _search_groups(
         decided = {
             one: edge for one, edge in sure.items() if all(claims[rid] == 1 for rid in solutions[edge][2][0])
         }
-        if not decided:
+        if not decided and not split:
             break
         for one, edge in decided.items():
             fixed[one] = (edge, solutions[edge][2][0])
@@ -345,7 +379,7 @@ def _search_groups(
             sims[name].append(float(column[edge]))
 
     for one in sorted(fixed):
-        emit(one, *fixed[one], None)
+        emit(one, *fixed[one], joint_rival.get(one))
     guesses: list[int] = []
     for one in sorted(by_one, key=lambda one: (one not in sure_left, ways[one], one)):
         edges = by_one[one]
@@ -388,6 +422,101 @@ def _search_groups(
     return Found(
         left, right, np.array(scores), np.array(tied, bool), {k: np.array(v) for k, v in sims.items()}, result
     )
+
+
+JOINT_MAX_OPEN = 40  # open members of a group split among its records by _joint (at most)
+JOINT_MAX_RECORDS = 24  # records of the other side that can draw from one group, for _joint (at most)
+
+
+def _joint(
+    solutions: Solutions,
+    by_one: dict[int, list[int]],
+    *,
+    leader_of: IntArray,
+    one_of: IntArray,
+    targets: IntArray,
+    rids_of: Callable[[int], IntArray],
+    values_of: Callable[[IntArray], IntArray],
+    free: BoolArray,
+    tolerance: tuple[int | None, Decimal | None],
+    max_size: int,
+    rival_sides: tuple[int, int],
+    tried: set[tuple[int, tuple[int, ...], tuple[int, ...]]],
+) -> dict[int, tuple[int, tuple[int, ...], tuple[int, int] | None]]:
+    """The joint solve of crowded groups: record -> (edge, subset of rids, rival or None).
+
+    A group whose open members two or more records can draw from (edges left by _by_record) is split among
+    them at once: every way to give ALL its open members to some of those records, each record's share
+    making its sum (recon.engine.subset.exact_covers). Fewest members first, record by record, takes a
+    smaller subset of the same total and leaves the next payment of the customer's day without its members;
+    a split that uses every member rules such subsets out. When such splits exist, the first is taken:
+    a record whose share is the same in every split (and holds no member whose amount another record's
+    share holds too: the two could be exchanged) is sure of it; the others name a rival (a member of their
+    share in another split, or the record that takes their first member there). No split, too many, a group
+    too large, or a record that two groups' splits would use: the group is left to elimination and the
+    record by record search."""
+    many_rival, one_rival = rival_sides
+    abs_units, pct = tolerance
+    lines_of: dict[int, list[int]] = {}  # group (first record) -> its records' edges, by record
+    for edges in by_one.values():
+        for edge in edges:
+            lines_of.setdefault(int(leader_of[edge]), []).append(edge)
+    planned: dict[int, list[tuple[int, int, tuple[int, ...], tuple[int, int] | None]]] = {}
+    for leader in sorted(lines_of):
+        edges = sorted(lines_of[leader], key=lambda e: int(one_of[e]))
+        if len(edges) < 2 or len(edges) > JOINT_MAX_RECORDS:
+            continue
+        rids = rids_of(leader)
+        rids = rids[free[rids]]
+        if len(rids) < 2 or len(rids) > JOINT_MAX_OPEN:
+            continue
+        attempt = (leader, tuple(rids.tolist()), tuple(edges))
+        if attempt in tried:
+            continue  # searched in an earlier round over the same members and records, without a split
+        values = values_of(rids).tolist()
+        wanted = [int(targets[e]) for e in edges]
+        if abs_units is not None:
+            bounds = [(t - abs_units, t + abs_units) for t in wanted]
+        else:
+            bounds = [sum_bounds(t, None, pct) for t in wanted]
+        covers = exact_covers(values, [b[0] for b in bounds], [b[1] for b in bounds], max_size)
+        if not covers:
+            tried.add(attempt)
+            continue
+        first = covers[0]
+        holder = {k: j for j, share in first.items() for k in share}
+        decided = []
+        for j, share in first.items():
+            rival: tuple[int, int] | None = None
+            for other in covers[1:]:
+                theirs = other.get(j)
+                if theirs is None:
+                    taker = next(line for line, s in other.items() if share[0] in s)
+                    rival = (one_rival, int(one_of[edges[taker]]))
+                    break
+                if sorted(values[k] for k in theirs) != sorted(values[k] for k in share):
+                    rival = (many_rival, int(rids[next(k for k in theirs if k not in share)]))
+                    break
+            if rival is None:
+                twin = next(
+                    (
+                        k
+                        for k in range(len(values))
+                        if holder[k] != j and any(values[k] == values[own] for own in share)
+                    ),
+                    None,
+                )
+                if twin is not None:
+                    rival = (many_rival, int(rids[twin]))
+            decided.append((int(one_of[edges[j]]), edges[j], tuple(int(rids[k]) for k in share), rival))
+        planned[leader] = decided
+    claims = Counter(one for decided in planned.values() for one, _, _, _ in decided)
+    result: dict[int, tuple[int, tuple[int, ...], tuple[int, int] | None]] = {}
+    for decided in planned.values():
+        if all(claims[one] == 1 for one, _, _, _ in decided):
+            for one, edge, subset, rival in decided:
+                result[one] = (edge, subset, rival)
+    return result
 
 
 GROUPS_PER_CHUNK = 10_000  # groups whose candidates are gathered at once by _kept_candidates (at most)

@@ -8,6 +8,7 @@ the two halves are enumerated and combined by binary search (meet in the middle)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -394,3 +395,166 @@ def smallest_subsets_many(
         if solved:
             pending = np.setdiff1d(pending, np.array(solved, np.int64), assume_unique=True)
     return result
+
+
+COVER_NODES = 20_000  # search steps per group in exact_covers before it gives up (None)
+COVER_LIMIT = 32  # covers (distinct in amounts) enumerated per group before it gives up (None)
+
+
+class _Stop(Exception):
+    """The cover search ran out of steps or found too many covers."""
+
+
+LINE_SETS = 64  # sets of lines whose targets can add up to a group's total, in exact_covers (at most)
+
+
+def line_sets(total: int, lows: list[int], highs: list[int], members: int, max_size: int) -> list[int] | None:
+    """The sets of lines (bit masks) whose sum windows add up to a window holding `total` and that can
+    take `members` members (2..max_size each): every line of a cover is in such a set. Meet in the middle
+    over the two halves of the lines (2^12 sums a half at 24 lines). None when more than LINE_SETS."""
+    m = len(lows)
+    half = m // 2
+    low_a, low_b = np.array(lows[:half], np.int64), np.array(lows[half:], np.int64)
+    high_a, high_b = np.array(highs[:half], np.int64), np.array(highs[half:], np.int64)
+    bits_a, size_a = _masks(half)
+    bits_b, size_b = _masks(m - half)
+    a_low, a_high = bits_a @ low_a, bits_a @ high_a
+    b_low, b_high = bits_b @ low_b, bits_b @ high_b
+    # a set fits when low(a) + low(b) <= total <= high(a) + high(b); both bounds at once are a 2-D
+    # question: sort b by its low sum, take every b with low(b) <= total - low(a), then check the highs
+    order = np.argsort(b_low, kind="stable")
+    b_low, b_high, b_masks = b_low[order], b_high[order], order
+    stop = np.searchsorted(b_low, total - a_low, side="right")
+    if int(stop.sum()) > 4_000_000:
+        return None
+    owner = np.repeat(np.arange(len(a_low)), stop)
+    offsets = np.cumsum(stop) - stop
+    position = np.arange(int(stop.sum())) - np.repeat(offsets, stop)
+    fits = a_high[owner] + b_high[position] >= total
+    count = size_a[owner] + size_b[b_masks[position]]
+    fits &= (count >= 1) & (2 * count <= members) & (count * max_size >= members)
+    if int(fits.sum()) > LINE_SETS:
+        return None
+    masks = owner[fits] | (b_masks[position[fits]] << half)
+    return sorted(int(mask) for mask in masks)
+
+
+def exact_covers(
+    values: list[int],
+    lows: list[int],
+    highs: list[int],
+    max_size: int,
+    *,
+    nodes: int = COVER_NODES,
+    limit: int = COVER_LIMIT,
+) -> list[dict[int, tuple[int, ...]]] | None:
+    """Every way to split ALL of `values` (a group's open members) among some of the lines (line j takes
+    2..max_size members whose sum lies in [lows[j], highs[j]], each member goes to exactly one line; lines
+    may stay out): a list of covers, line -> member indices (sorted), in a fixed order. Covers that differ
+    only by exchanging members of equal amount are listed once (the exchange is left to the caller).
+    [] when no cover exists; None when the search needed more than `nodes` steps or found more than
+    `limit` covers (too many to tell anything).
+
+    The lines of a cover add up to the members' total: the search runs once per set of lines that can
+    (line_sets(), every line of the set used; None beyond LINE_SETS sets or 24 lines). In it, the member of
+    the largest amount not yet covered is placed first, in every line of the set in turn, with every subset
+    of the other uncovered members that completes that line's sum (a subset search pruned by the smallest
+    and largest sum k of the remaining members can reach); so each cover is met once."""
+    n, m = len(values), len(lows)
+    sets = line_sets(sum(values), lows, highs, n, max_size) if m <= 24 else None
+    if sets is None:
+        return None
+    order = sorted(range(n), key=lambda k: (-abs(values[k]), k))
+    allowed = [False] * m
+    covered = [False] * n
+    used = [False] * m
+    chosen: dict[int, tuple[int, ...]] = {}
+    covers: list[dict[int, tuple[int, ...]]] = []
+    seen: set[tuple[tuple[int, tuple[int, ...]], ...]] = set()
+    steps = [0]
+
+    def step() -> None:
+        steps[0] += 1
+        if steps[0] > nodes:
+            raise _Stop
+
+    def completions(first: int, low: int, high: int) -> Iterator[tuple[int, ...]]:
+        """Subsets (1..max_size - 1 members, value-distinct) of the uncovered members but `first` whose sum
+        lies in [low, high]."""
+        rest = sorted((k for k in range(n) if not covered[k] and k != first), key=lambda k: (values[k], k))
+        vals = [values[k] for k in rest]
+        size = len(vals)
+        suffix_most = [0] * (max_size + 1)  # the largest sum of j members: the j largest (vals ascending)
+        for j in range(1, max_size + 1):
+            suffix_most[j] = suffix_most[j - 1] + (vals[size - j] if j <= size else 0)
+        picked: list[int] = []
+
+        def walk(p: int, lo: int, hi: int, room: int) -> Iterator[tuple[int, ...]]:
+            step()
+            if picked and lo <= 0 <= hi:
+                yield tuple(rest[q] for q in picked)
+            if room == 0:
+                return
+            for q in range(p, size):
+                if q > p and vals[q] == vals[q - 1]:
+                    continue  # an equal amount at this place gives a cover already met
+                # can 1..room members from q on reach [lo, hi]? (least: the next ones; most: the last ones)
+                least, reachable, below = 0, False, True
+                for j in range(1, min(room, size - q) + 1):
+                    least += vals[q + j - 1]
+                    most = suffix_most[j] if size - j >= q else least
+                    if least <= hi:
+                        below = False
+                        if most >= lo:
+                            reachable = True
+                            break
+                if below:
+                    break  # every later start has larger least sums
+                if not reachable:
+                    continue
+                picked.append(q)
+                yield from walk(q + 1, lo - vals[q], hi - vals[q], room - 1)
+                picked.pop()
+
+        yield from walk(0, low - values[first], high - values[first], max_size - 1)
+
+    def search() -> None:
+        step()
+        first = next((k for k in order if not covered[k]), None)
+        unused = sum(1 for j in range(m) if allowed[j] and not used[j])
+        if first is None and unused == 0:
+            key = tuple(sorted((j, tuple(sorted(values[k] for k in s))) for j, s in chosen.items()))
+            if key not in seen:
+                seen.add(key)
+                covers.append(dict(sorted(chosen.items())))
+                if len(covers) > limit:
+                    raise _Stop
+            return
+        if first is None:
+            return
+        left = sum(1 for k in range(n) if not covered[k])
+        if left > max_size * unused or left < 2 * unused:
+            return
+        for j in range(m):
+            if used[j] or not allowed[j]:
+                continue
+            for extra in completions(first, lows[j], highs[j]):
+                members = (first, *extra)
+                for k in members:
+                    covered[k] = True
+                used[j] = True
+                chosen[j] = tuple(sorted(members))
+                search()
+                del chosen[j]
+                used[j] = False
+                for k in members:
+                    covered[k] = False
+
+    try:
+        for mask in sets:
+            for j in range(m):
+                allowed[j] = bool((mask >> j) & 1)
+            search()
+    except _Stop:
+        return None
+    return covers
