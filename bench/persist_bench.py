@@ -14,12 +14,15 @@ shared machine the CPU figures are the ones to compare; the load average is prin
 The run's inputs are loaded and reconciled again in this process (the same outcome the task persisted), its
 stored results are deleted once (committed), then each variant, in turn per repetition after a VACUUM, times
 the groups' COPY, the items' COPY and the ANALYZE (medians, min and max in seconds; ADR 0016 "Storage"):
-- stored: as the task writes them (JSONB explanations, the ANALYZE of the planner's columns);
+- stored: as the task writes them (JSONB explanations, the ANALYZE of the planner's columns; the matched
+  groups' rows of matched_group_amounts in amount order, step `amounts`, docs/adr/0033);
+- amount-full: the groups' amount index full (one entry per group, at random places) and no
+  matched_group_amounts, as before ADR 0033;
 - analyze-all: ANALYZE of every column (as before ADR 0016's second session);
 - json: explanations as `json` (ALTER TABLE inside the transaction);
 - constant: every explanation `{}` (the floor of any design that keeps explanations elsewhere);
 - amount-partial: the groups' (run_id, status, left_total, seq) index partial (open groups only), as before
-  ADR 0026 made it full (one entry per group, in amount order: the index written at random places);
+  ADR 0026 made it full, and no matched_group_amounts: the floor of any way to serve "matched by amount";
 - cache, cache64, cache-default (SQLite): a 256 MB / 64 MB / SQLite's default 2 MB page cache for the write
   transaction (`stored` is what the task does);
 - amount-order (PostgreSQL): the groups COPYed in the order of the amount index, (status, left_total, seq),
@@ -59,14 +62,20 @@ from recon.runs.execute import load_inputs, run_engine
 from recon.runs.outcome import Outcome, build_outcome
 from recon.runs.persist import CarryMap
 
+AMOUNT_INDEX_NAME = "ix_match_groups_run_id_status_left_total_seq_unlisted"
+# variants without matched_group_amounts (their amount index holds the matched groups, or none of them)
+WITHOUT_AMOUNTS = ("amount-full", "amount-partial", "amount-bigint")
 SETUP = {
     "json": "ALTER TABLE match_groups ALTER COLUMN explanation TYPE json USING explanation::json",
     # the groups' amount index as before ADR 0026: partial (open groups) instead of one entry per group
-    "amount-partial": "DROP INDEX ix_match_groups_run_id_status_left_total_seq;"
+    "amount-partial": f"DROP INDEX {AMOUNT_INDEX_NAME};"
     " CREATE INDEX bench_amount ON match_groups (run_id, status, left_total, seq) WHERE status <> 'matched'",
+    # as before ADR 0033: one entry per group in the amount index, no matched_group_amounts
+    "amount-full": f"DROP INDEX {AMOUNT_INDEX_NAME};"
+    " CREATE INDEX bench_amount ON match_groups (run_id, status, left_total, seq)",
     # the amount index on a BIGINT of the amount (10**-10 units), not NUMERIC(38, 10) / SQLite's 41-byte text
     "amount-bigint": "ALTER TABLE match_groups ADD COLUMN bench_amount_key BIGINT;"
-    " DROP INDEX ix_match_groups_run_id_status_left_total_seq;"
+    f" DROP INDEX {AMOUNT_INDEX_NAME};"
     " CREATE INDEX bench_amount ON match_groups (run_id, status, bench_amount_key, seq)",
     # SQLite: a 256 MB page cache for the write transaction (default 2 MB: the write spills and re-reads)
     "cache": "PRAGMA cache_size = -262144",
@@ -156,6 +165,9 @@ def _persist_once(
                 lambda: persist.insert_rows(session, "run_items", items, persist.insert_order(outcome.items)),
             ),
         ]
+        if variant not in WITHOUT_AMOUNTS:
+            amounts = persist.matched_amount_rows(groups)
+            steps.append(("amounts", lambda: persist.insert_rows(session, "matched_group_amounts", amounts)))
         if postgres:
             steps.append(("analyze", lambda: session.execute(text(analyze))))
         # the page cache of the task's write (SQLite), unless the variant sets its own

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, MetaData, String, Table
+from sqlalchemy import Column, Engine, MetaData, String, Table, inspect
 
 from recon.config import Settings
-from recon.core.migrations import current_revisions, head_revisions
+from recon.core.migrations import alembic_config, current_revisions, head_revisions
 from recon.models import Base
 
 
@@ -33,3 +34,20 @@ def test_parity_check_detects_drift(db_engine: Engine) -> None:
     Table("not_migrated", drifted, Column("id", String(36), primary_key=True))
     diff = _diff(db_engine, drifted)
     assert any(op[0] == "add_table" and op[1].name == "not_migrated" for op in diff)  # type: ignore[index]
+
+
+def test_matched_group_amounts_downgrade_and_upgrade_again(db_engine: Engine, settings: Settings) -> None:
+    """0011 goes down to 0010's schema (the full amount index, no matched_group_amounts) and up again."""
+    try:
+        with db_engine.begin() as conn:
+            command.downgrade(alembic_config(settings, conn), "0010_list_indexes")
+        inspector = inspect(db_engine)
+        assert "matched_group_amounts" not in inspector.get_table_names()
+        assert "amount_listed" not in {c["name"] for c in inspector.get_columns("match_groups")}
+        indexes = {i["name"] for i in inspector.get_indexes("match_groups")}
+        assert "ix_match_groups_run_id_status_left_total_seq" in indexes
+        assert "ix_match_groups_run_id_status_left_total_seq_unlisted" not in indexes
+    finally:
+        with db_engine.begin() as conn:
+            command.upgrade(alembic_config(settings, conn), "head")
+    assert _diff(db_engine, Base.metadata) == []

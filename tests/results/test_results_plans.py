@@ -4,13 +4,14 @@ plans of the results repository's queries, on an empty migrated database (plans,
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from recon.core.pagination import _segment
+from recon.core.pagination import _segment, after_key, order_by
 from recon.models.runs import GroupStatus, ItemState, Side
 from recon.results.repository import (
     GROUP_ORDERS,
@@ -19,7 +20,10 @@ from recon.results.repository import (
     ItemFilters,
     filtered_groups,
     filtered_items,
+    listed_keys,
+    listed_matched,
     resolve,
+    unlisted_groups,
 )
 from recon.results.schemas import GroupSort, ItemSort
 
@@ -67,11 +71,23 @@ def test_exception_group_lists_are_index_scans_on_sqlite(
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("sort", [GroupSort.AMOUNT, GroupSort.AMOUNT_DESC])
 @pytest.mark.parametrize("status", [GroupStatus.MATCHED, GroupStatus.SUGGESTED, GroupStatus.BREAK])
+@pytest.mark.parametrize("deep", [False, True])
 def test_group_lists_by_amount_are_index_scans_in_every_status(
-    db_engine: Engine, sort: GroupSort, status: GroupStatus
+    db_engine: Engine, sort: GroupSort, status: GroupStatus, deep: bool
 ) -> None:
-    """Matched groups by amount included (the index was partial, open statuses only: a sort of the run)."""
+    """Matched groups by amount included: the groups the partial amount index holds, and the matched ones
+    that matched_group_amounts lists (docs/adr/0033), each an index range scan."""
     keys = resolve(GROUP_ORDERS, sort.value)
-    stmt = filtered_groups(select(*(k.column for k in keys)), "r1", GroupFilters(status=(status,)), TODAY)
-    plan = _plan(db_engine, _segment(stmt, keys, False, None).limit(101))
-    assert "ix_match_groups_run_id_status_left_total_seq" in plan and "TEMP B-TREE" not in plan, plan
+    after = [Decimal("12.50"), 7] if deep else None
+    filters = GroupFilters(status=(status,))
+    plan = _plan(db_engine, _segment(unlisted_groups("r1", filters, TODAY), keys, False, after).limit(101))
+    assert "ix_match_groups_run_id_status_left_total_seq_unlisted" in plan and "TEMP B-TREE" not in plan, plan
+    listed = listed_matched("r1", filters, TODAY)
+    if status != GroupStatus.MATCHED:
+        assert listed is None
+        return
+    on_amounts = listed_keys(keys)
+    if after is not None:
+        listed = listed.where(after_key(on_amounts, after))
+    plan = _plan(db_engine, listed.order_by(*order_by(on_amounts)).limit(101))
+    assert "matched_group_amounts USING PRIMARY KEY" in plan and "TEMP B-TREE" not in plan, plan

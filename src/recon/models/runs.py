@@ -10,6 +10,8 @@ Bulk tables (match_groups, run_items: millions of rows per run) are tuned for th
 them row by row; the code keeps them consistent: results are written and replaced per run, runs are never
 deleted alone and projects only softly), byte-wise ("C") collation on the key and state columns, and partial
 indexes for what lists sort by: exceptions (state <> 'matched', ~10% of the rows) rather than every row.
+"Matched groups by amount" reads `matched_group_amounts`, written in amount order beside the groups
+(docs/adr/0033-matched-groups-by-amount-beside-the-groups.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -29,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -188,6 +192,10 @@ class Run(IdMixin, TimestampMixin, VersionMixin, Base):
     closing_balances: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc(), default=None)
 
 
+# The groups the amount index holds: all but those matched_group_amounts lists while they are matched.
+UNLISTED = "status <> 'matched' OR NOT amount_listed"
+
+
 class MatchGroup(VersionMixin, Base):
     __tablename__ = "match_groups"
     __table_args__ = (
@@ -197,9 +205,19 @@ class MatchGroup(VersionMixin, Base):
         one_of("origin", GroupOrigin),
         # Lists walk a run's groups in seq order (= creation order = id order).
         Index("ix_match_groups_run_id_status_seq", "run_id", "status", "seq"),
-        # By amount in every status, matched included: "matched by -amount" was a sort of the run's groups
-        # (0.6-1.5 s at 100k x 100k) and is an index range scan now (docs/adr/0026-lists-at-index-speed.md).
-        Index("ix_match_groups_run_id_status_left_total_seq", "run_id", "status", "left_total", "seq"),
+        # By amount: every group but those listed in matched_group_amounts while matched (open groups, manual
+        # groups, groups matched by review). One entry per group written at a random place cost ~0.5 s CPU
+        # per 100k groups (docs/adr/0030); the engine's matched groups are in matched_group_amounts instead,
+        # written in amount order (docs/adr/0033). Queries repeat the predicate literally (SQLite).
+        Index(
+            "ix_match_groups_run_id_status_left_total_seq_unlisted",
+            "run_id",
+            "status",
+            "left_total",
+            "seq",
+            postgresql_where=text(UNLISTED),
+            sqlite_where=text(UNLISTED),
+        ),
         *_open_indexes(
             "match_groups",
             "status <> 'matched'",
@@ -231,6 +249,24 @@ class MatchGroup(VersionMixin, Base):
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)  # breaks' age
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # True for the engine groups that were matched when the run's results were written: they have a row in
+    # matched_group_amounts (never changed afterwards; a review that changes the status leaves it).
+    amount_listed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class MatchedGroupAmount(Base):
+    """The engine groups a run matched, by (left_total, seq): written by the run's persist in this order
+    (appends, not one entry at a random place per group), read for "matched groups by amount" together with
+    the amount index of match_groups, which holds every other group (docs/adr/0033). A group's left_total and
+    seq never change; its status may: the lists join match_groups and keep the groups still matched."""
+
+    __tablename__ = "matched_group_amounts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    run_id: Mapped[str] = mapped_column(RunKey, primary_key=True)
+    left_total: Mapped[Decimal] = mapped_column(Money(), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(BigId)  # match_groups.id (no FK, like the groups' run_id)
 
 
 class RunItem(VersionMixin, Base):

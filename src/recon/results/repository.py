@@ -4,10 +4,12 @@ query for the members of a page of groups."""
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +23,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.orm import Session
@@ -29,9 +32,26 @@ from sqlalchemy.types import NullType
 
 from recon.core.db import driver_rows
 from recon.core.money import stored_money
-from recon.core.pagination import Page, PageParams, SortKey, keyset_page
+from recon.core.pagination import (
+    Page,
+    PageParams,
+    SortKey,
+    after_key,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+    order_by,
+)
 from recon.core.time import ensure_utc
-from recon.models.runs import GroupStatus, ItemState, MatchGroup, RunItem, Side
+from recon.models.runs import (
+    UNLISTED,
+    GroupStatus,
+    ItemState,
+    MatchedGroupAmount,
+    MatchGroup,
+    RunItem,
+    Side,
+)
 from recon.models.types import money_sum
 from recon.results.schemas import GroupOut, GroupSort, ItemOut, ItemSort
 
@@ -289,6 +309,39 @@ MEMBERS = (
 )
 
 
+# Groups by amount (docs/adr/0033): the engine's matched groups are read from matched_group_amounts (in
+# amount order) joined to their group while it is still matched; every other group from the partial amount
+# index of match_groups, whose predicate the query repeats literally (SQLite, see OPEN_GROUP). The two sets
+# are disjoint and together every group: a page is the merge of the first rows of each.
+UNLISTED_GROUP = text(f"({UNLISTED})")
+AMOUNTS = MatchedGroupAmount.__table__
+LISTED_JOIN = AMOUNTS.join(GROUP_TABLE, GROUP_TABLE.c.id == AMOUNTS.c.group_id)
+
+
+def amount_sorted(sort: GroupSort) -> bool:
+    return sort in (GroupSort.AMOUNT, GroupSort.AMOUNT_DESC)
+
+
+def listed_matched(run_id: str, f: GroupFilters, today: dt.date) -> Any:
+    """The groups the filters select that matched_group_amounts lists and that are still matched (walked in
+    its key, `listed_keys`); None when the filters exclude matched groups."""
+    if f.status and GroupStatus.MATCHED not in f.status:
+        return None
+    only_matched = replace(f, status=(GroupStatus.MATCHED,))
+    stmt = filtered_groups(select(*GROUP_COLUMNS).select_from(LISTED_JOIN), run_id, only_matched, today)
+    return stmt.where(AMOUNTS.c.run_id == run_id, *_range(AMOUNTS.c.left_total, f.amount_min, f.amount_max))
+
+
+def listed_keys(keys: SortKeys) -> SortKeys:
+    """The amount keys on matched_group_amounts' columns (same values as the group's)."""
+    return tuple(replace(key, column=AMOUNTS.c[key.name]) for key in keys)
+
+
+def unlisted_groups(run_id: str, f: GroupFilters, today: dt.date) -> Any:
+    """The groups the filters select that the partial amount index holds."""
+    return filtered_groups(select(*GROUP_COLUMNS), run_id, f, today).where(UNLISTED_GROUP)
+
+
 class ResultsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -304,10 +357,50 @@ class ResultsRepository:
         self, run_id: str, filters: GroupFilters, sort: GroupSort, params: PageParams, today: dt.date
     ) -> Page[tuple[Any, ...]]:
         """A page of groups as driver tuples (GROUP_FIELDS)."""
-        stmt = filtered_groups(select(*GROUP_COLUMNS), run_id, filters, today)
         keys = resolve(GROUP_ORDERS, sort)
         key_of = _key_of(keys, GROUP_FIELDS)
+        if amount_sorted(sort):
+            return self._amount_page(run_id, filters, keys, params, today, key_of=key_of)
+        stmt = filtered_groups(select(*GROUP_COLUMNS), run_id, filters, today)
         return keyset_page(self._core, stmt, keys, params, scalars=False, key_of=key_of, driver=True)
+
+    def _amount_page(
+        self,
+        run_id: str,
+        filters: GroupFilters,
+        keys: SortKeys,
+        params: PageParams,
+        today: dt.date,
+        *,
+        key_of: Callable[[Sequence[Any]], list[Any]],
+    ) -> Page[tuple[Any, ...]]:
+        """Groups by amount: the merge of the unlisted groups' page (it checks the cursor) and the first
+        `limit + 1` listed matched groups after the cursor."""
+        core = self._core
+        unlisted = keyset_page(
+            core,
+            unlisted_groups(run_id, filters, today),
+            keys,
+            params,
+            scalars=False,
+            key_of=key_of,
+            driver=True,
+        )
+        listed_stmt = listed_matched(run_id, filters, today)
+        if listed_stmt is None:
+            return unlisted
+        on_amounts = listed_keys(keys)
+        if params.cursor:
+            listed_stmt = listed_stmt.where(after_key(on_amounts, decode_cursor(params.cursor, len(keys))))
+        listed_stmt = listed_stmt.order_by(*order_by(on_amounts)).limit(params.limit + 1)
+        listed = driver_rows(core.execute(listed_stmt))
+        merged = heapq.merge(unlisted.items, listed, key=key_of, reverse=keys[0].descending)
+        rows = list(islice(merged, params.limit + 1))
+        # More rows exist when the merge has one beyond the page, or the unlisted ones go on past theirs.
+        has_more = len(rows) > params.limit or unlisted.next_cursor is not None
+        rows = rows[: params.limit]
+        next_cursor = encode_cursor(key_of(rows[-1])) if has_more and rows else None
+        return Page[tuple[Any, ...]].model_construct(items=rows, next_cursor=next_cursor)
 
     def group_totals(
         self, run_id: str, filters: GroupFilters, today: dt.date

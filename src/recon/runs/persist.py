@@ -23,16 +23,25 @@ from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from recon.core.money_arrow import to_sortable_text
-from recon.models.runs import GroupOrigin, GroupStatus, ItemState, MatchGroup, Run, RunItem, RunStatus
+from recon.models.runs import (
+    GroupOrigin,
+    GroupStatus,
+    ItemState,
+    MatchedGroupAmount,
+    MatchGroup,
+    Run,
+    RunItem,
+    RunStatus,
+)
 from recon.runs.outcome import Outcome
 
 COPY_BATCH_ROWS = 100_000
 SQLITE_BATCH_ROWS = 20_000
 SQLITE_ROWS_PER_STATEMENT = 100
-# SQLite's page cache (KiB) while a run's results are written; SQLite's default is 2 MB. Each group has an
-# entry in the (run_id, status, left_total, seq) index, which a run writes in amount order, i.e. at random
-# places: with 2 MB the write transaction spilled its dirty pages and read them back for the next entries
-# (100k x 100k: groups 2.3-2.5 -> 1.6 s CPU, docs/adr/0029). Pages are taken as needed, up to this bound.
+# SQLite's page cache (KiB) while a run's results are written; SQLite's default is 2 MB. Index entries written
+# at random places (then one per group in the amount index, now the open groups' and the open items'): with
+# 2 MB the write transaction spilled its dirty pages and read them back for the next entries (100k x 100k:
+# groups 2.3-2.5 -> 1.6 s CPU, docs/adr/0029). Pages are taken as needed, up to this bound.
 SQLITE_WRITE_CACHE_KIB = 262_144
 # Group statuses and item states that are open exceptions (they have an age).
 OPEN_GROUP_STATUSES = (GroupStatus.BREAK, GroupStatus.SUGGESTED)
@@ -57,6 +66,7 @@ GROUP_COLUMNS = (
     "currency",
     "opened_at",
     "version",
+    "amount_listed",
 )
 ITEM_COLUMNS = (
     "run_id",
@@ -88,6 +98,7 @@ UTC_TS = pa.timestamp("us", tz="UTC")
 ANALYZE_RESULTS = (
     "ANALYZE match_groups (run_id, seq, status, pass_name, score, left_total, difference, opened_at,"
     " assignee_id, currency),"
+    " matched_group_amounts,"
     " run_items (run_id, side, state, reason, group_id, row_no, amount, date, opened_at, assignee_id,"
     " currency)"
 )
@@ -104,6 +115,7 @@ def _driver(session: Session) -> Any:
 def delete_results(session: Session, run_id: str) -> None:
     """Rows of an earlier attempt of the run (items first: they point at groups)."""
     session.execute(delete(RunItem).where(RunItem.run_id == run_id))
+    session.execute(delete(MatchedGroupAmount).where(MatchedGroupAmount.run_id == run_id))
     session.execute(delete(MatchGroup).where(MatchGroup.run_id == run_id))
 
 
@@ -169,6 +181,7 @@ def group_rows(run_id: str, outcome: Outcome, ids: npt.NDArray[np.int64], now: d
     groups = outcome.groups
     n = groups.num_rows
     is_open = np.asarray(pc.is_in(groups.column("status"), pa.array(OPEN_GROUP_STATUSES)).to_numpy(False))
+    matched = pc.fill_null(pc.equal(groups.column("status"), pa.scalar(GroupStatus.MATCHED.value)), False)
     return pa.table(
         {
             "id": pa.array(ids, pa.int64()),
@@ -190,8 +203,28 @@ def group_rows(run_id: str, outcome: Outcome, ids: npt.NDArray[np.int64], now: d
             "currency": groups.column("currency"),
             "opened_at": _timestamps(is_open.astype(bool), now),
             "version": pa.repeat(pa.scalar(1, pa.int64()), n),
+            # listed in matched_group_amounts (`matched_amount_rows`)
+            "amount_listed": matched,
         }
     )
+
+
+AMOUNT_ORDER = [("left_total", "ascending"), ("seq", "ascending")]
+
+
+def matched_amount_rows(groups: pa.Table) -> pa.Table:
+    """The rows of matched_group_amounts for `group_rows(...)`: its listed (matched) groups, in the table's
+    key order (left_total, seq), so that their inserts append instead of landing at random places."""
+    listed = groups.filter(groups.column("amount_listed"))
+    rows = pa.table(
+        {
+            "run_id": listed.column("run_id"),
+            "left_total": listed.column("left_total"),
+            "seq": listed.column("seq"),
+            "group_id": listed.column("id"),
+        }
+    )
+    return rows.take(pc.sort_indices(rows, AMOUNT_ORDER))
 
 
 @dataclass(frozen=True)
@@ -419,7 +452,9 @@ def write_results(
     carried = carried_opened_at(session, run)
     ids = allocate_group_ids(session, outcome.groups.num_rows)
     with _write_cache(session):
-        insert_rows(session, MatchGroup.__tablename__, group_rows(run.id, outcome, ids, now))
+        groups = group_rows(run.id, outcome, ids, now)
+        insert_rows(session, MatchGroup.__tablename__, groups)
+        insert_rows(session, MatchedGroupAmount.__tablename__, matched_amount_rows(groups))
         items = item_rows(run.id, outcome, ids, now, carried, carry=carry)
         insert_rows(session, RunItem.__tablename__, items, insert_order(outcome.items))
     if _is_postgres(session):
