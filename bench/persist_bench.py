@@ -15,9 +15,9 @@ The run's inputs are loaded and reconciled again in this process (the same outco
 stored results are deleted once (committed), then each variant, in turn per repetition after a VACUUM, times
 the groups' COPY, the items' COPY and the ANALYZE (medians, min and max in seconds; ADR 0016 "Storage"):
 - stored: as the task writes them (JSONB explanations, the ANALYZE of the planner's columns; the matched
-  groups' rows of matched_group_amounts in amount order, step `amounts`, docs/adr/0033);
+  groups' rows of matched_group_amounts in amount order, step `amounts`, docs/adr/0031);
 - amount-full: the groups' amount index full (one entry per group, at random places) and no
-  matched_group_amounts, as before ADR 0033;
+  matched_group_amounts, as before ADR 0031;
 - analyze-all: ANALYZE of every column (as before ADR 0016's second session);
 - json: explanations as `json` (ALTER TABLE inside the transaction);
 - constant: every explanation `{}` (the floor of any design that keeps explanations elsewhere);
@@ -70,7 +70,7 @@ SETUP = {
     # the groups' amount index as before ADR 0026: partial (open groups) instead of one entry per group
     "amount-partial": f"DROP INDEX {AMOUNT_INDEX_NAME};"
     " CREATE INDEX bench_amount ON match_groups (run_id, status, left_total, seq) WHERE status <> 'matched'",
-    # as before ADR 0033: one entry per group in the amount index, no matched_group_amounts
+    # as before ADR 0031: one entry per group in the amount index, no matched_group_amounts
     "amount-full": f"DROP INDEX {AMOUNT_INDEX_NAME};"
     " CREATE INDEX bench_amount ON match_groups (run_id, status, left_total, seq)",
     # the amount index on a BIGINT of the amount (10**-10 units), not NUMERIC(38, 10) / SQLite's 41-byte text

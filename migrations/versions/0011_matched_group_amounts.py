@@ -8,7 +8,7 @@ The full (run_id, status, left_total, seq) index of match_groups took one entry 
 the new matched_group_amounts table while they are matched (`status <> 'matched' OR NOT amount_listed`); a
 run's persist writes that table in amount order. Existing groups are unlisted (amount_listed false): the
 partial index holds all of them, so their lists by amount stay index scans without a backfill
-(docs/adr/0033-matched-groups-by-amount-beside-the-groups.md).
+(docs/adr/0031-matched-groups-by-amount-beside-the-groups.md).
 """
 
 from collections.abc import Sequence

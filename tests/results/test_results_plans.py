@@ -76,7 +76,7 @@ def test_group_lists_by_amount_are_index_scans_in_every_status(
     db_engine: Engine, sort: GroupSort, status: GroupStatus, deep: bool
 ) -> None:
     """Matched groups by amount included: the groups the partial amount index holds, and the matched ones
-    that matched_group_amounts lists (docs/adr/0033), each an index range scan."""
+    that matched_group_amounts lists (docs/adr/0031), each an index range scan."""
     keys = resolve(GROUP_ORDERS, sort.value)
     after = [Decimal("12.50"), 7] if deep else None
     filters = GroupFilters(status=(status,))

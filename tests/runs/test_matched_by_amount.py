@@ -1,4 +1,4 @@
-"""Groups by amount (docs/adr/0033): the engine's matched groups come from matched_group_amounts, every other
+"""Groups by amount (docs/adr/0031): the engine's matched groups come from matched_group_amounts, every other
 group from the partial amount index; the walks return exactly the groups of the status in (left_total, seq)
 order, also after statuses changed since the persist and with a manual group."""
 

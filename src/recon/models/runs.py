@@ -11,7 +11,7 @@ them row by row; the code keeps them consistent: results are written and replace
 deleted alone and projects only softly), byte-wise ("C") collation on the key and state columns, and partial
 indexes for what lists sort by: exceptions (state <> 'matched', ~10% of the rows) rather than every row.
 "Matched groups by amount" reads `matched_group_amounts`, written in amount order beside the groups
-(docs/adr/0033-matched-groups-by-amount-beside-the-groups.md).
+(docs/adr/0031-matched-groups-by-amount-beside-the-groups.md).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ class MatchGroup(VersionMixin, Base):
         # By amount: every group but those listed in matched_group_amounts while matched (open groups, manual
         # groups, groups matched by review). One entry per group written at a random place cost ~0.5 s CPU
         # per 100k groups (docs/adr/0030); the engine's matched groups are in matched_group_amounts instead,
-        # written in amount order (docs/adr/0033). Queries repeat the predicate literally (SQLite).
+        # written in amount order (docs/adr/0031). Queries repeat the predicate literally (SQLite).
         Index(
             "ix_match_groups_run_id_status_left_total_seq_unlisted",
             "run_id",
@@ -257,7 +257,7 @@ class MatchGroup(VersionMixin, Base):
 class MatchedGroupAmount(Base):
     """The engine groups a run matched, by (left_total, seq): written by the run's persist in this order
     (appends, not one entry at a random place per group), read for "matched groups by amount" together with
-    the amount index of match_groups, which holds every other group (docs/adr/0033). A group's left_total and
+    the amount index of match_groups, which holds every other group (docs/adr/0031). A group's left_total and
     seq never change; its status may: the lists join match_groups and keep the groups still matched."""
 
     __tablename__ = "matched_group_amounts"

@@ -309,7 +309,7 @@ MEMBERS = (
 )
 
 
-# Groups by amount (docs/adr/0033): the engine's matched groups are read from matched_group_amounts (in
+# Groups by amount (docs/adr/0031): the engine's matched groups are read from matched_group_amounts (in
 # amount order) joined to their group while it is still matched; every other group from the partial amount
 # index of match_groups, whose predicate the query repeats literally (SQLite, see OPEN_GROUP). The two sets
 # are disjoint and together every group: a page is the merge of the first rows of each.
