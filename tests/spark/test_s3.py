@@ -256,4 +256,4 @@ def test_this_spark_has_no_s3a(spark):
     """The machine cannot download hadoop-aws: the session says so (and S3 goes through pyarrow)."""
     from recon.engine.spark.inputs import can_read_s3a
 
-    assert can_read_s3a(spark) is False
+    assert can_read_s3a(spark, "s3a://bucket/left.parquet") is False

@@ -210,12 +210,14 @@ class Inputs:
             self._fs = filesystem(*_s3_settings())
         return self._fs
 
-    def spark_s3a(self) -> bool:
-        """Does the Spark session read and write `s3a://` itself (asked once)?"""
+    def spark_s3a(self, probe: str) -> bool:
+        """Does the Spark session read and write `s3a://` itself (asked once; `probe`: an S3 location of
+        the run, which a Spark Connect server is asked to read)?"""
         if self._s3a is None:
             from recon.engine.spark.inputs import can_read_s3a
+            from recon.ingest.remote import parse
 
-            self._s3a = self.spark is not None and can_read_s3a(self.spark)
+            self._s3a = self.spark is not None and can_read_s3a(self.spark, parse(probe).s3a)
             log.info("match_s3a: %s", "Spark's own S3A filesystem" if self._s3a else "pyarrow on the driver")
         return self._s3a
 
@@ -224,7 +226,7 @@ class Inputs:
 
         parquet = where.lower().endswith(".parquet")
         if is_s3(where):
-            return SPARK if parquet and self.spark is not None and self.spark_s3a() else S3_DRIVER
+            return SPARK if parquet and self.spark is not None and self.spark_s3a(where) else S3_DRIVER
         if parquet and self.spark is not None:
             from recon.engine.spark.inputs import reads_local_files
 
@@ -291,7 +293,7 @@ class Inputs:
 
     def write(self, result: Any, out: str, fmt: str, extra: dict[str, Any]) -> None:
         """Write the result files to `out`: a local folder, or an S3 prefix (written to a temporary folder,
-        then copied: by Spark's S3A filesystem when the session has it, else through pyarrow)."""
+        then copied: by Spark's S3A filesystem when a classic session has it, else through pyarrow)."""
         from recon.ingest.remote import is_s3, upload_folder
 
         if not is_s3(out):
@@ -299,7 +301,11 @@ class Inputs:
             return
         with tempfile.TemporaryDirectory(prefix="recon-out-") as folder:
             result.write(folder, fmt=fmt, extra_summary=extra)
-            if self.spark is not None and self.spark_s3a():
+            from recon.engine.spark.classic import is_classic
+
+            # a classic session's JVM copies with its own S3A settings; a Connect client cannot reach
+            # the server's filesystem API: pyarrow then
+            if self.spark is not None and is_classic(self.spark) and self.spark_s3a(out):
                 from recon.engine.spark.inputs import copy_to
                 from recon.ingest.remote import parse
 

@@ -35,15 +35,15 @@ class NotReadable(Exception):
     the caller reads it on the driver."""
 
 
-def can_read_s3a(spark: SparkSession) -> bool:
+def can_read_s3a(spark: SparkSession, probe: str) -> bool:
     """Can the session's Hadoop filesystem layer load S3A? A classic session asks its Hadoop configuration's
-    class loader (which sees `spark.jars`); a Spark Connect client asks the server to list a bucket-less
-    s3a URL and reads the error (a missing class or scheme, or anything else)."""
+    class loader (which sees `spark.jars`); a Spark Connect client has the server read the schema of
+    `probe` (an `s3a://` input of the run) and reads the error: a missing S3A class or scheme means no."""
     if is_classic(spark):
         jvm_conf = spark.sparkContext._jsc.hadoopConfiguration()
         return jvm_conf.getClassByNameOrNull(S3A_CLASS) is not None
     try:
-        spark.read.parquet("s3a://recon-probe-bucket-that-does-not-exist/x").schema  # noqa: B018
+        spark.read.parquet(probe).schema  # noqa: B018
     except Exception as exc:  # the server's errors come as several pyspark classes
         text = str(exc)
         return not ("S3AFileSystem" in text or 'scheme "s3a"' in text or "UnsupportedFileSystem" in text)
