@@ -257,3 +257,25 @@ def test_this_spark_has_no_s3a(spark):
     from recon.engine.spark.inputs import can_read_s3a
 
     assert can_read_s3a(spark, "s3a://bucket/left.parquet") is False
+
+
+def test_a_broken_parquet_file_is_named_by_the_driver_read(spark, files):
+    """Spark's route steps aside for a file it cannot read: the driver's reader names the problem."""
+    (files / "left.parquet").write_bytes(b"not parquet at all")
+    result = runner.invoke(
+        app,
+        [
+            "match",
+            str(files / "left.parquet"),
+            str(files / "right.parquet"),
+            "--rules",
+            str(files / "rules.yaml"),
+            "--out",
+            str(files / "out"),
+            "--backend",
+            "spark",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "left.parquet: not a readable Parquet file" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

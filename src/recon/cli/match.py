@@ -165,7 +165,8 @@ def read_both(
         route = inputs.route(where)
         name = where.rsplit("/", 1)[-1]
         log.info("match_input: %s %s read %s", side, where, ROUTES[route])
-        with _stage(listener, f"read {name}"), stage(f"read {side} file {name} ({ROUTES[route]})"):
+        label = f"read {side} file {name}" + ("" if route == LOCAL else f" ({ROUTES[route]})")
+        with _stage(listener, f"read {name}"), stage(label):
             return inputs.read(route, where, rules, side, req.rules)
 
     with ThreadPoolExecutor(max_workers=1 if req.memory_limit else 2) as pool:
@@ -265,6 +266,7 @@ class Inputs:
     def _by_spark(self, where: str, options: Any, types: Any, id_column: str) -> Any:
         """Spark reads the file and orders it by id; None (and a log line) when it reads it differently
         from the driver, which then reads it."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         from recon.engine import InputError
@@ -282,7 +284,7 @@ class Inputs:
                 expected = pq.read_schema(path)
                 digest = sha256_of(path)
                 table, rows = read_sorted(self.spark, str(path.resolve()), id_column, expected)
-        except NotReadable as why:
+        except (NotReadable, pa.ArrowInvalid) as why:  # e.g. not a Parquet file: the reader says so
             log.info("match_input: %s read on the driver: %s", where, why)
             return None
         except (OSError, InputError) as exc:
