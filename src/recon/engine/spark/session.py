@@ -267,7 +267,7 @@ _STAGING = re.compile(rf"^{STAGING_PREFIX}(\d+)-")
 def remove_stale(parent: str) -> list[str]:
     """Remove the staging folders in `parent` whose process (the pid in the name) no longer runs; the
     removed paths. A folder of a running process, or one without a pid, is left alone."""
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(parent)
     except OSError:
