@@ -21,6 +21,12 @@ the process tree's RSS and CPU so far, so a long run leaves figures even if it i
 the Parquet files of an earlier run of the same size.
 `--driver-edges 0` makes Spark solve every assignment in Spark (components +
 grouped pandas UDF) instead of on the driver.
+`--read` says how a child gets its inputs: `arrow` (default: pyarrow.parquet.read_table, the engine alone),
+`driver` (as `recon match` reads a file on the driver: recon.ingest, typed, rejected records split) or
+`spark` (as `recon match --backend spark` reads a Parquet file on a local session: spark.read.parquet,
+ordered by id in Spark, then typed by recon.ingest); `--order shuffled` gives the children the same rows
+in a random order (seed 0; the demo writes its files in id order, so the engine's order_by_id copies
+nothing there), as files in date or arrival order are.
 """
 
 from __future__ import annotations
@@ -66,6 +72,36 @@ def prepare(rows: int, passes: str, reuse: bool = False) -> Path:
     return folder
 
 
+def shuffled(folder: Path) -> None:
+    """left-shuffled.parquet and right-shuffled.parquet: the sides' rows in a random order (seed 0)."""
+    import numpy as np
+
+    for side in ("left", "right"):
+        target = folder / f"{side}-shuffled.parquet"
+        if not target.exists():
+            table = pq.read_table(folder / f"{side}.parquet")
+            order = np.random.default_rng(0).permutation(table.num_rows)
+            pq.write_table(table.take(pa.array(order)), target)
+
+
+def read_inputs(folder: Path, order: str, how: str, rules: Any, session: Any) -> tuple[Any, Any]:
+    """Both sides as the child reconciles them (see --read); the objects are kept, as recon match keeps
+    its IngestResults, for the whole reconcile."""
+    names = {
+        side: folder / f"{side}{'-shuffled' if order == 'shuffled' else ''}.parquet"
+        for side in ("left", "right")
+    }
+    if how == "arrow":
+        return pq.read_table(names["left"]), pq.read_table(names["right"])
+    from recon.cli.match import LOCAL, SPARK, Inputs
+
+    inputs = Inputs(session if how == "spark" else None)
+    route = SPARK if how == "spark" else LOCAL
+    rules_path = folder / "rules_bench.yaml"
+    read = [inputs.read(route, str(names[side]), rules, side, rules_path) for side in ("left", "right")]
+    return read[0], read[1]
+
+
 def child(
     folder: Path,
     backend: str,
@@ -73,6 +109,8 @@ def child(
     driver_edges: int | None,
     conf: dict[str, str],
     progress: Path | None,
+    order: str = "file",
+    read: str = "arrow",
 ) -> None:
     """Reconcile the folder's Parquet files on one backend; print the stages as JSON."""
     import logging
@@ -88,18 +126,22 @@ def child(
         logger.setLevel(logging.DEBUG)
 
     rules = parse_rules((folder / "rules_bench.yaml").read_text())
-    left, right = pq.read_table(folder / "left.parquet"), pq.read_table(folder / "right.parquet")
     started = time.perf_counter()
     engine: Any = backend
+    session = None
     if backend == "spark":
         from recon.engine.spark import SparkBackend, spark_session
 
         session = spark_session(master, conf or None)
         engine = SparkBackend(session) if driver_edges is None else SparkBackend(session, driver_edges)
     start_s = time.perf_counter() - started
+    began = time.perf_counter()
+    left, right = read_inputs(folder, order, read, rules, session)
+    read_s = time.perf_counter() - began
+    tables = (left, right) if read == "arrow" else (left.table, right.table)
     with profiling() as stages:
         began = time.perf_counter()
-        result = reconcile(left, right, rules, backend=engine)
+        result = reconcile(*tables, rules, backend=engine)
         reconcile_s = time.perf_counter() - began
     result.write(folder / f"out-{backend}", fmt="parquet")
     slowest = sorted(stages, key=lambda s: -s.wall_s)[:12]
@@ -107,6 +149,7 @@ def child(
         json.dumps(
             {
                 "start_s": start_s,
+                "read_s": read_s,
                 "reconcile_s": reconcile_s,
                 "stages": [(s.name, round(s.wall_s, 2)) for s in slowest],
             }
@@ -124,6 +167,7 @@ def measure(folder: Path, backend: str, args: argparse.Namespace) -> dict[str, A
         command += ["--spark-conf", setting]
     if args.progress:
         command += ["--progress", str(args.progress)]
+    command += ["--order", args.order, "--read", args.read]
     started = time.perf_counter()
     errors = open(args.progress.with_suffix(".stderr"), "a") if args.progress else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
@@ -219,20 +263,36 @@ def main() -> None:
     parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--progress", type=Path, default=None)
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run of N rows")
+    parser.add_argument("--order", choices=["file", "shuffled"], default="file")
+    parser.add_argument("--read", choices=["arrow", "driver", "spark"], default="arrow")
     args = parser.parse_args()
     conf = dict(setting.split("=", 1) for setting in args.spark_conf)
     if args.child:
-        child(args.folder, args.child, args.master, args.driver_edges, conf, args.progress)
+        child(
+            args.folder,
+            args.child,
+            args.master,
+            args.driver_edges,
+            conf,
+            args.progress,
+            args.order,
+            args.read,
+        )
         return
+    if args.read == "spark" and "duckdb" in args.backends.split(","):
+        raise SystemExit("--read spark needs --backends spark")
     backends = [b for b in ("duckdb", "spark") if b in args.backends.split(",")]
     began = time.perf_counter()
     folder = prepare(args.rows, args.passes, args.reuse)
+    if args.order == "shuffled":
+        shuffled(folder)
     print(f"data prepared in {time.perf_counter() - began:.0f} s", flush=True)
     runs = [measure(folder, backend, args) for backend in backends]
     print(f"rows {args.rows:,} x demo bank; passes: the demo's {args.passes} passes")
     for run in runs:
         print(
-            f"{run['backend']:>7}: wall {run['wall_s']:8.2f} s  reconcile {run['reconcile_s']:8.2f} s  "
+            f"{run['backend']:>7}: wall {run['wall_s']:8.2f} s  read ({args.read}, {args.order}) "
+            f"{run['read_s']:6.2f} s  reconcile {run['reconcile_s']:8.2f} s  "
             f"engine start {run['start_s']:6.2f} s  cpu {run['cpu_s']:8.1f} s  "
             f"peak RSS (process tree) {run['peak_mb']:6,} MB (driver {run['peak_driver_mb']:,}, "
             f"JVM {run['peak_jvm_mb']:,})  load {run['load']}"
@@ -241,8 +301,15 @@ def main() -> None:
     if len(runs) < 2:
         for name, seconds in runs[0]["stages"]:
             print(f"  {seconds:8.2f} s  {name}")
-        record = {"rows": args.rows, "passes": args.passes, "runs": runs}
-        (OUT / f"spark_bench_{args.rows}_{backends[0]}.json").write_text(json.dumps(record))
+        record = {
+            "rows": args.rows,
+            "passes": args.passes,
+            "read": args.read,
+            "order": args.order,
+            "runs": runs,
+        }
+        name = f"spark_bench_{args.rows}_{backends[0]}_{args.read}_{args.order}.json"
+        (OUT / name).write_text(json.dumps(record))
         return
     outcome = compare(folder)
     duck, spark = runs

@@ -48,3 +48,34 @@ def test_default_staging_folder_is_removed_on_close(spark):
     folder = backend.staging.folder
     backend.close()
     assert not os.path.exists(folder)
+
+
+def test_staging_folders_of_dead_processes_are_removed(tmp_path, monkeypatch):
+    """A killed run leaves its staging folder: the next staging removes those whose process is gone."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from recon.engine.spark.session import Staging, remove_stale
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    dead = int(finished.stdout)  # that process has ended (its pid may be reused: then the folder stays)
+    for name in (f"recon-spark-{dead}-abc", f"recon-spark-{os.getpid()}-def", "recon-spark-xyz"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "1-L.parquet").write_bytes(b"x")
+    (tmp_path / f"recon-spark-{dead}-file").write_text("not a folder")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    staging = Staging(None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [
+            f"recon-spark-{dead}-file",
+            f"recon-spark-{os.getpid()}-def",
+            "recon-spark-xyz",
+            os.path.basename(staging.folder),
+        ]
+    )
+    assert os.path.basename(staging.folder).startswith(f"recon-spark-{os.getpid()}-")
+    staging.remove()
+    assert remove_stale(str(tmp_path)) == []

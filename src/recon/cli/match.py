@@ -7,6 +7,7 @@ failures (EngineError) propagate.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import tempfile
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 from recon.cli.console import BadInput
 
+log = logging.getLogger("recon.cli")
 SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 FORMATS = ("parquet", "csv")
 BACKENDS = ("duckdb", "spark")
@@ -59,13 +61,17 @@ def sha256_of(path: Path) -> str:
 
 
 def check_request(req: MatchRequest) -> None:
+    from recon.ingest.remote import is_s3
+
     problems = []
     for label, path in (("LEFT", req.left), ("RIGHT", req.right), ("--rules", req.rules)):
+        if is_s3(path) and label != "--rules":
+            continue  # s3a://bucket/key: checked when read (a missing object is named then)
         if not path.exists():
             problems.append(f"{path}: file not found ({label})")
         elif not path.is_file():
             problems.append(f"{path}: not a regular file ({label})")
-    if req.out.exists() and not req.out.is_dir():
+    if not is_s3(req.out) and req.out.exists() and not req.out.is_dir():
         problems.append(f"{req.out}: exists and is not a directory (--out)")
     if req.fmt not in FORMATS:
         problems.append(f"--format: {req.fmt!r} is not one of {', '.join(FORMATS)}")
@@ -122,11 +128,12 @@ def _input_errors(req: MatchRequest) -> Iterator[None]:
     """The engine's InputError (e.g. duplicate or missing ids) is bad input, not a failure of the engine;
     its lines start with the side, which we name by its file."""
     from recon.engine import InputError
+    from recon.ingest.remote import location
 
     try:
         yield
     except InputError as exc:
-        files = {"left": req.left, "right": req.right}
+        files = {"left": location(req.left), "right": location(req.right)}
         lines = []
         for line in str(exc).splitlines():
             side, _, rest = line.partition(": ")
@@ -141,19 +148,28 @@ def _stage(listener: Listener, name: str) -> Iterator[None]:
     listener(Stage(name, "done"))
 
 
-def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, Any]:
+def read_both(
+    req: MatchRequest, rules: Any, listener: Listener, inputs: Inputs | None = None
+) -> tuple[Any, Any]:
     """Read the sides one after the other (a file's bytes and its parse buffers are held while it is read:
     two at once peaked ~0.93 GB at 1M classic rows a side, one after the other ~0.70 GB, in the same wall
     time on two cores, as the parser uses every core anyway); problems of both files are reported
-    together."""
+    together. `inputs`: where S3 objects and Spark reads come from (see Inputs)."""
+    inputs = inputs or Inputs()
 
     def read(path: Path, side: str) -> Any:
         from recon.engine.timing import stage
         from recon.engine.waterfall import release_free_memory
+        from recon.ingest.remote import location
 
+        where = location(path)
+        route = inputs.route(where)
+        name = where.rsplit("/", 1)[-1]
+        log.info("match_input: %s %s read %s", side, where, ROUTES[route])
+        label = f"read {side} file {name}" + ("" if route == LOCAL else f" ({ROUTES[route]})")
         try:
-            with _stage(listener, f"read {path.name}"), stage(f"read {side} file {path.name}"):
-                return read_side(path, rules, side, req.rules)
+            with _stage(listener, f"read {name}"), stage(label):
+                return inputs.read(route, where, rules, side, req.rules)
         finally:
             release_free_memory()  # the parse buffers (Arrow's pool kept ~130 MB per 1M rows)
 
@@ -167,6 +183,171 @@ def read_both(req: MatchRequest, rules: Any, listener: Listener) -> tuple[Any, A
     if problems:
         raise BadInput(problems)
     return futures[0].result(), futures[1].result()
+
+
+SPARK, S3_DRIVER, LOCAL = "spark", "s3 driver", "local"
+ROUTES = {
+    SPARK: "by Spark: spark.read.parquet, ordered by id in Spark",
+    S3_DRIVER: "from S3 through pyarrow on the driver",
+    LOCAL: "on the driver",
+}
+
+
+class Inputs:
+    """How `recon match` reaches its inputs and outputs: S3 objects (`s3a://` or `s3://`) through pyarrow's
+    S3 filesystem on the driver (the platform's S3_ENDPOINT_URL / S3_REGION settings, else the AWS
+    environment), and, with a Spark session, Parquet inputs read by Spark itself: a local path when the
+    session runs on this machine, an `s3a://` URL when the session can load Hadoop's S3A filesystem."""
+
+    def __init__(self, spark: Any = None) -> None:
+        self.spark = spark
+        self._fs: Any = None
+        self._s3a: bool | None = None
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            from recon.ingest.remote import filesystem
+
+            self._fs = filesystem(*_s3_settings())
+        return self._fs
+
+    def spark_s3a(self, probe: str) -> bool:
+        """Does the Spark session read and write `s3a://` itself (asked once; `probe`: an S3 location of
+        the run, which a Spark Connect server is asked to read)?"""
+        if self._s3a is None:
+            from recon.engine.spark.inputs import can_read_s3a
+            from recon.ingest.remote import parse
+
+            self._s3a = self.spark is not None and can_read_s3a(self.spark, parse(probe).s3a)
+            log.info("match_s3a: %s", "Spark's own S3A filesystem" if self._s3a else "pyarrow on the driver")
+        return self._s3a
+
+    def route(self, where: str) -> str:
+        from recon.ingest.remote import is_s3
+
+        parquet = where.lower().endswith(".parquet")
+        if is_s3(where):
+            return SPARK if parquet and self.spark is not None and self.spark_s3a(where) else S3_DRIVER
+        if parquet and self.spark is not None:
+            from recon.engine.spark.inputs import reads_local_files
+
+            if reads_local_files(self.spark):
+                return SPARK
+        return LOCAL
+
+    def read(self, route: str, where: str, rules: Any, side: str, rules_path: Path) -> Any:
+        from recon.ingest import IngestError, ReadOptions
+
+        if route == LOCAL:
+            return read_side(Path(where), rules, side, rules_path)
+        try:
+            options = ReadOptions.from_mapping(rules.read_options(side), where=f"{side}.read")
+        except IngestError as exc:
+            raise BadInput([f"{rules_path}: {exc}"]) from exc
+        types, id_column = rules.column_types(side), rules.side(side).id
+        try:
+            if route == SPARK:
+                read = self._by_spark(where, options, types, id_column)
+                if read is not None:
+                    return read
+            return self._from_s3(where, options, types, id_column)
+        except IngestError as exc:
+            raise BadInput([str(exc.with_file(where))]) from exc
+
+    def _from_s3(self, where: str, options: Any, types: Any, id_column: str) -> Any:
+        from recon.ingest import read_bytes
+        from recon.ingest.remote import is_s3, read_object
+
+        if not is_s3(where):
+            return read_side_path(Path(where), options, types, id_column)
+        data = read_object(where, self.fs)
+        return read_bytes(data, filename=where, options=options, types=types, id_column=id_column)
+
+    def _by_spark(self, where: str, options: Any, types: Any, id_column: str) -> Any:
+        """Spark reads the file and orders it by id; None (and a log line) when it reads it differently
+        from the driver, which then reads it."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from recon.engine import InputError
+        from recon.engine.spark.inputs import NotReadable, read_sorted
+        from recon.ingest.remote import S3Object, is_s3, parse, read_table, sha256_of_object
+
+        try:
+            if is_s3(where):
+                obj: S3Object = parse(where)
+                expected = pq.read_schema(obj.path, filesystem=self.fs)
+                digest = sha256_of_object(where, self.fs)
+                table, rows = read_sorted(self.spark, obj.s3a, id_column, expected)
+            else:
+                path = Path(where)
+                expected = pq.read_schema(path)
+                digest = sha256_of(path)
+                table, rows = read_sorted(self.spark, str(path.resolve()), id_column, expected)
+        except (NotReadable, pa.ArrowInvalid) as why:  # e.g. not a Parquet file: the reader says so
+            log.info("match_input: %s read on the driver: %s", where, why)
+            return None
+        except (OSError, InputError) as exc:
+            raise BadInput([f"{where}: cannot read ({str(exc).splitlines()[0]})"]) from exc
+        return read_table(
+            table, rows, filename=where, sha256=digest, options=options, types=types, id_column=id_column
+        )
+
+    def write(self, result: Any, out: str, fmt: str, extra: dict[str, Any]) -> None:
+        """Write the result files to `out`: a local folder, or an S3 prefix (written to a temporary folder,
+        then copied: by Spark's S3A filesystem when a classic session has it, else through pyarrow)."""
+        from recon.ingest.remote import is_s3, upload_folder
+
+        if not is_s3(out):
+            result.write(Path(out), fmt=fmt, extra_summary=extra)
+            return
+        with tempfile.TemporaryDirectory(prefix="recon-out-") as folder:
+            result.write(folder, fmt=fmt, extra_summary=extra)
+            from recon.engine.spark.classic import is_classic
+
+            # a classic session's JVM copies with its own S3A settings; a Connect client cannot reach
+            # the server's filesystem API: pyarrow then
+            if self.spark is not None and is_classic(self.spark) and self.spark_s3a(out):
+                from recon.engine.spark.inputs import copy_to
+                from recon.ingest.remote import parse
+
+                log.info("match_output: %s written by Spark's S3A filesystem", out)
+                copy_to(self.spark, sorted(Path(folder).iterdir()), parse(out).s3a)
+            else:
+                log.info("match_output: %s written through pyarrow on the driver", out)
+                upload_folder(Path(folder), out, self.fs)
+
+    def check_output(self, out: str) -> None:
+        """A missing bucket is bad input, named before any work is done."""
+        from recon.ingest import IngestError
+        from recon.ingest.remote import check_bucket, is_s3
+
+        if is_s3(out):
+            try:
+                check_bucket(out, self.fs)
+            except IngestError as exc:
+                raise BadInput([f"{exc} (--out)"]) from exc
+
+
+def _s3_settings() -> tuple[str | None, str | None]:
+    """The platform's S3 endpoint and region (S3_ENDPOINT_URL, S3_REGION), when its settings load."""
+    try:
+        from recon.config import get_settings
+
+        settings = get_settings()
+    except (ValueError, RuntimeError):  # settings this command does not need may be invalid here
+        return None, None
+    return settings.s3_endpoint_url, settings.s3_region
+
+
+def read_side_path(path: Path, options: Any, types: Any, id_column: str) -> Any:
+    from recon.ingest import read_file
+
+    try:
+        return read_file(path, options=options, types=types, id_column=id_column)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput([f"{path}: cannot read ({exc})"]) from exc
 
 
 def run_match(req: MatchRequest, listener: Listener = lambda _event: None) -> dict[str, Any]:
@@ -213,13 +394,24 @@ def open_backend(req: MatchRequest) -> Any:
 def _run_match(req: MatchRequest, listener: Listener) -> dict[str, Any]:
     from recon.engine import reconcile
     from recon.engine.timing import stage
+    from recon.ingest.remote import is_s3, location
 
     started = time.perf_counter()
     check_request(req)
     rules = load_rules(req.rules)
-    left, right = read_both(req, rules, listener)
-    check_columns(rules, left, right)
-    req.out.mkdir(parents=True, exist_ok=True)
+    backend = open_backend(req)
+    inputs = Inputs(getattr(backend, "spark", None))
+    out = location(req.out)
+    try:
+        inputs.check_output(out)
+        left, right = read_both(req, rules, listener, inputs)
+        check_columns(rules, left, right)
+    except BaseException:
+        if not isinstance(backend, str):
+            backend.close()  # reconcile closes it from here on
+        raise
+    if not is_s3(out):
+        req.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill, _input_errors(req):
         result = reconcile(
             left.table,
@@ -231,16 +423,16 @@ def _run_match(req: MatchRequest, listener: Listener) -> dict[str, Any]:
             temp_dir=spill,
             threads=req.threads,
             progress=listener,
-            backend=open_backend(req),
+            backend=backend,
         )
-    inputs = {
-        "left_file": str(req.left),
-        "right_file": str(req.right),
+    files = {
+        "left_file": location(req.left),
+        "right_file": location(req.right),
         "left_sha256": left.sha256,
         "right_sha256": right.sha256,
         "rules_sha256": sha256_of(req.rules),
     }
-    extra = {"inputs": inputs, "elapsed_s": round(time.perf_counter() - started, 3)}
-    with _stage(listener, f"write {req.fmt} to {req.out}"), stage(f"write {req.fmt} results"):
-        result.write(req.out, fmt=req.fmt, extra_summary=extra)
+    extra = {"inputs": files, "elapsed_s": round(time.perf_counter() - started, 3)}
+    with _stage(listener, f"write {req.fmt} to {out}"), stage(f"write {req.fmt} results"):
+        inputs.write(result, out, req.fmt, extra)
     return {**result.summary, **extra}

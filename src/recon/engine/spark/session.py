@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -233,11 +234,17 @@ class Staging:
     copies every batch into the JVM's heap and keeps it there as long as the view (or a plan built on it)
     lives, a second copy of both sides beside the driver's; a Parquet file costs the driver one write and
     the JVM only what a query reads. Files are kept until close(): temp views made from an earlier
-    version of a relation may still read it."""
+    version of a relation may still read it.
+
+    An own folder is named after this process (`recon-spark-<pid>-...` in the temp directory): a killed run
+    cannot remove its folder, so each new own staging first removes the folders of processes that no
+    longer run (remove_stale)."""
 
     def __init__(self, folder: str | None) -> None:
         self.own = folder is None
-        self.folder = folder or tempfile.mkdtemp(prefix="recon-spark-")
+        if self.own:
+            remove_stale(tempfile.gettempdir())
+        self.folder = folder or tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-")
         self.written = 0
 
     def write(self, name: str, table: pa.Table) -> str:
@@ -253,6 +260,36 @@ class Staging:
 
 
 ROW_GROUP_ROWS = 256 * 1024  # row groups are Spark's unit of parallel reading
+STAGING_PREFIX = "recon-spark-"
+_STAGING = re.compile(rf"^{STAGING_PREFIX}(\d+)-")
+
+
+def remove_stale(parent: str) -> list[str]:
+    """Remove the staging folders in `parent` whose process (the pid in the name) no longer runs; the
+    removed paths. A folder of a running process, or one without a pid, is left alone."""
+    removed: list[str] = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return removed
+    for name in names:
+        found = _STAGING.match(name)
+        path = os.path.join(parent, name)
+        if found is None or not os.path.isdir(path) or _alive(int(found.group(1))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _local(spark: Any) -> bool:
