@@ -16,6 +16,8 @@ import json
 import os
 import pstats
 import statistics
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--profile", action="store_true", help="cProfile the requests (top 35 by tottime)")
+    parser.add_argument("--sort", default="tottime", help="profile order (tottime, cumulative)")
+    parser.add_argument("--top", type=int, default=35, help="profile lines")
     parser.add_argument("--steps", action="store_true", help="also time a group page's steps")
     args = parser.parse_args()
     kept = json.loads(args.reuse.read_text())
@@ -90,9 +94,22 @@ def main() -> None:
     )
     app = create_app(settings)
     params = _parse(args.params)
-    with TestClient(app) as client:
+    with TestClient(app) as client:  # log in first: the password hash is not what is profiled
         token = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": kept["password"]})
         token.raise_for_status()
+    # The app runs on the test client's event loop thread and its sync dependencies and endpoints on worker
+    # threads: each thread the second client starts gets its own profiler (merged below).
+    thread_profilers: list[cProfile.Profile] = []
+
+    def profile_thread(*_: Any) -> None:
+        sys.setprofile(None)
+        thread_profiler = cProfile.Profile()
+        thread_profilers.append(thread_profiler)
+        thread_profiler.enable()
+
+    if args.profile:
+        threading.setprofile(profile_thread)
+    with TestClient(app) as client:
         client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         url = args.path if args.path.startswith("/") else f"/api/v1/runs/{kept['run_id']}/{args.path}"
         query = {**params, "limit": args.limit} if not args.path.startswith("/") else params
@@ -121,8 +138,13 @@ def main() -> None:
             steps = time_steps(app, kept["run_id"], params, args.limit, args.requests)
             print("steps (CPU ms, median):", steps)
         if profiler:
+            threading.setprofile(None)
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(35)
+            stats = pstats.Stats(profiler, stream=out)
+            for thread_profiler in thread_profilers:
+                thread_profiler.disable()
+                stats.add(thread_profiler)
+            stats.sort_stats(args.sort).print_stats(args.top)
             print(out.getvalue())
 
 

@@ -16,6 +16,7 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from recon.auth import api_keys
 from recon.auth.access import (
@@ -45,13 +46,21 @@ async def get_settings_dep(request: Request) -> Settings:  # async: no thread ho
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_principal(
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+ApiKeyHeader = Annotated[str | None, Depends(_api_key_header)]
+
+
+def resolve_principal(
     request: Request,
-    session: DbSession,
-    settings: AppSettings,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
+    session: Session,
+    settings: Settings,
+    bearer: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
 ) -> Principal:
+    """The caller of this request, resolved once per request (kept in `request.state.principal`)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal
     if api_key is not None:
         principal = authenticate_api_key(session, api_key)
     elif bearer is not None and bearer.credentials.startswith(API_KEY_PREFIX):
@@ -63,6 +72,12 @@ def get_principal(
     request.state.principal = principal
     structlog.contextvars.bind_contextvars(user_id=principal.user.id)
     return principal
+
+
+def get_principal(
+    request: Request, session: DbSession, settings: AppSettings, bearer: Bearer, api_key: ApiKeyHeader
+) -> Principal:
+    return resolve_principal(request, session, settings, bearer, api_key)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -99,7 +114,18 @@ class RequireProjectRole:
         self.minimum = Role(minimum)
         self.project_id_from = project_id_from
 
-    def __call__(self, request: Request, session: DbSession, principal: CurrentPrincipal) -> ProjectAccess:
+    # The caller is resolved here rather than through `CurrentPrincipal`: the credentials and the project
+    # are checked in one worker-thread call instead of two (a thread hop per sync dependency, costly on a
+    # loaded machine; docs/adr/0026, fourth pass). Same checks, same order, same security schemes.
+    def __call__(
+        self,
+        request: Request,
+        session: DbSession,
+        settings: AppSettings,
+        bearer: Bearer,
+        api_key: ApiKeyHeader,
+    ) -> ProjectAccess:
+        principal = resolve_principal(request, session, settings, bearer, api_key)
         params = request.path_params
         if self.project_id_from is None:
             project_id = params.get("project_id")
