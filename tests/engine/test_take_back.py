@@ -93,6 +93,18 @@ def test_no_take_back_when_the_rival_is_not_open():
     _exactly_once(result, left, right)
 
 
+def test_a_suggested_group_does_not_take_back():
+    """M + L2 and M + L5 both make C: the group would be `suggested`, so it is dropped and M stays in its
+    pair; C and the members are unmatched as ambiguous."""
+    left = _ledger([*LEDGER, ("L5", "60.00", "2024-01-02")])
+    right = _bank(BANK)
+    result = reconcile(left, right, rules_for(NEAR + BATCHES))
+    assert groups_of(result) == [("near", "suggested", ("L1M",), ("B",))]
+    assert reasons_of(result.unmatched_right)["C"] == "ambiguous"
+    assert reasons_of(result.unmatched_left)["L2"] == "ambiguous"
+    _exactly_once(result, left, right)
+
+
 def test_a_matched_pair_is_never_taken_back():
     """Without a twin, near matches M with B outright: the group cannot have M."""
     left = _ledger(LEDGER[:2])

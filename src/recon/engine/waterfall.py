@@ -14,7 +14,7 @@ from recon.engine.backend import Backend, open_backend
 from recon.engine.errors import InputError
 from recon.engine.executor import Session, Side, order_by_id
 from recon.engine.groups import run_grouped
-from recon.engine.passes import MATCHED, SUGGESTED, PassResult, Reasons, run_one_to_one
+from recon.engine.passes import AMBIGUOUS, MATCHED, SUGGESTED, PassResult, Reasons, run_one_to_one
 from recon.engine.results import Outcome, Reconciliation, build
 from recon.engine.rules import RuleSet
 from recon.engine.sql import DATE, NUMBER, TIMESTAMP
@@ -105,7 +105,7 @@ def reconcile(
                     result = run_grouped(session, pass_plan, offered, reasons)
                     if held:
                         with stage(f"pass {spec.index + 1} {spec.name}: take back held records"):
-                            result = take_back(result, held, results, available, sides)
+                            result = take_back(result, held, results, available, sides=sides, reasons=reasons)
             available["left"][result.used(0)] = False
             available["right"][result.used(1)] = False
             results.append(result)
@@ -182,14 +182,18 @@ def take_back(
     held: Held,
     earlier: list[PassResult],
     available: dict[str, np.ndarray],
+    *,
     sides: dict[str, Side],
+    reasons: Reasons,
 ) -> PassResult:
     """Settle the grouped pass's use of held records (held_records). In group order, a group using held
     records keeps them when it is `matched` (a decided group) and each of their rivals is still open: not in
     this pass's groups and not already the replacement of an earlier take-back. The rival then takes the
     record's place in the earlier pair (which stays `suggested`, its score the rival's, its explanation
-    noting the re-pairing) and is no longer available. Any other group using a held record is dropped (its
-    records stay open for later passes); the held record stays in its pair. Every record still lands once."""
+    noting the re-pairing) and is no longer available. Any other group using a held record is dropped: the
+    held record stays in its pair, the group's other records stay open for later passes (unmatched as
+    `ambiguous` if none takes them: the group they made needed a record another pair holds). Every record
+    still lands once."""
     in_group = {code: np.zeros(len(available[side]), bool) for code, side in enumerate(SIDES)}
     for code in (0, 1):
         in_group[code][result.rid[result.side == code]] = True
@@ -202,9 +206,10 @@ def take_back(
     keep = np.ones(result.groups, bool)
     taken: set[tuple[int, int]] = set()  # (side, rival rid) already placed in a pair
     swaps: list[tuple[int, int, int, int, int, float]] = []  # (code, member, position, group, rival, score)
-    rows = np.flatnonzero(uses)
-    for group in np.unique(result.group[rows]).tolist():
-        mine = rows[result.group[rows] == group]
+    rows = np.flatnonzero(uses)  # members come in group order
+    starts = np.flatnonzero(np.r_[True, np.diff(result.group[rows]) != 0])
+    for mine in np.split(rows, starts[1:]):
+        group = int(result.group[mine[0]])
         planned = []
         claimed: set[tuple[int, int]] = set()
         ok = bool(result.status[group] == MATCHED)
@@ -238,6 +243,9 @@ def take_back(
     if keep.all():
         return result
     member_keep = keep[result.group]
+    for code, side in enumerate(SIDES):
+        dropped = result.rid[~member_keep & (result.side == code)]
+        reasons.note(side, dropped[~held.mask[side][dropped]], AMBIGUOUS, result.spec.index)
     renumber = np.cumsum(keep) - 1
     return PassResult(
         result.spec,
