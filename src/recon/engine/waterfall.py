@@ -132,6 +132,7 @@ def reconcile(
 
 
 SIDES = ("left", "right")
+TAKE_BACK_STATUSES = (MATCHED,)  # statuses of a grouped pass's groups that may take a held record back
 
 
 @dataclass
@@ -212,7 +213,7 @@ def take_back(
         group = int(result.group[mine[0]])
         planned = []
         claimed: set[tuple[int, int]] = set()
-        ok = bool(result.status[group] == MATCHED)
+        ok = int(result.status[group]) in TAKE_BACK_STATUSES
         for row in mine.tolist():
             code, member = int(result.side[row]), int(result.rid[row])
             position, pair, rival, score = held.pairs[SIDES[code]][member]
