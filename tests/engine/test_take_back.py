@@ -105,6 +105,22 @@ def test_a_suggested_group_does_not_take_back():
     _exactly_once(result, left, right)
 
 
+def test_after_a_dropped_group_the_pass_runs_again_without_the_held_record():
+    """With M offered, C has two ways (M + L2, L6 + L7): `suggested`, dropped. The pass runs again over the
+    records left open and finds L6 + L7 alone, `suggested` (that run did not see M), saying why."""
+    left = _ledger([*LEDGER, ("L6", "30.00", "2024-01-02"), ("L7", "70.00", "2024-01-02")])
+    right = _bank(BANK)
+    result = reconcile(left, right, rules_for(NEAR + BATCHES))
+    assert groups_of(result) == [
+        ("near", "suggested", ("L1M",), ("B",)),
+        ("batches", "suggested", ("L6", "L7"), ("C",)),
+    ]
+    texts = result.matches.column("explanation").to_pylist()
+    assert "re_paired" not in texts[0]
+    assert "again" in json.loads(texts[2])
+    _exactly_once(result, left, right)
+
+
 def test_a_matched_pair_is_never_taken_back():
     """Without a twin, near matches M with B outright: the group cannot have M."""
     left = _ledger(LEDGER[:2])

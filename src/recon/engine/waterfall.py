@@ -105,7 +105,19 @@ def reconcile(
                     result = run_grouped(session, pass_plan, offered, reasons)
                     if held:
                         with stage(f"pass {spec.index + 1} {spec.name}: take back held records"):
-                            result = take_back(result, held, results, available, sides=sides, reasons=reasons)
+                            result, dropped = take_back(
+                                result, held, results, available, sides=sides, reasons=reasons
+                            )
+                        if dropped:
+                            # the groups dropped may have kept the pass from groups without held records
+                            with stage(f"pass {spec.index + 1} {spec.name}: again over the records left"):
+                                rest = (
+                                    np.setdiff1d(np.flatnonzero(available["left"]), result.used(0)),
+                                    np.setdiff1d(np.flatnonzero(available["right"]), result.used(1)),
+                                )
+                                session.begin_pass(rest)
+                                again = unsure(run_grouped(session, pass_plan, rest, reasons))
+                                result = merged(result, again)
             available["left"][result.used(0)] = False
             available["right"][result.used(1)] = False
             results.append(result)
@@ -186,7 +198,7 @@ def take_back(
     *,
     sides: dict[str, Side],
     reasons: Reasons,
-) -> PassResult:
+) -> tuple[PassResult, bool]:
     """Settle the grouped pass's use of held records (held_records). In group order, a group using held
     records keeps them when it is `matched` (a decided group) and each of their rivals is still open: not in
     this pass's groups and not already the replacement of an earlier take-back. The rival then takes the
@@ -194,7 +206,9 @@ def take_back(
     noting the re-pairing) and is no longer available. Any other group using a held record is dropped: the
     held record stays in its pair, the group's other records stay open for later passes (unmatched as
     `ambiguous` if none takes them: the group they made needed a record another pair holds). Every record
-    still lands once."""
+    still lands once. Returns the pass's result and whether groups were dropped (the caller then runs the
+    pass again over the records left open: with the held records it may have formed a dropped group instead
+    of one without them)."""
     in_group = {code: np.zeros(len(available[side]), bool) for code, side in enumerate(SIDES)}
     for code in (0, 1):
         in_group[code][result.rid[result.side == code]] = True
@@ -203,7 +217,7 @@ def take_back(
         mine = np.flatnonzero(result.side == code)
         uses[mine] = held.mask[side][result.rid[mine]]
     if not uses.any():
-        return result
+        return result, False
     keep = np.ones(result.groups, bool)
     taken: set[tuple[int, int]] = set()  # (side, rival rid) already placed in a pair
     swaps: list[tuple[int, int, int, int, int, float]] = []  # (code, member, position, group, rival, score)
@@ -242,13 +256,13 @@ def take_back(
             'still open, took its place; match and score above compare the first record"}'
         )
     if keep.all():
-        return result
+        return result, False
     member_keep = keep[result.group]
     for code, side in enumerate(SIDES):
         dropped = result.rid[~member_keep & (result.side == code)]
         reasons.note(side, dropped[~held.mask[side][dropped]], AMBIGUOUS, result.spec.index)
     renumber = np.cumsum(keep) - 1
-    return PassResult(
+    kept = PassResult(
         result.spec,
         renumber[result.group[member_keep]],
         result.side[member_keep],
@@ -256,6 +270,47 @@ def take_back(
         result.status[keep],
         result.score[keep],
         result.explanations().filter(pa.array(keep)),
+    )
+    return kept, True
+
+
+def unsure(again: PassResult) -> PassResult:
+    """The groups of a pass's second run (take_back dropped groups) are `suggested`: the run did not see the
+    held records, so a group's key may have had another way to make the sum."""
+    for group in np.flatnonzero(again.status == MATCHED).tolist():
+        again.notes[group] = (
+            '"again":"found when the pass ran again without the records earlier pairs hold, after a group '
+            'needing one was dropped: suggested"'
+        )
+    again.status[again.status == MATCHED] = SUGGESTED
+    return again
+
+
+def merged(first: PassResult, second: PassResult) -> PassResult:
+    """The groups of two runs of one grouped pass (over disjoint records) as one result, ordered as a
+    pass's groups are (by smallest left id; members by side, then id)."""
+    if second.groups == 0:
+        return first
+    n = first.groups + second.groups
+    group = np.concatenate([first.group, second.group + first.groups])
+    side = np.concatenate([first.side, second.side])
+    rid = np.concatenate([first.rid, second.rid])
+    first_left = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_left, group[side == 0], rid[side == 0])
+    order = np.argsort(first_left, kind="stable")
+    renumber = np.empty(n, np.int64)
+    renumber[order] = np.arange(n)
+    group = renumber[group]
+    members = np.lexsort((rid, side, group))
+    texts = pa.concat_arrays([first.explanations(), second.explanations()]).take(pa.array(order))
+    return PassResult(
+        first.spec,
+        group[members],
+        side[members],
+        rid[members],
+        np.concatenate([first.status, second.status])[order],
+        np.concatenate([first.score, second.score])[order],
+        texts,
     )
 
 
