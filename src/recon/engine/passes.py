@@ -13,6 +13,7 @@ import pyarrow as pa
 from recon.engine import dates
 from recon.engine.executor import Session
 from recon.engine.explain import pair_explanation_chunks
+from recon.engine.margin import Rivals
 from recon.engine.model import PassSpec
 from recon.engine.packed import SLICE, PackedTexts
 from recon.engine.planner import PassPlan, condition_alias
@@ -41,6 +42,10 @@ class PassResult:
     score: FloatArray  # per group
     # per group (JSON text); may still be in the making, and is kept compressed once packed
     explanation: pa.Array | PackedTexts | Future[pa.Array] | Future[PackedTexts]
+    # one_to_one passes: per pair, its best rival (recon.engine.margin), for a later pass's take-back
+    rivals: Rivals | None = None
+    # per group: a JSON member ('"name":{...}') added to its explanation after the pass (a take-back)
+    notes: dict[int, str] = field(default_factory=dict)
 
     def ready(self) -> pa.Array | PackedTexts:
         if isinstance(self.explanation, Future):
@@ -50,16 +55,31 @@ class PassResult:
     def explanations(self) -> pa.Array:
         """All explanations as one array (decompressed anew on every call when packed)."""
         ready = self.ready()
-        return ready.unpack() if isinstance(ready, PackedTexts) else ready
+        values = ready.unpack() if isinstance(ready, PackedTexts) else ready
+        return self._noted(values, 0)
 
     def explanation_slices(self) -> Iterator[pa.Array]:
         """The explanations in order, SLICE groups at a time (at most one slice decompressed at once)."""
         ready = self.ready()
         if isinstance(ready, PackedTexts):
-            yield from ready.slices()
+            first = 0
+            for values in ready.slices():
+                yield self._noted(values, first)
+                first += len(values)
             return
         for start in range(0, len(ready), SLICE):
-            yield ready.slice(start, SLICE)
+            yield self._noted(ready.slice(start, SLICE), start)
+
+    def _noted(self, values: pa.Array, first: int) -> pa.Array:
+        """The explanations of groups first.. with this pass's notes added (as a last JSON member)."""
+        inside = [group for group in self.notes if first <= group < first + len(values)]
+        if not inside:
+            return values
+        texts = values.to_pylist()
+        for group in inside:
+            text = texts[group - first]
+            texts[group - first] = text[:-1] + "," + self.notes[group] + "}"
+        return pa.array(texts, pa.string())
 
     def pack(self, session: Session) -> None:
         """Compress the explanations in the background once they are made (after the explaining job:
@@ -183,4 +203,5 @@ def run_one_to_one(
         status=status,
         score=score,
         explanation=explanation,
+        rivals=rivals,
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,7 @@ from recon.engine.backend import Backend, open_backend
 from recon.engine.errors import InputError
 from recon.engine.executor import Session, Side, order_by_id
 from recon.engine.groups import run_grouped
-from recon.engine.passes import PassResult, Reasons, run_one_to_one
+from recon.engine.passes import AMBIGUOUS, MATCHED, SUGGESTED, PassResult, Reasons, run_one_to_one
 from recon.engine.results import Outcome, Reconciliation, build
 from recon.engine.rules import RuleSet
 from recon.engine.sql import DATE, NUMBER, TIMESTAMP
@@ -82,7 +83,13 @@ def reconcile(
             spec = pass_plan.spec
             if progress:
                 progress(ProgressEvent(spec.index, spec.name, len(plan.passes), "start", 0, 0, 0))
-            offered = (np.flatnonzero(available["left"]), np.flatnonzero(available["right"]))
+            held: Held | None = None
+            if spec.kind != "one_to_one":
+                held = held_records(results, available, spec.many_sides)
+            offered = (
+                np.flatnonzero(available["left"] | held.mask["left"] if held else available["left"]),
+                np.flatnonzero(available["right"] | held.mask["right"] if held else available["right"]),
+            )
             if spec.kind != "one_to_one":
                 # A grouped pass's tables and candidates beside the explanations still being made of the
                 # passes before (the near pass's) were the peak of the classic demo at 1M (1,142 MB).
@@ -96,6 +103,21 @@ def reconcile(
                     result = run_one_to_one(session, pass_plan, offered, reasons)
                 else:
                     result = run_grouped(session, pass_plan, offered, reasons)
+                    if held:
+                        with stage(f"pass {spec.index + 1} {spec.name}: take back held records"):
+                            result, dropped = take_back(
+                                result, held, results, available, sides=sides, reasons=reasons
+                            )
+                        if dropped:
+                            # the groups dropped may have kept the pass from groups without held records
+                            with stage(f"pass {spec.index + 1} {spec.name}: again over the records left"):
+                                rest = (
+                                    np.setdiff1d(np.flatnonzero(available["left"]), result.used(0)),
+                                    np.setdiff1d(np.flatnonzero(available["right"]), result.used(1)),
+                                )
+                                session.begin_pass(rest)
+                                again = unsure(run_grouped(session, pass_plan, rest, reasons))
+                                result = merged(result, again)
             available["left"][result.used(0)] = False
             available["right"][result.used(1)] = False
             results.append(result)
@@ -119,6 +141,177 @@ def reconcile(
             return build(Outcome(rules, sides, rejected, results, reasons, duplicates), ENGINE_VERSION)
     finally:
         session.close()
+
+
+SIDES = ("left", "right")
+TAKE_BACK_STATUSES = (MATCHED,)  # statuses of a grouped pass's groups that may take a held record back
+
+
+@dataclass
+class Held:
+    """Records an earlier pass holds in `suggested` pairs whose rival (on the record's side) is still open:
+    a grouped pass may take them back (take_back). Per side: a mask of the held records, and per held
+    record (by rid) the earlier pass's position in the waterfall, the pair's group and the rival's rid and
+    score."""
+
+    mask: dict[str, np.ndarray]
+    pairs: dict[str, dict[int, tuple[int, int, int, float]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(self.pairs.get(side) for side in SIDES)
+
+
+def held_records(results: list[PassResult], available: dict[str, np.ndarray], many: tuple[str, ...]) -> Held:
+    """The take-back's candidates for a grouped pass whose many side(s) are `many`: every record of such a
+    side held by an earlier one_to_one pass in a `suggested` pair whose best rival is a record of the same
+    side still open now (the rival could take its place in the pair). `matched` pairs are never offered."""
+    held = Held({side: np.zeros(len(available[side]), bool) for side in SIDES})
+    for side in SIDES:
+        held.pairs[side] = {}
+    for position, result in enumerate(results):
+        rivals = result.rivals
+        if rivals is None or result.spec.kind != "one_to_one":
+            continue
+        for code, side in enumerate(SIDES):
+            if side not in many:
+                continue
+            groups = np.flatnonzero((result.status == SUGGESTED) & (rivals.side == code))
+            if len(groups) == 0:
+                continue
+            rival = rivals.node[groups]
+            groups, rival = groups[available[side][rival]], rival[available[side][rival]]
+            members = result.rid[result.side == code]  # one per pair, in group order
+            member = members[groups]
+            held.mask[side][member] = True
+            for m, g, r, s in zip(
+                member.tolist(), groups.tolist(), rival.tolist(), rivals.score[groups].tolist(), strict=True
+            ):
+                held.pairs[side][m] = (position, g, r, s)
+    return held
+
+
+def take_back(
+    result: PassResult,
+    held: Held,
+    earlier: list[PassResult],
+    available: dict[str, np.ndarray],
+    *,
+    sides: dict[str, Side],
+    reasons: Reasons,
+) -> tuple[PassResult, bool]:
+    """Settle the grouped pass's use of held records (held_records). In group order, a group using held
+    records keeps them when it is `matched` (a decided group) and each of their rivals is still open: not in
+    this pass's groups and not already the replacement of an earlier take-back. The rival then takes the
+    record's place in the earlier pair (which stays `suggested`, its score the rival's, its explanation
+    noting the re-pairing) and is no longer available. Any other group using a held record is dropped: the
+    held record stays in its pair, the group's other records stay open for later passes (unmatched as
+    `ambiguous` if none takes them: the group they made needed a record another pair holds). Every record
+    still lands once. Returns the pass's result and whether groups were dropped (the caller then runs the
+    pass again over the records left open: with the held records it may have formed a dropped group instead
+    of one without them)."""
+    in_group = {code: np.zeros(len(available[side]), bool) for code, side in enumerate(SIDES)}
+    for code in (0, 1):
+        in_group[code][result.rid[result.side == code]] = True
+    uses = np.zeros(len(result.rid), bool)
+    for code, side in enumerate(SIDES):
+        mine = np.flatnonzero(result.side == code)
+        uses[mine] = held.mask[side][result.rid[mine]]
+    if not uses.any():
+        return result, False
+    keep = np.ones(result.groups, bool)
+    taken: set[tuple[int, int]] = set()  # (side, rival rid) already placed in a pair
+    swaps: list[tuple[int, int, int, int, int, float]] = []  # (code, member, position, group, rival, score)
+    rows = np.flatnonzero(uses)  # members come in group order
+    starts = np.flatnonzero(np.r_[True, np.diff(result.group[rows]) != 0])
+    for mine in np.split(rows, starts[1:]):
+        group = int(result.group[mine[0]])
+        planned = []
+        claimed: set[tuple[int, int]] = set()
+        ok = int(result.status[group]) in TAKE_BACK_STATUSES
+        for row in mine.tolist():
+            code, member = int(result.side[row]), int(result.rid[row])
+            position, pair, rival, score = held.pairs[SIDES[code]][member]
+            key = (code, rival)
+            if in_group[code][rival] or key in taken or key in claimed or not available[SIDES[code]][rival]:
+                ok = False
+            claimed.add(key)
+            planned.append((code, member, position, pair, rival, score))
+        if ok:
+            swaps.extend(planned)
+            taken |= claimed
+        else:
+            keep[group] = False
+    for code, member, position, pair, rival, score in swaps:
+        pairs = earlier[position]
+        row = int(np.flatnonzero((pairs.group == pair) & (pairs.side == code))[0])
+        pairs.rid[row] = rival
+        first_score = float(pairs.score[pair])
+        pairs.score[pair] = score
+        available[SIDES[code]][rival] = False
+        first_id = sides[SIDES[code]].ids[member].as_py()
+        pairs.notes[pair] = (
+            f'"re_paired":{{"side":"{SIDES[code]}","first_id":{json.dumps(first_id, ensure_ascii=False)},'
+            f'"first_score":{round(first_score, 4)!r},"taken_by":{json.dumps(result.spec.name)},'
+            '"why":"the first record was taken by a matched group of a later pass; this pair\'s rival, '
+            'still open, took its place; match and score above compare the first record"}'
+        )
+    if keep.all():
+        return result, False
+    member_keep = keep[result.group]
+    for code, side in enumerate(SIDES):
+        dropped = result.rid[~member_keep & (result.side == code)]
+        reasons.note(side, dropped[~held.mask[side][dropped]], AMBIGUOUS, result.spec.index)
+    renumber = np.cumsum(keep) - 1
+    kept = PassResult(
+        result.spec,
+        renumber[result.group[member_keep]],
+        result.side[member_keep],
+        result.rid[member_keep],
+        result.status[keep],
+        result.score[keep],
+        result.explanations().filter(pa.array(keep)),
+    )
+    return kept, True
+
+
+def unsure(again: PassResult) -> PassResult:
+    """The groups of a pass's second run (take_back dropped groups) are `suggested`: the run did not see the
+    held records, so a group's key may have had another way to make the sum."""
+    for group in np.flatnonzero(again.status == MATCHED).tolist():
+        again.notes[group] = (
+            '"again":"found when the pass ran again without the records earlier pairs hold, after a group '
+            'needing one was dropped: suggested"'
+        )
+    again.status[again.status == MATCHED] = SUGGESTED
+    return again
+
+
+def merged(first: PassResult, second: PassResult) -> PassResult:
+    """The groups of two runs of one grouped pass (over disjoint records) as one result, ordered as a
+    pass's groups are (by smallest left id; members by side, then id)."""
+    if second.groups == 0:
+        return first
+    n = first.groups + second.groups
+    group = np.concatenate([first.group, second.group + first.groups])
+    side = np.concatenate([first.side, second.side])
+    rid = np.concatenate([first.rid, second.rid])
+    first_left = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_left, group[side == 0], rid[side == 0])
+    order = np.argsort(first_left, kind="stable")
+    renumber = np.empty(n, np.int64)
+    renumber[order] = np.arange(n)
+    group = renumber[group]
+    members = np.lexsort((rid, side, group))
+    texts = pa.concat_arrays([first.explanations(), second.explanations()]).take(pa.array(order))
+    return PassResult(
+        first.spec,
+        group[members],
+        side[members],
+        rid[members],
+        np.concatenate([first.status, second.status])[order],
+        np.concatenate([first.score, second.score])[order],
+        texts,
+    )
 
 
 def release_free_memory() -> None:
