@@ -48,16 +48,22 @@ def _keep_bytes(values: pa.Array, keep: np.ndarray) -> pa.Array:
     ).cast(pa.string())
 
 
-def _is_ascii(values: pa.Array) -> bool:
-    """True when every value byte is ASCII (checked on the raw buffer, padding excluded)."""
+def _value_bytes(values: pa.Array) -> np.ndarray | None:
+    """The bytes of a string array's values (its raw data buffer without padding or the bytes of values
+    outside a slice), or None when it has none."""
     if len(values) == 0 or values.buffers()[2] is None:
-        return True
+        return None
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
     offsets = np.frombuffer(
         values.buffers()[1], dtype=width, count=len(values) + 1, offset=values.offset * width().nbytes
     )
-    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return not bool((data >= 0x80).any())
+    return np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+
+
+def _is_ascii(values: pa.Array) -> bool:
+    """True when every value byte is ASCII (checked on the raw buffer, padding excluded)."""
+    data = _value_bytes(values)
+    return data is None or not bool((data >= 0x80).any())
 
 
 _WORD_OR_SPACE = _ALNUM.copy()
@@ -69,14 +75,8 @@ def only_words(values: pa.Array) -> bool:
     faster than a regular expression over a million long descriptions)."""
     if not _is_ascii(values):
         return not pc.any(pc.match_substring_regex(values, r"[^\p{L}\p{N} ]")).as_py()
-    if len(values) == 0 or values.buffers()[2] is None:
-        return True
-    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    offsets = np.frombuffer(
-        values.buffers()[1], dtype=width, count=len(values) + 1, offset=values.offset * width().nbytes
-    )
-    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return bool(_WORD_OR_SPACE[data].all())
+    data = _value_bytes(values)
+    return data is None or bool(_WORD_OR_SPACE[data].all())
 
 
 def _regex(values: pa.Array, pattern: str, replacement: str = "") -> pa.Array:
