@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from functools import lru_cache
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic_core import to_json
