@@ -165,7 +165,7 @@ def read_both(
         where = location(path)
         route = inputs.route(where)
         name = where.rsplit("/", 1)[-1]
-        log.info("match_input: %s %s read %s", side, where, ROUTES[route])
+        log.debug("match_input: %s %s read %s", side, where, ROUTES[route])
         label = f"read {side} file {name}" + ("" if route == LOCAL else f" ({ROUTES[route]})")
         try:
             with _stage(listener, f"read {name}"), stage(label):
@@ -286,7 +286,7 @@ class Inputs:
                 digest = sha256_of(path)
                 table, rows = read_sorted(self.spark, str(path.resolve()), id_column, expected)
         except (NotReadable, pa.ArrowInvalid) as why:  # e.g. not a Parquet file: the reader says so
-            log.info("match_input: %s read on the driver: %s", where, why)
+            log.debug("match_input: %s read on the driver: %s", where, why)
             return None
         except (OSError, InputError) as exc:
             raise BadInput([f"{where}: cannot read ({str(exc).splitlines()[0]})"]) from exc
