@@ -547,14 +547,19 @@ class Session:
         return codes
 
     def token_tables(self, plan: PassPlan) -> tuple[str, str]:
-        """Register (rid, tok) tables: the distinct upper-case words of the token-blocking operand."""
+        """Register (rid, tok) tables: the distinct upper-case words of the token-blocking operand, as codes
+        of one dictionary for both sides (the query only compares them)."""
         assert plan.tokens is not None and plan.tokens.condition is not None
         cond = plan.spec.match[plan.tokens.condition]
+        values = [
+            self.derived_values(side, column, (*cond.normalize, "upper"), self.vocabularies)
+            for side, column in (("left", cond.left), ("right", cond.right))
+        ]
+        with stage(f"{plan.name}: token tables"):
+            found = frequency.record_words(*values)
         names = ("__tl", "__tr")
-        for side, column, name in (("left", cond.left, names[0]), ("right", cond.right, names[1])):
-            values = self.derived_values(side, column, (*cond.normalize, "upper"), self.vocabularies)
-            rids, words = frequency.record_words(values)
-            self.register(name, pa.table({"rid": rids, "tok": words}))
+        for side, name in enumerate(names):
+            self.register(name, pa.table({"rid": found.rids[side], "tok": found.codes[side]}))
         return names
 
     def block_words(self, plan: PassPlan) -> tuple[str, str]:
@@ -569,18 +574,21 @@ class Session:
             return names
         assert plan.refine.contains is not None
         cond = plan.spec.match[plan.refine.contains]
-        found = {}
-        for side, column in (("left", cond.left), ("right", cond.right)):
-            # every record: the rarest word is counted over all of them (a column the SQL names anyway)
-            values = self.derived_values(side, column, (*cond.normalize, "upper"))
-            found[side] = frequency.record_words(values)
-        # the value looked for keeps its rarest word; the text searched keeps all its words
-        sought = "left" if cond.direction == "right_contains_left" else "right"
-        found[sought] = frequency.rarest_word(
-            *found[sought], pa.concat_arrays([w for _, w in found.values()])
-        )
-        for side, name in zip(("left", "right"), names, strict=True):
-            rids, words = found[side]
+        # every record: the rarest word is counted over all of them (a column the SQL names anyway)
+        values = [
+            self.derived_values(side, column, (*cond.normalize, "upper"))
+            for side, column in (("left", cond.left), ("right", cond.right))
+        ]
+        with stage(f"{plan.name}: word tables"):
+            found = frequency.record_words(*values)
+        # the value looked for keeps its rarest word; the text searched keeps all its words (word codes:
+        # the query only compares them)
+        sought = 0 if cond.direction == "right_contains_left" else 1
+        tables = [(found.rids[side], found.codes[side]) for side in (0, 1)]
+        with stage(f"{plan.name}: rarest words"):
+            tables[sought] = found.rarest(sought)
+        del found
+        for (rids, words), name in zip(tables, names, strict=True):
             self.register(name, pa.table({"rid": rids, "w": words}))
         return names
 
