@@ -487,13 +487,11 @@ class Session:
         """Similarity of the candidates at `rows` (see similarity); operands outside SQL from `texts`."""
         if len(rows) == 0:
             return np.zeros(0)
-        if text.sql is not None:
-            raw = _floats(table, key.column)[rows]
-        else:
-            raw = texts.token_set(text, pairs[0][rows], pairs[1][rows])
+        chosen = pairs if len(rows) == len(pairs[0]) else (pairs[0][rows], pairs[1][rows])
+        raw = _floats(table, key.column)[rows] if text.sql is not None else texts.token_set(text, *chosen)
         if not text.weighted:
             return raw
-        return self.weighted(text, raw, (pairs[0][rows], pairs[1][rows]))
+        return self.weighted(text, raw, chosen)
 
     def similarity(
         self,
@@ -522,13 +520,20 @@ class Session:
         with stage(f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(raw):,}"):
             # Once per distinct pair of texts: a customer's invoices repeat its name, and the members of a
             # group_by group share theirs.
+            # The dense near pass has 2.7M candidates: each array per pair is 22 MB, so the ones not needed
+            # any more go before the next is made (the pass's peak).
             left, right = pairs
-            codes_l = self.text_codes("left", text.left_column, text.normalize)[left]
             codes_r = self.text_codes("right", text.right_column, text.normalize)[right]
-            text_pair = codes_l * (int(codes_r.max(initial=0)) + 1) + codes_r
-            _, first, inverse = np.unique(text_pair, return_index=True, return_inverse=True)
-            unique_pairs = left[first], right[first]
-            weighted, plain = frequency.weighted_similarity(vocabulary, *unique_pairs, text.method)
+            text_pair = self.text_codes("left", text.left_column, text.normalize)[left]
+            text_pair *= int(codes_r.max(initial=0)) + 1
+            text_pair += codes_r
+            del codes_r
+            first, inverse = np.unique(text_pair, return_index=True, return_inverse=True)[1:]
+            del text_pair
+            weighted, plain = frequency.weighted_similarity(
+                vocabulary, left[first], right[first], text.method
+            )
+            del first
             return frequency.adjusted(raw, weighted[inverse], plain[inverse])
 
     def text_codes(self, side: str, column: str, normalizers: tuple[str, ...]) -> IntArray:

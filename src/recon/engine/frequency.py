@@ -446,12 +446,14 @@ def adjusted(raw: FloatArray, weighted: FloatArray, plain: FloatArray) -> FloatA
     equal ("GREENFIELD CONSULTING LLC" / "GREENFIELD PRINT SERVICES SARL" scored 1.0, as high as the true
     partner, and the wrong pair won on the description); texts without any agreeing word keep their
     similarity."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.where(plain > 0, np.minimum(weighted / plain, MAX_BOOST), 1.0)
-    scaled = raw * factor
-    gain = np.minimum(scaled, np.maximum(raw, weighted))
-    result: FloatArray = np.clip(np.where(factor > 1.0, gain, scaled), 0.0, 1.0)
-    return result
+    # in place on two buffers: the dense near pass adjusts 2.7M pairs (22 MB an array)
+    factor = np.divide(weighted, plain, out=np.ones_like(weighted), where=plain > 0)
+    np.minimum(factor, MAX_BOOST, out=factor)
+    result: FloatArray = raw * factor
+    gain = np.maximum(raw, weighted)
+    np.minimum(result, gain, out=gain)
+    np.copyto(result, gain, where=factor > 1.0)
+    return np.clip(result, 0.0, 1.0, out=result)
 
 
 def _padded(words: Words, rids: IntArray) -> IntArray:
