@@ -126,3 +126,24 @@ def test_words_ruled_out_without_comparing_could_not_agree(words: list[str], met
         assert (sims[k] >= threshold) == (expected >= threshold), (first, second)
         if expected >= threshold:
             assert sims[k] == expected
+
+
+UNIT = st.floats(0.0, 1.0, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(UNIT, UNIT, st.one_of(st.just(0.0), UNIT)), min_size=1, max_size=40))
+def test_adjusted_in_place_equals_its_formula(rows: list[tuple[float, float, float]]) -> None:
+    """frequency.adjusted works on two buffers; its values are bit for bit those of the formula it states
+    (factor = min(weighted / plain, MAX_BOOST), 1 without agreeing words; a gain never above the weighted
+    agreement or the raw similarity; clipped to [0, 1]), and its inputs are left as they were."""
+    raw, weighted, plain = (np.array(column) for column in zip(*rows, strict=True))
+    before = raw.copy(), weighted.copy(), plain.copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(plain > 0, np.minimum(weighted / plain, frequency.MAX_BOOST), 1.0)
+    scaled = raw * factor
+    gain = np.minimum(scaled, np.maximum(raw, weighted))
+    expected = np.clip(np.where(factor > 1.0, gain, scaled), 0.0, 1.0)
+    assert np.array_equal(frequency.adjusted(raw, weighted, plain), expected)
+    for now, then in zip((raw, weighted, plain), before, strict=True):
+        assert np.array_equal(now, then)

@@ -487,13 +487,11 @@ class Session:
         """Similarity of the candidates at `rows` (see similarity); operands outside SQL from `texts`."""
         if len(rows) == 0:
             return np.zeros(0)
-        if text.sql is not None:
-            raw = _floats(table, key.column)[rows]
-        else:
-            raw = texts.token_set(text, pairs[0][rows], pairs[1][rows])
+        chosen = pairs if len(rows) == len(pairs[0]) else (pairs[0][rows], pairs[1][rows])
+        raw = _floats(table, key.column)[rows] if text.sql is not None else texts.token_set(text, *chosen)
         if not text.weighted:
             return raw
-        return self.weighted(text, raw, (pairs[0][rows], pairs[1][rows]))
+        return self.weighted(text, raw, chosen)
 
     def similarity(
         self,
@@ -522,13 +520,20 @@ class Session:
         with stage(f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(raw):,}"):
             # Once per distinct pair of texts: a customer's invoices repeat its name, and the members of a
             # group_by group share theirs.
+            # The dense near pass has 2.7M candidates: each array per pair is 22 MB, so the ones not needed
+            # any more go before the next is made (the pass's peak).
             left, right = pairs
-            codes_l = self.text_codes("left", text.left_column, text.normalize)[left]
             codes_r = self.text_codes("right", text.right_column, text.normalize)[right]
-            text_pair = codes_l * (int(codes_r.max(initial=0)) + 1) + codes_r
-            _, first, inverse = np.unique(text_pair, return_index=True, return_inverse=True)
-            unique_pairs = left[first], right[first]
-            weighted, plain = frequency.weighted_similarity(vocabulary, *unique_pairs, text.method)
+            text_pair = self.text_codes("left", text.left_column, text.normalize)[left]
+            text_pair *= int(codes_r.max(initial=0)) + 1
+            text_pair += codes_r
+            del codes_r
+            first, inverse = np.unique(text_pair, return_index=True, return_inverse=True)[1:]
+            del text_pair
+            weighted, plain = frequency.weighted_similarity(
+                vocabulary, left[first], right[first], text.method
+            )
+            del first
             return frequency.adjusted(raw, weighted[inverse], plain[inverse])
 
     def text_codes(self, side: str, column: str, normalizers: tuple[str, ...]) -> IntArray:
@@ -547,14 +552,19 @@ class Session:
         return codes
 
     def token_tables(self, plan: PassPlan) -> tuple[str, str]:
-        """Register (rid, tok) tables: the distinct upper-case words of the token-blocking operand."""
+        """Register (rid, tok) tables: the distinct upper-case words of the token-blocking operand, as codes
+        of one dictionary for both sides (the query only compares them)."""
         assert plan.tokens is not None and plan.tokens.condition is not None
         cond = plan.spec.match[plan.tokens.condition]
+        values = [
+            self.derived_values(side, column, (*cond.normalize, "upper"), self.vocabularies)
+            for side, column in (("left", cond.left), ("right", cond.right))
+        ]
+        with stage(f"{plan.name}: token tables"):
+            found = frequency.record_words(*values)
         names = ("__tl", "__tr")
-        for side, column, name in (("left", cond.left, names[0]), ("right", cond.right, names[1])):
-            values = self.derived_values(side, column, (*cond.normalize, "upper"), self.vocabularies)
-            rids, words = frequency.record_words(values)
-            self.register(name, pa.table({"rid": rids, "tok": words}))
+        for side, name in enumerate(names):
+            self.register(name, pa.table({"rid": found.rids[side], "tok": found.codes[side]}))
         return names
 
     def block_words(self, plan: PassPlan) -> tuple[str, str]:
@@ -569,18 +579,21 @@ class Session:
             return names
         assert plan.refine.contains is not None
         cond = plan.spec.match[plan.refine.contains]
-        found = {}
-        for side, column in (("left", cond.left), ("right", cond.right)):
-            # every record: the rarest word is counted over all of them (a column the SQL names anyway)
-            values = self.derived_values(side, column, (*cond.normalize, "upper"))
-            found[side] = frequency.record_words(values)
-        # the value looked for keeps its rarest word; the text searched keeps all its words
-        sought = "left" if cond.direction == "right_contains_left" else "right"
-        found[sought] = frequency.rarest_word(
-            *found[sought], pa.concat_arrays([w for _, w in found.values()])
-        )
-        for side, name in zip(("left", "right"), names, strict=True):
-            rids, words = found[side]
+        # every record: the rarest word is counted over all of them (a column the SQL names anyway)
+        values = [
+            self.derived_values(side, column, (*cond.normalize, "upper"))
+            for side, column in (("left", cond.left), ("right", cond.right))
+        ]
+        with stage(f"{plan.name}: word tables"):
+            found = frequency.record_words(*values)
+        # the value looked for keeps its rarest word; the text searched keeps all its words (word codes:
+        # the query only compares them)
+        sought = 0 if cond.direction == "right_contains_left" else 1
+        tables = [(found.rids[side], found.codes[side]) for side in (0, 1)]
+        with stage(f"{plan.name}: rarest words"):
+            tables[sought] = found.rarest(sought)
+        del found
+        for (rids, words), name in zip(tables, names, strict=True):
             self.register(name, pa.table({"rid": rids, "w": words}))
         return names
 

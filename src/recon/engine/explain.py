@@ -136,40 +136,6 @@ def _sim(values: FloatArray) -> pa.Array:
     return pa.array(np.round(values, 4))
 
 
-def pair_explanations(
-    session: Session,
-    plan: PassPlan,
-    pairs: tuple[IntArray, IntArray],
-    *,
-    sims: dict[ItemKey, FloatArray],
-    compare_ok: dict[ItemKey, npt.NDArray[np.bool_]],
-    greedy: npt.NDArray[np.bool_],
-    rivals: Rivals | None = None,
-    vocabularies: Vocabularies | None = None,
-    date_bits: DateBits | None = None,
-) -> pa.Array:
-    """One JSON explanation per chosen pair, in the order given (see the module doc); `vocabularies`: the
-    word weights of the pass (default: the session's current ones). See pair_explanation_chunks."""
-    chunks = list(
-        pair_explanation_chunks(
-            session,
-            plan,
-            pairs,
-            sims=sims,
-            compare_ok=compare_ok,
-            greedy=greedy,
-            rivals=rivals,
-            vocabularies=vocabularies,
-            date_bits=date_bits,
-        )
-    )
-    if len(chunks) == 1:
-        return chunks[0]
-    if sum(chunk.nbytes for chunk in chunks) >= 2**31 - 1:  # beyond 32-bit string offsets (10M pairs)
-        chunks = [chunk.cast(pa.large_string()) for chunk in chunks]
-    return pa.concat_arrays(chunks)
-
-
 def pair_explanation_chunks(
     session: Session,
     plan: PassPlan,
@@ -182,9 +148,11 @@ def pair_explanation_chunks(
     vocabularies: Vocabularies | None = None,
     date_bits: DateBits | None = None,
 ) -> Iterator[pa.Array]:
-    """The explanations of pair_explanations, EXPLAIN_CHUNK pairs at a time (at least one chunk): the
-    value columns and text pieces of a chunk are temporary (all at once added ~180 MB at 730k pairs), and
-    a caller that packs each chunk (recon.engine.packed) never holds a whole pass's texts."""
+    """One JSON explanation per chosen pair, in the order given (see the module doc), EXPLAIN_CHUNK pairs
+    at a time (at least one chunk); `vocabularies`: the word weights of the pass (default: the session's
+    current ones). The value columns and text pieces of a chunk are temporary (all at once added ~180 MB
+    at 730k pairs), and a caller that packs each chunk (recon.engine.packed) never holds a whole pass's
+    texts."""
     for start in range(0, max(len(pairs[0]), 1), EXPLAIN_CHUNK):
         part = slice(start, start + EXPLAIN_CHUNK)
         yield _pair_explanations(

@@ -113,30 +113,73 @@ def key_words(vocab: Vocabulary, side: str, per_record: int = KEY_WORDS) -> tupl
     return pairs // size, pairs % size
 
 
-def record_words(text: pa.Array) -> tuple[IntArray, pa.Array]:
-    """(record index, word) for the distinct words of each value (separators: not a letter or digit)."""
-    lists = _split(text)
-    lengths = np.asarray(
-        pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False), np.int64
+WORD_CHUNK = 1 << 18  # records split into words at once (their word strings are the transient memory)
+
+
+@dataclass(frozen=True)
+class RecordWords:
+    """The distinct words of each record of both sides as codes into one pooled dictionary (equal words,
+    equal codes on both sides): side s's record rids[s][i] has the word dictionary[codes[s][i]]."""
+
+    rids: tuple[IntArray, IntArray]
+    codes: tuple[IntArray, IntArray]
+    dictionary: pa.Array
+
+    def rarest(self, side: int) -> tuple[IntArray, IntArray]:
+        """(rid, code) of each record's word on one side that the fewest records of both sides have
+        (ties: the lower word in string order)."""
+        rids, codes = self.rids[side], self.codes[side]
+        records_with = np.bincount(np.concatenate(self.codes), minlength=len(self.dictionary))
+        rank = np.empty(len(self.dictionary), np.int64)
+        rank[np.asarray(pc.sort_indices(self.dictionary).to_numpy(), np.int64)] = np.arange(len(rank))
+        order = np.lexsort((rank[codes], records_with[codes], rids))
+        first = order[np.r_[True, rids[order][1:] != rids[order][:-1]]] if len(order) else order
+        return rids[first], codes[first]
+
+
+def record_words(left: pa.Array, right: pa.Array, chunk: int = WORD_CHUNK) -> RecordWords:
+    """The distinct words (separators: not a letter or digit) of each value of two text columns, as codes.
+
+    `chunk` records at a time: each chunk's words are dictionary-encoded and deduplicated per record
+    while its strings live, then the chunk dictionaries are encoded once more into the pooled one. Only
+    the distinct words of a chunk outlive it, not the ~11 words per record a long description has."""
+    parts: list[tuple[int, IntArray, IntArray]] = []  # (side, rid, code into its chunk's dictionary)
+    dictionaries: list[pa.Array] = []
+    for side, text in enumerate((left, right)):
+        plain = normalize.only_words(text)  # decided for the whole column, as _split does
+        for start in range(0, len(text), chunk):
+            part = text.slice(start, chunk)
+            lists = pc.utf8_split_whitespace(part if plain else normalize.apply(part, ("words",)))
+            lengths = np.asarray(
+                pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False), np.int64
+            )
+            encoded = pc.dictionary_encode(lists.flatten())
+            size = max(len(encoded.dictionary), 1)
+            owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+            keys = np.sort(
+                owner * size + np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+            )
+            keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+            parts.append((side, start + keys // size, keys % size))
+            dictionaries.append(encoded.dictionary)
+    pooled = pc.dictionary_encode(pa.concat_arrays(dictionaries)) if dictionaries else None
+    mapping = (
+        np.asarray(pooled.indices.to_numpy(zero_copy_only=False), np.int64) if pooled is not None else None
     )
-    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    flat = lists.flatten()
-    encoded = pc.dictionary_encode(flat)
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
-    size = max(len(encoded.dictionary), 1)
-    keys = np.sort(owner * size + codes)
-    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
-    return keys // size, encoded.dictionary.take(pa.array(keys % size))
-
-
-def rarest_word(rids: IntArray, words: pa.Array, population: pa.Array) -> tuple[IntArray, pa.Array]:
-    """Per record its word that is rarest in `population` (ties: the lower word)."""
-    counts = pc.value_counts(population)
-    frequency = pc.index_in(words, value_set=counts.field("values"))
-    df = np.asarray(counts.field("counts").take(frequency).to_numpy(zero_copy_only=False), np.int64)
-    order = np.lexsort((np.asarray(pc.sort_indices(pc.sort_indices(words)).to_numpy()), df, rids))
-    first = order[np.r_[True, rids[order][1:] != rids[order][:-1]]] if len(order) else order
-    return rids[first], words.take(pa.array(first))
+    rids: list[list[IntArray]] = [[], []]
+    codes: list[list[IntArray]] = [[], []]
+    cursor = 0
+    for (side, rid, local), dictionary in zip(parts, dictionaries, strict=True):
+        assert mapping is not None
+        rids[side].append(rid)
+        codes[side].append(mapping[cursor : cursor + len(dictionary)][local])
+        cursor += len(dictionary)
+    empty = np.zeros(0, np.int64)
+    return RecordWords(
+        (np.concatenate(rids[0] or [empty]), np.concatenate(rids[1] or [empty])),
+        (np.concatenate(codes[0] or [empty]), np.concatenate(codes[1] or [empty])),
+        pooled.dictionary if pooled is not None else pa.array([], pa.string()),
+    )
 
 
 def _split(text: pa.Array) -> pa.ListArray:
@@ -403,12 +446,14 @@ def adjusted(raw: FloatArray, weighted: FloatArray, plain: FloatArray) -> FloatA
     equal ("GREENFIELD CONSULTING LLC" / "GREENFIELD PRINT SERVICES SARL" scored 1.0, as high as the true
     partner, and the wrong pair won on the description); texts without any agreeing word keep their
     similarity."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.where(plain > 0, np.minimum(weighted / plain, MAX_BOOST), 1.0)
-    scaled = raw * factor
-    gain = np.minimum(scaled, np.maximum(raw, weighted))
-    result: FloatArray = np.clip(np.where(factor > 1.0, gain, scaled), 0.0, 1.0)
-    return result
+    # in place on two buffers: the dense near pass adjusts 2.7M pairs (22 MB an array)
+    factor = np.divide(weighted, plain, out=np.ones_like(weighted), where=plain > 0)
+    np.minimum(factor, MAX_BOOST, out=factor)
+    result: FloatArray = raw * factor
+    gain = np.maximum(raw, weighted)
+    np.minimum(result, gain, out=gain)
+    np.copyto(result, gain, where=factor > 1.0)
+    return np.clip(result, 0.0, 1.0, out=result)
 
 
 def _padded(words: Words, rids: IntArray) -> IntArray:
