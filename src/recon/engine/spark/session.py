@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,9 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recon.engine.assign import Assignment
-from recon.engine.backend import query_failed, solve_here
+from recon.engine.backend import SideTotals, query_failed, solve_here
 from recon.engine.errors import EngineError
 from recon.engine.margin import Rivals
+from recon.engine.spark.checks import side_totals
 from recon.engine.spark.classic import is_classic
 from recon.engine.spark.components import solve_in_spark
 from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_of, select_of, to_spark
@@ -205,6 +207,10 @@ class SparkBackend:
         if len(left) <= self.driver_edges:
             return solve_here(left, right, score, margin)
         return solve_in_spark(self.spark, left, right, score, margin)
+
+    def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
+        """The results' checks and control totals over the side as Spark holds it (spark.checks)."""
+        return side_totals(self, relation, members(), amount)
 
     def close(self) -> None:
         for name in sorted(self.views):
