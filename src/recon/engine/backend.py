@@ -78,6 +78,13 @@ class Backend(Protocol):
         (rid, status: one row per group member of the side), with the sums of `amount`; None: the
         results compute them on the driver from the arrays they hold (members() is then not called)."""
 
+    def token_set(
+        self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
+    ) -> FloatArray | None:
+        """rapidfuzz's token_set_ratio (0..1) of the pairs (left[i], right[i]) of records (__rid) of the
+        two relations, comparing their `column`, computed where the relations are; None: the engine
+        reads the texts and computes it on the driver."""
+
     def close(self) -> None: ...
 
 
@@ -136,6 +143,11 @@ class DuckDBBackend:
 
     def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
         return None  # the driver holds the side and the results: numpy is faster than a query here
+
+    def token_set(
+        self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
+    ) -> FloatArray | None:
+        return None  # in process: the driver's threads compare the texts DuckDB hands over
 
     def close(self) -> None:
         self.con.close()
