@@ -49,3 +49,26 @@ def backend(request):
     from recon.engine.spark import SparkBackend
 
     return lambda **options: SparkBackend(spark, **options)
+
+
+NEAR_RULES = """\
+version: 1
+name: {name}
+left: {{id: id}}
+right: {{id: id}}
+passes:
+  - name: near
+    kind: one_to_one
+    match:
+      - {{left: amount, right: amount, op: tolerance, abs: 0.05}}
+      - {{left: date, right: date, op: within_days, days: 2}}
+    score:
+      - {{left: name, right: name, method: jaro_winkler, weight: 1}}
+"""
+
+
+@pytest.fixture
+def near_rules():
+    """The rules text of `recon match`'s tests (CLI, S3): one one_to_one pass over amount, date and name;
+    a function of the rule set's name."""
+    return lambda name: NEAR_RULES.format(name=name)

@@ -13,24 +13,10 @@ from recon.cli.main import app
 
 pytestmark = pytest.mark.spark
 runner = CliRunner()
-RULES = """\
-version: 1
-name: cli
-left: {id: id}
-right: {id: id}
-passes:
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: tolerance, abs: 0.05}
-      - {left: date, right: date, op: within_days, days: 2}
-    score:
-      - {left: name, right: name, method: jaro_winkler, weight: 1}
-"""
 
 
 @pytest.fixture
-def files(tmp_path):
+def files(tmp_path, near_rules):
     left = side(
         ["a", "b", "c"],
         ["10.00", "20.00", "30.00"],
@@ -45,7 +31,7 @@ def files(tmp_path):
     )
     pq.write_table(left, tmp_path / "left.parquet")
     pq.write_table(right, tmp_path / "right.parquet")
-    (tmp_path / "rules.yaml").write_text(RULES)
+    (tmp_path / "rules.yaml").write_text(near_rules("cli"))
     return tmp_path
 
 
@@ -85,3 +71,9 @@ def test_backend_options_are_checked(files):
     result = _match(files, files / "o", "--spark-master", "local[1]")
     assert result.exit_code == 2
     assert "--spark-master: only with --backend spark" in result.output
+    result = _match(files, files / "o", "--spark-inputs", "driver")
+    assert result.exit_code == 2
+    assert "--spark-inputs: only with --backend spark" in result.output
+    result = _match(files, files / "o", "--backend", "spark", "--spark-inputs", "jvm")
+    assert result.exit_code == 2
+    assert "--spark-inputs: 'jvm' is not one of spark, driver" in result.output

@@ -20,24 +20,10 @@ from recon.ingest.remote import location, parse, read_table
 pytestmark = pytest.mark.spark
 runner = CliRunner()
 OUTPUTS = ("matches", "unmatched_left", "unmatched_right")
-RULES = """\
-version: 1
-name: s3
-left: {id: id}
-right: {id: id}
-passes:
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: tolerance, abs: 0.05}
-      - {left: date, right: date, op: within_days, days: 2}
-    score:
-      - {left: name, right: name, method: jaro_winkler, weight: 1}
-"""
 
 
 @pytest.fixture
-def files(tmp_path):
+def files(tmp_path, near_rules):
     left = side(
         ["c", "a", "b", "d"],
         ["30.00", "10.00", "20.00", "55.00"],
@@ -52,7 +38,7 @@ def files(tmp_path):
     )
     pq.write_table(left, tmp_path / "left.parquet")
     pq.write_table(right, tmp_path / "right.parquet")
-    (tmp_path / "rules.yaml").write_text(RULES)
+    (tmp_path / "rules.yaml").write_text(near_rules("s3"))
     return tmp_path
 
 
@@ -199,6 +185,18 @@ def test_local_parquet_inputs_are_read_by_spark_in_id_order(spark, files):
     # here only through its time, so check the input the engine gets instead)
     run_match(_request(files / "left.parquet", files / "right.parquet", files, files / "duck", "duckdb"))
     _same_results(files / "spark", files / "duck")
+
+
+def test_spark_inputs_driver_reads_parquet_on_the_driver(spark, files):
+    """The opt-out (--spark-inputs driver): a local session's run reads its Parquet inputs on the driver,
+    with the same results."""
+    from dataclasses import replace
+
+    request = _request(files / "left.parquet", files / "right.parquet", files, files / "driver", profile=True)
+    summary = run_match(replace(request, spark_inputs="driver"))
+    assert _read_stages(summary) == ["read left file left.parquet", "read right file right.parquet"]
+    run_match(_request(files / "left.parquet", files / "right.parquet", files, files / "spark"))
+    _same_results(files / "driver", files / "spark")
 
 
 def test_spark_read_types_and_rejects_as_the_driver_does(spark, tmp_path):

@@ -60,12 +60,30 @@ def match(  # noqa: PLR0917 (Typer maps parameters to options)
             help="With --backend spark: local[*] (default), spark://host:7077, or Spark Connect sc://host:15002.",
         ),
     ] = None,
+    spark_inputs: Annotated[
+        str,
+        typer.Option(
+            "--spark-inputs",
+            help="With --backend spark: who reads Parquet inputs: spark (default, when it can) or driver "
+            "(this process; on a local session Spark's read moves the memory into its JVM).",
+        ),
+    ] = "spark",
 ) -> None:
     """Reconcile LEFT against RIGHT with the rules; write summary.json, matches and unmatched files to OUT."""
     from recon.engine import EngineError
 
     request = MatchRequest(
-        left, right, rules, out, fmt.value, memory_limit, threads, profile, backend, spark_master
+        left,
+        right,
+        rules,
+        out,
+        fmt.value,
+        memory_limit,
+        threads,
+        profile,
+        backend,
+        spark_master,
+        spark_inputs,
     )
     try:
         if quiet:

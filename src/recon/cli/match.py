@@ -24,6 +24,7 @@ log = logging.getLogger("recon.cli")
 SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 FORMATS = ("parquet", "csv")
 BACKENDS = ("duckdb", "spark")
+SPARK_INPUTS = ("spark", "driver")  # who reads a Spark run's Parquet inputs (Inputs.route)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class MatchRequest:
     profile: bool = False
     backend: str = "duckdb"
     spark_master: str | None = None  # --backend spark: local[*] by default, spark://..., sc://... (Connect)
+    spark_inputs: str = "spark"  # --backend spark: Parquet inputs read by Spark when it can, or "driver"
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,10 @@ def check_request(req: MatchRequest) -> None:
         problems.append(f"--backend: {req.backend!r} is not one of {', '.join(BACKENDS)}")
     if req.spark_master is not None and req.backend != "spark":
         problems.append("--spark-master: only with --backend spark")
+    if req.spark_inputs not in SPARK_INPUTS:
+        problems.append(f"--spark-inputs: {req.spark_inputs!r} is not one of {', '.join(SPARK_INPUTS)}")
+    elif req.spark_inputs != "spark" and req.backend != "spark":
+        problems.append("--spark-inputs: only with --backend spark")
     if req.threads is not None and req.threads < 1:
         problems.append(f"--threads: must be at least 1 (got {req.threads})")
     if problems:
@@ -199,8 +205,11 @@ class Inputs:
     environment), and, with a Spark session, Parquet inputs read by Spark itself: a local path when the
     session runs on this machine, an `s3a://` URL when the session can load Hadoop's S3A filesystem."""
 
-    def __init__(self, spark: Any = None) -> None:
+    def __init__(self, spark: Any = None, read_by_spark: bool = True) -> None:
         self.spark = spark
+        # off (--spark-inputs driver): inputs are read on the driver; a local session's JVM would
+        # otherwise hold the read and the sort beside the driver's copy (docs/scaling.md)
+        self.read_by_spark = read_by_spark
         self._fs: Any = None
         self._s3a: bool | None = None
 
@@ -226,7 +235,7 @@ class Inputs:
     def route(self, where: str) -> str:
         from recon.ingest.remote import is_s3
 
-        parquet = where.lower().endswith(".parquet")
+        parquet = where.lower().endswith(".parquet") and self.read_by_spark
         if is_s3(where):
             return SPARK if parquet and self.spark is not None and self.spark_s3a(where) else S3_DRIVER
         if parquet and self.spark is not None:
@@ -400,7 +409,7 @@ def _run_match(req: MatchRequest, listener: Listener) -> dict[str, Any]:
     check_request(req)
     rules = load_rules(req.rules)
     backend = open_backend(req)
-    inputs = Inputs(getattr(backend, "spark", None))
+    inputs = Inputs(getattr(backend, "spark", None), read_by_spark=req.spark_inputs == "spark")
     out = location(req.out)
     try:
         inputs.check_output(out)

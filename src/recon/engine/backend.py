@@ -12,6 +12,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
@@ -29,6 +31,21 @@ if TYPE_CHECKING:
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BACKENDS = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class SideTotals:
+    """What the results' exactly-once and control-totals checks need of one side, computed where the side
+    is held (recon.engine.spark.checks): per status code (matched, suggested, break, unmatched) the
+    records and the sum of the amount column; the output rows of the side's records (members of groups
+    plus unmatched records); the records not present exactly once (in two groups, or a member no record
+    of the side has)."""
+
+    records: tuple[int, ...]
+    listed: int
+    not_once: int
+    amounts: tuple[Any, ...] | None  # None: no summable amount column asked for
+    total: Any  # the amount column's sum over the side (None when amounts is None)
 
 
 class Backend(Protocol):
@@ -55,6 +72,18 @@ class Backend(Protocol):
         self, left: IntArray, right: IntArray, score: FloatArray, margin: float
     ) -> tuple[Assignment, Rivals]:
         """One-to-one assignment of candidate edges (sorted by left, right) and the margin rule's rivals."""
+
+    def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
+        """The side's totals (see SideTotals) over the side registered as `relation` and `members()`
+        (rid, status: one row per group member of the side), with the sums of `amount`; None: the
+        results compute them on the driver from the arrays they hold (members() is then not called)."""
+
+    def token_set(
+        self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
+    ) -> FloatArray | None:
+        """rapidfuzz's token_set_ratio (0..1) of the pairs (left[i], right[i]) of records (__rid) of the
+        two relations, comparing their `column`, computed where the relations are; None: the engine
+        reads the texts and computes it on the driver."""
 
     def close(self) -> None: ...
 
@@ -111,6 +140,14 @@ class DuckDBBackend:
         self, left: IntArray, right: IntArray, score: FloatArray, margin: float
     ) -> tuple[Assignment, Rivals]:
         return solve_here(left, right, score, margin)
+
+    def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
+        return None  # the driver holds the side and the results: numpy is faster than a query here
+
+    def token_set(
+        self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
+    ) -> FloatArray | None:
+        return None  # in process: the driver's threads compare the texts DuckDB hands over
 
     def close(self) -> None:
         self.con.close()

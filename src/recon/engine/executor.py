@@ -615,9 +615,14 @@ class Session:
     def token_set(self, table: pa.Table, left: str, right: str) -> FloatArray:
         lefts = table.column(left).to_pylist()
         rights = table.column(right).to_pylist()
-        workers = self.threads if len(lefts) > 50_000 else 1
-        sims = process.cpdist(lefts, rights, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.float64)
-        return np.asarray(sims, dtype=np.float64) / 100.0
+        return token_set_ratios(lefts, rights, self.threads if len(lefts) > 50_000 else 1)
+
+
+def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> FloatArray:
+    """rapidfuzz's token_set_ratio of pairs of texts (None: no text) as 0..1: the one implementation the
+    driver and the Spark backend's UDF (recon.engine.spark.scores) run."""
+    sims = process.cpdist(lefts, rights, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.float64)
+    return np.asarray(sims, dtype=np.float64) / 100.0
 
 
 TEXT_CHUNK = 1 << 18  # pairs of texts handed to rapidfuzz at once
@@ -645,18 +650,19 @@ class ScoreTexts:
 
     def token_set(self, text: TextCompare, left: IntArray, right: IntArray) -> FloatArray:
         """rapidfuzz's token_set_ratio of the pairs, TEXT_CHUNK pairs at a time: Python strings of 2.8M
-        pairs of long descriptions held at once were ~600 MB."""
-        sims = np.zeros(len(left))
-        workers = self.session.threads if len(left) > 50_000 else 1
+        pairs of long descriptions held at once were ~600 MB. A backend that scores pairs where the pass
+        tables are (Backend.token_set: Spark) does it there, and the texts never reach the driver."""
         with stage(f"{text.method}({text.left_column}, {text.right_column}) x {len(left):,}"):
+            held = self.session.backend.token_set(self.relations, text.alias, left, right)
+            if held is not None:
+                return held
+            sims = np.zeros(len(left))
+            workers = self.session.threads if len(left) > 50_000 else 1
             for start in range(0, len(left), TEXT_CHUNK):
                 part = slice(start, start + TEXT_CHUNK)
                 lefts = self.operand(0, text.alias, left[part])
                 rights = self.operand(1, text.alias, right[part])
-                found = process.cpdist(
-                    lefts, rights, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.float64
-                )
-                sims[part] = np.asarray(found, dtype=np.float64) / 100.0
+                sims[part] = token_set_ratios(lefts, rights, workers)
         return sims
 
 

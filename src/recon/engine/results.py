@@ -34,8 +34,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recon.engine.backend import Backend, SideTotals
 from recon.engine.errors import EngineError, InputError
-from recon.engine.executor import Side
+from recon.engine.executor import ALIAS, Side
 from recon.engine.passes import AMBIGUOUS, BELOW_MIN_SCORE, STATUS_NAMES, PassResult, Reasons
 from recon.engine.rules import RuleSet
 
@@ -188,16 +189,19 @@ class Outcome:
         return table.num_rows if table is not None else 0
 
 
-def build(outcome: Outcome, engine_version: str) -> Reconciliation:
+def build(outcome: Outcome, engine_version: str, backend: Backend | None = None) -> Reconciliation:
+    """The results; `backend`: where the sides are held, asked for the checks' figures (Backend.totals:
+    the Spark backend computes them in Spark; DuckDB's leaves them to the driver's arrays)."""
     parts, status = _matches(outcome.sides, outcome.results)
     unmatched = {side: _unmatched(outcome, side, status[side]) for side in ("left", "right")}
-    checks = _check(outcome, status, unmatched)
+    held = {side: _held_totals(outcome, backend, side) for side in ("left", "right")}
+    checks = _check(outcome, status, unmatched, held)
     summary: dict[str, Any] = {
         "engine_version": engine_version,
         "rules": {"name": outcome.rules.name, "sha256": outcome.rules.sha256},
     }
     for side in ("left", "right"):
-        summary[side] = _side_summary(outcome, side, status[side], unmatched[side])
+        summary[side] = _side_summary(outcome, side, status[side], unmatched[side], held[side])
     summary["passes"] = [_pass_summary(result) for result in outcome.results]
     summary["unmatched_reasons"] = {
         side: _reason_counts(unmatched[side], _reason_column(outcome.sides[side].table))
@@ -308,21 +312,58 @@ def _rejected_rows(side: Side, rejected: pa.Table, names: tuple[str, str]) -> pa
     return table.take(pa.array(order))
 
 
+def _held_totals(outcome: Outcome, backend: Backend | None, side: str) -> SideTotals | None:
+    """The side's figures from the backend that holds it (None: computed here from the arrays)."""
+    if backend is None:
+        return None
+    code = 0 if side == "left" else 1
+
+    def members() -> pa.Table:
+        rids, statuses = [np.zeros(0, np.int64)], [np.zeros(0, np.int8)]
+        for result in outcome.results:
+            mine = result.side == code
+            rids.append(result.rid[mine])
+            statuses.append(result.status[result.group[mine]].astype(np.int8))
+        return pa.table({"rid": np.concatenate(rids), "status": np.concatenate(statuses)})
+
+    return backend.totals(ALIAS[side], members, _exact_amount_column(outcome, side))
+
+
+def _exact_amount_column(outcome: Outcome, side: str) -> str | None:
+    """The amount column a backend may sum: decimals and integers (exact in any order); a float column's
+    sum depends on the order of the additions, so it is summed here as always."""
+    column = outcome.rules.amount_column(side)
+    table = outcome.sides[side].table
+    if column is None or column not in table.column_names:
+        return None
+    kind = table.schema.field(column).type
+    return column if pa.types.is_decimal(kind) or pa.types.is_integer(kind) else None
+
+
 def _check(
     outcome: Outcome,
     status: dict[str, npt.NDArray[np.int8]],
     unmatched: dict[str, pa.Table],
+    held: dict[str, SideTotals | None],
 ) -> dict[str, bool]:
     """Every record exactly once (matches + unmatched) and counts that add up; EngineError if not."""
     problems = []
     for code, side in ((0, "left"), (1, "right")):
         n = outcome.sides[side].n
+        expected = n + outcome.n_rejected(side)
+        totals = held[side]
+        if totals is not None:  # counted where the side is held
+            if totals.not_once:
+                problems.append(f"{side}: {totals.not_once} records not present exactly once")
+            listed = totals.listed + outcome.n_rejected(side)
+            if listed != expected:
+                problems.append(f"{side}: {listed} output rows for {expected} input records")
+            continue
         seen = (status[side] == UNMATCHED).astype(np.int64)
         for result in outcome.results:
             seen += np.bincount(result.rid[result.side == code], minlength=n)
         if not (seen == 1).all():
             problems.append(f"{side}: {int((seen != 1).sum())} records not present exactly once")
-        expected = n + outcome.n_rejected(side)
         # the rows `matches` will hold of this side: one per member (MatchPart.batches)
         members = sum(int((result.side == code).sum()) for result in outcome.results)
         listed = members + unmatched[side].num_rows
@@ -344,11 +385,16 @@ def _sum(values: pa.Array | pa.ChunkedArray) -> Any:
 
 
 def _side_summary(
-    outcome: Outcome, side: str, status: npt.NDArray[np.int8], unmatched: pa.Table
+    outcome: Outcome,
+    side: str,
+    status: npt.NDArray[np.int8],
+    unmatched: pa.Table,
+    held: SideTotals | None = None,
 ) -> dict[str, Any]:
-    """Counts and amount totals per status; raises EngineError when they do not add up to the input."""
+    """Counts and amount totals per status; raises EngineError when they do not add up to the input.
+    `held`: the counts and sums computed where the side is held (Backend.totals)."""
     data, rejected = outcome.sides[side], outcome.rejected[side]
-    counts = np.bincount(status, minlength=4)
+    counts = np.bincount(status, minlength=4) if held is None else np.array(held.records)
     reason_name, _ = _reason_column(data.table)
     figures: dict[str, Any] = {"rows": data.n + outcome.n_rejected(side)}
     for code, key in enumerate(STATUS_KEYS):
@@ -366,16 +412,32 @@ def _side_summary(
         figures["amount_column"], figures["amounts"] = None, None
         return figures
     values = data.table.column(column)
-    amounts = {key: _sum(values.filter(pa.array(status == code))) for code, key in enumerate(STATUS_KEYS)}
-    amounts["rejected"] = _sum(values.slice(0, 0))
+    zero = _sum(values.slice(0, 0))
+    if held is not None and held.amounts is not None:
+        amounts = {key: _typed(held.amounts[code], zero) for code, key in enumerate(STATUS_KEYS)}
+        side_total = _typed(held.total, zero)
+    else:
+        amounts = {key: _sum(values.filter(pa.array(status == code))) for code, key in enumerate(STATUS_KEYS)}
+        side_total = _sum(values)
+    amounts["rejected"] = zero
     if rejected is not None and column in rejected.column_names:
         amounts["rejected"] = _sum(rejected.column(column).cast(values.type))
-    total = _sum(values) + amounts["rejected"]
+    total = side_total + amounts["rejected"]
     if sum(amounts.values(), start=_sum(values.slice(0, 0))) != total:
         raise EngineError(f"control totals of {side} do not add up: {amounts} vs total {total}")
     figures["amount_column"] = column
     figures["amounts"] = {"total": str(total), **{key: str(value) for key, value in amounts.items()}}
     return figures
+
+
+def _typed(value: Any, zero: Any) -> Any:
+    """A backend's sum as the driver's _sum gives it: the zero of the column's kind for no values, a
+    decimal at the column's scale (a backend may widen it)."""
+    if value is None:
+        return zero
+    if isinstance(zero, Decimal):
+        return Decimal(value).quantize(zero)
+    return value
 
 
 def _summable(data_type: pa.DataType) -> bool:

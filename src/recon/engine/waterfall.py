@@ -138,7 +138,8 @@ def reconcile(
                 result.ready()  # the pool is shut down with the session: nothing may still be queued
         rejected = {"left": left_rejected, "right": right_rejected}
         with stage("results"):
-            return build(Outcome(rules, sides, rejected, results, reasons, duplicates), ENGINE_VERSION)
+            outcome = Outcome(rules, sides, rejected, results, reasons, duplicates)
+            return build(outcome, ENGINE_VERSION, session.backend)
     finally:
         session.close()
 

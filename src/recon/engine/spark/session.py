@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,12 +18,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recon.engine.assign import Assignment
-from recon.engine.backend import query_failed, solve_here
+from recon.engine.backend import SideTotals, query_failed, solve_here
 from recon.engine.errors import EngineError
 from recon.engine.margin import Rivals
+from recon.engine.spark.checks import side_totals
 from recon.engine.spark.classic import is_classic
 from recon.engine.spark.components import solve_in_spark
 from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_of, select_of, to_spark
+from recon.engine.spark.scores import TOKEN_SET_UDF, token_set, token_set_in_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -206,6 +209,16 @@ class SparkBackend:
             return solve_here(left, right, score, margin)
         return solve_in_spark(self.spark, left, right, score, margin)
 
+    def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
+        """The results' checks and control totals over the side as Spark holds it (spark.checks)."""
+        return side_totals(self, relation, members(), amount)
+
+    def token_set(
+        self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
+    ) -> FloatArray | None:
+        """Score pairs in Spark by the driver's token_set code in a pandas UDF (spark.scores)."""
+        return token_set_in_spark(self, relations, column, left, right)
+
     def close(self) -> None:
         for name in sorted(self.views):
             self.spark.catalog.dropTempView(name)
@@ -227,6 +240,7 @@ class SparkBackend:
         from pyspark.sql.functions import pandas_udf
 
         self.spark.udf.register(JARO_WINKLER_UDF, pandas_udf(jaro_winkler, "double"))
+        self.spark.udf.register(TOKEN_SET_UDF, pandas_udf(token_set, "double"))
 
 
 class Staging:

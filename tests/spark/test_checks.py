@@ -1,0 +1,96 @@
+"""Exactly-once and control totals computed where the side is held (Spark), as the driver computes them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from engine.helpers import rules_for, side
+from recon.engine import reconcile, waterfall
+from recon.engine.backend import DuckDBBackend
+from recon.engine.errors import EngineError
+from recon.engine.spark.checks import side_totals
+
+pytestmark = pytest.mark.spark
+
+RULES = """\
+  - name: p
+    kind: one_to_one
+    match:
+      - {left: amount, right: amount, op: tolerance, abs: 0.05}
+"""
+
+
+def _side_relation() -> pa.Table:
+    amounts = [Decimal(a) for a in ("10.00", "20.50", "-3.25", "7.00", "0.01")]
+    return pa.table(
+        {"__rid": np.arange(5, dtype=np.int64), "amount": pa.array(amounts, pa.decimal128(38, 2))}
+    )
+
+
+def _members() -> pa.Table:
+    # rid 1 in two groups, rid 7 is no record of the side; records 2, 3 and 4 in no group
+    return pa.table({"rid": np.array([0, 1, 1, 7], np.int64), "status": np.array([0, 1, 1, 2], np.int8)})
+
+
+@pytest.mark.parametrize("where", ["duckdb", "spark"])
+def test_side_totals_count_and_sum_where_the_side_is_held(request, where):
+    from recon.engine.spark import SparkBackend
+
+    backend = (
+        DuckDBBackend(None, None, 1) if where == "duckdb" else SparkBackend(request.getfixturevalue("spark"))
+    )
+    try:
+        backend.register("L", _side_relation())
+        totals = side_totals(backend, "L", _members(), "amount")
+    finally:
+        backend.close()
+    assert totals.records == (1, 1, 0, 3)  # rid 7 is a member of no record: counted in no status
+    assert totals.listed == 7  # 4 member rows + 3 unmatched records
+    assert totals.not_once == 2  # rid 1 twice, rid 7 unknown
+    assert totals.amounts == (Decimal("10.00"), Decimal("20.50"), None, Decimal("3.76"))
+    assert totals.total == Decimal("34.26")
+
+
+def _pairs():
+    left = side(["a", "b", "c", "d"], ["10.00", "20.00", "30.00", "40.00"])
+    right = side(["x", "y", "z"], ["10.01", "20.02", "99.00"])
+    return left, right, rules_for(RULES)
+
+
+def test_spark_totals_give_the_drivers_summary(backend):
+    left, right, rules = _pairs()
+    result = reconcile(left, right, rules, backend=backend())
+    assert result.summary["left"]["amounts"] == {
+        "total": "100.00",
+        "matched": "30.00",
+        "suggested": "0.00",
+        "break": "0.00",
+        "unmatched": "70.00",
+        "rejected": "0.00",
+    }
+    assert result.summary["checks"] == {"exactly_once": True, "control_totals": True}
+
+
+def test_a_record_in_two_groups_fails_alike_on_both_backends(backend, monkeypatch):
+    """A result that lists one left record twice (and so drops another): the same EngineError whether the
+    driver's arrays or the backend's query count it."""
+    build = waterfall.build
+
+    def broken(outcome, version, held=None):
+        first = outcome.results[0]
+        lefts = np.flatnonzero(first.side == 0)
+        first.rid[lefts[1]] = first.rid[lefts[0]]
+        return build(outcome, version, held)
+
+    monkeypatch.setattr(waterfall, "build", broken)
+    left, right, rules = _pairs()
+    with pytest.raises(EngineError) as failed:
+        reconcile(left, right, rules, backend=backend())
+    assert str(failed.value) == (
+        "exactly-once check failed: left: 1 records not present exactly once; "
+        "left: 5 output rows for 4 input records"
+    )
