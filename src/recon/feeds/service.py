@@ -31,8 +31,8 @@ class FeedService:
 
     def create(self, access: ProjectAccess, body: FeedCreate) -> Feed:
         project_id = access.project.id
-        mapping = check_mapping(body.mapping, "body.mapping") if body.mapping is not None else None
-        read_options = check_read_options(body.read_options, "body.read_options")
+        mapping = check_mapping(body.mapping) if body.mapping is not None else None
+        read_options = check_read_options(body.read_options)
         self._refuse_taken(project_id, name=body.name, path=body.path)
         feed = Feed(
             project_id=project_id,
@@ -55,9 +55,9 @@ class FeedService:
             self._refuse_taken(feed.project_id, name=body.name)
             feed.name = body.name
         if "mapping" in body.model_fields_set:
-            feed.mapping = check_mapping(body.mapping, "body.mapping") if body.mapping is not None else None
+            feed.mapping = check_mapping(body.mapping) if body.mapping is not None else None
         if "read_options" in body.model_fields_set:
-            feed.read_options = check_read_options(body.read_options, "body.read_options")
+            feed.read_options = check_read_options(body.read_options)
         if body.enabled is not None:
             feed.enabled = body.enabled
             if body.enabled:

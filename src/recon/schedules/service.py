@@ -42,7 +42,7 @@ class ScheduleService:
         project_id = access.project.id
         check_cron(body.cron, body.timezone)
         if body.cron is None and not body.on_new_file:
-            raise _invalid("body.cron", "give a cron expression or on_new_file: true")
+            raise _invalid("cron", "give a cron expression or on_new_file: true")
         self._check_refs(project_id, body)
         self._refuse_taken(project_id, body.name)
         schedule = Schedule(
@@ -73,7 +73,7 @@ class ScheduleService:
         on_new_file = schedule.on_new_file if body.on_new_file is None else body.on_new_file
         check_cron(cron, timezone)
         if cron is None and not on_new_file:
-            raise _invalid("body.cron", "give a cron expression or on_new_file: true")
+            raise _invalid("cron", "give a cron expression or on_new_file: true")
         if body.name is not None and body.name != schedule.name:
             self._refuse_taken(schedule.project_id, body.name)
             schedule.name = body.name
@@ -139,7 +139,7 @@ class ScheduleService:
             select(RuleSet.id).where(RuleSet.id == body.ruleset_id, RuleSet.project_id == project_id)
         )
         if ruleset is None:
-            raise _invalid("body.ruleset_id", f"no rule set {body.ruleset_id!r} in this project")
+            raise _invalid("ruleset_id", f"no rule set {body.ruleset_id!r} in this project")
         for side, source in (("left", body.left), ("right", body.right)):
             model, ident, field = (
                 (Feed, source.feed_id, "feed_id")
@@ -150,7 +150,7 @@ class ScheduleService:
                 select(model.id).where(model.id == ident, model.project_id == project_id)
             )
             if found is None:
-                raise _invalid(f"body.{side}.{field}", f"no {field[:-3]} {ident!r} in this project")
+                raise _invalid(f"{side}.{field}", f"no {field[:-3]} {ident!r} in this project")
 
     def _refuse_taken(self, project_id: str, name: str) -> None:
         count = self.session.scalar(
