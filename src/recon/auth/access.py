@@ -41,7 +41,7 @@ class ProjectAccess:
 
     @property
     def role(self) -> Role:
-        return Role(self.member.role)
+        return self.member.role
 
 
 # (session, path params) -> project id of the addressed resource, or None when it does not exist.

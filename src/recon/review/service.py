@@ -673,7 +673,7 @@ class ReviewService:
                 ProjectMember.project_id == self.project_id, ProjectMember.user_id == user_id
             )
         )
-        if role is None or not Role(role).at_least(Role.PREPARER):
+        if role is None or not role.at_least(Role.PREPARER):
             raise Unprocessable(
                 "the assignee must be a member of the project with the preparer role or higher",
                 errors=[FieldError(field="assignee_id", message=f"{user_id} cannot work exceptions here")],

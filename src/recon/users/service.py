@@ -182,7 +182,7 @@ class UserService:
         return [p for p in found if p is not None]
 
     def _grant(self, user: User, project: Project, grant: MembershipGrant) -> None:
-        self.session.add(ProjectMember(project_id=project.id, user_id=user.id, role=grant.role.value))
+        self.session.add(ProjectMember(project_id=project.id, user_id=user.id, role=grant.role))
         self.session.flush()
         record_event(
             self.session,
