@@ -23,6 +23,7 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Forbidden, Unprocessable, or_404, problem_type
 from recon.core.locks import lock_run
 from recon.core.pagination import Page, PageParams
+from recon.core.responses import attributes
 from recon.core.time import utcnow
 from recon.models import Comment, Decision, MatchGroup, ProjectMember, Role, Run, RunItem
 from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
@@ -763,17 +764,13 @@ class ReviewService:
         )
 
 
+# The decision's own fields in its audit data, in this order; the amounts follow as exact text.
+_AUDITED = "run_id kind status group_id item_ids comment reason_code reconciling_type currency".split()  # noqa: SIM905
+
+
 def decision_audit_data(decision: Decision) -> dict[str, Any]:
     return {
-        "run_id": decision.run_id,
-        "kind": decision.kind,
-        "status": decision.status,
-        "group_id": decision.group_id,
-        "item_ids": decision.item_ids,
-        "comment": decision.comment,
-        "reason_code": decision.reason_code,
-        "reconciling_type": decision.reconciling_type,
-        "currency": decision.currency,
+        **attributes(decision, *_AUDITED),
         "left_total": _audit_amount(decision.left_total, decision.currency),
         "right_total": _audit_amount(decision.right_total, decision.currency),
         "difference": _audit_amount(decision.difference, decision.currency),

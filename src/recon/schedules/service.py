@@ -11,6 +11,7 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Unprocessable
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Dataset, Feed, RuleSet, Schedule
 from recon.schedules.cron import CronError, parse_cron
@@ -105,25 +106,12 @@ class ScheduleService:
         next_runs = []
         if schedule.cron and schedule.enabled:
             next_runs = parse_cron(schedule.cron, schedule.timezone).next_slots(utcnow(), NEXT_RUNS)
-        return ScheduleOut(
-            id=schedule.id,
-            project_id=schedule.project_id,
-            name=schedule.name,
-            ruleset_id=schedule.ruleset_id,
+        return response_of(
+            ScheduleOut,
+            schedule,
             left=Source(feed_id=schedule.left_feed_id, dataset_id=schedule.left_dataset_id),
             right=Source(feed_id=schedule.right_feed_id, dataset_id=schedule.right_dataset_id),
-            cron=schedule.cron,
-            timezone=schedule.timezone,
-            on_new_file=schedule.on_new_file,
-            enabled=schedule.enabled,
             next_runs=next_runs,
-            last_slot_at=schedule.last_slot_at,
-            last_fired_at=schedule.last_fired_at,
-            last_run_id=schedule.last_run_id,
-            last_error=schedule.last_error,
-            created_at=schedule.created_at,
-            updated_at=schedule.updated_at,
-            version=schedule.version,
         )
 
     def _start_from_now(self, schedule: Schedule) -> None:
