@@ -13,7 +13,7 @@ from recon.auth.access import ProjectAccess
 from recon.config import Settings
 from recon.core.errors import Conflict
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
-from recon.core.repository import check_version
+from recon.core.repository import ProjectRows, check_version
 from recon.datasets.service import check_mapping, check_read_options
 from recon.feeds.repository import FeedRepository
 from recon.feeds.schemas import FeedCreate, FeedFileOut, FeedOut, FeedUpdate
@@ -23,11 +23,11 @@ from recon.models import Feed, FeedFile, Schedule
 ENTITY = "feed"
 
 
-class FeedService:
+class FeedService(ProjectRows[Feed]):
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
         self.settings = settings
-        self.feeds = FeedRepository(session)
+        self.rows = FeedRepository(session)
 
     def create(self, access: ProjectAccess, body: FeedCreate) -> Feed:
         project_id = access.project.id
@@ -79,12 +79,6 @@ class FeedService:
         self._audit(access, "feed.deleted", feed)
         self.session.delete(feed)
         self.session.flush()
-
-    def get(self, project_id: str, feed_id: str) -> Feed:
-        return self.feeds.get_in_project_or_404(project_id, feed_id)
-
-    def page(self, project_id: str, params: PageParams) -> Page[Feed]:
-        return self.feeds.page_in_project(project_id, params)
 
     def files(self, project_id: str, feed_id: str, params: PageParams) -> Page[FeedFileOut]:
         feed = self.get(project_id, feed_id)

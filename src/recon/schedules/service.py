@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Unprocessable
-from recon.core.pagination import Page, PageParams
-from recon.core.repository import check_version
+from recon.core.repository import ProjectRows, check_version
 from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Dataset, Feed, RuleSet, Schedule
@@ -34,10 +33,10 @@ def check_cron(cron: str | None, timezone: str) -> None:
         raise _invalid(exc.field, exc.message) from None
 
 
-class ScheduleService:
+class ScheduleService(ProjectRows[Schedule]):
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.schedules = ScheduleRepository(session)
+        self.rows = ScheduleRepository(session)
 
     def create(self, access: ProjectAccess, body: ScheduleCreate) -> Schedule:
         project_id = access.project.id
@@ -94,12 +93,6 @@ class ScheduleService:
         self._audit(access, "schedule.deleted", schedule)
         self.session.delete(schedule)
         self.session.flush()
-
-    def get(self, project_id: str, schedule_id: str) -> Schedule:
-        return self.schedules.get_in_project_or_404(project_id, schedule_id)
-
-    def page(self, project_id: str, params: PageParams) -> Page[Schedule]:
-        return self.schedules.page_in_project(project_id, params)
 
     @staticmethod
     def out(schedule: Schedule) -> ScheduleOut:
