@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from feeds.feed_helpers import API, create_ruleset, entries, ledger_csv, upload_ready
 from recon.core.db import SessionFactory, session_scope
 from recon.models import Project, Role, Run, Schedule, User
+from recon.models.audit import AuditEvent
 from recon.schedules.fire import fire_due
 
 
@@ -176,3 +177,27 @@ def test_sources_of_a_schedule_cannot_be_deleted_under_it(client: TestClient, wo
     assert refused.status_code == 409 and "weekday-mornings" in refused.json()["detail"]
     assert client.delete(f"{world['url']}/{created['id']}", headers=world["headers"]).status_code == 204
     assert client.delete(f"{base}/datasets/{ledger}", headers=world["headers"]).status_code == 204
+
+
+def test_every_change_is_audited_in_the_project_chain(
+    client: TestClient, world: dict[str, Any], session_factory: SessionFactory
+) -> None:
+    created = client.post(world["url"], json=world["body"], headers=world["headers"]).json()
+    changed = client.patch(
+        f"{world['url']}/{created['id']}",
+        json={"enabled": False, "version": created["version"]},
+        headers=world["headers"],
+    )
+    assert changed.status_code == 200, changed.text
+    assert client.delete(f"{world['url']}/{created['id']}", headers=world["headers"]).status_code == 204
+    with session_scope(session_factory) as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity_id == created["id"]).order_by(AuditEvent.seq)
+        ).all()
+        trail = [(e.action, e.entity_type, e.project_id, e.data["enabled"]) for e in events]
+    project = world["project"].id
+    assert trail == [
+        ("schedule.created", "schedule", project, True),
+        ("schedule.updated", "schedule", project, False),
+        ("schedule.deleted", "schedule", project, False),
+    ]

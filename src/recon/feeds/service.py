@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_entity_event
+from recon.audit.service import AuditedRows
 from recon.auth.access import ProjectAccess
 from recon.config import Settings
 from recon.core.errors import Conflict
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
-from recon.core.repository import ProjectRows, check_version
+from recon.core.repository import check_version
 from recon.datasets.service import check_mapping, check_read_options
 from recon.feeds.repository import FeedRepository
 from recon.feeds.schemas import FeedCreate, FeedFileOut, FeedOut, FeedUpdate
@@ -23,7 +23,9 @@ from recon.models import Feed, FeedFile, Schedule
 ENTITY = "feed"
 
 
-class FeedService(ProjectRows[Feed]):
+class FeedService(AuditedRows[Feed]):
+    entity = ENTITY
+
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
         self.settings = settings
@@ -43,10 +45,7 @@ class FeedService(ProjectRows[Feed]):
             enabled=body.enabled,
             created_by_id=access.user.id,
         )
-        self.session.add(feed)
-        self.session.flush()
-        self._audit(access, "feed.created", feed)
-        return feed
+        return self.added(access.user.id, feed)
 
     def update(self, access: ProjectAccess, feed_id: str, body: FeedUpdate) -> Feed:
         feed = self.get(access.project.id, feed_id)
@@ -62,9 +61,7 @@ class FeedService(ProjectRows[Feed]):
             feed.enabled = body.enabled
             if body.enabled:
                 feed.last_error = None
-        self.session.flush()
-        self._audit(access, "feed.updated", feed)
-        return feed
+        return self.changed(access.user.id, feed)
 
     def delete(self, access: ProjectAccess, feed_id: str) -> None:
         """The feed and its file list; the datasets it made stay (they may be inputs of runs)."""
@@ -76,9 +73,7 @@ class FeedService(ProjectRows[Feed]):
         )
         if schedule is not None:
             raise Conflict(f"the feed is a source of schedule {schedule!r}: delete or change that first")
-        self._audit(access, "feed.deleted", feed)
-        self.session.delete(feed)
-        self.session.flush()
+        self.deleted(access.user.id, feed)
 
     def files(self, project_id: str, feed_id: str, params: PageParams) -> Page[FeedFileOut]:
         feed = self.get(project_id, feed_id)
@@ -100,12 +95,5 @@ class FeedService(ProjectRows[Feed]):
         if count:
             raise Conflict("a feed with this name or path exists in the project already")
 
-    def _audit(self, access: ProjectAccess, action: str, feed: Feed) -> None:
-        record_entity_event(
-            self.session,
-            ENTITY,
-            feed,
-            action,
-            actor_id=access.user.id,
-            data={"name": feed.name, "path": feed.path, "enabled": feed.enabled},
-        )
+    def audit_data(self, row: Feed) -> dict[str, Any]:
+        return {"name": row.name, "path": row.path, "enabled": row.enabled}

@@ -3,13 +3,15 @@ is recon.schedules.fire (called by the workers' tick)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_entity_event
+from recon.audit.service import AuditedRows
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Unprocessable
-from recon.core.repository import ProjectRows, check_version
+from recon.core.repository import check_version
 from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Dataset, Feed, RuleSet, Schedule
@@ -33,7 +35,9 @@ def check_cron(cron: str | None, timezone: str) -> None:
         raise _invalid(exc.field, exc.message) from None
 
 
-class ScheduleService(ProjectRows[Schedule]):
+class ScheduleService(AuditedRows[Schedule]):
+    entity = ENTITY
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self.rows = ScheduleRepository(session)
@@ -60,10 +64,7 @@ class ScheduleService(ProjectRows[Schedule]):
             created_by_id=access.user.id,
         )
         self._start_from_now(schedule)
-        self.session.add(schedule)
-        self.session.flush()
-        self._audit(access, "schedule.created", schedule)
-        return schedule
+        return self.added(access.user.id, schedule)
 
     def update(self, access: ProjectAccess, schedule_id: str, body: ScheduleUpdate) -> Schedule:
         schedule = self.get(access.project.id, schedule_id)
@@ -84,15 +85,11 @@ class ScheduleService(ProjectRows[Schedule]):
             schedule.enabled = body.enabled
         if retimed:  # slots missed while disabled or under another cron do not fire now
             self._start_from_now(schedule)
-        self.session.flush()
-        self._audit(access, "schedule.updated", schedule)
-        return schedule
+        return self.changed(access.user.id, schedule)
 
     def delete(self, access: ProjectAccess, schedule_id: str) -> None:
         schedule = self.get(access.project.id, schedule_id)
-        self._audit(access, "schedule.deleted", schedule)
-        self.session.delete(schedule)
-        self.session.flush()
+        self.deleted(access.user.id, schedule)
 
     @staticmethod
     def out(schedule: Schedule) -> ScheduleOut:
@@ -142,9 +139,6 @@ class ScheduleService(ProjectRows[Schedule]):
         if count:
             raise Conflict(f"a schedule named {name!r} exists in the project already")
 
-    def _audit(self, access: ProjectAccess, action: str, schedule: Schedule) -> None:
-        record_entity_event(
-            self.session, ENTITY, schedule, action, actor_id=access.user.id,
-            data={"name": schedule.name, "cron": schedule.cron, "timezone": schedule.timezone,
-                  "on_new_file": schedule.on_new_file, "enabled": schedule.enabled},
-        )  # fmt: skip
+    def audit_data(self, row: Schedule) -> dict[str, Any]:
+        return {"name": row.name, "cron": row.cron, "timezone": row.timezone,
+                "on_new_file": row.on_new_file, "enabled": row.enabled}  # fmt: skip
