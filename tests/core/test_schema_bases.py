@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
-from recon.core.schemas import Input, RowOut
+from recon.core.schemas import Input, RowOut, check_exactly_one
 
 
 class Rename(Input):
@@ -38,3 +38,20 @@ def test_a_row_out_reads_attributes() -> None:
 
     assert Named.model_validate(Row("r1", "n", "h")) == Named(id="r1", name="n")
     assert list(Named.model_json_schema()["properties"]) == ["id", "name"]
+
+
+class Target(Input):
+    groups: list[int] | None = None
+    unmatched: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        check_exactly_one(self, "groups", "unmatched")
+        return self
+
+
+@pytest.mark.parametrize("body", [{}, {"groups": [1], "unmatched": "left"}])
+def test_exactly_one_of_two_fields(body: dict[str, object]) -> None:
+    assert Target(groups=[]).groups == [] and Target(unmatched="left").unmatched == "left"
+    with pytest.raises(ValidationError, match="give exactly one of groups or unmatched"):
+        Target.model_validate(body)

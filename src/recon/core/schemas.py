@@ -16,3 +16,9 @@ class RowOut(BaseModel):
     """A response read from a row's attributes (`RowOut.model_validate(row)`)."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+def check_exactly_one(model: BaseModel, first: str, second: str, *, joined_by: str = "or") -> None:
+    """For an `after` model validator: a 422 on the model unless exactly one of the two fields is given."""
+    if (getattr(model, first) is None) == (getattr(model, second) is None):
+        raise ValueError(f"give exactly one of {first} {joined_by} {second}")

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from recon.core.schemas import Input, RowOut
+from recon.core.schemas import Input, RowOut, check_exactly_one
 from recon.models import Role
 from recon.models.review import DEFAULT_WRITEOFF_REASONS
 
@@ -101,8 +101,7 @@ class MemberAdd(Input):
 
     @model_validator(mode="after")
     def _one_identity(self) -> MemberAdd:
-        if (self.user_id is None) == (self.email is None):
-            raise ValueError("give exactly one of user_id or email")
+        check_exactly_one(self, "user_id", "email")
         return self
 
 

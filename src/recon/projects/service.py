@@ -11,6 +11,7 @@ from recon.auth.security import normalize_email
 from recon.core.errors import Conflict, Forbidden, NotFound
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Project, ProjectMember, Role, User
 from recon.projects.repository import MemberRepository, ProjectRepository
@@ -18,13 +19,8 @@ from recon.projects.schemas import MemberAdd, MemberOut, MemberUpdate, ProjectCr
 
 
 def member_out(member: ProjectMember, user: User) -> MemberOut:
-    return MemberOut(
-        user_id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=member.role,
-        created_at=member.created_at,
-    )
+    """The member's account (`email`, `full_name`) with the membership's role and date."""
+    return response_of(MemberOut, user, user_id=user.id, role=member.role, created_at=member.created_at)
 
 
 class ProjectService:

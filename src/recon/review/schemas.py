@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer, model_validator
 
 from recon.core.money import render_amount
-from recon.core.schemas import Input, RowOut
+from recon.core.schemas import Input, RowOut, check_exactly_one
 from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
 from recon.models.runs import GroupStatus, ItemState, ReconcilingType, Side, UnmatchedReason
 
@@ -22,8 +22,14 @@ def amount_text(value: Decimal, currency: str | None = None) -> str:
     return render_amount(value, currency)
 
 
-def _rendered(value: Decimal | None, currency: str | None) -> str | None:
-    return None if value is None else render_amount(value, currency)
+def _in_currency(*fields: str) -> Any:
+    """A JSON serializer of these Decimal fields as exact text with the minor-unit digits of the model's
+    `currency` (null stays null)."""
+
+    def money(self: Any, value: Decimal | None) -> str | None:  # `self`: pydantic passes the model as such
+        return None if value is None else render_amount(value, self.currency)
+
+    return field_serializer(*fields, when_used="json")(money)
 
 
 Amount = Annotated[Decimal, PlainSerializer(amount_text, return_type=str, when_used="json")]
@@ -192,9 +198,7 @@ class DecisionOut(RowOut):
     updated_at: dt.datetime
     version: int
 
-    @field_serializer("left_total", "right_total", "difference", when_used="json")
-    def _money(self, value: Decimal | None) -> str | None:
-        return _rendered(value, self.currency)
+    _money = _in_currency("left_total", "right_total", "difference")
 
 
 class GroupState(BaseModel):
@@ -213,9 +217,7 @@ class GroupState(BaseModel):
     reconciling_type: ReconcilingType | None
     assignee_id: str | None
 
-    @field_serializer("left_total", "right_total", "difference", "writeoff_amount", when_used="json")
-    def _money(self, value: Decimal | None) -> str | None:
-        return _rendered(value, self.currency)
+    _money = _in_currency("left_total", "right_total", "difference", "writeoff_amount")
 
 
 class ItemStateOut(BaseModel):
@@ -361,8 +363,7 @@ class BulkByFilter(Input):
 
     @model_validator(mode="after")
     def _one_target(self) -> BulkByFilter:
-        if (self.groups is None) == (self.unmatched is None):
-            raise ValueError("give exactly one of groups or unmatched")
+        check_exactly_one(self, "groups", "unmatched")
         if self.unmatched is not None and self.action not in ("writeoff", "assign"):
             raise ValueError(f"{self.action} acts on groups; records take writeoff or assign")
         return self

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field, model_validator
 
-from recon.core.schemas import Input
+from recon.core.schemas import Input, check_exactly_one
 
 
 class Source(Input):
@@ -18,8 +18,7 @@ class Source(Input):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Source:
-        if (self.feed_id is None) == (self.dataset_id is None):
-            raise ValueError("give exactly one of feed_id and dataset_id")
+        check_exactly_one(self, "feed_id", "dataset_id", joined_by="and")
         return self
 
 
