@@ -127,5 +127,5 @@ def load_project_access(
     project, member = row
     access = ProjectAccess(project=project, member=member, user=user)
     if not access.role.at_least(minimum):
-        raise Forbidden(f"this action needs the {minimum.value} role or higher (you are {access.role.value})")
+        raise Forbidden(f"this action needs the {minimum} role or higher (you are {access.role})")
     return access

@@ -230,7 +230,7 @@ class ReviewService:
     ) -> Outcome:
         run = self.open_run(run_id)
         if kind in MONEY_KINDS:
-            need_comment(comment, f"{kind.value} changes money: say why")
+            need_comment(comment, f"{kind} changes money: say why")
         if kind == DecisionKind.WRITEOFF or (kind == DecisionKind.CONFIRM and reason_code is not None):
             self._check_reason(reason_code, reason_field)
         rows = groups_by_id(self.session, run.id, [gid for gid, _ in refs])
@@ -238,10 +238,8 @@ class ReviewService:
         for i, row in problems.checked(rows, refs, field_of, "group", run.id):
             if row.status not in repository.ACTS_ON[kind]:
                 wanted = " or ".join(repository.ACTS_ON[kind])
-                problems.conflict(
-                    field_of(i, "id"), f"group {row.id} is {row.status}; {kind.value} needs {wanted}"
-                )
-        problems.raise_if_any(f"cannot {kind.value}")
+                problems.conflict(field_of(i, "id"), f"group {row.id} is {row.status}; {kind} needs {wanted}")
+        problems.raise_if_any(f"cannot {kind}")
         if kind == DecisionKind.CONFIRM:
             self._check_confirm_writeoff([rows[gid] for gid, _ in refs], reason_code, comment, reason_field)
 
@@ -454,7 +452,7 @@ class ReviewService:
                 kinds = ", ".join(sorted(t.value for t in allowed))
                 problems.bad(
                     f"items[{i}].id",
-                    f"record {row.id} is on the {side} side ({row.side}); {reconciling_type.value} is not a "
+                    f"record {row.id} is on the {side} side ({row.side}); {reconciling_type} is not a "
                     f"{side}-side reconciling item (use {kinds})",
                 )
             elif row.amount is None:
@@ -690,7 +688,7 @@ class ReviewService:
         for i, (kind, target_id) in enumerate(targets):
             if target_id not in (groups if kind == CommentTarget.GROUP else items):
                 where = "target_id" if single else f"targets[{i}].target_id"
-                problems.bad(where, f"{kind.value} {target_id} is not in run {run.id}")
+                problems.bad(where, f"{kind} {target_id} is not in run {run.id}")
         problems.raise_if_any("cannot comment")
         comments = [
             Comment(run_id=run.id, target=kind, target_id=target_id, author_id=self.user_id, text=text)

@@ -185,7 +185,7 @@ class UserService:
             project_id=project.id,
             entity_type="user",
             entity_id=user.id,
-            data={"role": grant.role.value, "via": "user_create"},
+            data={"role": grant.role, "via": "user_create"},
         )
 
     def _invite(self, user: User) -> InvitationOut:
