@@ -59,7 +59,7 @@ def make_owner(app_settings: Settings, *, superuser: bool = False) -> tuple[str,
             project = Project(org_id=org.id, name="Fuzz project", settings={}, created_by_id=user.id)
             session.add(project)
             session.flush()
-            session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value))
+            session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER))
             return user.id, project.id
     finally:
         engine.dispose()

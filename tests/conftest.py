@@ -249,7 +249,7 @@ def make_user(session_factory: SessionFactory, make_org: Callable[..., Organizat
             session.add(user)
             session.flush()
             if role is not None and project is not None:
-                session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role(role).value))
+                session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role(role)))
         return user
 
     return make
@@ -276,7 +276,7 @@ def make_project(session_factory: SessionFactory, make_user: Callable[..., User]
             )
             session.add(project)
             session.flush()
-            session.add(ProjectMember(project_id=project.id, user_id=owner.id, role=Role.OWNER.value))
+            session.add(ProjectMember(project_id=project.id, user_id=owner.id, role=Role.OWNER))
         return project
 
     return make

@@ -84,12 +84,10 @@ HTTP_LOCATIONS_BELOW_ENDPOINTS = {
     "datasets/service.py",
     "datasets/sniff.py",
     "exports/dialect.py",
-    "feeds/service.py",
     "instant/service.py",
     "rulesets/dryrun.py",
     "rulesets/service.py",
     "runs/service.py",
-    "schedules/service.py",
 }
 _HTTP_LOCATION = re.compile(r"""(^|[^A-Za-z0-9_])f?["'](body|query)\.[A-Za-z_{]""", re.MULTILINE)
 

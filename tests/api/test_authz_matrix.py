@@ -85,7 +85,7 @@ class World:
 
     def add_member(self, user: User, role: Role) -> None:
         with session_scope(self.session_factory) as session:
-            session.add(ProjectMember(project_id=self.project.id, user_id=user.id, role=role.value))
+            session.add(ProjectMember(project_id=self.project.id, user_id=user.id, role=role))
 
 
 def _member_target(world: World) -> str:
@@ -98,7 +98,7 @@ def _member_target(world: World) -> str:
         )
         session.add(user)
         session.flush()
-        session.add(ProjectMember(project_id=world.project.id, user_id=user.id, role=Role.VIEWER.value))
+        session.add(ProjectMember(project_id=world.project.id, user_id=user.id, role=Role.VIEWER))
     return str(user.id)
 
 
@@ -150,7 +150,7 @@ def _decision(world: World) -> str:
         )
         session.add(maker)
         session.flush()
-        session.add(ProjectMember(project_id=world.project.id, user_id=maker.id, role=Role.PREPARER.value))
+        session.add(ProjectMember(project_id=world.project.id, user_id=maker.id, role=Role.PREPARER))
     run = build_run(world.session_factory, world.project, created_by=maker.id)
     group = {"group_id": run.groups["sug1"], "version": 1}
     response = world.client.post(f"{API}/runs/{run.run_id}/confirm", json=group, headers=world.headers(maker))

@@ -1,5 +1,6 @@
-"""Statuses are enums end to end: the run, group and item status columns (EnumText) read back as their enum
-through the ORM and through Core selects, and a value outside the enum never reaches the database."""
+"""Statuses and roles are enums end to end: the run, group and item status columns and a member's role
+(EnumText) read back as their enum through the ORM and through Core selects, and a value outside the enum
+never reaches the database."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
 from recon.core.db import SessionFactory, session_scope
-from recon.models import MatchGroup, Project, Run, RunItem
+from recon.models import MatchGroup, Project, ProjectMember, Role, Run, RunItem
 from recon.models.runs import GroupStatus, ItemState, RunStatus
 from review.factory import build_run
 
@@ -44,3 +45,21 @@ def test_a_value_outside_the_enum_never_reaches_the_database(
         session.flush()
     with session_scope(session_factory) as session:
         assert session.scalar(select(Run.status).where(Run.id == made.run_id)) is RunStatus.SUCCEEDED
+
+
+def test_a_members_role_is_its_enum(
+    session_factory: SessionFactory, make_project: Callable[..., Project]
+) -> None:
+    project = make_project()
+    with session_scope(session_factory) as session:
+        member = session.scalar(select(ProjectMember).where(ProjectMember.project_id == project.id))
+        assert member is not None and member.role is Role.OWNER
+        assert session.scalar(select(ProjectMember.role).where(ProjectMember.id == member.id)) is Role.OWNER
+    with (
+        pytest.raises(StatementError, match="'boss' is not a valid Role"),
+        session_scope(session_factory) as session,
+    ):
+        member = session.get(ProjectMember, member.id)
+        assert member is not None
+        member.role = "boss"  # type: ignore[assignment]
+        session.flush()

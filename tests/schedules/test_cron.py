@@ -51,12 +51,12 @@ def test_latest_due_slot_includes_now_and_skips_older_ones() -> None:
 @pytest.mark.parametrize(
     ("cron", "zone", "field"),
     [
-        ("0 6 * * 1-5", "Mars/Olympus", "body.timezone"),
-        ("0 6 * * 1-5", "../../etc/passwd", "body.timezone"),
-        ("61 6 * * *", "UTC", "body.cron"),
-        ("0 6 * * * *", "UTC", "body.cron"),  # seconds are not cron's five fields
-        ("every day", "UTC", "body.cron"),
-        ("0 0 31 2 *", "UTC", "body.cron"),  # valid syntax, never fires
+        ("0 6 * * 1-5", "Mars/Olympus", "timezone"),
+        ("0 6 * * 1-5", "../../etc/passwd", "timezone"),
+        ("61 6 * * *", "UTC", "cron"),
+        ("0 6 * * * *", "UTC", "cron"),  # seconds are not cron's five fields
+        ("every day", "UTC", "cron"),
+        ("0 0 31 2 *", "UTC", "cron"),  # valid syntax, never fires
     ],
 )
 def test_bad_input_names_the_field(cron: str, zone: str, field: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from feeds.feed_helpers import API, create_ruleset, entries, ledger_csv, upload_ready
 from recon.core.db import SessionFactory, session_scope
 from recon.models import Project, Role, Run, Schedule, User
+from recon.models.audit import AuditEvent
 from recon.schedules.fire import fire_due
 
 
@@ -59,23 +60,50 @@ def test_next_runs_are_weekday_mornings_in_the_zone(client: TestClient, world: d
     assert [s["id"] for s in listed] == [created.json()["id"]]
 
 
+CRON_DIGITS = "not a valid 5-field cron expression (minute hour day month weekday): '0 25 * * *'"
+
+
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "field", "message"),
     [
-        ({"cron": "0 25 * * *"}, "body.cron"),
-        ({"timezone": "Europe/Atlantis"}, "body.timezone"),
-        ({"cron": None, "on_new_file": False}, "body.cron"),
-        ({"right": {"dataset_id": "nope"}}, "body.right.dataset_id"),
-        ({"right": {"feed_id": "f", "dataset_id": "d"}}, "body.right"),
-        ({"ruleset_id": "missing"}, "body.ruleset_id"),
+        ({"cron": "0 25 * * *"}, "body.cron", CRON_DIGITS),
+        ({"cron": "0 0 31 2 *"}, "body.cron", "the cron expression '0 0 31 2 *' never fires"),
+        ({"timezone": "Europe/Atlantis"}, "body.timezone", "unknown IANA time zone 'Europe/Atlantis'"),
+        ({"cron": None, "on_new_file": False}, "body.cron", "give a cron expression or on_new_file: true"),
+        ({"right": {"dataset_id": "nope"}}, "body.right.dataset_id", "no dataset 'nope' in this project"),
+        ({"left": {"feed_id": "nofeed"}}, "body.left.feed_id", "no feed 'nofeed' in this project"),
+        (
+            {"right": {"feed_id": "f", "dataset_id": "d"}},
+            "body.right",
+            "Value error, give exactly one of feed_id and dataset_id",
+        ),
+        ({"ruleset_id": "missing"}, "body.ruleset_id", "no rule set 'missing' in this project"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(
-    client: TestClient, world: dict[str, Any], change: dict[str, Any], field: str
+    client: TestClient, world: dict[str, Any], change: dict[str, Any], field: str, message: str
 ) -> None:
+    """The service names the command's fields; the endpoint places them (and the detail) under `body`."""
     response = client.post(world["url"], json={**world["body"], **change}, headers=world["headers"])
     assert response.status_code == 422, response.text
-    assert field in [e["field"] for e in response.json()["errors"]]
+    problem = response.json()
+    assert problem["detail"] == f"{field}: {message}"
+    assert problem["errors"] == [{"field": field, "message": message}]
+
+
+@pytest.mark.parametrize("change", [{"cron": "0 25 * * *"}, {"cron": None, "on_new_file": False}])
+def test_bad_change_is_422_naming_the_field(
+    client: TestClient, world: dict[str, Any], change: dict[str, Any]
+) -> None:
+    created = client.post(world["url"], json=world["body"], headers=world["headers"]).json()
+    response = client.patch(
+        f"{world['url']}/{created['id']}",
+        json={"version": created["version"], **change},
+        headers=world["headers"],
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("body.cron: ")
+    assert [e["field"] for e in response.json()["errors"]] == ["body.cron"]
 
 
 def test_viewer_cannot_create_but_can_read(
@@ -149,3 +177,27 @@ def test_sources_of_a_schedule_cannot_be_deleted_under_it(client: TestClient, wo
     assert refused.status_code == 409 and "weekday-mornings" in refused.json()["detail"]
     assert client.delete(f"{world['url']}/{created['id']}", headers=world["headers"]).status_code == 204
     assert client.delete(f"{base}/datasets/{ledger}", headers=world["headers"]).status_code == 204
+
+
+def test_every_change_is_audited_in_the_project_chain(
+    client: TestClient, world: dict[str, Any], session_factory: SessionFactory
+) -> None:
+    created = client.post(world["url"], json=world["body"], headers=world["headers"]).json()
+    changed = client.patch(
+        f"{world['url']}/{created['id']}",
+        json={"enabled": False, "version": created["version"]},
+        headers=world["headers"],
+    )
+    assert changed.status_code == 200, changed.text
+    assert client.delete(f"{world['url']}/{created['id']}", headers=world["headers"]).status_code == 204
+    with session_scope(session_factory) as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity_id == created["id"]).order_by(AuditEvent.seq)
+        ).all()
+        trail = [(e.action, e.entity_type, e.project_id, e.data["enabled"]) for e in events]
+    project = world["project"].id
+    assert trail == [
+        ("schedule.created", "schedule", project, True),
+        ("schedule.updated", "schedule", project, False),
+        ("schedule.deleted", "schedule", project, False),
+    ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from recon.core.schemas import RowOut
 
 
 class AuditQuery(BaseModel):
@@ -22,9 +24,7 @@ class AuditQuery(BaseModel):
     order: Literal["desc", "asc"] = Field(default="desc", description="desc: newest first")
 
 
-class AuditEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AuditEventOut(RowOut):
     id: str
     seq: int = Field(description="Position in the project's chain (1, 2, 3, ...).")
     occurred_at: dt.datetime

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import structlog
 from sqlalchemy import select, text
@@ -31,10 +31,11 @@ from recon.audit.repository import AuditFilter, AuditRepository
 from recon.audit.schemas import AuditEventOut, AuditVerification, ChainHead
 from recon.core.locks import take_sqlite_write_lock
 from recon.core.pagination import Page, PageParams
+from recon.core.repository import ProjectRows
 from recon.core.time import utcnow
 from recon.models import Project, User
 from recon.models.audit import AuditEvent
-from recon.models.base import new_id
+from recon.models.base import Base, new_id
 
 log = structlog.get_logger("recon.audit")
 
@@ -105,6 +106,41 @@ def record_entity_event(
         entity_id=entity.id,
         data=data,
     )
+
+
+R = TypeVar("R", bound=Base)
+
+
+class AuditedRows(ProjectRows[R]):
+    """A service of a project-owned table whose every change is audited in the row's project chain: `entity`
+    names the table in the trail (`feed` -> `feed.created`), `audit_data` what each event records."""
+
+    session: Session
+    entity: str
+
+    def audit_data(self, row: R) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def added(self, actor_id: str, row: R) -> R:
+        self.session.add(row)
+        return self.changed(actor_id, row, "created")
+
+    def changed(self, actor_id: str, row: R, change: str = "updated") -> R:
+        self.session.flush()
+        self._record(actor_id, row, change)
+        return row
+
+    def deleted(self, actor_id: str, row: R) -> None:
+        self._record(actor_id, row, "deleted")
+        self.session.delete(row)
+        self.session.flush()
+
+    def _record(self, actor_id: str, row: R, change: str) -> None:
+        entity = cast("ProjectEntity", row)  # the tables of ProjectRows have id and project_id
+        action = f"{self.entity}.{change}"
+        record_entity_event(
+            self.session, self.entity, entity, action, actor_id=actor_id, data=self.audit_data(row)
+        )
 
 
 def record_account_event(

@@ -41,7 +41,7 @@ class ProjectAccess:
 
     @property
     def role(self) -> Role:
-        return Role(self.member.role)
+        return self.member.role
 
 
 # (session, path params) -> project id of the addressed resource, or None when it does not exist.
@@ -127,5 +127,5 @@ def load_project_access(
     project, member = row
     access = ProjectAccess(project=project, member=member, user=user)
     if not access.role.at_least(minimum):
-        raise Forbidden(f"this action needs the {minimum.value} role or higher (you are {access.role.value})")
+        raise Forbidden(f"this action needs the {minimum} role or higher (you are {access.role})")
     return access

@@ -120,7 +120,7 @@ def me(principal: CurrentPrincipal, session: DbSession) -> MeOut:
     return MeOut(
         user=UserOut.model_validate({**_user_fields(user), "totp_enabled": totp_enabled(user)}),
         org=OrgOut.model_validate(user.org),
-        memberships=[MembershipOut(project_id=p.id, project_name=p.name, role=Role(r)) for p, r in rows],
+        memberships=[MembershipOut(project_id=p.id, project_name=p.name, role=r) for p, r in rows],
         auth=AuthInfo(
             method=principal.method, api_key_id=principal.api_key_id, project_id=principal.project_id
         ),

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from recon.core.schemas import Input, RowOut
 from recon.models import Role
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LoginRequest(Input):
     email: str = Field(min_length=3, max_length=320)
     # Bounded so a huge "password" cannot make argon2 hash megabytes.
     password: str = Field(min_length=1, max_length=1024)
@@ -27,15 +26,11 @@ class TokenPair(BaseModel):
     refresh_expires_in: int = Field(description="Seconds the refresh token is valid (if unused)")
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshRequest(Input):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class UserOut(RowOut):
     id: str
     email: str
     full_name: str
@@ -45,9 +40,7 @@ class UserOut(BaseModel):
     last_login_at: dt.datetime | None
 
 
-class OrgOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class OrgOut(RowOut):
     id: str
     name: str
 
@@ -71,9 +64,7 @@ class MeOut(BaseModel):
     auth: AuthInfo
 
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApiKeyCreate(Input):
     name: str = Field(min_length=1, max_length=200)
     project_id: str | None = Field(
         default=None, max_length=64, description="Restrict the key to this project (you must be a member)"
@@ -112,9 +103,7 @@ class TotpSetupOut(BaseModel):
     otpauth_uri: str = Field(description="otpauth:// URI (render as a QR code)")
 
 
-class TotpCode(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TotpCode(Input):
     code: str = Field(pattern=r"^\d{6}$", description="6-digit code from the authenticator app")
 
 

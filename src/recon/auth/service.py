@@ -29,7 +29,7 @@ from recon.auth.throttle import LoginThrottleService
 from recon.auth.totp import consume_code, totp_enabled
 from recon.config import Settings
 from recon.core.time import utcnow
-from recon.models import Project, ProjectMember, User
+from recon.models import Project, ProjectMember, Role, User
 
 _INVALID = "invalid email or password"
 
@@ -136,7 +136,7 @@ _MEMBERSHIPS = (
 )
 
 
-def memberships(session: Session, user: User, only_project: str | None) -> list[tuple[Project, str]]:
+def memberships(session: Session, user: User, only_project: str | None) -> list[tuple[Project, Role]]:
     """Live projects of the user's organisation they are a member of, with their role (oldest first)."""
     params = {"user_id": user.id, "org_id": user.org_id, "only_project": only_project}
     return [(project, role) for project, role in session.execute(_MEMBERSHIPS, params)]

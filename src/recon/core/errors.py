@@ -8,6 +8,7 @@ to the client.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -82,15 +83,30 @@ class ProblemError(Exception):
 def fields_under(location: str) -> Iterator[None]:
     """Place a service's field errors in the request: a service names the fields of the command it was given
     (`groups[0].version`, `comment`, "" for the whole command); raised inside this block they read
-    `body.groups[0].version`, `body.comment`, `body` (location "body"), as request validation names them."""
+    `body.groups[0].version`, `body.comment`, `body` (location "body"), as request validation names them.
+    A detail or message that opens with one of those paths (`cron: not a valid ...`) names it placed too."""
     try:
         yield
     except ProblemError as exc:
+        fields = [e.field for e in exc.errors if e.field]
+        if exc.detail is not None:
+            exc.detail = _placed(exc.detail, fields, location)
         exc.errors = [
-            e.model_copy(update={"field": f"{location}.{e.field}" if e.field else location})
+            FieldError(
+                field=f"{location}.{e.field}" if e.field else location,
+                message=_placed(e.message, fields, location),
+            )
             for e in exc.errors
         ]
         raise
+
+
+def _placed(text: str, fields: Sequence[str], location: str) -> str:
+    """`text` under `location` when it opens with one of `fields` (or a path below one) and a colon."""
+    for field in fields:
+        if re.match(rf"{re.escape(field)}(?:[.\[][^:]*)?:", text):
+            return f"{location}.{text}"
+    return text
 
 
 class BadRequest(ProblemError):

@@ -69,6 +69,19 @@ class Repository(Generic[M]):
         return keyset_page(self.session, stmt, keys, params)
 
 
+class ProjectRows(Generic[M]):
+    """A service's reads of a project-owned table for its endpoints: one row (404 outside the project) and
+    the project's rows, oldest first. The service sets `rows` to the table's repository."""
+
+    rows: Repository[M]
+
+    def get(self, project_id: str, id_: str) -> M:
+        return self.rows.get_in_project_or_404(project_id, id_)
+
+    def page(self, project_id: str, params: PageParams) -> Page[M]:
+        return self.rows.page_in_project(project_id, params)
+
+
 def where_given(stmt: Select, *filters: tuple[Any, Any]) -> Select:  # type: ignore[type-arg]
     """`stmt` narrowed by `column == value` for each `(column, value)` whose value is given (not None): the
     optional equality filters of a list, one pair each."""

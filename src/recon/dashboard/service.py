@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from recon.core.money import render_amount
+from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.dashboard import repository as repo
 from recon.dashboard.schemas import (
@@ -97,14 +98,10 @@ def _run_stats(
     matched = _side_counts(items, ItemState.MATCHED)
     unmatched = sum(items.get(side, {}).get(ItemState.UNMATCHED, 0) for side in ("left", "right"))
     total_records = sum(records.values())
-    return RunStats(
+    return response_of(
+        RunStats,
+        run,
         run_id=run.id,
-        created_at=run.created_at,
-        left_dataset_id=run.left_dataset_id,
-        right_dataset_id=run.right_dataset_id,
-        signed_off_at=run.signed_off_at,
-        period_start=run.period_start,
-        period_end=run.period_end,
         records=SideCounts(left=records["left"], right=records["right"], total=total_records),
         matched=matched,
         written_off=_side_counts(items, "written_off"),

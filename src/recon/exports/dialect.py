@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from recon.core.errors import FieldError, Unprocessable
+from recon.core.schemas import Input
 
 Preset = Literal["rfc4180", "excel"]
 DELIMITERS = (",", ";", "\t", "|")
@@ -29,13 +30,11 @@ class CsvDialect:
 RFC4180 = CsvDialect()
 
 
-class CsvOptions(BaseModel):
+class CsvOptions(Input):
     """How a CSV export is written. `preset: excel` with `locale` (e.g. `de-DE`) picks what Excel in that
     locale opens correctly: `;` and decimal comma with a BOM for de-DE, `,` and `.` with a BOM for en-US.
     Explicit `delimiter`, `decimal_separator` and `bom` override the preset. Default: RFC 4180 (`,`, `.`,
     no BOM)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     preset: Preset | None = Field(default=None, description='"excel" (your locale) or "rfc4180"')
     locale: str | None = Field(

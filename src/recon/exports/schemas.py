@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from recon.core.schemas import Input, RowOut
 from recon.exports.dialect import CsvOptions
 from recon.models.exports import ExportFormat, ExportStatus, ExportWhat
 
 
-class ExportCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExportCreate(Input):
     what: ExportWhat = Field(
         description="groups (one row per member), unmatched, breaks, audit (the project's trail) or all"
     )
@@ -31,9 +30,7 @@ class ExportCreate(BaseModel):
         return self
 
 
-class ExportOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ExportOut(RowOut):
     id: str
     project_id: str
     run_id: str

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from recon.auth.dependencies import AppSettings, ProjectAdmin, ProjectViewer
 from recon.core.db import DbSession
+from recon.core.errors import fields_under
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ProjectId, ResourceId
 from recon.feeds.schemas import FeedCreate, FeedFileOut, FeedOut, FeedUpdate
@@ -21,7 +22,8 @@ def create_feed(
     """Watch a folder: workers poll `location` every SCHEDULER_TICK_S and ingest each new file once per
     content (sha256), with the feed's mapping and read options, as a dataset created in the caller's name."""
     service = FeedService(session, settings)
-    return service.out(service.create(access, body))
+    with fields_under("body"):
+        return service.out(service.create(access, body))
 
 
 @router.get("", response_model=Page[FeedOut])
@@ -56,7 +58,8 @@ def update_feed(
 ) -> FeedOut:
     """Change the name, mapping, read options or pause it (`enabled: false`); the path stays."""
     service = FeedService(session, settings)
-    return service.out(service.update(access, feed_id, body))
+    with fields_under("body"):
+        return service.out(service.update(access, feed_id, body))
 
 
 @router.delete("/{feed_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
+
+from recon.core.schemas import Input, RowOut
 
 # Slash-separated folder names of safe characters (no `..`, no leading slash); <project id>/<path>/
 # in the feeds store.
@@ -15,9 +17,7 @@ FeedPath = Annotated[
 ]
 
 
-class FeedCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FeedCreate(Input):
     name: str = Field(min_length=1, max_length=200)
     path: FeedPath = Field(description="The folder watched, inside the project's folder of the feeds store")
     mapping: dict[str, str] | None = Field(
@@ -27,9 +27,7 @@ class FeedCreate(BaseModel):
     enabled: bool = True
 
 
-class FeedUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FeedUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     mapping: dict[str, str] | None = None
     read_options: dict[str, Any] | None = None
@@ -37,9 +35,7 @@ class FeedUpdate(BaseModel):
     version: int | None = Field(default=None, description="The version read; 409 if it changed since")
 
 
-class FeedOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class FeedOut(RowOut):
     id: str
     project_id: str
     name: str
@@ -55,9 +51,7 @@ class FeedOut(BaseModel):
     version: int
 
 
-class FeedFileOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class FeedFileOut(RowOut):
     id: str
     key: str
     sha256: str

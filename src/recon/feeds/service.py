@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_entity_event
+from recon.audit.service import AuditedRows
 from recon.auth.access import ProjectAccess
 from recon.config import Settings
 from recon.core.errors import Conflict
@@ -23,16 +23,18 @@ from recon.models import Feed, FeedFile, Schedule
 ENTITY = "feed"
 
 
-class FeedService:
+class FeedService(AuditedRows[Feed]):
+    entity = ENTITY
+
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
         self.settings = settings
-        self.feeds = FeedRepository(session)
+        self.rows = FeedRepository(session)
 
     def create(self, access: ProjectAccess, body: FeedCreate) -> Feed:
         project_id = access.project.id
-        mapping = check_mapping(body.mapping, "body.mapping") if body.mapping is not None else None
-        read_options = check_read_options(body.read_options, "body.read_options")
+        mapping = check_mapping(body.mapping) if body.mapping is not None else None
+        read_options = check_read_options(body.read_options)
         self._refuse_taken(project_id, name=body.name, path=body.path)
         feed = Feed(
             project_id=project_id,
@@ -43,10 +45,7 @@ class FeedService:
             enabled=body.enabled,
             created_by_id=access.user.id,
         )
-        self.session.add(feed)
-        self.session.flush()
-        self._audit(access, "feed.created", feed)
-        return feed
+        return self.added(access.user.id, feed)
 
     def update(self, access: ProjectAccess, feed_id: str, body: FeedUpdate) -> Feed:
         feed = self.get(access.project.id, feed_id)
@@ -55,16 +54,14 @@ class FeedService:
             self._refuse_taken(feed.project_id, name=body.name)
             feed.name = body.name
         if "mapping" in body.model_fields_set:
-            feed.mapping = check_mapping(body.mapping, "body.mapping") if body.mapping is not None else None
+            feed.mapping = check_mapping(body.mapping) if body.mapping is not None else None
         if "read_options" in body.model_fields_set:
-            feed.read_options = check_read_options(body.read_options, "body.read_options")
+            feed.read_options = check_read_options(body.read_options)
         if body.enabled is not None:
             feed.enabled = body.enabled
             if body.enabled:
                 feed.last_error = None
-        self.session.flush()
-        self._audit(access, "feed.updated", feed)
-        return feed
+        return self.changed(access.user.id, feed)
 
     def delete(self, access: ProjectAccess, feed_id: str) -> None:
         """The feed and its file list; the datasets it made stay (they may be inputs of runs)."""
@@ -76,15 +73,7 @@ class FeedService:
         )
         if schedule is not None:
             raise Conflict(f"the feed is a source of schedule {schedule!r}: delete or change that first")
-        self._audit(access, "feed.deleted", feed)
-        self.session.delete(feed)
-        self.session.flush()
-
-    def get(self, project_id: str, feed_id: str) -> Feed:
-        return self.feeds.get_in_project_or_404(project_id, feed_id)
-
-    def page(self, project_id: str, params: PageParams) -> Page[Feed]:
-        return self.feeds.page_in_project(project_id, params)
+        self.deleted(access.user.id, feed)
 
     def files(self, project_id: str, feed_id: str, params: PageParams) -> Page[FeedFileOut]:
         feed = self.get(project_id, feed_id)
@@ -106,12 +95,5 @@ class FeedService:
         if count:
             raise Conflict("a feed with this name or path exists in the project already")
 
-    def _audit(self, access: ProjectAccess, action: str, feed: Feed) -> None:
-        record_entity_event(
-            self.session,
-            ENTITY,
-            feed,
-            action,
-            actor_id=access.user.id,
-            data={"name": feed.name, "path": feed.path, "enabled": feed.enabled},
-        )
+    def audit_data(self, row: Feed) -> dict[str, Any]:
+        return {"name": row.name, "path": row.path, "enabled": row.enabled}

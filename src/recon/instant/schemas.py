@@ -6,8 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from recon.core.schemas import Input
 from recon.core.text_guard import text_problem
 from recon.models.runs import Side
 
@@ -24,11 +25,9 @@ def _clean(value: str | None) -> str | None:
 Text = Annotated[str | None, Field(default=None, max_length=1000), AfterValidator(_clean)]
 
 
-class TransactionIn(BaseModel):
+class TransactionIn(Input):
     """One transaction in the canonical shape (the columns rule sets name: id, date, value_date, amount,
     currency, reference, counterparty, description). Send amounts as decimal strings ("12.50")."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean)]
     date: dt.date | None = None
@@ -40,9 +39,7 @@ class TransactionIn(BaseModel):
     description: Text = None
 
 
-class ReconcileRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReconcileRequest(Input):
     dataset_id: str = Field(max_length=64, description="A ready dataset of the project: the open items")
     ruleset_id: str = Field(max_length=64, description="The rule set matched with (its newest version)")
     ruleset_version: int | None = Field(

@@ -55,6 +55,10 @@ class JobContext:
         deadline: float | None = None,
     ) -> None:
         self.lease = lease
+        # The lease is frozen: its fields, read by every task, are copied once.
+        self.job_id, self.attempt, self.kind = lease.job_id, lease.attempt, lease.kind
+        self.project_id: str | None = lease.project_id
+        self.payload: dict[str, Any] = lease.payload
         # time.monotonic() past which the job fails (its wall-time cap); None: no cap.
         self.deadline = deadline
         # The worker's settings (storage, data dir); tasks fall back to the environment's when None.
@@ -66,26 +70,6 @@ class JobContext:
         self._lost = threading.Event()
         self._last_check = time.monotonic()
         self.finished_in_task = False
-
-    @property
-    def job_id(self) -> str:
-        return self.lease.job_id
-
-    @property
-    def attempt(self) -> int:
-        return self.lease.attempt
-
-    @property
-    def kind(self) -> str:
-        return self.lease.kind
-
-    @property
-    def project_id(self) -> str | None:
-        return self.lease.project_id
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return self.lease.payload
 
     @property
     def lost(self) -> bool:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from recon.core.schemas import RowOut
 from recon.models.jobs import JobStatus
 
 
-class JobOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class JobOut(RowOut):
     id: str
     kind: str
     project_id: str | None

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.types import JSONDoc, UTCDateTime, one_of
+from recon.models.types import EnumText, JSONDoc, UTCDateTime, one_of
 
 
 class Role(enum.StrEnum):
@@ -53,8 +53,4 @@ class ProjectMember(IdMixin, TimestampMixin, Base):
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))
-
-    @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16))

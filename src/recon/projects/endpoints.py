@@ -24,7 +24,7 @@ from recon.projects.service import ProjectService
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
-def _with_role(project: Project, role: str | Role) -> ProjectWithRole:
+def _with_role(project: Project, role: Role) -> ProjectWithRole:
     fields = ProjectOut.model_validate(project).model_dump()
     return ProjectWithRole.model_validate({**fields, "role": role})
 

@@ -15,7 +15,7 @@ class ProjectRepository(Repository[Project]):
 
     def page_for_user(
         self, user: User, params: PageParams, only_project: str | None = None
-    ) -> Page[tuple[Project, str]]:
+    ) -> Page[tuple[Project, Role]]:
         """Live projects the user is a member of (only `only_project` for a project-scoped API key), oldest
         first, with the user's role."""
         stmt = (

@@ -15,16 +15,15 @@ from pydantic import (
     model_validator,
 )
 
+from recon.core.schemas import Input, RowOut, check_exactly_one
 from recon.models import Role
 from recon.models.review import DEFAULT_WRITEOFF_REASONS
 
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
-class ProjectSettings(BaseModel):
+class ProjectSettings(Input):
     """Per-project switches. Other domains add their fields here (unknown keys are refused)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     require_approval: bool = Field(
         default=True, description="Manual decisions need a second person's approval (maker-checker)."
@@ -62,18 +61,14 @@ class ProjectSettingsView(ProjectSettings):
     model_config = ConfigDict(extra="ignore")
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProjectCreate(Input):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     settings: ProjectSettings = Field(default_factory=ProjectSettings)
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(Input):
     """Only the fields sent are changed. `version` (optional) must match the current one, else 409."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
@@ -81,9 +76,7 @@ class ProjectUpdate(BaseModel):
     version: int | None = Field(default=None, ge=1)
 
 
-class ProjectOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ProjectOut(RowOut):
     id: str
     org_id: str
     name: str
@@ -99,10 +92,8 @@ class ProjectWithRole(ProjectOut):
     role: Role = Field(description="The caller's role in this project.")
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(Input):
     """Add a user of the same organisation, by id or by email."""
-
-    model_config = ConfigDict(extra="forbid")
 
     user_id: str | None = Field(default=None, max_length=36)
     email: EmailStr | None = None
@@ -110,14 +101,11 @@ class MemberAdd(BaseModel):
 
     @model_validator(mode="after")
     def _one_identity(self) -> MemberAdd:
-        if (self.user_id is None) == (self.email is None):
-            raise ValueError("give exactly one of user_id or email")
+        check_exactly_one(self, "user_id", "email")
         return self
 
 
-class MemberUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberUpdate(Input):
     role: Role
 
 

@@ -11,6 +11,7 @@ from recon.auth.security import normalize_email
 from recon.core.errors import Conflict, Forbidden, NotFound
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Project, ProjectMember, Role, User
 from recon.projects.repository import MemberRepository, ProjectRepository
@@ -18,13 +19,8 @@ from recon.projects.schemas import MemberAdd, MemberOut, MemberUpdate, ProjectCr
 
 
 def member_out(member: ProjectMember, user: User) -> MemberOut:
-    return MemberOut(
-        user_id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=Role(member.role),
-        created_at=member.created_at,
-    )
+    """The member's account (`email`, `full_name`) with the membership's role and date."""
+    return response_of(MemberOut, user, user_id=user.id, role=member.role, created_at=member.created_at)
 
 
 class ProjectService:
@@ -57,7 +53,7 @@ class ProjectService:
 
     def list_for_user(
         self, user: User, params: PageParams, only_project: str | None = None
-    ) -> Page[tuple[Project, str]]:
+    ) -> Page[tuple[Project, Role]]:
         return self.projects.page_for_user(user, params, only_project)
 
     def update(self, access: ProjectAccess, data: ProjectUpdate) -> Project:
@@ -99,7 +95,7 @@ class ProjectService:
         return self.members.page_with_users(project.id, params).map(lambda row: member_out(*row))
 
     def add_member(self, access: ProjectAccess, data: MemberAdd) -> MemberOut:
-        self._check_may_grant(access, Role(data.role))
+        self._check_may_grant(access, data.role)
         user = self._colleague(access, user_id=data.user_id, email=data.email)
         if self.members.get_member(access.project.id, user.id) is not None:
             raise Conflict(f"{user.email} is already a member of this project")
@@ -112,13 +108,13 @@ class ProjectService:
     def update_member(self, access: ProjectAccess, user_id: str, data: MemberUpdate) -> MemberOut:
         self._lock_project(access.project)
         member, user = self._member_or_404(access.project, user_id)
-        new_role = Role(data.role)
-        if Role.OWNER in (new_role, Role(member.role)):
+        new_role = data.role
+        if Role.OWNER in (new_role, member.role):
             self._check_may_grant(access, Role.OWNER)
         if member.role == Role.OWNER and new_role != Role.OWNER:
             self._keep_an_owner(access.project)
         old_role = member.role
-        member.role = new_role.value
+        member.role = new_role
         self.session.flush()
         self._member_event(
             "member.updated", access, user.id, {"role": member.role, "previous_role": old_role}

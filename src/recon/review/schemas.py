@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer, model_validator
 
 from recon.core.money import render_amount
+from recon.core.schemas import Input, RowOut, check_exactly_one
 from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
 from recon.models.runs import GroupStatus, ItemState, ReconcilingType, Side, UnmatchedReason
 
@@ -21,8 +22,14 @@ def amount_text(value: Decimal, currency: str | None = None) -> str:
     return render_amount(value, currency)
 
 
-def _rendered(value: Decimal | None, currency: str | None) -> str | None:
-    return None if value is None else render_amount(value, currency)
+def _in_currency(*fields: str) -> Any:
+    """A JSON serializer of these Decimal fields as exact text with the minor-unit digits of the model's
+    `currency` (null stays null)."""
+
+    def money(self: Any, value: Decimal | None) -> str | None:  # `self`: pydantic passes the model as such
+        return None if value is None else render_amount(value, self.currency)
+
+    return field_serializer(*fields, when_used="json")(money)
 
 
 Amount = Annotated[Decimal, PlainSerializer(amount_text, return_type=str, when_used="json")]
@@ -31,10 +38,8 @@ Text = Annotated[str, Field(max_length=MAX_COMMENT)]
 ReasonCode = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class Ref(BaseModel):
+class Ref(Input):
     """A group or record as the client saw it: its id and `version` (a changed version answers 409)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: int = Field(ge=1, le=2**63 - 1)
     version: int = Field(ge=1, le=2**31 - 1)
@@ -44,10 +49,8 @@ Refs = Annotated[list[Ref], Field(max_length=MAX_TARGETS)]
 
 
 # -- single actions -----------------------------------------------------------------------------------------
-class GroupAction(BaseModel):
+class GroupAction(Input):
     """Confirm, reject or unmatch one group. `comment` is required where the action changes money."""
-
-    model_config = ConfigDict(extra="forbid")
 
     group_id: int = Field(ge=1, le=2**63 - 1)
     version: int = Field(ge=1, le=2**31 - 1, description="The group's version as the client saw it.")
@@ -64,10 +67,8 @@ class Confirm(GroupAction):
     )
 
 
-class WriteOff(BaseModel):
+class WriteOff(Input):
     """Close a break group (`group_id` + `version`) or unmatched records (`items`) with a reason code."""
-
-    model_config = ConfigDict(extra="forbid")
 
     group_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -76,10 +77,8 @@ class WriteOff(BaseModel):
     comment: Text = ""
 
 
-class ManualMatch(BaseModel):
+class ManualMatch(Input):
     """Match unmatched records of both sides. A non-zero difference needs `writeoff_reason`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     items: Annotated[list[Ref], Field(min_length=2, max_length=MAX_TARGETS)]
     comment: Text = ""
@@ -89,19 +88,15 @@ class ManualMatch(BaseModel):
     )
 
 
-class Assign(BaseModel):
+class Assign(Input):
     """Give groups and/or records an owner: `assignee_id` a preparer or higher of the project (null: none)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     groups: Refs = Field(default_factory=list)
     items: Refs = Field(default_factory=list)
     assignee_id: str | None = Field(max_length=36)
 
 
-class CommentTargetRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommentTargetRef(Input):
     target: CommentTarget
     target_id: int = Field(ge=1, le=2**63 - 1)
 
@@ -111,9 +106,7 @@ class CommentCreate(CommentTargetRef):
 
 
 # -- bulk ----------------------------------------------------------------------------------------------------
-class BulkGroups(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkGroups(Input):
     groups: Annotated[list[Ref], Field(min_length=1, max_length=MAX_TARGETS)]
     comment: Text = ""
 
@@ -125,21 +118,17 @@ class BulkConfirm(BulkGroups):
     writeoff_reason: ReasonCode | None = None
 
 
-class ReconcilingItems(BaseModel):
+class ReconcilingItems(Input):
     """Explain unmatched records as reconciling items (one decision per record): `type` deposit_in_transit or
     outstanding_payment (books side), bank_error (bank side), timing (either side). `comment` required."""
-
-    model_config = ConfigDict(extra="forbid")
 
     items: Annotated[list[Ref], Field(min_length=1, max_length=MAX_TARGETS)]
     type: ReconcilingType
     comment: Text = ""
 
 
-class BulkWriteOff(BaseModel):
+class BulkWriteOff(Input):
     """One decision per break group and one per record (each record written off on its own)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     groups: Refs = Field(default_factory=list)
     items: Refs = Field(default_factory=list)
@@ -147,60 +136,44 @@ class BulkWriteOff(BaseModel):
     comment: Text = ""
 
 
-class BulkComment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkComment(Input):
     targets: Annotated[list[CommentTargetRef], Field(min_length=1, max_length=MAX_TARGETS)]
     text: Annotated[str, Field(min_length=1, max_length=MAX_COMMENT)]
 
 
-class DecisionRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DecisionRef(Input):
     id: str = Field(max_length=36)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
-class BulkDecisions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkDecisions(Input):
     decisions: Annotated[list[DecisionRef], Field(min_length=1, max_length=MAX_TARGETS)]
     comment: Text = ""
 
 
 # -- checker, sign-off ---------------------------------------------------------------------------------------
-class Approve(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Approve(Input):
     comment: Text = ""
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
-class RejectDecision(BaseModel):
+class RejectDecision(Input):
     """A rejection must say why (`comment`)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     comment: Text = ""
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
-class SignOff(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SignOff(Input):
     comment: Text = ""
 
 
-class Reopen(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Reopen(Input):
     comment: Text = Field(default="", description="Required: why the signed-off run is reopened.")
 
 
 # -- responses -----------------------------------------------------------------------------------------------
-class DecisionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DecisionOut(RowOut):
     id: str
     run_id: str
     project_id: str
@@ -225,9 +198,7 @@ class DecisionOut(BaseModel):
     updated_at: dt.datetime
     version: int
 
-    @field_serializer("left_total", "right_total", "difference", when_used="json")
-    def _money(self, value: Decimal | None) -> str | None:
-        return _rendered(value, self.currency)
+    _money = _in_currency("left_total", "right_total", "difference")
 
 
 class GroupState(BaseModel):
@@ -246,9 +217,7 @@ class GroupState(BaseModel):
     reconciling_type: ReconcilingType | None
     assignee_id: str | None
 
-    @field_serializer("left_total", "right_total", "difference", "writeoff_amount", when_used="json")
-    def _money(self, value: Decimal | None) -> str | None:
-        return _rendered(value, self.currency)
+    _money = _in_currency("left_total", "right_total", "difference", "writeoff_amount")
 
 
 class ItemStateOut(BaseModel):
@@ -269,9 +238,7 @@ class ActionResult(BaseModel):
     items: list[ItemStateOut] = Field(default_factory=list)
 
 
-class CommentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CommentOut(RowOut):
     id: str
     run_id: str
     target: CommentTarget
@@ -346,10 +313,8 @@ class StatementOut(BaseModel):
 MAX_BY_FILTER = 10_000
 
 
-class SelectionWindow(BaseModel):
+class SelectionWindow(Input):
     """The filters groups and records share (recon.results.repository.Window)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     amount_min: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
     amount_max: Decimal | None = Field(default=None, max_digits=38, allow_inf_nan=False)
@@ -380,13 +345,11 @@ class ItemSelection(SelectionWindow):
     reason: list[UnmatchedReason] = Field(default_factory=list, max_length=10)
 
 
-class BulkByFilter(BaseModel):
+class BulkByFilter(Input):
     """An action on every group (`groups`) or unmatched record (`unmatched`) a filter selects, at most
     10,000. `expected_count` is the count the user confirmed (from `GET .../totals`): when the filter
     selects another number now, nothing is done (409). Actions on groups: confirm, reject, unmatch,
     writeoff (breaks), assign; on records: writeoff (each on its own), assign."""
-
-    model_config = ConfigDict(extra="forbid")
 
     action: Literal["confirm", "reject", "unmatch", "writeoff", "assign"]
     groups: GroupSelection | None = None
@@ -400,8 +363,7 @@ class BulkByFilter(BaseModel):
 
     @model_validator(mode="after")
     def _one_target(self) -> BulkByFilter:
-        if (self.groups is None) == (self.unmatched is None):
-            raise ValueError("give exactly one of groups or unmatched")
+        check_exactly_one(self, "groups", "unmatched")
         if self.unmatched is not None and self.action not in ("writeoff", "assign"):
             raise ValueError(f"{self.action} acts on groups; records take writeoff or assign")
         return self

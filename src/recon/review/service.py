@@ -23,6 +23,7 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Forbidden, Unprocessable, or_404, problem_type
 from recon.core.locks import lock_run
 from recon.core.pagination import Page, PageParams
+from recon.core.responses import attributes
 from recon.core.time import utcnow
 from recon.models import Comment, Decision, MatchGroup, ProjectMember, Role, Run, RunItem
 from recon.models.review import CommentTarget, DecisionKind, DecisionStatus
@@ -229,7 +230,7 @@ class ReviewService:
     ) -> Outcome:
         run = self.open_run(run_id)
         if kind in MONEY_KINDS:
-            need_comment(comment, f"{kind.value} changes money: say why")
+            need_comment(comment, f"{kind} changes money: say why")
         if kind == DecisionKind.WRITEOFF or (kind == DecisionKind.CONFIRM and reason_code is not None):
             self._check_reason(reason_code, reason_field)
         rows = groups_by_id(self.session, run.id, [gid for gid, _ in refs])
@@ -237,10 +238,8 @@ class ReviewService:
         for i, row in problems.checked(rows, refs, field_of, "group", run.id):
             if row.status not in repository.ACTS_ON[kind]:
                 wanted = " or ".join(repository.ACTS_ON[kind])
-                problems.conflict(
-                    field_of(i, "id"), f"group {row.id} is {row.status}; {kind.value} needs {wanted}"
-                )
-        problems.raise_if_any(f"cannot {kind.value}")
+                problems.conflict(field_of(i, "id"), f"group {row.id} is {row.status}; {kind} needs {wanted}")
+        problems.raise_if_any(f"cannot {kind}")
         if kind == DecisionKind.CONFIRM:
             self._check_confirm_writeoff([rows[gid] for gid, _ in refs], reason_code, comment, reason_field)
 
@@ -453,7 +452,7 @@ class ReviewService:
                 kinds = ", ".join(sorted(t.value for t in allowed))
                 problems.bad(
                     f"items[{i}].id",
-                    f"record {row.id} is on the {side} side ({row.side}); {reconciling_type.value} is not a "
+                    f"record {row.id} is on the {side} side ({row.side}); {reconciling_type} is not a "
                     f"{side}-side reconciling item (use {kinds})",
                 )
             elif row.amount is None:
@@ -673,7 +672,7 @@ class ReviewService:
                 ProjectMember.project_id == self.project_id, ProjectMember.user_id == user_id
             )
         )
-        if role is None or not Role(role).at_least(Role.PREPARER):
+        if role is None or not role.at_least(Role.PREPARER):
             raise Unprocessable(
                 "the assignee must be a member of the project with the preparer role or higher",
                 errors=[FieldError(field="assignee_id", message=f"{user_id} cannot work exceptions here")],
@@ -689,7 +688,7 @@ class ReviewService:
         for i, (kind, target_id) in enumerate(targets):
             if target_id not in (groups if kind == CommentTarget.GROUP else items):
                 where = "target_id" if single else f"targets[{i}].target_id"
-                problems.bad(where, f"{kind.value} {target_id} is not in run {run.id}")
+                problems.bad(where, f"{kind} {target_id} is not in run {run.id}")
         problems.raise_if_any("cannot comment")
         comments = [
             Comment(run_id=run.id, target=kind, target_id=target_id, author_id=self.user_id, text=text)
@@ -763,17 +762,13 @@ class ReviewService:
         )
 
 
+# The decision's own fields in its audit data, in this order; the amounts follow as exact text.
+_AUDITED = "run_id kind status group_id item_ids comment reason_code reconciling_type currency".split()  # noqa: SIM905
+
+
 def decision_audit_data(decision: Decision) -> dict[str, Any]:
     return {
-        "run_id": decision.run_id,
-        "kind": decision.kind,
-        "status": decision.status,
-        "group_id": decision.group_id,
-        "item_ids": decision.item_ids,
-        "comment": decision.comment,
-        "reason_code": decision.reason_code,
-        "reconciling_type": decision.reconciling_type,
-        "currency": decision.currency,
+        **attributes(decision, *_AUDITED),
         "left_total": _audit_amount(decision.left_total, decision.currency),
         "right_total": _audit_amount(decision.right_total, decision.currency),
         "difference": _audit_amount(decision.difference, decision.currency),

@@ -24,6 +24,7 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Forbidden, or_404, problem_type
 from recon.core.locks import lock_run
 from recon.core.pagination import Page, PageParams
+from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Run, Statement
 from recon.models.runs import RunStatus
@@ -67,16 +68,7 @@ def open_exceptions_of(session: Session, access: ProjectAccess, run_id: str) -> 
 
 # -- statements ----------------------------------------------------------------------------------------------
 def statement_out(statement: Statement) -> StatementOut:
-    return StatementOut(
-        id=statement.id,
-        run_id=statement.run_id,
-        sha256=statement.sha256,
-        xlsx_sha256=statement.xlsx_sha256,
-        signed_off_at=statement.created_at,
-        signed_off_by_id=statement.signed_off_by_id,
-        withdrawn_at=statement.withdrawn_at,
-        document=statement.document,
-    )
+    return response_of(StatementOut, statement, signed_off_at=statement.created_at)
 
 
 def statement_view(session: Session, access: ProjectAccess, run_id: str) -> StatementOut:

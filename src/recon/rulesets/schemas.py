@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from recon.core.schemas import Input, RowOut
 
 # Rule texts are small (a few KB); the cap keeps a hostile body from reaching the YAML parser.
 MAX_RULES_CHARS = 200_000
 
 
-class RulesText(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RulesText(Input):
     text: str = Field(
         min_length=1,
         max_length=MAX_RULES_CHARS,
@@ -44,9 +44,7 @@ class ValidationResult(BaseModel):
     sha256: str
 
 
-class VersionSummary(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class VersionSummary(RowOut):
     id: str
     ruleset_id: str
     version: int
@@ -61,9 +59,7 @@ class VersionOut(VersionSummary):
     text: str
 
 
-class RuleSetOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RuleSetOut(RowOut):
     id: str
     project_id: str
     name: str
@@ -78,9 +74,7 @@ class RuleSetWithLatest(RuleSetOut):
     latest: VersionOut
 
 
-class DryRunRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DryRunRequest(Input):
     left_dataset_id: str = Field(max_length=36)
     right_dataset_id: str = Field(max_length=36)
     version: int | None = Field(default=None, ge=1, description="Default: the latest version.")

@@ -54,13 +54,13 @@ class Cron:
         return first.utcoffset() != slot.utcoffset() and first.astimezone(dt.UTC) < slot.astimezone(dt.UTC)
 
 
-def parse_cron(expression: str, timezone: str, field_prefix: str = "body") -> Cron:
-    """A validated cron; CronError names `<prefix>.cron` or `<prefix>.timezone`."""
+def parse_cron(expression: str, timezone: str) -> Cron:
+    """A validated cron; CronError names the field `cron` or `timezone`."""
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CronError(f"{field_prefix}.timezone", f"unknown IANA time zone {timezone!r}") from None
-    field = f"{field_prefix}.cron"
+        raise CronError("timezone", f"unknown IANA time zone {timezone!r}") from None
+    field = "cron"
     if len(expression.split()) != FIELDS or not croniter.is_valid(expression):
         raise CronError(
             field, f"not a valid 5-field cron expression (minute hour day month weekday): {expression!r}"

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from recon.auth.dependencies import ProjectPreparer, ProjectViewer
 from recon.core.db import DbSession
+from recon.core.errors import fields_under
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ProjectId, ResourceId
 from recon.schedules.schemas import ScheduleCreate, ScheduleOut, ScheduleUpdate
@@ -22,7 +23,8 @@ def create_schedule(
     and/or when a feed source has a new ready dataset (`on_new_file`). Slots missed while no worker ran fire
     once, not once per slot. `next_runs` shows the next slots."""
     service = ScheduleService(session)
-    return service.out(service.create(access, body))
+    with fields_under("body"):
+        return service.out(service.create(access, body))
 
 
 @router.get("", response_model=Page[ScheduleOut])
@@ -51,7 +53,8 @@ def update_schedule(
 ) -> ScheduleOut:
     """Change the timing or pause it; slots missed while paused do not fire when it is enabled again."""
     service = ScheduleService(session)
-    return service.out(service.update(access, schedule_id, body))
+    with fields_under("body"):
+        return service.out(service.update(access, schedule_id, body))
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

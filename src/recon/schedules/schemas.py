@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from recon.core.schemas import Input, check_exactly_one
 
 
-class Source(BaseModel):
+class Source(Input):
     """One side of the scheduled run: a feed (its newest ready dataset when the schedule fires) or a fixed
     dataset. Exactly one of the two."""
-
-    model_config = ConfigDict(extra="forbid")
 
     feed_id: str | None = Field(default=None, max_length=64)
     dataset_id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Source:
-        if (self.feed_id is None) == (self.dataset_id is None):
-            raise ValueError("give exactly one of feed_id and dataset_id")
+        check_exactly_one(self, "feed_id", "dataset_id", joined_by="and")
         return self
 
 
-class ScheduleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScheduleCreate(Input):
     name: str = Field(min_length=1, max_length=200)
     ruleset_id: str = Field(max_length=64, description="Runs use this rule set's newest version")
     left: Source
@@ -42,9 +39,7 @@ class ScheduleCreate(BaseModel):
     enabled: bool = True
 
 
-class ScheduleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScheduleUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     cron: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)

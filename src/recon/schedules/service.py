@@ -3,14 +3,16 @@ is recon.schedules.fire (called by the workers' tick)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recon.audit.service import record_entity_event
+from recon.audit.service import AuditedRows
 from recon.auth.access import ProjectAccess
 from recon.core.errors import Conflict, FieldError, Unprocessable
-from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Dataset, Feed, RuleSet, Schedule
 from recon.schedules.cron import CronError, parse_cron
@@ -33,16 +35,18 @@ def check_cron(cron: str | None, timezone: str) -> None:
         raise _invalid(exc.field, exc.message) from None
 
 
-class ScheduleService:
+class ScheduleService(AuditedRows[Schedule]):
+    entity = ENTITY
+
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.schedules = ScheduleRepository(session)
+        self.rows = ScheduleRepository(session)
 
     def create(self, access: ProjectAccess, body: ScheduleCreate) -> Schedule:
         project_id = access.project.id
         check_cron(body.cron, body.timezone)
         if body.cron is None and not body.on_new_file:
-            raise _invalid("body.cron", "give a cron expression or on_new_file: true")
+            raise _invalid("cron", "give a cron expression or on_new_file: true")
         self._check_refs(project_id, body)
         self._refuse_taken(project_id, body.name)
         schedule = Schedule(
@@ -60,10 +64,7 @@ class ScheduleService:
             created_by_id=access.user.id,
         )
         self._start_from_now(schedule)
-        self.session.add(schedule)
-        self.session.flush()
-        self._audit(access, "schedule.created", schedule)
-        return schedule
+        return self.added(access.user.id, schedule)
 
     def update(self, access: ProjectAccess, schedule_id: str, body: ScheduleUpdate) -> Schedule:
         schedule = self.get(access.project.id, schedule_id)
@@ -73,7 +74,7 @@ class ScheduleService:
         on_new_file = schedule.on_new_file if body.on_new_file is None else body.on_new_file
         check_cron(cron, timezone)
         if cron is None and not on_new_file:
-            raise _invalid("body.cron", "give a cron expression or on_new_file: true")
+            raise _invalid("cron", "give a cron expression or on_new_file: true")
         if body.name is not None and body.name != schedule.name:
             self._refuse_taken(schedule.project_id, body.name)
             schedule.name = body.name
@@ -84,46 +85,23 @@ class ScheduleService:
             schedule.enabled = body.enabled
         if retimed:  # slots missed while disabled or under another cron do not fire now
             self._start_from_now(schedule)
-        self.session.flush()
-        self._audit(access, "schedule.updated", schedule)
-        return schedule
+        return self.changed(access.user.id, schedule)
 
     def delete(self, access: ProjectAccess, schedule_id: str) -> None:
         schedule = self.get(access.project.id, schedule_id)
-        self._audit(access, "schedule.deleted", schedule)
-        self.session.delete(schedule)
-        self.session.flush()
-
-    def get(self, project_id: str, schedule_id: str) -> Schedule:
-        return self.schedules.get_in_project_or_404(project_id, schedule_id)
-
-    def page(self, project_id: str, params: PageParams) -> Page[Schedule]:
-        return self.schedules.page_in_project(project_id, params)
+        self.deleted(access.user.id, schedule)
 
     @staticmethod
     def out(schedule: Schedule) -> ScheduleOut:
         next_runs = []
         if schedule.cron and schedule.enabled:
             next_runs = parse_cron(schedule.cron, schedule.timezone).next_slots(utcnow(), NEXT_RUNS)
-        return ScheduleOut(
-            id=schedule.id,
-            project_id=schedule.project_id,
-            name=schedule.name,
-            ruleset_id=schedule.ruleset_id,
+        return response_of(
+            ScheduleOut,
+            schedule,
             left=Source(feed_id=schedule.left_feed_id, dataset_id=schedule.left_dataset_id),
             right=Source(feed_id=schedule.right_feed_id, dataset_id=schedule.right_dataset_id),
-            cron=schedule.cron,
-            timezone=schedule.timezone,
-            on_new_file=schedule.on_new_file,
-            enabled=schedule.enabled,
             next_runs=next_runs,
-            last_slot_at=schedule.last_slot_at,
-            last_fired_at=schedule.last_fired_at,
-            last_run_id=schedule.last_run_id,
-            last_error=schedule.last_error,
-            created_at=schedule.created_at,
-            updated_at=schedule.updated_at,
-            version=schedule.version,
         )
 
     def _start_from_now(self, schedule: Schedule) -> None:
@@ -139,7 +117,7 @@ class ScheduleService:
             select(RuleSet.id).where(RuleSet.id == body.ruleset_id, RuleSet.project_id == project_id)
         )
         if ruleset is None:
-            raise _invalid("body.ruleset_id", f"no rule set {body.ruleset_id!r} in this project")
+            raise _invalid("ruleset_id", f"no rule set {body.ruleset_id!r} in this project")
         for side, source in (("left", body.left), ("right", body.right)):
             model, ident, field = (
                 (Feed, source.feed_id, "feed_id")
@@ -150,7 +128,7 @@ class ScheduleService:
                 select(model.id).where(model.id == ident, model.project_id == project_id)
             )
             if found is None:
-                raise _invalid(f"body.{side}.{field}", f"no {field[:-3]} {ident!r} in this project")
+                raise _invalid(f"{side}.{field}", f"no {field[:-3]} {ident!r} in this project")
 
     def _refuse_taken(self, project_id: str, name: str) -> None:
         count = self.session.scalar(
@@ -161,9 +139,6 @@ class ScheduleService:
         if count:
             raise Conflict(f"a schedule named {name!r} exists in the project already")
 
-    def _audit(self, access: ProjectAccess, action: str, schedule: Schedule) -> None:
-        record_entity_event(
-            self.session, ENTITY, schedule, action, actor_id=access.user.id,
-            data={"name": schedule.name, "cron": schedule.cron, "timezone": schedule.timezone,
-                  "on_new_file": schedule.on_new_file, "enabled": schedule.enabled},
-        )  # fmt: skip
+    def audit_data(self, row: Schedule) -> dict[str, Any]:
+        return {"name": row.name, "cron": row.cron, "timezone": row.timezone,
+                "on_new_file": row.on_new_file, "enabled": row.enabled}  # fmt: skip

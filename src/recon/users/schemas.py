@@ -5,28 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
+from recon.core.schemas import Input
 from recon.models import Role
 
 Password = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
-class MembershipGrant(BaseModel):
+class MembershipGrant(Input):
     """A project role to grant (the project must belong to the administrator's organisation)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     project_id: str = Field(max_length=36)
     role: Role
 
 
-class UserCreate(BaseModel):
+class UserCreate(Input):
     """Create a user of the caller's organisation. With `password` the user can log in at once; without, the
     user is invited: inactive until the one-time invitation token (in the answer, shown once) is redeemed at
     `POST /users/invitations/accept` with a password of the user's choice."""
-
-    model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
     full_name: str = Field(default="", max_length=200)
@@ -36,19 +33,15 @@ class UserCreate(BaseModel):
     )
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(Input):
     """Change a user: `is_active: false` deactivates (logins, tokens and API keys stop at once)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     full_name: str | None = Field(default=None, max_length=200)
     is_active: bool | None = None
     version: int | None = Field(default=None, ge=1, description="The user's version (409 when stale)")
 
 
-class InvitationAccept(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InvitationAccept(Input):
     token: str = Field(min_length=1, max_length=200)
     password: Password
 

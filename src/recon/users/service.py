@@ -24,6 +24,7 @@ from recon.auth.security import hash_password, normalize_email, password_problem
 from recon.core.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable, problem_type
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.core.responses import response_of
 from recon.core.time import utcnow
 from recon.models import Project, ProjectMember, User, UserInvitation
 from recon.models.auth import AuthSession
@@ -98,21 +99,14 @@ class UserService:
             )
         }
         return [
-            AdminUserOut(
-                id=u.id,
-                org_id=u.org_id,
-                email=u.email,
-                full_name=u.full_name,
-                is_active=u.is_active,
-                is_superuser=u.is_superuser,
+            response_of(
+                AdminUserOut,
+                u,
                 invited=u.id in invited,
-                created_at=u.created_at,
-                last_login_at=u.last_login_at,
                 memberships=[
                     UserMembershipOut(project_id=p.id, project_name=p.name, role=m.role)
                     for m, p in memberships.get(u.id, [])
                 ],
-                version=u.version,
             )
             for u in users
         ]
@@ -182,7 +176,7 @@ class UserService:
         return [p for p in found if p is not None]
 
     def _grant(self, user: User, project: Project, grant: MembershipGrant) -> None:
-        self.session.add(ProjectMember(project_id=project.id, user_id=user.id, role=grant.role.value))
+        self.session.add(ProjectMember(project_id=project.id, user_id=user.id, role=grant.role))
         self.session.flush()
         record_event(
             self.session,
@@ -191,7 +185,7 @@ class UserService:
             project_id=project.id,
             entity_type="user",
             entity_id=user.id,
-            data={"role": grant.role.value, "via": "user_create"},
+            data={"role": grant.role, "via": "user_create"},
         )
 
     def _invite(self, user: User) -> InvitationOut:
