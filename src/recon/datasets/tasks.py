@@ -29,7 +29,7 @@ from recon.jobs.names import INGEST_DATASET
 from recon.models import Dataset, DatasetStatus, Project
 from recon.models.jobs import Job
 from recon.projects.schemas import ProjectSettingsView
-from recon.storage import ObjectNotFound, get_store
+from recon.storage import ObjectNotFound, ObjectStore, get_store
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,6 +57,18 @@ def insert_rejections(session: Session, dataset_id: str, errors: Sequence[RowErr
     from recon.datasets.bulk import insert_rejections as insert
 
     insert(session, dataset_id, errors)
+
+
+def write_records_file(store: ObjectStore, dataset: Dataset, records: pa.Table) -> None:
+    from recon.datasets.records_file import write_records_file as write
+
+    write(store, dataset, records)
+
+
+def delete_records_files(store: ObjectStore, dataset_id: str, keep_job_id: str | None = None) -> None:
+    from recon.datasets.records_file import delete_records_files as delete
+
+    delete(store, dataset_id, keep_job_id)
 
 
 log = structlog.get_logger("recon.datasets")
@@ -106,10 +118,11 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
         key, filename, fmt = dataset.storage_key, dataset.filename, dataset.format
         requested, raw_options = dict(dataset.mapping or {}), dataset.read_options
     ctx.progress(0.05, "reading the file")
+    store = get_store(ctx.settings)
     started = time.perf_counter()
     try:
         options = bounded(ReadOptions.from_mapping(raw_options, where="read_options"), ctx.settings)
-        with get_store(ctx.settings).local_path(key) as path:
+        with store.local_path(key) as path:
             parsed = parse_dataset(
                 Path(path), filename=filename, fmt=fmt, options=options, requested=requested
             )
@@ -137,6 +150,8 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
             _store(session, dataset, parsed)
         except DuplicateStatement as exc:
             raise JobFailed(str(exc)) from exc
+        # Before the commit: once the dataset is ready, its runs may look for the file (records_file.py).
+        write_records_file(store, dataset, parsed.records)
         record_entity_event(
             session,
             ENTITY,
@@ -153,6 +168,7 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
             },
         )
         ctx.finish_in(session, result={"rows": dataset.rows, "rejected": dataset.rejected})
+    delete_records_files(store, dataset_id, keep_job_id=ctx.job_id)  # of earlier ingestions
     log.info(
         "dataset_ingested",
         dataset_id=dataset_id,

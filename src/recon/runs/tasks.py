@@ -30,6 +30,7 @@ from recon.models.jobs import Job
 from recon.models.runs import Run, RunStatus
 from recon.observability.metrics import observe_run
 from recon.observability.tracing import pass_spans, span
+from recon.storage import get_store
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -169,7 +170,7 @@ def _execute(ctx: JobContext, run_id: str) -> None:
     ctx.progress(0.02, "loading the datasets")
     started = time.perf_counter()
     try:
-        inputs = load_inputs(factory, run_id)
+        inputs = load_inputs(factory, run_id, get_store(ctx.settings))
     except (InputProblem, RulesError) as exc:
         raise JobFailed(str(exc)) from exc
     phases["load"] = time.perf_counter() - started
