@@ -28,6 +28,8 @@ from recon.storage import ObjectStore
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from recon.datasets.parsing import ParsedDataset
+
 PREFIX = "records"
 log = structlog.get_logger("recon.datasets")
 
@@ -36,18 +38,19 @@ def records_key(dataset_id: str, job_id: str) -> str:
     return f"{PREFIX}/{dataset_id}/{job_id}.arrow"
 
 
-def load_form(dataset: Dataset, records: pa.Table) -> pa.Table:
-    """The parsed records (`parsing.ParsedDataset.records`, the dataset's fields already set from them) as
-    `load_dataset_arrow(..., with_row_no=True)` answers them from the database: `_row` first, the amount at
-    the file's scale (through the stored scale, as the database holds it), one string column per extra."""
+def load_form(parsed: ParsedDataset) -> pa.Table:
+    """The parsed records as `load_dataset_arrow(..., with_row_no=True)` answers them from the database once
+    stored: `_row` first, the amount at the file's scale (through the stored scale, as the database holds
+    it), one string column per extra."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from recon.datasets.bulk import arrow_extra_names, arrow_schema, parse_extra
     from recon.datasets.parsing import STORED_SCALE
 
-    extra = arrow_extra_names(dataset.extra_columns or [])
-    schema = arrow_schema(dataset, extra, with_row_no=True)
+    records = parsed.records
+    extra = arrow_extra_names(parsed.mapping.extra or [])
+    schema = arrow_schema(parsed.amount_scale, extra, with_row_no=True)
     amount = pc.cast(
         pc.cast(records.column("amount"), pa.decimal128(38, STORED_SCALE)), schema.field("amount").type
     )
@@ -60,10 +63,10 @@ def load_form(dataset: Dataset, records: pa.Table) -> pa.Table:
         **{name: records.column(name) for name in ("currency", "reference", "counterparty", "description")},
     }
     if extra:
-        parsed = parse_extra(
+        values = parse_extra(
             records.column("extra").to_pylist(), pa.schema([(key, pa.string()) for key in extra])
         )
-        columns |= {name: parsed.column(key) for key, name in extra.items()}
+        columns |= {name: values.column(key) for key, name in extra.items()}
     table = pa.table({name: columns[name] for name in schema.names}).cast(schema)
     rows = table.column("_row")
     if table.num_rows > 1 and not pc.all(pc.greater(rows[1:], rows[:-1])).as_py():
@@ -71,21 +74,21 @@ def load_form(dataset: Dataset, records: pa.Table) -> pa.Table:
     return table.combine_chunks()
 
 
-def write_records_file(store: ObjectStore, dataset: Dataset, records: pa.Table) -> None:
-    """Store the load form of the records under the dataset's current job. A failure is logged, not raised:
-    without the file a run reads the database rows."""
-    if dataset.job_id is None or records.num_rows == 0:
+def write_records_file(store: ObjectStore, dataset_id: str, job_id: str, parsed: ParsedDataset) -> None:
+    """Store the load form of the parsed records under the ingestion job's key. A failure is logged, not
+    raised: without the file a run reads the database rows."""
+    if parsed.records.num_rows == 0:
         return
     from pyarrow import ipc
 
     try:
-        table = load_form(dataset, records)
+        table = load_form(parsed)
         sink = io.BytesIO()
         with ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
-        store.put_bytes(records_key(dataset.id, dataset.job_id), sink.getvalue())
+        store.put_bytes(records_key(dataset_id, job_id), sink.getvalue())
     except Exception as exc:  # a cache: the ingestion's outcome does not depend on it
-        log.warning("records_file_not_written", dataset_id=dataset.id, error=repr(exc))
+        log.warning("records_file_not_written", dataset_id=dataset_id, error=repr(exc))
 
 
 def read_records_file(store: ObjectStore, dataset: Dataset) -> pa.Table | None:
@@ -99,7 +102,9 @@ def read_records_file(store: ObjectStore, dataset: Dataset) -> pa.Table | None:
     if dataset.job_id is None:
         return None
     key = records_key(dataset.id, dataset.job_id)
-    expected = arrow_schema(dataset, arrow_extra_names(dataset.extra_columns or []), with_row_no=True)
+    expected = arrow_schema(
+        dataset.amount_scale, arrow_extra_names(dataset.extra_columns or []), with_row_no=True
+    )
     try:
         if not store.exists(key):
             return None

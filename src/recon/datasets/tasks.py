@@ -9,6 +9,7 @@ stored exactly once.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,10 +60,10 @@ def insert_rejections(session: Session, dataset_id: str, errors: Sequence[RowErr
     insert(session, dataset_id, errors)
 
 
-def write_records_file(store: ObjectStore, dataset: Dataset, records: pa.Table) -> None:
+def write_records_file(store: ObjectStore, dataset_id: str, job_id: str, parsed: ParsedDataset) -> None:
     from recon.datasets.records_file import write_records_file as write
 
-    write(store, dataset, records)
+    write(store, dataset_id, job_id, parsed)
 
 
 def delete_records_files(store: ObjectStore, dataset_id: str, keep_job_id: str | None = None) -> None:
@@ -146,12 +147,19 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
         if dataset is None or dataset.job_id != ctx.job_id:
             ctx.finish_in(session, message="nothing to do: the dataset was deleted or re-mapped meanwhile")
             return
-        try:
-            _store(session, dataset, parsed)
-        except DuplicateStatement as exc:
-            raise JobFailed(str(exc)) from exc
-        # Before the commit: once the dataset is ready, its runs may look for the file (records_file.py).
-        write_records_file(store, dataset, parsed.records)
+        # The records' Arrow file (records_file.py) is written while the database takes the rows (pyarrow
+        # and the file writes release the GIL), and before the commit: once ready, runs look for it.
+        with ThreadPoolExecutor(1, thread_name_prefix="recon-records-file") as pool:
+            written = pool.submit(write_records_file, store, dataset_id, ctx.job_id, parsed)
+            try:
+                _store(session, dataset, parsed)
+            except BaseException as exc:
+                written.result()
+                delete_records_files(store, dataset_id)  # this attempt's file: nothing committed
+                if isinstance(exc, DuplicateStatement):
+                    raise JobFailed(str(exc)) from exc
+                raise
+            written.result()
         record_entity_event(
             session,
             ENTITY,
