@@ -9,7 +9,9 @@ database or a SQLite file (the embedded default), the demo ledger and bank files
 
 Phases (wall seconds, measured from outside except where noted): upload of each file (the two in parallel),
 ingest of each dataset (its job's started -> finished), the run (queue wait, then the task's own phases from
-summary.phases_s: load, match, build, persist), and end to end: first upload byte -> run succeeded.
+summary.phases_s: load, match, build, persist), and end to end: first upload byte -> run succeeded; the CPU
+seconds of that span of the server with its job processes and, on PostgreSQL, of the bench database's backends
+(sampled from /proc: on a shared machine the figures that survive the load).
 `--cli` also times `recon match` on the same files and prints the run through the API against it (issue 12:
 <= 2x on SQLite at 100k x 100k).
 Then every list the review workspace uses (`--lists`: groups per status, pass, each sort and filters;
@@ -30,9 +32,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext, suppress
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -261,10 +265,49 @@ def run_through_api(
     return run
 
 
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a running process (Linux /proc)."""
+def process_cpu_s(pid: int, *, children: bool = False) -> float:
+    """User + system CPU seconds of a running process (Linux /proc); `children`: plus those of its children
+    it has waited for (the job processes of `recon serve`, ADR 0012)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends of one database (same machine), sampled from /proc every
+    `every_s` while running: each backend's last reading counts, so a backend living less than that is
+    missed (the ingest and run transactions live for seconds)."""
+
+    def __init__(self, url: str, every_s: float = 0.2) -> None:
+        self.engine = create_engine(url, poolclass=NullPool)
+        self.every_s = every_s
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        query = text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        with self.engine.connect() as conn:
+            while not self.stop.wait(self.every_s):
+                for pid in conn.execute(query).scalars():
+                    with suppress(FileNotFoundError, ProcessLookupError):
+                        self.seen[pid] = process_cpu_s(pid)
+                conn.rollback()
+
+    def __enter__(self) -> BackendCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.engine.dispose()
+
+    @property
+    def total_s(self) -> float:
+        return round(sum(self.seen.values()), 2)
 
 
 def time_lists(
@@ -354,7 +397,13 @@ def main() -> None:
                 print(f"generated the demo files ({args.rows} rows) in {time.perf_counter() - started:.1f} s")
             files = {"left": demo_dir / "ledger.csv", "right": demo_dir / "bank.csv"}
             report["files_mb"] = {k: round(p.stat().st_size / 1e6, 1) for k, p in files.items()}
-            run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
+            server_cpu_before = process_cpu_s(server.pid, children=True)
+            with BackendCpu(url) if database == "postgres" else nullcontext() as backends:
+                run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
+            # CPU of upload -> run succeeded: the server with its job processes, and the database's backends
+            report["server_cpu_s"] = round(process_cpu_s(server.pid, children=True) - server_cpu_before, 2)
+            if backends is not None:
+                report["postgres_backends_cpu_s"] = backends.total_s
             if args.keep_db:
                 state = {"database": database, "url": url, "work": str(work), "password": password}
                 state |= {"run_id": run["id"], "rows": args.rows}
