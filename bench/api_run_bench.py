@@ -35,8 +35,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext, suppress
+from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -265,49 +266,77 @@ def run_through_api(
     return run
 
 
-def process_cpu_s(pid: int, *, children: bool = False) -> float:
-    """User + system CPU seconds of a running process (Linux /proc); `children`: plus those of its children
-    it has waited for (the job processes of `recon serve`, ADR 0012)."""
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class BackendCpu:
-    """CPU seconds of the PostgreSQL backends of one database (same machine), sampled from /proc every
-    `every_s` while running: each backend's last reading counts, so a backend living less than that is
-    missed (the ingest and run transactions live for seconds)."""
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (the job processes of `recon serve` run under its fork server)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
 
-    def __init__(self, url: str, every_s: float = 0.2) -> None:
-        self.engine = create_engine(url, poolclass=NullPool)
+
+class CpuSampler:
+    """CPU seconds (user + system, /proc) spent while running by the processes `pids()` names, sampled every
+    `every_s`: each process's last reading counts, less its first one when it was there at the start; a
+    process living less than `every_s` is missed (the ingest and run work lives for seconds)."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]], every_s: float = 0.2) -> None:
+        self.pids = pids
         self.every_s = every_s
-        self.seen: dict[int, float] = {}
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> None:
-        query = text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        with self.engine.connect() as conn:
-            while not self.stop.wait(self.every_s):
-                for pid in conn.execute(query).scalars():
-                    with suppress(FileNotFoundError, ProcessLookupError):
-                        self.seen[pid] = process_cpu_s(pid)
-                conn.rollback()
+    def _read(self, initial: bool) -> None:
+        for pid in self.pids():
+            with suppress(FileNotFoundError, ProcessLookupError):
+                self.last[pid] = process_cpu_s(pid)
+                if initial:
+                    self.first[pid] = self.last[pid]
 
-    def __enter__(self) -> BackendCpu:
+    def _run(self) -> None:
+        while not self.stop.wait(self.every_s):
+            self._read(initial=False)
+
+    def __enter__(self) -> CpuSampler:
+        self._read(initial=True)
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join()
-        self.engine.dispose()
+        self._read(initial=False)
 
     @property
     def total_s(self) -> float:
-        return round(sum(self.seen.values()), 2)
+        return round(sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items()), 2)
+
+
+def backend_pids(url: str) -> Callable[[], list[int]]:
+    """The pids of the PostgreSQL backends of the database at `url` (same machine), one query each call."""
+    conn = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT").connect()  # one backend
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def pids() -> list[int]:
+        return list(conn.execute(query).scalars())
+
+    return pids
 
 
 def time_lists(
@@ -397,12 +426,12 @@ def main() -> None:
                 print(f"generated the demo files ({args.rows} rows) in {time.perf_counter() - started:.1f} s")
             files = {"left": demo_dir / "ledger.csv", "right": demo_dir / "bank.csv"}
             report["files_mb"] = {k: round(p.stat().st_size / 1e6, 1) for k, p in files.items()}
-            server_cpu_before = process_cpu_s(server.pid, children=True)
-            with BackendCpu(url) if database == "postgres" else nullcontext() as backends:
-                run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
             # CPU of upload -> run succeeded: the server with its job processes, and the database's backends
-            report["server_cpu_s"] = round(process_cpu_s(server.pid, children=True) - server_cpu_before, 2)
-            if backends is not None:
+            backends = CpuSampler(backend_pids(url) if database == "postgres" else list)
+            with CpuSampler(lambda: descendants(server.pid)) as server_cpu, backends:
+                run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
+            report["server_cpu_s"] = server_cpu.total_s
+            if database == "postgres":
                 report["postgres_backends_cpu_s"] = backends.total_s
             if args.keep_db:
                 state = {"database": database, "url": url, "work": str(work), "password": password}
