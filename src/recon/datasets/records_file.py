@@ -2,7 +2,8 @@
 
 A run loads its two inputs from these files (the table `bulk.load_dataset_arrow` reads from dataset_records)
 instead of reading every record back out of the database: 1M records cost ~4 s of COPY out and CSV parsing
-(and the database's CPU) against a file mapped in well under a second (docs/adr/0032).
+(and the database's CPU) against ~0.05 s of CPU to read the file (docs/adr/0032). LZ4-compressed: 1M demo
+records are 53 MB instead of 138 MB (the CSV: 110 MB) for 0.18 s of CPU in the ingestion's writing thread.
 
 The ingest job writes the file before its transaction commits, under a key naming the job
 (`records/<dataset id>/<job id>.arrow`). The dataset row names the job whose records it holds (`job_id`), so
@@ -84,7 +85,7 @@ def write_records_file(store: ObjectStore, dataset_id: str, job_id: str, parsed:
     try:
         table = load_form(parsed)
         sink = io.BytesIO()
-        with ipc.new_file(sink, table.schema) as writer:
+        with ipc.new_file(sink, table.schema, options=ipc.IpcWriteOptions(compression="lz4")) as writer:
             writer.write_table(table)
         store.put_bytes(records_key(dataset_id, job_id), sink.getvalue())
     except Exception as exc:  # a cache: the ingestion's outcome does not depend on it
