@@ -5,6 +5,7 @@ under the committed job, read only for that job, removed with the dataset; a run
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,6 +31,33 @@ def _csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+@dataclass
+class Ingested:
+    preparer: User
+    project: Project
+    created: dict[str, Any]
+
+
+@pytest.fixture
+def ingest(
+    make_project: Callable[..., Project],
+    make_user: Callable[..., User],
+    upload: Callable[..., Any],
+    wait_dataset: Callable[..., dict[str, Any]],
+) -> Callable[[bytes], Ingested]:
+    """ingest(csv bytes): a preparer's project with the file uploaded and its ingestion finished."""
+
+    def run(data: bytes) -> Ingested:
+        project = make_project()
+        preparer = make_user(role="preparer", project=project)
+        created = upload(preparer, project, data).json()
+        ready = wait_dataset(preparer, project.id, created["id"])
+        assert ready["status"] == "ready", ready
+        return Ingested(preparer, project, ready)
+
+    return run
+
+
 def _dataset(session_factory: SessionFactory, dataset_id: str) -> Dataset:
     with session_scope(session_factory) as session:
         dataset = session.get(Dataset, dataset_id)
@@ -39,20 +67,15 @@ def _dataset(session_factory: SessionFactory, dataset_id: str) -> Dataset:
 
 
 def test_records_file_is_the_database_read(
-    make_project: Callable[..., Project],
-    make_user: Callable[..., User],
-    upload: Callable[..., Any],
-    wait_dataset: Callable[..., dict[str, Any]],
+    ingest: Callable[[bytes], Ingested],
     session_factory: SessionFactory,
     settings: Settings,
     client: TestClient,
     auth_headers: Callable[[User | str], dict[str, str]],
 ) -> None:
-    project = make_project()
-    preparer = make_user(role="preparer", project=project)
-    created = upload(preparer, project, _csv()).json()
-    ready = wait_dataset(preparer, project.id, created["id"])
-    assert ready["status"] == "ready" and ready["rows"] == len(AWKWARD) * 2, ready
+    scene = ingest(_csv())
+    created = scene.created
+    assert created["rows"] == len(AWKWARD) * 2, created
     store = get_store(settings)
     dataset = _dataset(session_factory, created["id"])
     assert dataset.job_id is not None
@@ -73,26 +96,17 @@ def test_records_file_is_the_database_read(
     assert read_records_file(store, dataset) is None
 
     response = client.delete(
-        f"/api/v1/projects/{project.id}/datasets/{created['id']}", headers=auth_headers(preparer)
+        f"/api/v1/projects/{scene.project.id}/datasets/{created['id']}", headers=auth_headers(scene.preparer)
     )
     assert response.status_code == 204, response.text
     assert list(store.list_objects(f"records/{created['id']}")) == []
 
 
 def test_a_file_not_matching_the_dataset_is_not_used(
-    make_project: Callable[..., Project],
-    make_user: Callable[..., User],
-    upload: Callable[..., Any],
-    wait_dataset: Callable[..., dict[str, Any]],
-    session_factory: SessionFactory,
-    settings: Settings,
+    ingest: Callable[[bytes], Ingested], session_factory: SessionFactory, settings: Settings
 ) -> None:
-    project = make_project()
-    preparer = make_user(role="preparer", project=project)
-    created = upload(preparer, project, _csv()).json()
-    wait_dataset(preparer, project.id, created["id"])
     store = get_store(settings)
-    dataset = _dataset(session_factory, created["id"])
+    dataset = _dataset(session_factory, ingest(_csv()).created["id"])
     assert dataset.job_id is not None
     key = records_key(dataset.id, dataset.job_id)
 
@@ -105,18 +119,9 @@ def test_a_file_not_matching_the_dataset_is_not_used(
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 def test_empty_extra_and_no_amount_scale_round_trip(
-    make_project: Callable[..., Project],
-    make_user: Callable[..., User],
-    upload: Callable[..., Any],
-    wait_dataset: Callable[..., dict[str, Any]],
-    session_factory: SessionFactory,
-    settings: Settings,
+    ingest: Callable[[bytes], Ingested], session_factory: SessionFactory, settings: Settings
 ) -> None:
-    project = make_project()
-    preparer = make_user(role="preparer", project=project)
-    data = b"id,date,amount\nA,2024-01-01,10\nB,2024-01-02,-3\nC,,7\n"
-    created = upload(preparer, project, data).json()
-    wait_dataset(preparer, project.id, created["id"])
+    created = ingest(b"id,date,amount\nA,2024-01-01,10\nB,2024-01-02,-3\nC,,7\n").created
     dataset = _dataset(session_factory, created["id"])
     from_file = read_records_file(get_store(settings), dataset)
     assert from_file is not None
