@@ -9,7 +9,9 @@ database or a SQLite file (the embedded default), the demo ledger and bank files
 
 Phases (wall seconds, measured from outside except where noted): upload of each file (the two in parallel),
 ingest of each dataset (its job's started -> finished), the run (queue wait, then the task's own phases from
-summary.phases_s: load, match, build, persist), and end to end: first upload byte -> run succeeded.
+summary.phases_s: load, match, build, persist), and end to end: first upload byte -> run succeeded; the CPU
+seconds of that span of the server with its job processes and, on PostgreSQL, of the bench database's backends
+(sampled from /proc: on a shared machine the figures that survive the load).
 `--cli` also times `recon match` on the same files and prints the run through the API against it (issue 12:
 <= 2x on SQLite at 100k x 100k).
 Then every list the review workspace uses (`--lists`: groups per status, pass, each sort and filters;
@@ -30,9 +32,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -267,6 +272,73 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (the job processes of `recon serve` run under its fork server)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+class CpuSampler:
+    """CPU seconds (user + system, /proc) spent while running by the processes `pids()` names, sampled every
+    `every_s`: each process's last reading counts, less its first one when it was there at the start; a
+    process living less than `every_s` is missed (the ingest and run work lives for seconds)."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]], every_s: float = 0.2) -> None:
+        self.pids = pids
+        self.every_s = every_s
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self, initial: bool) -> None:
+        for pid in self.pids():
+            with suppress(FileNotFoundError, ProcessLookupError):
+                self.last[pid] = process_cpu_s(pid)
+                if initial:
+                    self.first[pid] = self.last[pid]
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every_s):
+            self._read(initial=False)
+
+    def __enter__(self) -> CpuSampler:
+        self._read(initial=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._read(initial=False)
+
+    @property
+    def total_s(self) -> float:
+        return round(sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items()), 2)
+
+
+def backend_pids(url: str) -> Callable[[], list[int]]:
+    """The pids of the PostgreSQL backends of the database at `url` (same machine), one query each call."""
+    conn = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT").connect()  # one backend
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def pids() -> list[int]:
+        return list(conn.execute(query).scalars())
+
+    return pids
+
+
 def time_lists(
     api: Api, url: str, run: dict[str, Any], requests: int, only: str, report: dict[str, Any], server_pid: int
 ) -> None:
@@ -354,7 +426,13 @@ def main() -> None:
                 print(f"generated the demo files ({args.rows} rows) in {time.perf_counter() - started:.1f} s")
             files = {"left": demo_dir / "ledger.csv", "right": demo_dir / "bank.csv"}
             report["files_mb"] = {k: round(p.stat().st_size / 1e6, 1) for k, p in files.items()}
-            run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
+            # CPU of upload -> run succeeded: the server with its job processes, and the database's backends
+            backends = CpuSampler(backend_pids(url) if database == "postgres" else list)
+            with CpuSampler(lambda: descendants(server.pid)) as server_cpu, backends:
+                run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
+            report["server_cpu_s"] = server_cpu.total_s
+            if database == "postgres":
+                report["postgres_backends_cpu_s"] = backends.total_s
             if args.keep_db:
                 state = {"database": database, "url": url, "work": str(work), "password": password}
                 state |= {"run_id": run["id"], "rows": args.rows}

@@ -141,7 +141,7 @@ def _persist_once(
             _drop_secondary_indexes(session)
         now = utcnow()
         ids = persist.allocate_group_ids(session, outcome.groups.num_rows)
-        groups = persist.group_rows(run.id, outcome, ids, now)
+        groups = persist.group_rows(run.id, outcome.groups, ids, now)
         if variant == "constant":
             index = groups.schema.get_field_index("explanation")
             groups = groups.set_column(index, "explanation", pa.repeat(pa.scalar("{}"), groups.num_rows))
@@ -151,7 +151,7 @@ def _persist_once(
             groups = groups.append_column("bench_amount_key", pa.array(units, pa.int64()))
         if variant == "amount-order":
             groups = groups.take(pc.sort_indices(groups, [(c, "ascending") for c in AMOUNT_INDEX]))
-        items = persist.item_rows(run.id, outcome, ids, now, {"left": {}, "right": {}}, carry=carry)
+        items = persist.item_rows(run.id, outcome.items, ids, now, {"left": {}, "right": {}}, carry=carry)
         if variant == "narrow":
             items = items.drop_columns(RECORD_TEXTS)
         analyze = "ANALYZE match_groups, run_items" if variant == "analyze-all" else persist.ANALYZE_RESULTS

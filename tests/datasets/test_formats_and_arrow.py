@@ -226,8 +226,12 @@ def test_upload_to_s3_storage(
     assert current["status"] == "ready", current
     assert current["rows"] == 3
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]]
-    assert keys == [f"uploads/{created['sha256'][:2]}/{created['sha256']}"]
-    body = s3.get_object(Bucket=s3_bucket, Key=keys[0])["Body"].read()
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"])
+    # the upload, and the records' Arrow file the runs load (recon.datasets.records_file)
+    assert keys == [
+        f"records/{created['id']}/{created['job_id']}.arrow",
+        f"uploads/{created['sha256'][:2]}/{created['sha256']}",
+    ]
+    body = s3.get_object(Bucket=s3_bucket, Key=keys[1])["Body"].read()
     assert body == LEDGER_CSV
     assert not (settings.data_dir / "objects").exists()

@@ -18,15 +18,14 @@ from recon.runs import tasks
 _real_write_results = tasks.write_results
 
 
-def _stalling_write_results(
-    session: Any, run: Any, outcome: Any, now: dt.datetime, carry: Any = None
-) -> None:
-    _real_write_results(session, run, outcome, now, carry)
+def _stalling_write_results(session: Any, run: Any, built: Any, now: dt.datetime, carry: Any = None) -> Any:
+    outcome = _real_write_results(session, run, built, now, carry)
     session.flush()
     marker = os.environ.get("RECON_TEST_STALL_MARKER")
     if marker and not Path(marker).exists():
         Path(marker).write_text(run.id)
         time.sleep(600)  # killed here, halfway through the transaction
+    return outcome
 
 
 tasks.write_results = _stalling_write_results

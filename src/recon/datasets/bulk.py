@@ -132,13 +132,14 @@ def arrow_extra_names(extra: Sequence[str]) -> dict[str, str]:
     return names
 
 
-def _scale(dataset: Dataset) -> int:
+def _scale(amount_scale: int | None) -> int:
     """Decimal places of the Arrow amount column: the file's (no amount column: 2)."""
-    return min(dataset.amount_scale if dataset.amount_scale is not None else 2, STORED_SCALE)
+    return min(amount_scale if amount_scale is not None else 2, STORED_SCALE)
 
 
-def _arrow_schema(dataset: Dataset, extra: dict[str, str], with_row_no: bool) -> pa.Schema:
-    scale = _scale(dataset)
+def arrow_schema(amount_scale: int | None, extra: dict[str, str], with_row_no: bool) -> pa.Schema:
+    """The schema `load_dataset_arrow` answers for a dataset of this amount scale and extra columns."""
+    scale = _scale(amount_scale)
     fields = [pa.field("_row", pa.int64())] if with_row_no else []
     fields += [
         pa.field("id", pa.string()),
@@ -159,7 +160,7 @@ def load_dataset_arrow(session: Session, dataset: Dataset, *, with_row_no: bool 
     Bulk path: COPY ... TO STDOUT (CSV) on PostgreSQL, chunked fetches on SQLite; no ORM object per row.
     """
     extra = arrow_extra_names(dataset.extra_columns or [])
-    schema = _arrow_schema(dataset, extra, with_row_no)
+    schema = arrow_schema(dataset.amount_scale, extra, with_row_no)
     if _is_postgres(session):
         return _copy_out(session, dataset, extra, schema)
     return pa.Table.from_batches(list(_sqlite_batches(session, dataset, extra, schema)), schema=schema)
@@ -239,7 +240,7 @@ def _sqlite_batches(
             for name, key in zip(TEXT_FIELDS, ("c", "f", "p", "s"), strict=True):
                 columns[name] = batch.column(key)
             if extra:
-                parsed = _parse_extra(batch.column("x").to_pylist(), extra_schema)
+                parsed = parse_extra(batch.column("x").to_pylist(), extra_schema)
                 for key, name in extra.items():
                     columns[name] = parsed.column(key)
             table = pa.table({name: columns[name] for name in schema.names}, schema=schema)
@@ -265,7 +266,7 @@ def _json_lines(text: str) -> pa.Table:
     return table
 
 
-def _parse_extra(texts: Sequence[str | None], schema: pa.Schema) -> pa.Table:
+def parse_extra(texts: Sequence[str | None], schema: pa.Schema) -> pa.Table:
     lines = "\n".join(text or "{}" for text in texts).encode()
     return pajson.read_json(
         io.BytesIO(lines),

@@ -198,7 +198,11 @@ def list_records(
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def delete_dataset(
-    project_id: ProjectId, dataset_id: ResourceId, access: ProjectPreparer, session: DbSession
+    project_id: ProjectId,
+    dataset_id: ResourceId,
+    access: ProjectPreparer,
+    session: DbSession,
+    settings: AppSettings,
 ) -> None:
     """Delete the dataset and its records (409 while a run uses it). The stored file is kept as evidence."""
-    DatasetService(session).delete(access, dataset_id)
+    DatasetService(session, get_store(settings)).delete(access, dataset_id)

@@ -32,6 +32,7 @@ from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
 from recon.datasets.limits import bounded
 from recon.datasets.mapping import CANONICAL_FIELDS, MappingError, validate_mapping
+from recon.datasets.records_file import delete_records_files
 from recon.datasets.repository import DatasetRepository, delete_rows
 from recon.datasets.schemas import (
     MappingPreviewIn,
@@ -258,6 +259,8 @@ class DatasetService:
         delete_rows(self.session, dataset.id)
         self.session.delete(dataset)
         self.session.flush()
+        if self.store is not None:  # the records' Arrow files (records_file.py); the upload is evidence
+            delete_records_files(self.store, dataset.id)
 
     def _refuse_if_in_use(self, dataset: Dataset, change: str) -> None:
         # An explicit query (not a hook another domain registers on import): every process refuses alike.

@@ -9,6 +9,7 @@ stored exactly once.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from recon.jobs.names import INGEST_DATASET
 from recon.models import Dataset, DatasetStatus, Project
 from recon.models.jobs import Job
 from recon.projects.schemas import ProjectSettingsView
-from recon.storage import ObjectNotFound, get_store
+from recon.storage import ObjectNotFound, ObjectStore, get_store
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,6 +58,18 @@ def insert_rejections(session: Session, dataset_id: str, errors: Sequence[RowErr
     from recon.datasets.bulk import insert_rejections as insert
 
     insert(session, dataset_id, errors)
+
+
+def write_records_file(store: ObjectStore, dataset_id: str, job_id: str, parsed: ParsedDataset) -> None:
+    from recon.datasets.records_file import write_records_file as write
+
+    write(store, dataset_id, job_id, parsed)
+
+
+def delete_records_files(store: ObjectStore, dataset_id: str, keep_job_id: str | None = None) -> None:
+    from recon.datasets.records_file import delete_records_files as delete
+
+    delete(store, dataset_id, keep_job_id)
 
 
 log = structlog.get_logger("recon.datasets")
@@ -106,10 +119,11 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
         key, filename, fmt = dataset.storage_key, dataset.filename, dataset.format
         requested, raw_options = dict(dataset.mapping or {}), dataset.read_options
     ctx.progress(0.05, "reading the file")
+    store = get_store(ctx.settings)
     started = time.perf_counter()
     try:
         options = bounded(ReadOptions.from_mapping(raw_options, where="read_options"), ctx.settings)
-        with get_store(ctx.settings).local_path(key) as path:
+        with store.local_path(key) as path:
             parsed = parse_dataset(
                 Path(path), filename=filename, fmt=fmt, options=options, requested=requested
             )
@@ -133,10 +147,19 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
         if dataset is None or dataset.job_id != ctx.job_id:
             ctx.finish_in(session, message="nothing to do: the dataset was deleted or re-mapped meanwhile")
             return
-        try:
-            _store(session, dataset, parsed)
-        except DuplicateStatement as exc:
-            raise JobFailed(str(exc)) from exc
+        # The records' Arrow file (records_file.py) is written while the database takes the rows (pyarrow
+        # and the file writes release the GIL), and before the commit: once ready, runs look for it.
+        with ThreadPoolExecutor(1, thread_name_prefix="recon-records-file") as pool:
+            written = pool.submit(write_records_file, store, dataset_id, ctx.job_id, parsed)
+            try:
+                _store(session, dataset, parsed)
+            except BaseException as exc:
+                written.result()
+                delete_records_files(store, dataset_id)  # this attempt's file: nothing committed
+                if isinstance(exc, DuplicateStatement):
+                    raise JobFailed(str(exc)) from exc
+                raise
+            written.result()
         record_entity_event(
             session,
             ENTITY,
@@ -153,6 +176,7 @@ def ingest_dataset(ctx: JobContext, dataset_id: str) -> None:
             },
         )
         ctx.finish_in(session, result={"rows": dataset.rows, "rejected": dataset.rejected})
+    delete_records_files(store, dataset_id, keep_job_id=ctx.job_id)  # of earlier ingestions
     log.info(
         "dataset_ingested",
         dataset_id=dataset_id,

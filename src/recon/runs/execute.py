@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from recon.core.db import SessionFactory, session_scope
 from recon.datasets.bulk import arrow_extra_names, load_dataset_arrow
+from recon.datasets.records_file import read_records_file
 from recon.engine import ProgressEvent, Reconciliation, RuleSet, parse_rules, reconcile
 from recon.models import Dataset, DatasetRecord, DatasetStatus, RuleSetVersion
 from recon.models.runs import Run
@@ -27,6 +28,7 @@ from recon.rulesets.dryrun import rejected_arrow
 from recon.runs.carry import CarriedItem, carried_items, carry_digest, origin_records
 from recon.runs.outcome import ROW, SideInput
 from recon.runs.persist import Carried, CarryMap
+from recon.storage import ObjectStore
 
 # Progress of a run is written at most this often (pass "done" events always).
 PROGRESS_INTERVAL_S = 0.5
@@ -61,20 +63,23 @@ def _dataset(session: Session, run: Run, side: str) -> Dataset:
     return dataset
 
 
-def _side(factory: SessionFactory, dataset_id: str, id_column: str) -> SideInput:
+def _side(factory: SessionFactory, dataset_id: str, id_column: str, store: ObjectStore | None) -> SideInput:
     with session_scope(factory) as session:
         dataset = session.get(Dataset, dataset_id)
         assert dataset is not None
+        # The ingestion's Arrow file when there is one (no read of every record out of the database).
+        records = None if store is None else read_records_file(store, dataset)
         return SideInput(
-            records=load_dataset_arrow(session, dataset, with_row_no=True),
+            records=load_dataset_arrow(session, dataset, with_row_no=True) if records is None else records,
             rejected=rejected_arrow(session, dataset),
             id_column=id_column,
         )
 
 
-def load_inputs(factory: SessionFactory, run_id: str) -> Inputs:
+def load_inputs(factory: SessionFactory, run_id: str, store: ObjectStore | None = None) -> Inputs:
     """Both datasets as Arrow tables (with the record row numbers; read in parallel, each on its own
-    connection) and the pinned rule-set version, after checking them against the run's pins."""
+    connection; from their ingestion's Arrow files in `store` when present) and the pinned rule-set version,
+    after checking them against the run's pins."""
     with session_scope(factory) as session:
         run = session.get(Run, run_id)
         if run is None:
@@ -83,7 +88,7 @@ def load_inputs(factory: SessionFactory, run_id: str) -> Inputs:
         backend = run.backend
     with ThreadPoolExecutor(2, thread_name_prefix="recon-load") as pool:
         futures = {
-            side: pool.submit(_side, factory, dataset.id, getattr(rules, side).id)
+            side: pool.submit(_side, factory, dataset.id, getattr(rules, side).id, store)
             for side, dataset in datasets.items()
         }
         sides = {side: future.result() for side, future in futures.items()}

@@ -242,13 +242,34 @@ def _group_currency(
     return _spread(chosen, found)
 
 
-def build_outcome(result: Reconciliation, inputs: dict[str, SideInput]) -> Outcome:
+@dataclass(frozen=True)
+class BuiltItems:
+    """The first half of an outcome: the items (Outcome.items), and what `finish_outcome` needs for the
+    groups. `group_count` is the engine's number of groups (its group ids are 1..group_count)."""
+
+    items: pa.Table
+    group_count: int
+    matches: pa.Table
+    in_match: npt.NDArray[np.int64]
+
+
+def build_items(result: Reconciliation, inputs: dict[str, SideInput]) -> BuiltItems:
     matches = result.matches.combine_chunks()
     unmatched = {"left": result.unmatched_left, "right": result.unmatched_right}
     parts = [_side_items(s, inputs[s], matches, unmatched[s]) for s in SIDES]
     items = pa.concat_tables([p[0] for p in parts], promote_options="permissive")
-    groups = _groups(matches, items, np.concatenate([p[1] for p in parts]))
-    return Outcome(groups=groups, items=items, digest=digest(groups, items))
+    count = pc.max(matches.column("group_id")).as_py() if matches.num_rows else 0
+    return BuiltItems(items, int(count or 0), matches, np.concatenate([p[1] for p in parts]))
+
+
+def finish_outcome(built: BuiltItems) -> Outcome:
+    """The groups and the digest (EngineError when the engine's groups are not numbered 1..n)."""
+    groups = _groups(built.matches, built.items, built.in_match)
+    return Outcome(groups=groups, items=built.items, digest=digest(groups, built.items))
+
+
+def build_outcome(result: Reconciliation, inputs: dict[str, SideInput]) -> Outcome:
+    return finish_outcome(build_items(result, inputs))
 
 
 # -- digest ------------------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from sqlite3 import SQLITE_LIMIT_VARIABLE_NUMBER
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from recon.core.money_arrow import to_sortable_text
+from recon.engine import EngineError
 from recon.models.runs import (
     GroupOrigin,
     GroupStatus,
@@ -33,7 +35,7 @@ from recon.models.runs import (
     RunItem,
     RunStatus,
 )
-from recon.runs.outcome import Outcome
+from recon.runs.outcome import BuiltItems, Outcome, finish_outcome
 
 COPY_BATCH_ROWS = 100_000
 SQLITE_BATCH_ROWS = 20_000
@@ -177,8 +179,8 @@ def _timestamps(mask: npt.NDArray[np.bool_], at: dt.datetime) -> pa.Array:
     return pa.array(np.full(len(mask), value), UTC_TS, mask=~mask)
 
 
-def group_rows(run_id: str, outcome: Outcome, ids: npt.NDArray[np.int64], now: dt.datetime) -> pa.Table:
-    groups = outcome.groups
+def group_rows(run_id: str, groups: pa.Table, ids: npt.NDArray[np.int64], now: dt.datetime) -> pa.Table:
+    """Outcome.groups as match_groups rows with the ids `allocate_group_ids` drew."""
     n = groups.num_rows
     is_open = np.asarray(pc.is_in(groups.column("status"), pa.array(OPEN_GROUP_STATUSES)).to_numpy(False))
     matched = pc.fill_null(pc.equal(groups.column("status"), pa.scalar(GroupStatus.MATCHED.value)), False)
@@ -244,14 +246,14 @@ CarryMap = dict[str, dict[int, Carried]]
 
 def item_rows(
     run_id: str,
-    outcome: Outcome,
+    items: pa.Table,
     ids: npt.NDArray[np.int64],
     now: dt.datetime,
     carried: dict[str, dict[int, dt.datetime]],
     *,
     carry: CarryMap | None = None,
 ) -> pa.Table:
-    items = outcome.items
+    """Outcome.items as run_items rows, each pointing at its group's id."""
     n = items.num_rows
     seq = items.column("group_seq")
     group_id = (
@@ -448,18 +450,67 @@ def write_results(
     session: Session, run: Run, outcome: Outcome, now: dt.datetime, carry: CarryMap | None = None
 ) -> None:
     """Replace the run's groups and items (one transaction: the caller's)."""
+    _write(
+        session,
+        run,
+        outcome.items,
+        group_count=outcome.groups.num_rows,
+        finish=lambda: outcome,
+        now=now,
+        carry=carry,
+    )
+
+
+def write_built_results(
+    session: Session, run: Run, built: BuiltItems, now: dt.datetime, carry: CarryMap | None = None
+) -> Outcome:
+    """`write_results` of the outcome `built` finishes: its groups and digest are computed while PostgreSQL
+    takes the items (the second core; docs/adr/0032). Returns the finished outcome."""
+    finish = partial(finish_outcome, built)
+    return _write(
+        session, run, built.items, group_count=built.group_count, finish=finish, now=now, carry=carry
+    )
+
+
+def _write(
+    session: Session,
+    run: Run,
+    items: pa.Table,
+    *,
+    group_count: int,
+    finish: Callable[[], Outcome],
+    now: dt.datetime,
+    carry: CarryMap | None,
+) -> Outcome:
+    """Items first (their group ids are drawn before the groups exist), then the groups of `finish()`. On
+    PostgreSQL the items' COPY runs in a thread on the session's connection while this thread finishes the
+    outcome (the main thread does not touch the session meanwhile); SQLite's inserts are Python work that
+    holds the GIL, so they run first, then `finish`."""
     delete_results(session, run.id)
     carried = carried_opened_at(session, run)
-    ids = allocate_group_ids(session, outcome.groups.num_rows)
+    ids = allocate_group_ids(session, group_count)
     with _write_cache(session):
-        groups = group_rows(run.id, outcome, ids, now)
+        rows = item_rows(run.id, items, ids, now, carried, carry=carry)
+        order = insert_order(items)
+        if _is_postgres(session):
+            with ThreadPoolExecutor(1, thread_name_prefix="recon-items") as pool:
+                writing = pool.submit(insert_rows, session, RunItem.__tablename__, rows, order)
+                try:
+                    outcome = finish()
+                finally:
+                    writing.result()  # its error first: the items' COPY failed
+        else:
+            insert_rows(session, RunItem.__tablename__, rows, order)
+            outcome = finish()
+        if outcome.groups.num_rows != group_count:
+            raise EngineError(f"{outcome.groups.num_rows} groups, the items point at {group_count}")
+        groups = group_rows(run.id, outcome.groups, ids, now)
         insert_rows(session, MatchGroup.__tablename__, groups)
         insert_rows(session, MatchedGroupAmount.__tablename__, matched_amount_rows(groups))
-        items = item_rows(run.id, outcome, ids, now, carried, carry=carry)
-        insert_rows(session, RunItem.__tablename__, items, insert_order(outcome.items))
     if _is_postgres(session):
         # Planner statistics in the same transaction (ANALYZE samples the transaction's own new rows), so
         # they commit with the results. Run after the commit, the ANALYZE raced the first list requests, and
         # after a 1M x 1M run the tables had no statistics at all minutes later: the members of a page of
         # breaks took 2.3-3.1 s instead of 10-15 ms (docs/adr/0016-results-lists-and-storage.md).
         session.execute(text(ANALYZE_RESULTS))
+    return outcome

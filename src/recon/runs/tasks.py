@@ -30,13 +30,14 @@ from recon.models.jobs import Job
 from recon.models.runs import Run, RunStatus
 from recon.observability.metrics import observe_run
 from recon.observability.tracing import pass_spans, span
+from recon.storage import get_store
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from recon.engine import ProgressEvent, Reconciliation
     from recon.runs.execute import Inputs
-    from recon.runs.outcome import Outcome
+    from recon.runs.outcome import BuiltItems, Outcome
     from recon.runs.persist import CarryMap
 
 
@@ -50,11 +51,11 @@ def run_engine(
 
 
 def write_results(
-    session: Session, run: Run, outcome: Outcome, now: datetime, carry: CarryMap | None = None
-) -> None:
-    from recon.runs.persist import write_results as write
+    session: Session, run: Run, built: BuiltItems, now: datetime, carry: CarryMap | None = None
+) -> Outcome:
+    from recon.runs.persist import write_built_results as write
 
-    write(session, run, outcome, now, carry)
+    return write(session, run, built, now, carry)
 
 
 log = structlog.get_logger("recon.runs")
@@ -161,7 +162,7 @@ def _execute(ctx: JobContext, run_id: str) -> None:
     # Local: the data stack (pyarrow, numpy, the engine) loads where runs execute. `enqueue` imports this
     # module to check payloads, so the API process (whose image has no data stack) must import it cheaply.
     from recon.runs.execute import InputProblem, ProgressWriter, load_inputs
-    from recon.runs.outcome import build_outcome
+    from recon.runs.outcome import build_items
 
     factory = ctx.session_factory
     phases: dict[str, float] = {}
@@ -169,7 +170,7 @@ def _execute(ctx: JobContext, run_id: str) -> None:
     ctx.progress(0.02, "loading the datasets")
     started = time.perf_counter()
     try:
-        inputs = load_inputs(factory, run_id)
+        inputs = load_inputs(factory, run_id, get_store(ctx.settings))
     except (InputProblem, RulesError) as exc:
         raise JobFailed(str(exc)) from exc
     phases["load"] = time.perf_counter() - started
@@ -190,11 +191,11 @@ def _execute(ctx: JobContext, run_id: str) -> None:
     phases["match"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    outcome = build_outcome(result, inputs.sides)
+    built = build_items(result, inputs.sides)  # the groups and the digest: while the items are written
     phases["build"] = time.perf_counter() - started
     ctx.check_cancelled()
     writer.phase("persisting")
-    ctx.progress(0.85, f"storing {outcome.groups.num_rows} groups and {outcome.items.num_rows} items")
+    ctx.progress(0.85, f"storing {built.group_count} groups and {built.items.num_rows} items")
 
     started = time.perf_counter()
     with session_scope(factory) as session:
@@ -202,7 +203,7 @@ def _execute(ctx: JobContext, run_id: str) -> None:
         if run is None or run.job_id != ctx.job_id:
             ctx.finish_in(session, message="nothing to do: the run was deleted or retried meanwhile")
             return
-        write_results(session, run, outcome, utcnow(), inputs.carry)
+        outcome = write_results(session, run, built, utcnow(), inputs.carry)
         phases["persist"] = time.perf_counter() - started
         summary = _summary(run, inputs, result.summary, phases)
         run.status = RunStatus.SUCCEEDED
