@@ -20,7 +20,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Connection, Select, and_, bindparam, or_, tuple_
+from sqlalchemy import Connection, Integer, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -212,7 +212,11 @@ def _ends_with_rowid(keys: Sequence[SortKey]) -> bool:
     column = getattr(column, "expression", column)
     table = getattr(column, "table", None)
     primary = list(table.primary_key.columns) if table is not None and hasattr(table, "primary_key") else []
-    return len(primary) == 1 and primary[0].name == getattr(column, "name", None)
+    return (
+        len(primary) == 1
+        and primary[0].name == getattr(column, "name", None)
+        and isinstance(primary[0].type, Integer)
+    )
 
 
 def _after_ranges(keys: Sequence[SortKey], values: Sequence[Any]) -> list[ColumnElement[bool]]:
