@@ -7,7 +7,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -107,6 +107,47 @@ def test_keyset_walk_with_a_nullable_first_key(kit_engine: Engine, descending: b
     nulls = sorted((r for r in seen if r[0] is None), key=lambda r: r[1], reverse=descending)
     assert len(seen) == 37 + 7 == len(set(seen))
     assert seen == (nulls + valued if descending else valued + nulls)
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("descending", [False, True])
+def test_keyset_page_after_a_cursor_on_sqlite_is_range_scans_ending_in_the_rowid(
+    kit_engine: Engine, descending: bool
+) -> None:
+    """SQLite range-scans `(amount, id) > (:a, :id)` on amount only when id is the rowid: every row of the
+    cursor's amount before it was walked. The page is read as `amount = :a AND id > :id`, then
+    `amount > :a`, each an index range scan (same rows, in order)."""
+    with kit_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_kit_items_amount_id ON kit_items (amount, id)")
+    keys = [SortKey(items.c.amount, descending=descending), SortKey(items.c.id, descending=descending)]
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    with Session(kit_engine) as session:
+        first = keyset_page(session, select(items), keys, PageParams(limit=3), scalars=False)
+        event.listen(kit_engine, "before_cursor_execute", capture)
+        try:
+            page = keyset_page(
+                session, select(items), keys, PageParams(limit=10, cursor=first.next_cursor), scalars=False
+            )
+        finally:
+            event.remove(kit_engine, "before_cursor_execute", capture)
+        bound = "<" if descending else ">"
+        plans = [
+            " ".join(
+                str(row[-1])
+                for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args)
+            )
+            for sql, args in statements
+        ]
+    assert len(plans) == 2, plans
+    assert f"amount=? AND id{bound}?" in plans[0] and f"amount{bound}?" in plans[1], plans
+    assert all("TEMP B-TREE" not in plan for plan in plans), plans
+    ordered = sorted(((Decimal(i % 5) + Decimal("0.01"), i) for i in range(1, 38)), reverse=descending)
+    assert [(row.amount, row.id) for row in first.items + page.items] == ordered[:13]
 
 
 def test_keyset_refuses_a_null_cursor_value_of_a_key_that_is_not_nullable(kit_engine: Engine) -> None:

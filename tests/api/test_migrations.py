@@ -51,3 +51,19 @@ def test_matched_group_amounts_downgrade_and_upgrade_again(db_engine: Engine, se
         with db_engine.begin() as conn:
             command.upgrade(alembic_config(settings, conn), "head")
     assert _diff(db_engine, Base.metadata) == []
+
+
+def test_member_order_index_downgrade_and_upgrade_again(db_engine: Engine, settings: Settings) -> None:
+    """0012 goes down to 0011's members index (run_id, group_id) and up again."""
+    new, old = "ix_run_items_run_id_group_id_side_row_no", "ix_run_items_run_id_group_id"
+    try:
+        with db_engine.begin() as conn:
+            command.downgrade(alembic_config(settings, conn), "0011_matched_group_amounts")
+        indexes = {i["name"]: i["column_names"] for i in inspect(db_engine).get_indexes("run_items")}
+        assert indexes.get(old) == ["run_id", "group_id"] and new not in indexes
+    finally:
+        with db_engine.begin() as conn:
+            command.upgrade(alembic_config(settings, conn), "head")
+    indexes = {i["name"]: i["column_names"] for i in inspect(db_engine).get_indexes("run_items")}
+    assert indexes.get(new) == ["run_id", "group_id", "side", "row_no"] and old not in indexes
+    assert _diff(db_engine, Base.metadata) == []

@@ -16,6 +16,7 @@ from recon.models.runs import GroupStatus, ItemState, Side
 from recon.results.repository import (
     GROUP_ORDERS,
     ITEM_ORDERS,
+    MEMBERS,
     GroupFilters,
     ItemFilters,
     filtered_groups,
@@ -91,3 +92,11 @@ def test_group_lists_by_amount_are_index_scans_in_every_status(
         listed = listed.where(after_key(on_amounts, after))
     plan = _plan(db_engine, listed.order_by(*order_by(on_amounts)).limit(101))
     assert "matched_group_amounts USING PRIMARY KEY" in plan and "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_members_of_a_page_are_read_in_order_from_the_index(db_engine: Engine) -> None:
+    """One seek per group in the members' index, rows handed over in the page's order: no sort of them."""
+    stmt, bound = MEMBERS["sqlite"]
+    plan = _plan(db_engine, stmt.params(run_id="r1", group_ids=bound([3, 1, 2])))
+    assert "ix_run_items_run_id_group_id_side_row_no" in plan and "TEMP B-TREE" not in plan, plan

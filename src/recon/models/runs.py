@@ -277,8 +277,9 @@ class RunItem(VersionMixin, Base):
     __table_args__ = (
         one_of("side", Side),
         one_of("state", ItemState),
-        # Members of groups, and any scan of one run's items.
-        Index("ix_run_items_run_id_group_id", "run_id", "group_id"),
+        # Members of groups in the order a group shows them (no sort of a page's members), and any scan of one
+        # run's items.
+        Index("ix_run_items_run_id_group_id_side_row_no", "run_id", "group_id", "side", "row_no"),
         # Exception lists (unmatched, pending, break, suggested) by id, amount, date and age.
         *_open_indexes(
             "run_items",
