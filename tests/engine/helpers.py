@@ -105,3 +105,7 @@ def near_pass(
     if min_score is not None:
         lines.append(f"    min_score: {min_score}")
     return "\n".join(lines) + "\n"
+
+
+def details_of(table: pa.Table) -> dict[str, str]:
+    return dict(zip(table.column("id").to_pylist(), table.column("detail").to_pylist(), strict=True))

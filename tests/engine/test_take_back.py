@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from recon.engine import reconcile
 
-from .helpers import BATCHES, groups_of, near_pass, reasons_of, rules_for, side
+from .helpers import BATCHES, details_of, groups_of, near_pass, reasons_of, rules_for, side
 
 NEAR = near_pass("payer", days=2, item_options=", weight: 1", min_score=0.5)
 
@@ -92,6 +92,13 @@ def test_a_suggested_group_does_not_take_back():
     assert groups_of(result) == [("near", "suggested", ("L1M",), ("B",))]
     assert reasons_of(result.unmatched_right)["C"] == "ambiguous"
     assert reasons_of(result.unmatched_left)["L2"] == "ambiguous"
+    # the detail says what happened and names the record the group needed
+    detail = details_of(result.unmatched_right)["C"]
+    assert detail == (
+        "its group in pass 'batches' needed L1M, which pass 'near' holds in a suggested pair; the group was "
+        "dropped: the group was not sure (competing groups make the same sum)"
+    )
+    assert details_of(result.unmatched_left)["L2"] == detail
     _exactly_once(result, left, right)
 
 
