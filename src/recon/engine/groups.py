@@ -520,6 +520,11 @@ def _joint(
     planned: dict[int, list[tuple[int, int, tuple[int, ...], tuple[int, int] | None]]] = {}
     for leader in sorted(lines_of):
         edges = sorted(lines_of[leader], key=lambda e: int(one_of[e]))
+        if len(edges) > JOINT_MAX_RECORDS:
+            # a crowded customer: the records of neighbouring days' payments can make sums from its day
+            # too. Split the group among the records that can draw from it alone (its own payments, when
+            # every one of them is such a record); the others keep their other groups.
+            edges = [e for e in edges if len(by_one[int(one_of[e])]) == 1]
         if len(edges) < 2 or len(edges) > JOINT_MAX_RECORDS:
             continue
         rids = rids_of(leader)
@@ -536,11 +541,19 @@ def _joint(
         else:
             bounds = [sum_bounds(t, None, pct) for t in wanted]
         covers = exact_covers(values, [b[0] for b in bounds], [b[1] for b in bounds], max_size)
+        if covers == []:
+            # no split uses every member: some are paid elsewhere or not at all. A partial split gives a
+            # share to every record that can draw from this group alone and leaves members out.
+            alone = [j for j, e in enumerate(edges) if len(by_one[int(one_of[e])]) == 1]
+            if len(alone) >= 2:
+                edges, bounds = [edges[j] for j in alone], [bounds[j] for j in alone]
+                lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
+                covers = exact_covers(values, lows, highs, max_size, partial=True)
         if not covers:
             tried.add(attempt)
             continue
         first = covers[0]
-        holder = {k: j for j, share in first.items() for k in share}
+        holder = {k: j for j, share in first.items() for k in share}  # members left out have none
         decided = []
         for j, share in first.items():
             rival: tuple[int, int] | None = None
@@ -558,7 +571,7 @@ def _joint(
                     (
                         k
                         for k in range(len(values))
-                        if holder[k] != j and any(values[k] == values[own] for own in share)
+                        if holder.get(k) != j and any(values[k] == values[own] for own in share)
                     ),
                     None,
                 )
