@@ -8,14 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from recon import __version__
 from recon.engine.backend import Backend, open_backend
 from recon.engine.errors import InputError
 from recon.engine.executor import Session, Side, order_by_id
 from recon.engine.groups import run_grouped
-from recon.engine.model import PassSpec
 from recon.engine.passes import (
     AMBIGUOUS,
     MATCHED,
@@ -118,10 +116,13 @@ def reconcile(
                             result, dropped = take_back(
                                 result, held, results, available, sides=sides, reasons=reasons
                             )
-                        if dropped is not None:
+                        if dropped:
                             # the groups dropped may have kept the pass from groups without held records
                             with stage(f"pass {spec.index + 1} {spec.name}: again over the records left"):
-                                rest = again_over(spec, sides, available, result, dropped=dropped, held=held)
+                                rest = (
+                                    np.setdiff1d(np.flatnonzero(available["left"]), result.used(0)),
+                                    np.setdiff1d(np.flatnonzero(available["right"]), result.used(1)),
+                                )
                                 session.begin_pass(rest)
                                 again = unsure(run_grouped(session, pass_plan, rest, reasons))
                                 result = merged(result, again)
@@ -205,7 +206,7 @@ def take_back(
     *,
     sides: dict[str, Side],
     reasons: Reasons,
-) -> tuple[PassResult, dict[str, np.ndarray] | None]:
+) -> tuple[PassResult, bool]:
     """Settle the grouped pass's use of held records (held_records). In group order, a group using held
     records keeps them when it is `matched` (a decided group) and each of their rivals is still open: not in
     this pass's groups and not already the replacement of an earlier take-back. The rival then takes the
@@ -213,9 +214,9 @@ def take_back(
     noting the re-pairing) and is no longer available. Any other group using a held record is dropped: the
     held record stays in its pair, the group's other records stay open for later passes (unmatched as
     `ambiguous` if none takes them: the group they made needed a record another pair holds). Every record
-    still lands once. Returns the pass's result and, when groups were dropped, their members per side (the
-    caller then runs the pass again over the records left open: with the held records it may have formed a
-    dropped group instead of one without them); None when none was."""
+    still lands once. Returns the pass's result and whether groups were dropped (the caller then runs the
+    pass again over the records left open: with the held records it may have formed a dropped group instead
+    of one without them)."""
     in_group = {code: np.zeros(len(available[side]), bool) for code, side in enumerate(SIDES)}
     for code in (0, 1):
         in_group[code][result.rid[result.side == code]] = True
@@ -224,7 +225,7 @@ def take_back(
         mine = np.flatnonzero(result.side == code)
         uses[mine] = held.mask[side][result.rid[mine]]
     if not uses.any():
-        return result, None
+        return result, False
     keep = np.ones(result.groups, bool)
     why_dropped: dict[int, Detail] = {}  # dropped group -> what its records are told
     taken: set[tuple[int, int]] = set()  # (side, rival rid) already placed in a pair
@@ -277,11 +278,8 @@ def take_back(
             'still open, took its place; match and score above compare the first record"}'
         )
     if keep.all():
-        return result, None
+        return result, False
     member_keep = keep[result.group]
-    dropped_members = {
-        side: result.rid[~member_keep & (result.side == code)] for code, side in enumerate(SIDES)
-    }
     for code, side in enumerate(SIDES):
         rows = np.flatnonzero(~member_keep & (result.side == code))
         rows = rows[~held.mask[side][result.rid[rows]]]
@@ -297,46 +295,7 @@ def take_back(
         result.score[keep],
         result.explanations().filter(pa.array(keep)),
     )
-    return kept, dropped_members
-
-
-def again_over(
-    spec: PassSpec,
-    sides: dict[str, Side],
-    available: dict[str, np.ndarray],
-    result: PassResult,
-    *,
-    dropped: dict[str, np.ndarray],
-    held: Held,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The records a grouped pass runs again over after take_back dropped groups: the records still open
-    (without the held ones). With group_by on one many side, only that side's records of the group_by
-    groups that changed: those the dropped groups had members in and those that held records were offered
-    to (without them a group may make its sum in fewer ways). Elsewhere the second run would meet what the
-    first met."""
-    rest = {
-        side: np.setdiff1d(np.flatnonzero(available[side]), result.used(code))
-        for code, side in enumerate(SIDES)
-    }
-    if spec.group_by and len(spec.many_sides) == 1:
-        many = spec.many_sides[0]
-        rids = rest[many]
-        changed = np.concatenate([dropped[many], np.flatnonzero(held.mask[many])])
-        keys = _group_keys(sides[many].table, spec.group_by, np.concatenate([rids, changed]))
-        rest[many] = rids[np.isin(keys[: len(rids)], keys[len(rids) :])]
-    return rest["left"], rest["right"]
-
-
-def _group_keys(table: pa.Table, columns: tuple[str, ...], rids: np.ndarray) -> np.ndarray:
-    """A number per record that is equal when its group_by values are (nulls count as a value)."""
-    if len(rids) == 0:
-        return np.zeros(0, np.int64)
-    codes = []
-    for column in columns:
-        encoded = pc.dictionary_encode(table.column(column).take(pa.array(rids))).combine_chunks()
-        codes.append(np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64))
-    _, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
-    return np.asarray(inverse, np.int64).reshape(-1)
+    return kept, True
 
 
 def unsure(again: PassResult) -> PassResult:
