@@ -51,7 +51,14 @@ from recon.engine.search import (
     subsets,
     units_scale,
 )
-from recon.engine.subset import HalfSums, exact_covers, half_depth, smallest_subsets_many, sum_bounds
+from recon.engine.subset import (
+    PARTIAL_NODES,
+    HalfSums,
+    exact_covers,
+    half_depth,
+    smallest_subsets_many,
+    sum_bounds,
+)
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -548,7 +555,7 @@ def _joint(
             if len(alone) >= 2:
                 edges, bounds = [edges[j] for j in alone], [bounds[j] for j in alone]
                 lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
-                covers = exact_covers(values, lows, highs, max_size, partial=True)
+                covers = exact_covers(values, lows, highs, max_size, nodes=PARTIAL_NODES, partial=True)
         if not covers:
             tried.add(attempt)
             continue

@@ -399,6 +399,7 @@ def smallest_subsets_many(
 
 COVER_NODES = 20_000  # search steps per group in exact_covers before it gives up (None)
 COVER_LIMIT = 32  # covers (distinct in amounts) enumerated per group before it gives up (None)
+PARTIAL_NODES = 5_000  # search steps of a partial split (members may be left out: a wider search)
 
 
 class _Stop(Exception):
