@@ -69,3 +69,43 @@ def bank_lines(amounts, *, day="2024-01-01", ids=None, **text_columns) -> pa.Tab
     """Bank lines of one day (ids R1, R2, ... unless given)."""
     ids = ids or [f"R{k + 1}" for k in range(len(amounts))]
     return side(ids, amounts, [day] * len(amounts), **text_columns)
+
+
+def exact_pass(column: str = "ref", *, name: str = "exact", normalize: str = "[alnum, upper]") -> str:
+    """A one_to_one pass on equal `column` values (normalised as given)."""
+    return (
+        f"  - name: {name}\n    kind: one_to_one\n    match:\n"
+        f"      - {{left: {column}, right: {column}, op: equals, normalize: {normalize}}}\n"
+    )
+
+
+def near_pass(
+    score_column: str,
+    *,
+    name: str = "near",
+    amount_abs: str = "0.01",
+    days: int | None = None,
+    item_options: str = "",
+    min_score: float | None = None,
+) -> str:
+    """A scored one_to_one pass: amounts within `amount_abs`, dates within `days` (when given), scored by
+    jaro_winkler on `score_column` (`item_options` is appended to the score item, e.g. ", tf: false")."""
+    lines = [
+        f"  - name: {name}",
+        "    kind: one_to_one",
+        "    match:",
+        f"      - {{left: amount, right: amount, op: tolerance, abs: {amount_abs}}}",
+    ]
+    if days is not None:
+        lines.append(f"      - {{left: date, right: date, op: within_days, days: {days}}}")
+    lines += [
+        "    score:",
+        f"      - {{left: {score_column}, right: {score_column}, method: jaro_winkler{item_options}}}",
+    ]
+    if min_score is not None:
+        lines.append(f"    min_score: {min_score}")
+    return "\n".join(lines) + "\n"
+
+
+def details_of(table: pa.Table) -> dict[str, str]:
+    return dict(zip(table.column("id").to_pylist(), table.column("detail").to_pylist(), strict=True))

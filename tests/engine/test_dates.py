@@ -13,17 +13,9 @@ from hypothesis import strategies as st
 from recon.engine import reconcile
 from recon.engine.dates import MAX_PENALTY_BITS, SCORE_PER_BIT, estimate
 
-from .helpers import groups_of, rules_for, side
+from .helpers import groups_of, near_pass, rules_for, side
 
-NEAR = """\
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: tolerance, abs: 0.01}
-      - {left: date, right: date, op: within_days, days: 4}
-    score:
-      - {left: name, right: name, method: jaro_winkler}
-"""
+NEAR = near_pass("name", days=4)
 START = dt.date(2024, 3, 4)
 
 

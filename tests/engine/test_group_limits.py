@@ -9,7 +9,7 @@ from recon.engine import reconcile
 from recon.engine.groups import MAX_GROUP_OPEN
 from recon.engine.subset import MAX_CANDIDATES
 
-from .helpers import BATCHES, bank_lines, groups_of, one_day, reasons_of, rules_for, side
+from .helpers import BATCHES, bank_lines, details_of, groups_of, one_day, reasons_of, rules_for, side
 
 
 def _book(members: int, pays: str = "3.03") -> tuple[object, object]:
@@ -43,6 +43,9 @@ def test_a_sum_made_many_ways_is_not_guessed() -> None:
     result = reconcile(left, right, rules_for(BATCHES))
     assert groups_of(result) == []
     assert reasons_of(result.unmatched_right)["R1"] == "ambiguous"
+    detail = details_of(result.unmatched_right)["R1"]
+    assert detail.startswith("20 subsets of its group_by groups make its sum in pass 'batches'")
+    assert "(one of them holds L000), more than 16: none was taken" in detail
 
 
 def test_a_suggested_subset_names_its_rival() -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from recon.engine import reconcile
 from recon.engine.subset import alternative_direct, best_subset, best_subsets, mask_members, sum_bounds
 
-from .helpers import BATCHES, bank_lines, groups_of, one_day, reasons_of, rules_for, side
+from .helpers import BATCHES, bank_lines, details_of, groups_of, one_day, reasons_of, rules_for, side
 
 
 def test_many_to_one_with_group_by():
@@ -346,3 +346,26 @@ def test_in_group_search_gathered_group_by_group_decides_the_same(monkeypatch):
     monkeypatch.setattr(groups, "GROUPS_PER_CHUNK", 1)
     assert groups_of(reconcile(left, right, rules_for(BATCHES))) == whole
     assert ("batches", "matched", ("L8", "L9"), ("R3",)) in whole
+
+
+def test_a_group_losing_a_tie_for_a_record_names_the_contested_record():
+    """Two payers' days both sum to the bank line's 30.00: one group gets it (suggested), the other's members
+    are unmatched as ambiguous, their detail naming the bank line they competed for."""
+    left = side(
+        ["L1", "L2", "L3", "L4"],
+        ["10.00", "20.00", "12.00", "18.00"],
+        ["2024-01-01"] * 4,
+        payer=["A", "A", "B", "B"],
+    )
+    right = side(["R1"], ["30.00"], ["2024-01-01"])
+    result = reconcile(left, right, rules_for(BATCHES))
+    [(_, status, lefts, _)] = groups_of(result)
+    assert status == "suggested"
+    losers = sorted({"L1", "L2", "L3", "L4"} - set(lefts))
+    details = details_of(result.unmatched_left)
+    for loser in losers:
+        assert reasons_of(result.unmatched_left)[loser] == "ambiguous"
+        assert details[loser] == (
+            "competing records or groups for the same sum in pass 'batches': R1 went to another of them "
+            "(a tie or near-tie within the margin)"
+        )

@@ -9,16 +9,9 @@ import pytest
 
 from recon.engine import InputError, RulesError, reconcile
 
-from .helpers import groups_of, reasons_of, rules_for, side
+from .helpers import groups_of, near_pass, reasons_of, rules_for, side
 
-NEAR = """\
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: tolerance, abs: 0.05}
-    score:
-      - {left: name, right: name, method: jaro_winkler, normalize: [], tf: false}
-"""
+NEAR = near_pass("name", amount_abs="0.05", item_options=", normalize: [], tf: false")
 
 
 def test_best_total_pairing_beats_greedy_first_candidate():

@@ -10,28 +10,18 @@ from hypothesis import strategies as st
 
 from recon.engine import reconcile
 
-from .helpers import BATCHES, groups_of, reasons_of, rules_for, side
+from .helpers import BATCHES, details_of, groups_of, near_pass, reasons_of, rules_for, side
 
-NEAR = """\
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: tolerance, abs: 0.01}
-      - {left: date, right: date, op: within_days, days: 2}
-    score:
-      - {left: payer, right: payer, method: jaro_winkler, weight: 1}
-    min_score: 0.5
-"""
+NEAR = near_pass("payer", days=2, item_options=", weight: 1", min_score=0.5)
 
 
-def _ledger(rows):
+def _records(rows):
+    """Records of payer A from (id, amount, date) rows; both sides look alike."""
     ids, amounts, dates = zip(*rows, strict=True)
     return side(list(ids), list(amounts), list(dates), payer=["A"] * len(ids), text=list(ids))
 
 
-def _bank(rows):
-    ids, amounts, dates = zip(*rows, strict=True)
-    return side(list(ids), list(amounts), list(dates), payer=["A"] * len(ids), text=list(ids))
+_ledger = _bank = _records
 
 
 # M and its twin R (same payer and amount, one day apart) both fit bank line B; M's day (with L2) is paid
@@ -102,6 +92,13 @@ def test_a_suggested_group_does_not_take_back():
     assert groups_of(result) == [("near", "suggested", ("L1M",), ("B",))]
     assert reasons_of(result.unmatched_right)["C"] == "ambiguous"
     assert reasons_of(result.unmatched_left)["L2"] == "ambiguous"
+    # the detail says what happened and names the record the group needed
+    detail = details_of(result.unmatched_right)["C"]
+    assert detail == (
+        "its group in pass 'batches' needed L1M, which pass 'near' holds in a suggested pair; the group was "
+        "dropped: the group was not sure (competing groups make the same sum)"
+    )
+    assert details_of(result.unmatched_left)["L2"] == detail
     _exactly_once(result, left, right)
 
 

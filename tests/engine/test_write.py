@@ -11,20 +11,12 @@ import pytest
 
 from recon.engine import ENGINE_VERSION, reconcile
 
-from .helpers import rules_for, side
+from .helpers import exact_pass, near_pass, rules_for, side
 
-RULES = """\
-  - name: exact
-    kind: one_to_one
-    match:
-      - {left: ref, right: ref, op: equals, normalize: [alnum, upper]}
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: tolerance, abs: 0.01}
-      - {left: date, right: date, op: within_days, days: 2}
-    score:
-      - {left: name, right: name, method: jaro_winkler, normalize: [upper]}
+RULES = (
+    exact_pass()
+    + near_pass("name", days=2, item_options=", normalize: [upper]")
+    + """\
   - name: batch
     kind: many_to_one
     group_by: [name, date]
@@ -32,6 +24,7 @@ RULES = """\
       - {left: date, right: date, op: within_days, days: 1}
     sum: {left: amount, right: amount, abs: 0.01}
 """
+)
 
 
 def sample():

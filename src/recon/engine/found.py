@@ -56,4 +56,4 @@ def note_below(
         nodes = getattr(candidates, f"below_{side}")
         best = getattr(candidates, f"below_best_{side}")
         owner, rids = members[side].expand(nodes)
-        reasons.note(side, rids, BELOW_MIN_SCORE, plan.spec.index, best[owner])
+        reasons.note(side, rids, BELOW_MIN_SCORE, plan.spec.index, best=best[owner])

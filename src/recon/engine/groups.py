@@ -40,7 +40,7 @@ from recon.engine.executor import (
 from recon.engine.explain import group_outcomes, rival_text
 from recon.engine.found import Found, Membership, note_below
 from recon.engine.margin import LEFT_RIVAL, NO_RIVAL, RIGHT_RIVAL, Rivals, find_rivals
-from recon.engine.passes import AMBIGUOUS, PassResult, Reasons, decide_status
+from recon.engine.passes import AMBIGUOUS, Detail, PassResult, Reasons, decide_status
 from recon.engine.planner import SUM_ALIAS, ItemKey, PassPlan, condition_alias, within_groups_plan
 from recon.engine.search import (
     LEFT_UNITS,
@@ -51,7 +51,14 @@ from recon.engine.search import (
     subsets,
     units_scale,
 )
-from recon.engine.subset import HalfSums, exact_covers, half_depth, smallest_subsets_many, sum_bounds
+from recon.engine.subset import (
+    PARTIAL_NODES,
+    HalfSums,
+    exact_covers,
+    half_depth,
+    smallest_subsets_many,
+    sum_bounds,
+)
 from recon.engine.timing import stage
 
 IntArray = npt.NDArray[np.int64]
@@ -110,7 +117,9 @@ def _group_by(
         ("left", np.union1d(chosen.ambiguous_left, rivals.losers_left)),
         ("right", np.union1d(chosen.ambiguous_right, rivals.losers_right)),
     ):
-        reasons.note(side, np.unique(members[side].expand(nodes_of)[1]), AMBIGUOUS, spec.index)
+        _note_losers(
+            reasons, plan, side, nodes_of, candidates=candidates, edges=chosen.edges, members=members
+        )
     edges = chosen.edges
     left = members["left"].expand(candidates.left[edges])
     right = members["right"].expand(candidates.right[edges])
@@ -127,6 +136,45 @@ def _group_by(
     with stage(f"{spec.name}: subsets inside groups"):
         inside = _inside_groups(session, plan, available, whole, members=members[many[0]], reasons=reasons)
     return whole if inside is None else _joined(whole, inside)
+
+
+def _note_losers(
+    reasons: Reasons,
+    plan: PassPlan,
+    side: str,
+    nodes: IntArray,
+    *,
+    candidates: PairCandidates,
+    edges: IntArray,
+    members: dict[str, Membership],
+) -> None:
+    """Records of the nodes (records or groups) that lost a tie or near-tie for a record of the other side:
+    `ambiguous`, the detail naming the contested record (the first member, for a group) that another
+    record or group of the same sum took."""
+    other = "right" if side == "left" else "left"
+    mine, theirs = (
+        (candidates.left, candidates.right) if side == "left" else (candidates.right, candidates.left)
+    )
+    taken = np.zeros(int(theirs.max(initial=-1)) + 1, bool)
+    taken[theirs[edges]] = True
+    hit = taken[theirs] & np.isin(mine, nodes)
+    losing, first = np.unique(mine[hit], return_index=True)  # a losing node and a taken node it wanted
+    contested = theirs[hit][first]
+    owner, rids = members[other].expand(contested)
+    rival_of: dict[int, int] = {}
+    for node, rid in zip(losing[owner].tolist(), rids.tolist(), strict=True):
+        rival_of.setdefault(node, rid)
+    owner, rids = members[side].expand(nodes)
+    known = np.array([int(n) in rival_of for n in nodes.tolist()], bool)[owner]
+    reasons.note(side, np.unique(rids[~known]), AMBIGUOUS, plan.spec.index)
+    text = (
+        f"competing records or groups for the same sum in pass '{plan.spec.name}': {{rival}} went to "
+        "another of them (a tie or near-tie within the margin)"
+    )
+    detailed, first_row = np.unique(rids[known], return_index=True)
+    node_of = nodes[owner[known]][first_row]
+    details = [Detail(text, other, rival_of[int(n)]) for n in node_of.tolist()]
+    reasons.note(side, detailed, AMBIGUOUS, plan.spec.index, details=details)
 
 
 def _inside_groups(
@@ -418,7 +466,22 @@ def _search_groups(
     for group, side, node, score in rivals:
         result.side[group], result.node[group], result.score[group] = side, node, score
     other_side = "right" if many == "left" else "left"
-    reasons.note(other_side, np.array(sorted(guesses), np.int64), AMBIGUOUS, spec.index)
+    guesses.sort()
+    reasons.note(
+        other_side,
+        np.array(guesses, np.int64),
+        AMBIGUOUS,
+        spec.index,
+        details=[
+            Detail(
+                f"{ways[one]} subsets of its group_by groups make its sum in pass '{spec.name}' (one of them "
+                f"holds {{rival}}), more than {MAX_WAYS}: none was taken",
+                many,
+                solutions[by_one[one][0]][2][0][0],
+            )
+            for one in guesses
+        ],
+    )
     return Found(
         left, right, np.array(scores), np.array(tied, bool), {k: np.array(v) for k, v in sims.items()}, result
     )
@@ -464,6 +527,11 @@ def _joint(
     planned: dict[int, list[tuple[int, int, tuple[int, ...], tuple[int, int] | None]]] = {}
     for leader in sorted(lines_of):
         edges = sorted(lines_of[leader], key=lambda e: int(one_of[e]))
+        if len(edges) > JOINT_MAX_RECORDS:
+            # a crowded customer: the records of neighbouring days' payments can make sums from its day
+            # too. Split the group among the records that can draw from it alone (its own payments, when
+            # every one of them is such a record); the others keep their other groups.
+            edges = [e for e in edges if len(by_one[int(one_of[e])]) == 1]
         if len(edges) < 2 or len(edges) > JOINT_MAX_RECORDS:
             continue
         rids = rids_of(leader)
@@ -480,11 +548,19 @@ def _joint(
         else:
             bounds = [sum_bounds(t, None, pct) for t in wanted]
         covers = exact_covers(values, [b[0] for b in bounds], [b[1] for b in bounds], max_size)
+        if covers == []:
+            # no split uses every member: some are paid elsewhere or not at all. A partial split gives a
+            # share to every record that can draw from this group alone and leaves members out.
+            alone = [j for j, e in enumerate(edges) if len(by_one[int(one_of[e])]) == 1]
+            if len(alone) >= 2:
+                edges, bounds = [edges[j] for j in alone], [bounds[j] for j in alone]
+                lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
+                covers = exact_covers(values, lows, highs, max_size, nodes=PARTIAL_NODES, partial=True)
         if not covers:
             tried.add(attempt)
             continue
         first = covers[0]
-        holder = {k: j for j, share in first.items() for k in share}
+        holder = {k: j for j, share in first.items() for k in share}  # members left out have none
         decided = []
         for j, share in first.items():
             rival: tuple[int, int] | None = None
@@ -502,7 +578,7 @@ def _joint(
                     (
                         k
                         for k in range(len(values))
-                        if holder[k] != j and any(values[k] == values[own] for own in share)
+                        if holder.get(k) != j and any(values[k] == values[own] for own in share)
                     ),
                     None,
                 )

@@ -104,31 +104,61 @@ class PassResult:
         return np.asarray(self.rid[self.side == side], dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class Detail:
+    """What happened to an `ambiguous` record, when more is known than a lost tie: a text with `{rival}`
+    where the rival record's id goes (the rival: `rival_side`, `rival_rid`)."""
+
+    text: str
+    rival_side: str
+    rival_rid: int
+
+
 @dataclass
 class Reasons:
-    """Why records stayed unmatched: the strongest reason seen in any pass, with its pass and best score."""
+    """Why records stayed unmatched: the strongest reason seen in any pass, with its pass and best score,
+    and for some records a Detail (sparse: rid -> Detail per side)."""
 
     size: dict[str, int]
     level: dict[str, Int8Array] = field(init=False)
     pass_index: dict[str, IntArray] = field(init=False)
     best: dict[str, FloatArray] = field(init=False)
+    details: dict[str, dict[int, Detail]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.level = {side: np.zeros(n, np.int8) for side, n in self.size.items()}
         self.pass_index = {side: np.full(n, -1, np.int64) for side, n in self.size.items()}
         self.best = {side: np.full(n, np.nan) for side, n in self.size.items()}
+        self.details = {side: {} for side in self.size}
 
     def note(
-        self, side: str, rids: IntArray, level: int, pass_index: int, best: FloatArray | None = None
+        self,
+        side: str,
+        rids: IntArray,
+        level: int,
+        pass_index: int,
+        *,
+        best: FloatArray | None = None,
+        details: list[Detail] | None = None,
     ) -> None:
+        """Raise the reason of `rids` to `level` where it is weaker. `details` (one per rid) replace the
+        detail of the records raised; without them, a raised record's earlier detail is dropped."""
         if len(rids) == 0:
             return
         stronger = self.level[side][rids] < level
-        rids = rids[stronger]
-        self.level[side][rids] = level
-        self.pass_index[side][rids] = pass_index
+        raised = rids[stronger]
+        self.level[side][raised] = level
+        self.pass_index[side][raised] = pass_index
         if best is not None:
-            self.best[side][rids] = best[stronger]
+            self.best[side][raised] = best[stronger]
+        book = self.details[side]
+        if details is not None:
+            for rid, detail, up in zip(rids.tolist(), details, stronger.tolist(), strict=True):
+                if up:
+                    book[rid] = detail
+        elif book:
+            for rid in raised.tolist():
+                book.pop(rid, None)
 
 
 def decide_status(spec: PassSpec, score: FloatArray, tied: BoolArray, compare_ok: BoolArray) -> Int8Array:
@@ -152,8 +182,10 @@ def run_one_to_one(
     window = dates.date_window(spec)
     extra = dates.extra_columns(spec, condition_alias(window[0]) if window else None)
     candidates = session.pair_candidates(plan, left_table, right_table, extra)
-    reasons.note("left", candidates.below_left, BELOW_MIN_SCORE, spec.index, candidates.below_best_left)
-    reasons.note("right", candidates.below_right, BELOW_MIN_SCORE, spec.index, candidates.below_best_right)
+    reasons.note("left", candidates.below_left, BELOW_MIN_SCORE, spec.index, best=candidates.below_best_left)
+    reasons.note(
+        "right", candidates.below_right, BELOW_MIN_SCORE, spec.index, best=candidates.below_best_right
+    )
     diff = candidates.extra.get(dates.DIFF_COLUMN)
     decision, evidence = dates.decision_scores(
         spec,

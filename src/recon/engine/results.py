@@ -269,11 +269,17 @@ def _unmatched(outcome: Outcome, side_name: str, status: npt.NDArray[np.int8]) -
         index = int(reasons.pass_index[side_name][rids[k]])
         best = reasons.best[side_name][rids[k]]
         detail[k] = f"best score {best:.4f} < min_score {mins[index]} in pass '{names[index]}'"
+    book = reasons.details[side_name]
     for k in np.flatnonzero(level == AMBIGUOUS).tolist():
         index = int(reasons.pass_index[side_name][rids[k]])
-        detail[k] = (
-            f"lost a tie or near-tie (within the margin) for its best candidate in pass '{names[index]}'"
-        )
+        known = book.get(int(rids[k]))
+        if known is None:
+            detail[k] = (
+                f"lost a tie or near-tie (within the margin) for its best candidate in pass '{names[index]}'"
+            )
+        else:
+            rival = outcome.sides[known.rival_side].ids[known.rival_rid].as_py()
+            detail[k] = known.text.replace("{rival}", str(rival))
     dup_rids, first = outcome.duplicates[side_name]
     position = np.searchsorted(rids, dup_rids)
     reason[position] = "duplicate"

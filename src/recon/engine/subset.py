@@ -399,6 +399,7 @@ def smallest_subsets_many(
 
 COVER_NODES = 20_000  # search steps per group in exact_covers before it gives up (None)
 COVER_LIMIT = 32  # covers (distinct in amounts) enumerated per group before it gives up (None)
+PARTIAL_NODES = 5_000  # search steps of a partial split (members may be left out: a wider search)
 
 
 class _Stop(Exception):
@@ -447,6 +448,7 @@ def exact_covers(
     *,
     nodes: int = COVER_NODES,
     limit: int = COVER_LIMIT,
+    partial: bool = False,
 ) -> list[dict[int, tuple[int, ...]]] | None:
     """Every way to split ALL of `values` (a group's open members) among some of the lines (line j takes
     2..max_size members whose sum lies in [lows[j], highs[j]], each member goes to exactly one line; lines
@@ -459,11 +461,24 @@ def exact_covers(
     (line_sets(), every line of the set used; None beyond LINE_SETS sets or 24 lines). In it, the member of
     the largest amount not yet covered is placed first, in every line of the set in turn, with every subset
     of the other uncovered members that completes that line's sum (a subset search pruned by the smallest
-    and largest sum k of the remaining members can reach); so each cover is met once."""
+    and largest sum k of the remaining members can reach); so each cover is met once.
+
+    `partial`: a partial split instead: EVERY line takes a share and members may be left out (a group whose
+    members are not all paid by its lines). The members left out make the rest of the total, a window
+    known in advance (total - the lines' windows): the search places each member in a line or, as its last
+    choice, leaves it out while that window can still be met."""
     n, m = len(values), len(lows)
-    sets = line_sets(sum(values), lows, highs, n, max_size) if m <= 24 else None
+    total = sum(values)
+    out_low, out_high = total - sum(highs), total - sum(lows)
+    if partial:
+        sets: list[int] | None = None if m > 24 else [(1 << m) - 1] if 2 * m <= n else []
+    else:
+        sets = line_sets(total, lows, highs, n, max_size) if m <= 24 else None
     if sets is None:
         return None
+    # the least and most the members not yet placed can add to the members left out (partial splits)
+    negatives, positives = sum(v for v in values if v < 0), sum(v for v in values if v > 0)
+    out = [0, negatives, positives]  # sum left out so far, reach of the unplaced members below and above
     order = sorted(range(n), key=lambda k: (-abs(values[k]), k))
     allowed = [False] * m
     covered = [False] * n
@@ -518,11 +533,21 @@ def exact_covers(
 
         yield from walk(0, low - values[first], high - values[first], max_size - 1)
 
+    def place(k: int, sign: int) -> None:
+        """Account for member k being placed (sign 1) or taken back (sign -1) in the out window's reach."""
+        value = values[k]
+        if value < 0:
+            out[1] -= sign * value
+        else:
+            out[2] -= sign * value
+
     def search() -> None:
         step()
         first = next((k for k in order if not covered[k]), None)
         unused = sum(1 for j in range(m) if allowed[j] and not used[j])
-        if first is None and unused == 0:
+        if partial and not (out_low <= out[0] + out[2] and out[0] + out[1] <= out_high):
+            return  # the members left out can no longer make the rest of the total
+        if first is None and unused == 0 and (not partial or out_low <= out[0] <= out_high):
             key = tuple(sorted((j, tuple(sorted(values[k] for k in s))) for j, s in chosen.items()))
             if key not in seen:
                 seen.add(key)
@@ -533,7 +558,7 @@ def exact_covers(
         if first is None:
             return
         left = sum(1 for k in range(n) if not covered[k])
-        if left > max_size * unused or left < 2 * unused:
+        if (left > max_size * unused and not partial) or left < 2 * unused:
             return
         for j in range(m):
             if used[j] or not allowed[j]:
@@ -542,6 +567,7 @@ def exact_covers(
                 members = (first, *extra)
                 for k in members:
                     covered[k] = True
+                    place(k, 1)
                 used[j] = True
                 chosen[j] = tuple(sorted(members))
                 search()
@@ -549,6 +575,15 @@ def exact_covers(
                 used[j] = False
                 for k in members:
                     covered[k] = False
+                    place(k, -1)
+        if partial:  # leave `first` out
+            covered[first] = True
+            place(first, 1)
+            out[0] += values[first]
+            search()
+            out[0] -= values[first]
+            place(first, -1)
+            covered[first] = False
 
     try:
         for mask in sets:

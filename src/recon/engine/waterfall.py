@@ -14,7 +14,15 @@ from recon.engine.backend import Backend, open_backend
 from recon.engine.errors import InputError
 from recon.engine.executor import Session, Side, order_by_id
 from recon.engine.groups import run_grouped
-from recon.engine.passes import AMBIGUOUS, MATCHED, SUGGESTED, PassResult, Reasons, run_one_to_one
+from recon.engine.passes import (
+    AMBIGUOUS,
+    MATCHED,
+    SUGGESTED,
+    Detail,
+    PassResult,
+    Reasons,
+    run_one_to_one,
+)
 from recon.engine.results import Outcome, Reconciliation, build
 from recon.engine.rules import RuleSet
 from recon.engine.sql import DATE, NUMBER, TIMESTAMP
@@ -220,6 +228,7 @@ def take_back(
     if not uses.any():
         return result, False
     keep = np.ones(result.groups, bool)
+    why_dropped: dict[int, Detail] = {}  # dropped group -> what its records are told
     taken: set[tuple[int, int]] = set()  # (side, rival rid) already placed in a pair
     swaps: list[tuple[int, int, int, int, int, float]] = []  # (code, member, position, group, rival, score)
     rows = np.flatnonzero(uses)  # members come in group order
@@ -228,20 +237,33 @@ def take_back(
         group = int(result.group[mine[0]])
         planned = []
         claimed: set[tuple[int, int]] = set()
-        ok = int(result.status[group]) in TAKE_BACK_STATUSES
+        decided = int(result.status[group]) in TAKE_BACK_STATUSES
+        rival_free = True
         for row in mine.tolist():
             code, member = int(result.side[row]), int(result.rid[row])
             position, pair, rival, score = held.pairs[SIDES[code]][member]
             key = (code, rival)
             if in_group[code][rival] or key in taken or key in claimed or not available[SIDES[code]][rival]:
-                ok = False
+                rival_free = False
             claimed.add(key)
             planned.append((code, member, position, pair, rival, score))
-        if ok:
+        if decided and rival_free:
             swaps.extend(planned)
             taken |= claimed
         else:
             keep[group] = False
+            code, member, position = planned[0][:3]
+            why = (
+                "its pair's rival was not free to take its place"
+                if decided
+                else "the group was not sure (competing groups make the same sum)"
+            )
+            why_dropped[group] = Detail(
+                f"its group in pass '{result.spec.name}' needed {{rival}}, which pass "
+                f"'{earlier[position].spec.name}' holds in a suggested pair; the group was dropped: {why}",
+                SIDES[code],
+                member,
+            )
     for code, member, position, pair, rival, score in swaps:
         pairs = earlier[position]
         row = int(np.flatnonzero((pairs.group == pair) & (pairs.side == code))[0])
@@ -260,8 +282,10 @@ def take_back(
         return result, False
     member_keep = keep[result.group]
     for code, side in enumerate(SIDES):
-        dropped = result.rid[~member_keep & (result.side == code)]
-        reasons.note(side, dropped[~held.mask[side][dropped]], AMBIGUOUS, result.spec.index)
+        rows = np.flatnonzero(~member_keep & (result.side == code))
+        rows = rows[~held.mask[side][result.rid[rows]]]
+        details = [why_dropped[int(group)] for group in result.group[rows].tolist()]
+        reasons.note(side, result.rid[rows], AMBIGUOUS, result.spec.index, details=details)
     renumber = np.cumsum(keep) - 1
     kept = PassResult(
         result.spec,
