@@ -161,3 +161,65 @@ def test_a_column_derived_for_a_pass_covers_its_open_records_and_is_widened_when
         assert session.derived_values("left", "name", ("upper",), second) is full
     finally:
         session.close()
+
+
+LATER_TEXT_RULES = """\
+  - name: exact
+    kind: one_to_one
+    match:
+      - {left: ref, right: ref, op: equals, normalize: [digits]}
+  - name: by-name
+    kind: one_to_one
+    match:
+      - {left: amount, right: amount, op: tolerance, abs: 2}
+      - {left: name, right: name, op: equals, normalize: [words, upper]}
+"""
+
+
+def test_a_column_the_sql_names_is_made_when_a_pass_reads_it_for_its_open_records(monkeypatch):
+    import pyarrow.compute as pc
+
+    from recon.engine.executor import Session
+
+    made: list[tuple[str, str, int]] = []
+    original = Session._derived_column
+
+    def spy(self, side, column, derivation, rids):  # type: ignore[no-untyped-def]
+        made.append((side, column, self.sides[side].n if rids is None else len(rids)))
+        return original(self, side, column, derivation, rids)
+
+    offered: list[tuple[int, int]] = []
+    begin = Session.begin_pass
+
+    def count(self, records):  # type: ignore[no-untyped-def]
+        offered.append((len(records[0]), len(records[1])))
+        return begin(self, records)
+
+    left, right = named_tables()
+    rules = rules_for(LATER_TEXT_RULES)
+    monkeypatch.setattr(Session, "_derived_column", spy)
+    monkeypatch.setattr(Session, "begin_pass", count)
+    result = reconcile(left, right, rules)
+    exact = result.matches.filter(pc.equal(result.matches["pass"], "exact"))
+    assert len(exact) > 0 and len(offered) == 2
+    assert offered[1][0] < offered[0][0] and offered[1][1] < offered[0][1]
+    # each column made once, when a pass's SQL first reads it, for that pass's open records only
+    assert sorted(m for m in made if m[1] == "ref") == [
+        ("left", "ref", offered[0][0]),
+        ("right", "ref", offered[0][1]),
+    ]
+    assert sorted(m for m in made if m[1] == "name") == [
+        ("left", "name", offered[1][0]),
+        ("right", "name", offered[1][1]),
+    ]
+
+    # the same outcome as with every column made for every record before the passes
+    def every_record(self, side, plan, rids, expressions):  # type: ignore[no-untyped-def]
+        for key in self.named_in(side, expressions):
+            self.materialize(*key)
+        self.publish(side)
+
+    monkeypatch.setattr(Session, "materialize_named", every_record)
+    whole = reconcile(left, right, rules)
+    for name in ("matches", "unmatched_left", "unmatched_right"):
+        assert getattr(result, name).equals(getattr(whole, name)), name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 from recon.engine import calendar, frequency, normalize, sql
 from recon.engine.backend import Backend, DuckDBBackend
 from recon.engine.errors import EngineError, InputError
+from recon.engine.model import Condition
 from recon.engine.planner import (
     HOT_BLOCK_PAIRS,
     TOKEN_PAIR_LIMIT,
@@ -35,6 +36,23 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 ALIAS = {"left": "L", "right": "R"}
 T = TypeVar("T")
+
+
+def _word_operands(cond: Condition) -> tuple[DerivedKey, DerivedKey]:
+    """The upper-case texts whose words a condition's word tables (tokens, contains blocks) are made of."""
+    return (
+        ("left", cond.left, (*cond.normalize, "upper")),
+        ("right", cond.right, (*cond.normalize, "upper")),
+    )
+
+
+def contains_operands(plan: PassPlan) -> set[DerivedKey]:
+    """The operands of a pass's `contains` conditions, as block_words reads them."""
+    keys: set[DerivedKey] = set()
+    for cond in plan.spec.match:
+        if cond.op == "contains":
+            keys.update(_word_operands(cond))
+    return keys
 
 
 def category(data_type: pa.DataType) -> str:
@@ -208,27 +226,37 @@ class Session:
                 self.columns[key] = values.chunk(0) if single else values.combine_chunks()
             return self.columns[key]
 
-    def derive(
+    def derive(self, side: str, column: str, derivation: Derivation) -> str:
+        """The planner's Derive: the name of a derived column of a side (normalized text, see
+        recon.engine.normalize, or business-day numbers, see recon.engine.calendar). Its values are made
+        when a pass's SQL first reads the side (pass_table), for the records open in that pass only."""
+        with self._columns_lock:
+            return self._aliases.setdefault((side, column, derivation), f"__t{len(self._aliases)}")
+
+    def materialize(
         self, side: str, column: str, derivation: Derivation, within: frequency.Vocabularies | None = None
     ) -> str:
-        """Name of a derived column of a side, computed once: normalized text (recon.engine.normalize) or
-        business-day numbers (recon.engine.calendar). `within`: a pass's vocabularies, whose open records
-        are all the column needs (the others get null): a text first needed by a pass after the strict
-        ones (its word weights) is normalized for a fraction of the records. Records only close from pass
-        to pass, so a column made for a pass serves every later one."""
-        key = (side, column, derivation)
+        """Name of a derived column of a side, its values computed once. `within`: a pass's vocabularies,
+        whose open records are all the column needs (the others get null): a text first needed by a
+        pass after the strict ones is normalized for a fraction of the records. Records only close from
+        pass to pass, so a column made for a pass serves every later one."""
+        return self._materialize((side, column, derivation), within)[0]
+
+    def _materialize(self, key: DerivedKey, within: frequency.Vocabularies | None) -> tuple[str, bool]:
+        """(alias, whether the values were made now) of a derived column (see materialize)."""
+        side, column, derivation = key
         generation = 0 if within is None else within.generation
         with self._columns_lock:
             known = self.derived.get(key)
             if known is not None and self._covers[key] <= generation:
-                return known
+                return known, False
         rids = None
         if within is not None and within.records is not None:
             rids = within.records[0 if side == "left" else 1]
         derived = self._derived_column(side, column, derivation, rids)
         with self._columns_lock:
             if key in self.derived and self._covers[key] <= generation:
-                return self.derived[key]
+                return self.derived[key], False
             # a column dropped after its last planned pass and needed again keeps its name: plans made
             # before refer to it; one that covers too few records for an earlier pass's explanations is
             # replaced by the wider one (both agree on the records they share)
@@ -237,7 +265,38 @@ class Session:
             self.derived[key] = alias
             self._covers[key] = generation
             self._codes.pop((side, f"codes {alias}"), None)
-            return alias
+            return alias, True
+
+    def named_in(self, side: str, expressions: Iterable[str]) -> list[DerivedKey]:
+        """The derived columns of a side that these SQL expressions name."""
+        text = " ".join(expressions)
+        with self._columns_lock:
+            aliases = list(self._aliases.items())
+        return [key for key, alias in aliases if key[0] == side and sql.quote(alias) in text]
+
+    def materialize_named(
+        self, side: str, plan: PassPlan, rids: IntArray, expressions: Iterable[str]
+    ) -> None:
+        """Make the derived columns that a pass's SQL on these records of a side names (the planner only
+        named them), for the records open in the pass, and register the side again when one was made.
+        The words a `contains` condition's crowded blocks share are counted over every record
+        (block_words): its operands are made for every record."""
+        keys = self.named_in(side, expressions)
+        if not keys:
+            return
+        whole = {k for k in contains_operands(plan) if k[0] == side}
+        within: frequency.Vocabularies | None = self.vocabularies
+        records = self.vocabularies.records
+        if records is not None:
+            open_now = np.zeros(self.sides[side].n, bool)
+            open_now[records[0 if side == "left" else 1]] = True
+            if not open_now[rids].all():
+                within = None  # records outside the pass's open ones (not expected): every record
+        made = False
+        for key in keys:
+            made |= self._materialize(key, None if key in whole else within)[1]
+        if made:
+            self.publish(side)
 
     def _derived_column(
         self, side: str, column: str, derivation: Derivation, rids: IntArray | None
@@ -264,7 +323,7 @@ class Session:
     ) -> pa.Array:
         """The values of a derived column (see derive; `within`: only a pass's open records needed)."""
         while True:
-            alias = self.derive(side, column, derivation, within)
+            alias = self.materialize(side, column, derivation, within)
             with self._columns_lock:
                 values = self.extra[side].get(alias)
             if values is not None:
@@ -273,12 +332,9 @@ class Session:
     def needs(self, plan: PassPlan) -> set[DerivedKey]:
         """The derived columns a pass reads: those its SQL names (plan.columns), the normalized texts of
         its weighted items (word weights) and of its word blocking (token tables, refined blocks)."""
-        with self._columns_lock:
-            named = dict(self.derived)
         wanted: set[DerivedKey] = set()
         for side, columns in plan.columns.items():
-            sql_text = " ".join(columns.values())
-            wanted.update(k for k, alias in named.items() if k[0] == side and sql.quote(alias) in sql_text)
+            wanted.update(self.named_in(side, columns.values()))
         texts = [part.text for part in plan.scores] + [c.text for c in plan.checks if c.text is not None]
         if plan.refine is not None and plan.refine.text is not None:
             texts.append(plan.refine.text)
@@ -286,14 +342,10 @@ class Session:
             if text.weighted:
                 wanted.add(("left", text.left_column, text.normalize))
                 wanted.add(("right", text.right_column, text.normalize))
-        words = {plan.tokens.condition} if plan.tokens is not None else set()
+        if plan.tokens is not None and plan.tokens.condition is not None:
+            wanted.update(_word_operands(plan.spec.match[plan.tokens.condition]))
         # refined blocks on a contains condition (a grouped pass's step inside its groups has them too)
-        words.update(i for i, cond in enumerate(plan.spec.match) if cond.op == "contains")
-        for index in words:
-            if index is not None:
-                cond = plan.spec.match[index]
-                wanted.add(("left", cond.left, (*cond.normalize, "upper")))
-                wanted.add(("right", cond.right, (*cond.normalize, "upper")))
+        wanted.update(contains_operands(plan))
         return wanted
 
     def drop_derived(self, keep: set[DerivedKey]) -> list[DerivedKey]:
@@ -346,6 +398,7 @@ class Session:
             window = plan.window
             columns.update(band_columns(plan, plan.columns[side][window.alias], band_role, window, "2"))
         raw = "".join(f", {sql.quote(c)}" for c in plan.raw[side]) if grouped else ""
+        self.materialize_named(side, plan, rids, columns.values())
         derived = "".join(f", {expr} AS {sql.quote(alias)}" for alias, expr in columns.items())
         where = ""
         if len(rids) < self.sides[side].n:
@@ -538,7 +591,7 @@ class Session:
 
     def text_codes(self, side: str, column: str, normalizers: tuple[str, ...]) -> IntArray:
         """Per record: a number for its normalized text (equal texts, equal numbers; no text: 0)."""
-        alias = self.derive(side, column, normalizers, self.vocabularies)
+        alias = self.materialize(side, column, normalizers, self.vocabularies)
         key = (side, f"codes {alias}")
         with self._columns_lock:
             known = self._codes.get(key)
