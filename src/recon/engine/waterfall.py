@@ -74,12 +74,13 @@ def reconcile(
         for side in sides.values():
             session.add_side(side)
         categories = (sides["left"].categories(), sides["right"].categories())
-        # the plan computes normalized key columns (Arrow) while DuckDB looks for duplicates
+        # the planner runs while DuckDB looks for duplicates (it only names derived columns: each is made when
+        # a pass first reads its side, for that pass's open records; Session.materialize_named)
         planning = session.background(lambda: rules.plan(*categories, session.derive))
         available = {name: np.ones(side.n, bool) for name, side in sides.items()}
         with stage("duplicates"):
             duplicates = _duplicates(session, rules, sides, available)
-        with stage("plan (waiting for normalized columns)"):
+        with stage("plan"):
             plan = planning.result()
         session.backend.check(plan)
         for name in sides:
