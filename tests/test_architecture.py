@@ -81,13 +81,10 @@ def test_endpoints_run_no_sql_and_resolve_no_project() -> None:
 # cursor is a query parameter by definition). This list only shrinks: take a module off it when it is fixed.
 HTTP_LOCATIONS_BELOW_ENDPOINTS = {
     "core/pagination.py",
-    "datasets/service.py",
+    # The upload's other refusals name `read_options`/`mapping` unplaced today: wrapping it would change them.
     "datasets/sniff.py",
+    # Its `csv.locale` error is unplaced today (both callers): wrapping would change it to `body.csv.locale`.
     "exports/dialect.py",
-    "instant/service.py",
-    "rulesets/dryrun.py",
-    "rulesets/service.py",
-    "runs/service.py",
 }
 _HTTP_LOCATION = re.compile(r"""(^|[^A-Za-z0-9_])f?["'](body|query)\.[A-Za-z_{]""", re.MULTILINE)
 

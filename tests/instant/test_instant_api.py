@@ -198,3 +198,45 @@ def test_a_dataset_with_open_items_cannot_be_deleted(client: TestClient, world: 
     dataset_url = f"{API}/projects/{world['project'].id}/datasets/{world['base']['dataset_id']}"
     refused = client.delete(dataset_url, headers=world["headers"])
     assert refused.status_code == 409 and "instant reconciliation" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "detail", "field", "message"),
+    [
+        (
+            {"dataset_id": "missing"},
+            "body.dataset_id: no dataset 'missing' in this project",
+            "body.dataset_id",
+            "no dataset 'missing' in this project",
+        ),
+        (
+            {"ruleset_id": "missing"},
+            "the rule set does not exist in this project",
+            "body.ruleset_id",
+            "no rule set 'missing' here",
+        ),
+        (
+            {"ruleset_version": 99},
+            "rule set 'rules' has no version 99 (latest is 1)",
+            "body.ruleset_version",
+            "no version 99",
+        ),
+        (
+            {"transactions": [{"id": "A"}, {"id": "A"}]},
+            "body.transactions.1.id: duplicate id 'A' (also transactions[0])",
+            "body.transactions.1.id",
+            "duplicate id 'A' (also transactions[0])",
+        ),
+    ],
+)
+def test_refusals_read_exactly(
+    client: TestClient, world: dict[str, Any], change: dict[str, Any], detail: str, field: str, message: str
+) -> None:
+    """The service names the command's fields; the endpoint places them (detail and errors) under `body.`."""
+    body = {**world["base"], "transactions": [], **change}
+    problem = client.post(world["url"], json=body, headers=world["headers"]).json()
+    assert (problem["status"], problem["detail"], problem["errors"]) == (
+        422,
+        detail,
+        [{"field": field, "message": message}],
+    )

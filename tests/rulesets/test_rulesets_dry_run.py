@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,9 @@ def test_dry_run_is_bounded(scene: dict[str, Any], settings: Settings) -> None:
     assert response.status_code == 422
     problem = response.json()
     assert "limited to 50 per side" in problem["detail"]
-    assert problem["errors"][0]["field"] == "body.left_dataset_id"
+    [error] = problem["errors"]
+    assert error["field"] == "body.left_dataset_id"
+    assert re.fullmatch(r"\d+ records > dry-run limit 50", error["message"])
 
 
 def test_rejected_rows_are_counted(

@@ -69,6 +69,7 @@ class ProblemError(Exception):
         title: str | None = None,
         errors: Sequence[FieldError | dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        place_detail: bool = True,
     ) -> None:
         super().__init__(detail or self.title)
         self.status = status or self.status
@@ -77,6 +78,8 @@ class ProblemError(Exception):
         self.detail = detail
         self.errors = [e if isinstance(e, FieldError) else FieldError(**e) for e in errors or ()]
         self.headers = headers or {}
+        # False: `fields_under` leaves the detail as written even when it opens with a field's path.
+        self.place_detail = place_detail
 
 
 @contextmanager
@@ -89,7 +92,7 @@ def fields_under(location: str) -> Iterator[None]:
         yield
     except ProblemError as exc:
         fields = [e.field for e in exc.errors if e.field]
-        if exc.detail is not None:
+        if exc.detail is not None and exc.place_detail:
             exc.detail = _placed(exc.detail, fields, location)
         exc.errors = [
             FieldError(

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from recon.core.schemas import Input, RowOut
 from recon.models import DatasetStatus
 
 
-class DatasetOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DatasetOut(RowOut):
     id: str
     project_id: str
     name: str
@@ -55,20 +54,16 @@ class DatasetAccepted(DatasetOut):
     warnings: list[str] = Field(default_factory=list)
 
 
-class MappingUpdate(BaseModel):
+class MappingUpdate(Input):
     """New mapping (and optionally read options) for a dataset; the records are rebuilt by a job."""
-
-    model_config = ConfigDict(extra="forbid")
 
     mapping: dict[str, str] = Field(description="{canonical field: source column}; omitted fields by name")
     read_options: dict[str, Any] | None = Field(default=None, description="Omitted: keep the current ones")
     version: int | None = Field(default=None, ge=1, description="Must match the current version, else 409")
 
 
-class MappingPreviewIn(BaseModel):
+class MappingPreviewIn(Input):
     """A mapping (and read options) to try on the first rows of the stored file; nothing is saved."""
-
-    model_config = ConfigDict(extra="forbid")
 
     mapping: dict[str, str] = Field(description="{canonical field: source column}; omitted fields by name")
     read_options: dict[str, Any] | None = Field(

@@ -30,6 +30,7 @@ from recon.core.errors import (
 from recon.core.money import render_amount
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.core.responses import response_of
 from recon.datasets.limits import bounded
 from recon.datasets.mapping import CANONICAL_FIELDS, MappingError, validate_mapping
 from recon.datasets.records_file import delete_records_files
@@ -303,17 +304,11 @@ class DatasetService:
         dataset = self.get(project_id, dataset_id)
         scale = dataset.amount_scale
         return self.datasets.page_statements(dataset.id, params).map(
-            lambda s: StatementOut(
-                seq=s.seq,
-                format=s.format,
-                statement_id=s.statement_id,
-                account=s.account,
-                currency=s.currency,
-                period_start=s.period_start,
-                period_end=s.period_end,
+            lambda s: response_of(
+                StatementOut,
+                s,
                 opening_balance=_amount(s.opening_balance, scale, s.currency),
                 closing_balance=_amount(s.closing_balance, scale, s.currency),
-                entries=s.entries,
                 amount_sum=_amount(s.amount_sum, scale, s.currency) or "0",
             )
         )
@@ -362,19 +357,21 @@ class DatasetService:
 def ready_input_dataset(
     session: Session, project_id: str, dataset_id: str, *, field: str, needed_by: str
 ) -> Dataset:
-    """The project's dataset named in request field `field`, ready to be read by `needed_by` ("a run", "a dry
-    run"): 422 when the project has no such dataset, 409 while it is not ready."""
+    """The project's dataset named in the command's field `field`, ready to be read by `needed_by` ("a run",
+    "a dry run"): 422 when the project has no such dataset, 409 while it is not ready."""
     dataset = session.scalar(
         select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
     )
     if dataset is None:
         raise Unprocessable(
             f"a dataset of {needed_by} does not exist in this project",
-            errors=[FieldError(field=f"body.{field}", message=f"no dataset {dataset_id!r} in this project")],
+            errors=[FieldError(field=field, message=f"no dataset {dataset_id!r} in this project")],
         )
     if dataset.status != DatasetStatus.READY:
         message = f"dataset {dataset.name!r} is {dataset.status}; {needed_by} needs ready datasets"
-        raise Conflict(f"{field}: {message}", errors=[FieldError(field=f"body.{field}", message=message)])
+        # The detail names the bare field, as it always has; only the errors list is placed in the request.
+        errors = [FieldError(field=field, message=message)]
+        raise Conflict(f"{field}: {message}", errors=errors, place_detail=False)
     return dataset
 
 
@@ -395,11 +392,7 @@ def mapping_preview_out(parsed: ParsedDataset, limit: int, *, whole_file: bool) 
         )
         for row in rows
     ]
-    rejections = [
-        RejectionOut(row=e.row, line=e.line, column=e.column, value=e.value, reason=e.reason)
-        for e in parsed.rejections
-        if e.row <= limit
-    ]
+    rejections = [response_of(RejectionOut, e) for e in parsed.rejections if e.row <= limit]
     return MappingPreviewOut(
         source_columns=parsed.source_columns,
         effective_mapping={f: c for f, c in parsed.mapping.fields.items() if c is not None},
@@ -414,13 +407,7 @@ def mapping_preview_out(parsed: ParsedDataset, limit: int, *, whole_file: bool) 
 
 
 def rejection_out(rejection: DatasetRejection) -> RejectionOut:
-    return RejectionOut(
-        row=rejection.row_no,
-        line=rejection.line,
-        column=rejection.column,
-        value=rejection.value,
-        reason=rejection.reason,
-    )
+    return response_of(RejectionOut, rejection, row=rejection.row_no)
 
 
 def _amount(value: Decimal | None, scale: int | None, currency: str | None) -> str | None:

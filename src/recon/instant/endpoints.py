@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Response
 
 from recon.auth.dependencies import AppSettings, ProjectPreparer
 from recon.core.db import DbSession
+from recon.core.errors import fields_under
 from recon.core.params import ProjectId
 from recon.instant.schemas import IndexingAccepted, ReconcileRequest, ReconcileResponse
 from recon.instant.service import InstantService
@@ -67,6 +68,7 @@ def reconcile_transactions(
     items, or all its records): inline up to INSTANT_INLINE_INDEX_ROWS records, else by a job (202 with its
     `job_id`; 409 `open-items-indexing` until it has finished). Send `transactions: []` once to do it
     ahead."""
-    answer = InstantService(session, settings).reconcile(access, body, idempotency_key or None)
+    with fields_under("body"):
+        answer = InstantService(session, settings).reconcile(access, body, idempotency_key or None)
     # Encoded once by the service (and kept as is for replays): not validated again by the response model.
     return Response(answer.content, status_code=answer.status, media_type="application/json")

@@ -105,7 +105,7 @@ class InstantService:
         try:
             plan = plan_of(version.text, item_side)
         except RulesError as exc:  # stored versions are valid; a text from an older language version is not
-            raise _invalid("body.ruleset_id", str(exc)) from None
+            raise _invalid("ruleset_id", str(exc)) from None
         book = find_book(self.session, dataset.id, version.id, item_side)
         newer = stale(self.session, book) if book is not None and book.status == BookStatus.READY else None
         if book is None or book.status == BookStatus.FAILED or newer is not None:
@@ -218,9 +218,9 @@ class InstantService:
             select(Dataset).where(Dataset.id == dataset_id, Dataset.project_id == project_id)
         )
         if dataset is None:
-            raise _invalid("body.dataset_id", f"no dataset {dataset_id!r} in this project")
+            raise _invalid("dataset_id", f"no dataset {dataset_id!r} in this project")
         if dataset.status != DatasetStatus.READY:
-            raise _invalid("body.dataset_id", f"dataset {dataset.name!r} is {dataset.status}, not ready")
+            raise _invalid("dataset_id", f"dataset {dataset.name!r} is {dataset.status}, not ready")
         return dataset
 
     def _lock(self, book: OpenItemBook) -> None:
@@ -258,7 +258,7 @@ def _refuse_duplicate_ids(body: ReconcileRequest) -> None:
     for index, txn in enumerate(body.transactions):
         if txn.id in seen:
             raise _invalid(
-                f"body.transactions.{index}.id",
+                f"transactions.{index}.id",
                 f"duplicate id {txn.id!r} (also transactions[{seen[txn.id]}])",
             )
         seen[txn.id] = index

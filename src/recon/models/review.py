@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.core.time import utcnow
 from recon.models.base import Base, IdMixin, TimestampMixin, VersionMixin
-from recon.models.runs import BigId
+from recon.models.runs import BigId, ReconcilingType
 from recon.models.types import EnumText, JSONDoc, Money, UTCDateTime, one_of
 
 # Offered when a project configures none (project settings `writeoff_reasons`).
@@ -73,7 +73,9 @@ class Decision(IdMixin, TimestampMixin, VersionMixin, Base):
     maker_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     comment: Mapped[str] = mapped_column(Text, default="")
     reason_code: Mapped[str | None] = mapped_column(String(64), default=None)  # write-off reason
-    reconciling_type: Mapped[str | None] = mapped_column(String(32), default=None)  # kind reconciling_item
+    reconciling_type: Mapped[ReconcilingType | None] = mapped_column(  # kind reconciling_item
+        EnumText(ReconcilingType, 32), default=None
+    )
     currency: Mapped[str | None] = mapped_column(Text, default=None)  # of the records, when they share one
     left_total: Mapped[Decimal | None] = mapped_column(Money(), default=None)
     right_total: Mapped[Decimal | None] = mapped_column(Money(), default=None)

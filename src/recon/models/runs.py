@@ -245,7 +245,9 @@ class MatchGroup(VersionMixin, Base):
     writeoff_reason: Mapped[str | None] = mapped_column(String(100), default=None)
     # The members' currency when they share one (amounts render with its minor units).
     currency: Mapped[str | None] = mapped_column(Text, default=None)
-    reconciling_type: Mapped[str | None] = mapped_column(String(32), default=None)  # status reconciling
+    reconciling_type: Mapped[ReconcilingType | None] = mapped_column(  # status reconciling
+        EnumText(ReconcilingType, 32), default=None
+    )
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)  # breaks' age
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -9,6 +9,7 @@ event; the transient job row is deleted once read). Larger datasets go through a
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -21,7 +22,7 @@ from recon.core.errors import FieldError, ServiceUnavailable, Unprocessable
 from recon.datasets.service import ready_input_dataset
 from recon.jobs import enqueue
 from recon.jobs.names import RULESET_DRY_RUN
-from recon.models import Dataset, DatasetRejection
+from recon.models import Dataset, DatasetRejection, RuleSet, RuleSetVersion
 from recon.models.jobs import Job, JobStatus
 from recon.rulesets.schemas import DryRunRequest, DryRunResult
 from recon.rulesets.service import RuleSetService, parse_or_422
@@ -39,7 +40,7 @@ def _dataset(session: Session, project_id: str, dataset_id: str, field: str, max
         raise Unprocessable(
             f"dataset {dataset.name!r} has {size} records; dry runs are limited to {max_rows} per side. "
             "Start a run instead (it runs as a job).",
-            errors=[FieldError(field=f"body.{field}", message=f"{size} records > dry-run limit {max_rows}")],
+            errors=[FieldError(field=field, message=f"{size} records > dry-run limit {max_rows}")],
         )
     return dataset
 
@@ -66,23 +67,40 @@ def rejected_arrow(session: Session, dataset: Dataset) -> pa.Table | None:
     )
 
 
-def dry_run(
-    session: Session,
-    access: ProjectAccess,
-    ruleset_id: str,
-    body: DryRunRequest,
-    *,
-    max_rows: int,
-    factory: SessionFactory,
-    timeout_s: float,
-) -> DryRunResult:
+@dataclass(frozen=True)
+class DryRunInputs:
+    ruleset: RuleSet
+    version: RuleSetVersion
+    left: Dataset
+    right: Dataset
+
+
+def dry_run_inputs(
+    session: Session, access: ProjectAccess, ruleset_id: str, body: DryRunRequest, *, max_rows: int
+) -> DryRunInputs:
+    """The version and the two ready datasets the command names (404, 422 or 409 naming its fields)."""
     service = RuleSetService(session)
     ruleset = service.get(access, ruleset_id)
     version = service.versions.get_version_or_404(ruleset, body.version or ruleset.latest_version)
-    parse_or_422(version.text, source=f"{ruleset.name} v{version.version}")
     project_id = access.project.id
     left = _dataset(session, project_id, body.left_dataset_id, "left_dataset_id", max_rows)
     right = _dataset(session, project_id, body.right_dataset_id, "right_dataset_id", max_rows)
+    return DryRunInputs(ruleset, version, left, right)
+
+
+def dry_run(
+    session: Session,
+    access: ProjectAccess,
+    inputs: DryRunInputs,
+    *,
+    factory: SessionFactory,
+    timeout_s: float,
+) -> DryRunResult:
+    """Reconcile the inputs on a worker while the caller waits; the rules' problems are 422s naming their
+    place in the rule text (not fields of the command)."""
+    ruleset, version, left, right = inputs.ruleset, inputs.version, inputs.left, inputs.right
+    parse_or_422(version.text, source=f"{ruleset.name} v{version.version}")
+    project_id = access.project.id
     payload = {"ruleset_version_id": version.id, "left_dataset_id": left.id, "right_dataset_id": right.id}
     with session_scope(factory) as own:  # committed now: a worker can lease it while this request waits
         job_id = enqueue(own, RULESET_DRY_RUN, payload, project_id=project_id, created_by=access.user.id).id

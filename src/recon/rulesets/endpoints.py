@@ -8,9 +8,10 @@ from fastapi import APIRouter, Header, Path, Request, Response, status
 
 from recon.auth.dependencies import AppSettings, ProjectPreparer, ProjectViewer
 from recon.core.db import DbSession
+from recon.core.errors import fields_under
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ProjectId, ResourceId
-from recon.rulesets.dryrun import dry_run
+from recon.rulesets.dryrun import dry_run, dry_run_inputs
 from recon.rulesets.schemas import (
     DryRunRequest,
     DryRunResult,
@@ -138,12 +139,12 @@ def dry_run_ruleset(
     """Reconcile two ready datasets of the project with a version (default latest) and return the summary.
     Nothing is stored. Datasets above DRY_RUN_MAX_ROWS records: 422 (start a run instead). The engine runs
     on a worker while the request waits (up to DRY_RUN_TIMEOUT_S, then 503). Preparer+: it spends CPU."""
+    with fields_under("body"):
+        inputs = dry_run_inputs(session, access, ruleset_id, body, max_rows=settings.dry_run_max_rows)
     return dry_run(
         session,
         access,
-        ruleset_id,
-        body,
-        max_rows=settings.dry_run_max_rows,
+        inputs,
         factory=request.app.state.session_factory,
         timeout_s=settings.dry_run_timeout_s,
     )

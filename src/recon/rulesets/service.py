@@ -197,19 +197,19 @@ class RuleSetService:
 def pinned_version(
     session: Session, project_id: str, ruleset_id: str, number: int | None
 ) -> tuple[RuleSet, RuleSetVersion]:
-    """The project's rule set named in `body.ruleset_id` and its version `number` (None: the latest), as a
-    run or an instant reconciliation pins them: 422 naming the field when either does not exist."""
+    """The project's rule set named in `ruleset_id` and its version `number` (None: the latest), as a run or
+    an instant reconciliation pins them: 422 naming the command's field when either does not exist."""
     ruleset = RuleSetRepository(session).get_in_project(project_id, ruleset_id)
     if ruleset is None:
         raise Unprocessable(
             "the rule set does not exist in this project",
-            errors=[FieldError(field="body.ruleset_id", message=f"no rule set {ruleset_id!r} here")],
+            errors=[FieldError(field="ruleset_id", message=f"no rule set {ruleset_id!r} here")],
         )
     wanted = number or ruleset.latest_version
     version = VersionRepository(session).get_version(ruleset.id, wanted)
     if version is None:
         raise Unprocessable(
             f"rule set {ruleset.name!r} has no version {wanted} (latest is {ruleset.latest_version})",
-            errors=[FieldError(field="body.ruleset_version", message=f"no version {wanted}")],
+            errors=[FieldError(field="ruleset_version", message=f"no version {wanted}")],
         )
     return ruleset, version

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from recon.core.responses import attributes
 from recon.models import DatasetRecord, Run, RunItem
 from recon.models.runs import ItemState
 
@@ -64,13 +65,8 @@ def carried_items(session: Session, source: Run) -> list[CarriedItem]:
         found.append(
             CarriedItem(
                 item_id=row.id,
-                side=row.side,
-                ext_id=row.ext_id,
-                amount=row.amount,
-                currency=row.currency,
                 dataset_id=dataset_id,
-                row_no=row.row_no,
-                opened_at=row.opened_at,
+                **attributes(row, "side", "ext_id", "amount", "currency", "row_no", "opened_at"),
             )
         )
     return found

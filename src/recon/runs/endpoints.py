@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from recon.auth.dependencies import ProjectPreparer, ProjectViewer
 from recon.core.db import DbSession
+from recon.core.errors import fields_under
 from recon.core.pagination import Page, Pagination
 from recon.core.params import ProjectId, ResourceId
 from recon.models.runs import RunStatus
@@ -47,7 +48,8 @@ def create_run(
     stream /runs/{id}/events). Optional: the period (`period_start`, `period_end`, `bank_side`, balances) and
     `carry_forward_from`, the previous period's signed-off run whose reconciling items become open records."""
     service = RunService(session)
-    created = service.create(access, body, idempotency_key or None)
+    with fields_under("body"):
+        created = service.create(access, body, idempotency_key or None)
     if created.replayed:
         response.status_code = status.HTTP_200_OK
     return service.out(created.run)
@@ -85,7 +87,9 @@ def update_period(run_id: ResourceId, body: PeriodUpdate, access: RunPreparer, s
     signed off; the statement uses them. Only the fields sent change; `version` guards against lost
     updates."""
     service = RunService(session)
-    return service.out(service.update_period(access, run_id, body))
+    with fields_under("body"):
+        run = service.update_period(access, run_id, body)
+    return service.out(run)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)

@@ -6,8 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from recon.core.schemas import Input, RowOut
 from recon.models.jobs import JobStatus
 from recon.models.runs import RunStatus, Side
 
@@ -16,10 +17,8 @@ BalanceAmount = Annotated[Decimal, Field(max_digits=38, decimal_places=10, allow
 CurrencyKey = Annotated[str, StringConstraints(pattern=r"^([A-Z]{3})?$")]
 
 
-class Balance(BaseModel):
+class Balance(Input):
     """A balance of the bank side and of the books side in one currency (exact decimal text)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     bank: BalanceAmount | None = None
     books: BalanceAmount | None = None
@@ -28,10 +27,8 @@ class Balance(BaseModel):
 Balances = Annotated[dict[CurrencyKey, Balance], Field(max_length=50)]
 
 
-class Period(BaseModel):
+class Period(Input):
     """The period a run reconciles and its balances (the reconciliation statement's figures)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -55,8 +52,6 @@ class Period(BaseModel):
 
 
 class RunCreate(Period):
-    model_config = ConfigDict(extra="forbid")
-
     left_dataset_id: str = Field(max_length=64, description="A ready dataset of the project (left side)")
     right_dataset_id: str = Field(max_length=64, description="A ready dataset of the project (right side)")
     ruleset_id: str = Field(max_length=64)
@@ -97,9 +92,7 @@ class RunRuleset(BaseModel):
     sha256: str
 
 
-class RunJob(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RunJob(RowOut):
     id: str
     status: JobStatus
     progress: float

@@ -23,12 +23,13 @@ from recon.core.errors import (
 )
 from recon.core.pagination import Page, PageParams
 from recon.core.repository import check_version
+from recon.core.responses import attributes, response_of
 from recon.datasets.service import ready_input_dataset
 from recon.jobs import enqueue
 from recon.jobs.names import RUN_EXECUTE
 from recon.jobs.service import JobService
 from recon.models.jobs import Job
-from recon.models.runs import Run, RunStatus, Side
+from recon.models.runs import Run, RunStatus
 from recon.rulesets.service import pinned_version
 from recon.runs.carry import carried_items, carry_digest
 from recon.runs.repository import RunRepository
@@ -39,6 +40,27 @@ log = structlog.get_logger("recon.runs")
 ENTITY = "run"
 # Summary keys that differ between two executions of the same inputs (timings, ids).
 VOLATILE_SUMMARY_KEYS = ("run_id", "elapsed_s", "phases_s")
+# What a run is pinned to, in the order its audit events record them.
+PINNED = (
+    "ruleset_id",
+    "ruleset_version",
+    "rules_sha256",
+    "left_dataset_id",
+    "right_dataset_id",
+    "left_sha256",
+    "right_sha256",
+    "job_id",
+    "period_start",
+    "period_end",
+    "bank_side",
+    "backend",
+    "carried_from_run_id",
+    "carry_sha256",
+    "opening_balances",
+    "closing_balances",
+)
+# What a rerun takes from its original: all it is pinned to but the job, which is its own.
+RERUN_COPIES = ("project_id", "ruleset_version_id", *(name for name in PINNED if name != "job_id"))
 
 
 @dataclass(frozen=True)
@@ -74,7 +96,7 @@ class RunService:
         if body.backend == "spark" and not spark_available():
             raise Unprocessable(
                 "this installation cannot run on Spark (the spark extra is not installed)",
-                errors=[FieldError(field="body.backend", message="spark is not available here; use duckdb")],
+                errors=[FieldError(field="backend", message="spark is not available here; use duckdb")],
             )
         opening = balances_json(body.opening_balances)
         if opening is None and source is not None:
@@ -121,7 +143,7 @@ class RunService:
         if run_id is None:
             return None, None
         source = self.runs.get_in_project(project_id, run_id)
-        field_error = FieldError(field="body.carry_forward_from", message=f"run {run_id!r}")
+        field_error = FieldError(field="carry_forward_from", message=f"run {run_id!r}")
         if source is None:
             raise Unprocessable(
                 "the run to carry forward from does not exist in this project", errors=[field_error]
@@ -157,7 +179,7 @@ class RunService:
         if run.period_start and run.period_end and run.period_start > run.period_end:
             raise Unprocessable(
                 "period_start must not be after period_end",
-                errors=[FieldError(field="body.period_start", message=str(run.period_start))],
+                errors=[FieldError(field="period_start", message=str(run.period_start))],
             )
         self.session.flush()
         record_entity_event(
@@ -222,27 +244,11 @@ class RunService:
             raise Conflict(f"run {original.id} is {original.status}; only succeeded runs can be re-executed")
         run = self.runs.add(
             Run(
-                project_id=original.project_id,
-                ruleset_id=original.ruleset_id,
-                ruleset_version=original.ruleset_version,
-                ruleset_version_id=original.ruleset_version_id,
-                left_dataset_id=original.left_dataset_id,
-                right_dataset_id=original.right_dataset_id,
-                left_sha256=original.left_sha256,
-                right_sha256=original.right_sha256,
-                rules_sha256=original.rules_sha256,
+                **attributes(original, *RERUN_COPIES),
                 status=RunStatus.QUEUED,
                 progress={"phase": "queued", "passes": []},
                 rerun_of_id=original.id,
                 created_by_id=access.user.id,
-                period_start=original.period_start,
-                period_end=original.period_end,
-                bank_side=original.bank_side,
-                backend=original.backend,
-                carried_from_run_id=original.carried_from_run_id,
-                carry_sha256=original.carry_sha256,
-                opening_balances=original.opening_balances,
-                closing_balances=original.closing_balances,
             )
         )
         self._enqueue(run, access.user.id)
@@ -330,24 +336,7 @@ def closing_of(session: Session, source: Run) -> dict[str, Any] | None:
 
 
 def _pins(run: Run) -> dict[str, Any]:
-    return {
-        "ruleset_id": run.ruleset_id,
-        "ruleset_version": run.ruleset_version,
-        "rules_sha256": run.rules_sha256,
-        "left_dataset_id": run.left_dataset_id,
-        "right_dataset_id": run.right_dataset_id,
-        "left_sha256": run.left_sha256,
-        "right_sha256": run.right_sha256,
-        "job_id": run.job_id,
-        "period_start": run.period_start,
-        "period_end": run.period_end,
-        "bank_side": run.bank_side,
-        "backend": run.backend,
-        "carried_from_run_id": run.carried_from_run_id,
-        "carry_sha256": run.carry_sha256,
-        "opening_balances": run.opening_balances,
-        "closing_balances": run.closing_balances,
-    }
+    return attributes(run, *PINNED)
 
 
 def spark_available() -> bool:
@@ -372,15 +361,10 @@ def identical(run: Run, original: Run | None) -> bool | None:
 
 
 def run_out(run: Run, job: Job | None, same: bool | None = None) -> RunOut:
-    return RunOut(
-        id=run.id,
-        project_id=run.project_id,
-        status=RunStatus(run.status),
-        attempt=run.attempt,
+    return response_of(
+        RunOut,
+        run,
         progress=run.progress or {},
-        summary=run.summary,
-        results_sha256=run.results_sha256,
-        error=run.error,
         inputs=RunInputs(
             left_dataset_id=run.left_dataset_id,
             right_dataset_id=run.right_dataset_id,
@@ -393,24 +377,6 @@ def run_out(run: Run, job: Job | None, same: bool | None = None) -> RunOut:
             version_id=run.ruleset_version_id,
             sha256=run.rules_sha256,
         ),
-        job_id=run.job_id,
         job=RunJob.model_validate(job) if job is not None else None,
-        rerun_of_id=run.rerun_of_id,
         identical_to_original=same,
-        created_by_id=run.created_by_id,
-        created_at=run.created_at,
-        updated_at=run.updated_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        signed_off_at=run.signed_off_at,
-        signed_off_by_id=run.signed_off_by_id,
-        period_start=run.period_start,
-        period_end=run.period_end,
-        bank_side=Side(run.bank_side),
-        backend=run.backend,
-        carried_from_run_id=run.carried_from_run_id,
-        carry_sha256=run.carry_sha256,
-        opening_balances=run.opening_balances,
-        closing_balances=run.closing_balances,
-        version=run.version,
     )
