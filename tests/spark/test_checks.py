@@ -86,7 +86,6 @@ def test_a_side_without_a_summable_amount_gives_counts_only():
 def test_both_sides_are_counted_in_one_query():
     query = totals_query({"left": HeldSide("L", "a"), "right": HeldSide("R", None)}, "__m")
     assert query.count("FROM L") == query.count("FROM R") == query.count("FROM __m") == 1
-    assert "JOIN" not in query.upper()
 
 
 def _pairs():
