@@ -85,7 +85,8 @@ def test_a_side_without_a_summable_amount_gives_counts_only():
 
 def test_both_sides_are_counted_in_one_query():
     query = totals_query({"left": HeldSide("L", "a"), "right": HeldSide("R", None)}, "__m")
-    assert query.count("FROM L") == query.count("FROM R") == query.count("FROM __m") == 1
+    assert query.count("FROM __m WHERE side = 0") == query.count("FROM __m WHERE side = 1") == 1
+    assert query.count("FROM L l FULL OUTER JOIN") == query.count("FROM R l FULL OUTER JOIN") == 1
 
 
 def _pairs():
