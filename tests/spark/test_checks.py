@@ -69,8 +69,13 @@ def test_held_totals_count_and_sum_both_sides_where_they_are_held(request, where
     assert right.total == Decimal("3.750")
 
 
-def test_a_side_without_a_summable_amount_gives_counts_only():
-    backend = DuckDBBackend(None, None, 1)
+@pytest.mark.parametrize("where", ["duckdb", "spark"])
+def test_a_side_without_a_summable_amount_gives_counts_only(request, where):
+    from recon.engine.spark import SparkBackend
+
+    backend = (
+        DuckDBBackend(None, None, 1) if where == "duckdb" else SparkBackend(request.getfixturevalue("spark"))
+    )
     try:
         backend.register("L", _side_relation(["1.00", "2.00"], pa.decimal128(12, 2)))
         backend.register("R", _side_relation(["5"], pa.decimal128(12, 0)))

@@ -49,7 +49,8 @@ def totals_query(held: dict[str, HeldSide], members: str) -> str:
 def _side_query(code: int, side: HeldSide, members: str) -> str:
     """One side's rows: per status (and NULL: the side's total), its amount in column a<code>."""
     value = f"l.{sql.quote(side.amount)}" if side.amount is not None else "NULL"
-    a0, a1 = ("sum(amount)", "NULL") if code == 0 else ("NULL", "sum(amount)")
+    summed = "sum(amount)" if side.amount is not None else "NULL"  # Spark has no sum of an untyped NULL
+    a0, a1 = (summed, "NULL") if code == 0 else ("NULL", summed)
     m = f"(SELECT rid, count(*) AS k, min(status) AS status FROM {members} WHERE side = {code} GROUP BY rid)"
     return f"""
         SELECT {code} AS side, CAST(status AS INTEGER) AS status, count(rid) AS records,
