@@ -10,9 +10,9 @@ import pytest
 
 from engine.helpers import rules_for, side
 from recon.engine import reconcile, waterfall
-from recon.engine.backend import DuckDBBackend
+from recon.engine.backend import DuckDBBackend, HeldSide
 from recon.engine.errors import EngineError
-from recon.engine.spark.checks import side_totals
+from recon.engine.spark.checks import held_totals, totals_query
 
 pytestmark = pytest.mark.spark
 
@@ -24,35 +24,74 @@ RULES = """\
 """
 
 
-def _side_relation() -> pa.Table:
-    amounts = [Decimal(a) for a in ("10.00", "20.50", "-3.25", "7.00", "0.01")]
-    return pa.table(
-        {"__rid": np.arange(5, dtype=np.int64), "amount": pa.array(amounts, pa.decimal128(38, 2))}
-    )
+def _side_relation(amounts: list[str], kind: pa.DataType) -> pa.Table:
+    values = pa.array([Decimal(a) for a in amounts]).cast(kind)
+    return pa.table({"__rid": np.arange(len(amounts), dtype=np.int64), "amount": values})
 
 
 def _members() -> pa.Table:
-    # rid 1 in two groups, rid 7 is no record of the side; records 2, 3 and 4 in no group
-    return pa.table({"rid": np.array([0, 1, 1, 7], np.int64), "status": np.array([0, 1, 1, 2], np.int8)})
+    # left: rid 1 in two groups, rid 7 is no record of the side; records 2, 3 and 4 in no group
+    # right: rid 0 once, record 1 in no group
+    return pa.table(
+        {
+            "side": np.array([0, 0, 0, 0, 1], np.int8),
+            "rid": np.array([0, 1, 1, 7, 0], np.int64),
+            "status": np.array([0, 1, 1, 2, 0], np.int8),
+        }
+    )
 
 
 @pytest.mark.parametrize("where", ["duckdb", "spark"])
-def test_side_totals_count_and_sum_where_the_side_is_held(request, where):
+def test_held_totals_count_and_sum_both_sides_where_they_are_held(request, where):
     from recon.engine.spark import SparkBackend
 
     backend = (
         DuckDBBackend(None, None, 1) if where == "duckdb" else SparkBackend(request.getfixturevalue("spark"))
     )
     try:
-        backend.register("L", _side_relation())
-        totals = side_totals(backend, "L", _members(), "amount")
+        backend.register(
+            "L", _side_relation(["10.00", "20.50", "-3.25", "7.00", "0.01"], pa.decimal128(38, 2))
+        )
+        # the right side's amounts at another scale: each side keeps its own type
+        backend.register("R", _side_relation(["1.5", "2.25"], pa.decimal128(10, 3)))
+        held = {"left": HeldSide("L", "amount"), "right": HeldSide("R", "amount")}
+        totals = held_totals(backend, held, _members())
     finally:
         backend.close()
-    assert totals.records == (1, 1, 0, 3)  # rid 7 is a member of no record: counted in no status
-    assert totals.listed == 7  # 4 member rows + 3 unmatched records
-    assert totals.not_once == 2  # rid 1 twice, rid 7 unknown
-    assert totals.amounts == (Decimal("10.00"), Decimal("20.50"), None, Decimal("3.76"))
-    assert totals.total == Decimal("34.26")
+    left, right = totals["left"], totals["right"]
+    assert left.records == (1, 1, 0, 3)  # rid 7 is a member of no record: counted in no status
+    assert left.listed == 7  # 4 member rows + 3 unmatched records
+    assert left.not_once == 2  # rid 1 twice, rid 7 unknown
+    assert left.amounts == (Decimal("10.00"), Decimal("20.50"), None, Decimal("3.76"))
+    assert left.total == Decimal("34.26")
+    assert (right.records, right.listed, right.not_once) == ((1, 0, 0, 1), 2, 0)
+    assert right.amounts == (Decimal("1.500"), None, None, Decimal("2.250"))
+    assert right.total == Decimal("3.750")
+
+
+@pytest.mark.parametrize("where", ["duckdb", "spark"])
+def test_a_side_without_a_summable_amount_gives_counts_only(request, where):
+    from recon.engine.spark import SparkBackend
+
+    backend = (
+        DuckDBBackend(None, None, 1) if where == "duckdb" else SparkBackend(request.getfixturevalue("spark"))
+    )
+    try:
+        backend.register("L", _side_relation(["1.00", "2.00"], pa.decimal128(12, 2)))
+        backend.register("R", _side_relation(["5"], pa.decimal128(12, 0)))
+        held = {"left": HeldSide("L", None), "right": HeldSide("R", "amount")}
+        totals = held_totals(backend, held, _members().slice(4))
+    finally:
+        backend.close()
+    assert totals["left"].records == (0, 0, 0, 2)
+    assert (totals["left"].amounts, totals["left"].total) == (None, None)
+    assert totals["right"].amounts == (Decimal("5"), None, None, None)
+
+
+def test_both_sides_are_counted_in_one_query():
+    query = totals_query({"left": HeldSide("L", "a"), "right": HeldSide("R", None)}, "__m")
+    assert query.count("FROM __m WHERE side = 0") == query.count("FROM __m WHERE side = 1") == 1
+    assert query.count("FROM L l FULL OUTER JOIN") == query.count("FROM R l FULL OUTER JOIN") == 1
 
 
 def _pairs():

@@ -48,6 +48,15 @@ class SideTotals:
     total: Any  # the amount column's sum over the side (None when amounts is None)
 
 
+@dataclass(frozen=True)
+class HeldSide:
+    """A side as a backend holds it, for Backend.totals: its relation (records by __rid) and the amount
+    column to sum (None: none the backend may sum)."""
+
+    relation: str
+    amount: str | None
+
+
 class Backend(Protocol):
     """What the engine needs from an execution backend."""
 
@@ -73,9 +82,11 @@ class Backend(Protocol):
     ) -> tuple[Assignment, Rivals]:
         """One-to-one assignment of candidate edges (sorted by left, right) and the margin rule's rivals."""
 
-    def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
-        """The side's totals (see SideTotals) over the side registered as `relation` and `members()`
-        (rid, status: one row per group member of the side), with the sums of `amount`; None: the
+    def totals(
+        self, held: dict[str, HeldSide], members: Callable[[], pa.Table]
+    ) -> dict[str, SideTotals] | None:
+        """Both sides' totals (see SideTotals; by side name) over the sides in `held` and `members()`
+        (side int8 0 left / 1 right, rid, status: one row per group member), in one job; None: the
         results compute them on the driver from the arrays they hold (members() is then not called)."""
 
     def token_set(
@@ -141,7 +152,9 @@ class DuckDBBackend:
     ) -> tuple[Assignment, Rivals]:
         return solve_here(left, right, score, margin)
 
-    def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
+    def totals(
+        self, held: dict[str, HeldSide], members: Callable[[], pa.Table]
+    ) -> dict[str, SideTotals] | None:
         return None  # the driver holds the side and the results: numpy is faster than a query here
 
     def token_set(

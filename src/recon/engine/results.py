@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recon.engine.backend import Backend, SideTotals
+from recon.engine.backend import Backend, HeldSide, SideTotals
 from recon.engine.errors import EngineError, InputError
 from recon.engine.executor import ALIAS, Side
 from recon.engine.passes import AMBIGUOUS, BELOW_MIN_SCORE, STATUS_NAMES, PassResult, Reasons
@@ -194,7 +194,7 @@ def build(outcome: Outcome, engine_version: str, backend: Backend | None = None)
     the Spark backend computes them in Spark; DuckDB's leaves them to the driver's arrays)."""
     parts, status = _matches(outcome.sides, outcome.results)
     unmatched = {side: _unmatched(outcome, side, status[side]) for side in ("left", "right")}
-    held = {side: _held_totals(outcome, backend, side) for side in ("left", "right")}
+    held = _held_totals(outcome, backend)
     checks = _check(outcome, status, unmatched, held)
     summary: dict[str, Any] = {
         "engine_version": engine_version,
@@ -318,21 +318,25 @@ def _rejected_rows(side: Side, rejected: pa.Table, names: tuple[str, str]) -> pa
     return table.take(pa.array(order))
 
 
-def _held_totals(outcome: Outcome, backend: Backend | None, side: str) -> SideTotals | None:
-    """The side's figures from the backend that holds it (None: computed here from the arrays)."""
+def _held_totals(outcome: Outcome, backend: Backend | None) -> dict[str, SideTotals | None]:
+    """Both sides' figures from the backend that holds them, in one job (None: computed here from the
+    arrays)."""
     if backend is None:
-        return None
-    code = 0 if side == "left" else 1
+        return {"left": None, "right": None}
 
     def members() -> pa.Table:
-        rids, statuses = [np.zeros(0, np.int64)], [np.zeros(0, np.int8)]
+        sides, rids, statuses = [np.zeros(0, np.int8)], [np.zeros(0, np.int64)], [np.zeros(0, np.int8)]
         for result in outcome.results:
-            mine = result.side == code
-            rids.append(result.rid[mine])
-            statuses.append(result.status[result.group[mine]].astype(np.int8))
-        return pa.table({"rid": np.concatenate(rids), "status": np.concatenate(statuses)})
+            sides.append(result.side.astype(np.int8))
+            rids.append(result.rid)
+            statuses.append(result.status[result.group].astype(np.int8))
+        return pa.table(
+            {"side": np.concatenate(sides), "rid": np.concatenate(rids), "status": np.concatenate(statuses)}
+        )
 
-    return backend.totals(ALIAS[side], members, _exact_amount_column(outcome, side))
+    held = {side: HeldSide(ALIAS[side], _exact_amount_column(outcome, side)) for side in ("left", "right")}
+    totals = backend.totals(held, members)
+    return {side: totals.get(side) if totals is not None else None for side in ("left", "right")}
 
 
 def _exact_amount_column(outcome: Outcome, side: str) -> str | None:

@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recon.engine.assign import Assignment
-from recon.engine.backend import SideTotals, query_failed, solve_here
+from recon.engine.backend import HeldSide, SideTotals, query_failed, solve_here
 from recon.engine.errors import EngineError
 from recon.engine.margin import Rivals
-from recon.engine.spark.checks import side_totals
+from recon.engine.spark.checks import held_totals
 from recon.engine.spark.classic import is_classic
 from recon.engine.spark.components import solve_in_spark
 from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_of, select_of, to_spark
@@ -209,9 +209,12 @@ class SparkBackend:
             return solve_here(left, right, score, margin)
         return solve_in_spark(self.spark, left, right, score, margin)
 
-    def totals(self, relation: str, members: Callable[[], pa.Table], amount: str | None) -> SideTotals | None:
-        """The results' checks and control totals over the side as Spark holds it (spark.checks)."""
-        return side_totals(self, relation, members(), amount)
+    def totals(
+        self, held: dict[str, HeldSide], members: Callable[[], pa.Table]
+    ) -> dict[str, SideTotals] | None:
+        """The results' checks and control totals of both sides as Spark holds them, in one Spark job
+        (spark.checks)."""
+        return held_totals(self, held, members())
 
     def token_set(
         self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
