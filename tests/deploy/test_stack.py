@@ -44,7 +44,7 @@ from recon.demo import generate
 from recon.models import ProjectMember, User
 
 ADMIN = {"email": "stack-admin@example.com", "password": "stack-admin-password-1"}
-ROWS = 20_000  # per side: a run takes seconds, so the worker can be killed in the middle of one
+ROWS = 40_000  # per side: a run takes a few seconds, so the worker can be killed in the middle of one
 WAIT_S = 300.0  # deadlines, not timing assertions
 LOAD_THREADS = 4
 LOAD_MAX_REQUESTS = 20_000  # per thread: the load is bounded in count as well as in time
@@ -354,8 +354,9 @@ def test_production_like_stack(
 
         # -- the worker killed during a run: the run completes after it is back, with identical results ----
         second = api.call("preparer", "POST", f"/projects/{project['id']}/runs", 202, json=run_body).json()
+        # killed as soon as the run is seen running: since runs load their inputs from the records' Arrow
+        # files (ADR 0032), a 40k run is over about a second later
         api.wait("preparer", f"/runs/{second['id']}", lambda r: r["status"] == "running")
-        time.sleep(1.0)
         worker.kill()
         killed_at = api.call("preparer", "GET", f"/runs/{second['id']}").json()
         assert killed_at["status"] == "running", "the run finished before the worker was killed"
