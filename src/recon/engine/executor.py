@@ -685,7 +685,7 @@ def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> F
     return np.asarray(sims, dtype=np.float64) / 100.0
 
 
-TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (their Python strings: ~20 MB of long texts)
+TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (Python strings: ~20 MB of long texts)
 WEIGHT_CHUNK = 1 << 18  # pairs whose frequency adjustment is computed at once (Session.weighted)
 LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
 
@@ -711,8 +711,9 @@ class ScoreTexts:
 
     def token_set(self, text: TextCompare, left: IntArray, right: IntArray) -> FloatArray:
         """rapidfuzz's token_set_ratio of the pairs, TEXT_CHUNK pairs at a time: Python strings of 2.8M
-        pairs of long descriptions held at once were ~600 MB (262,144 pairs at a time: ~86 MB). A backend that scores pairs where the pass
-        tables are (Backend.token_set: Spark) does it there, and the texts never reach the driver."""
+        pairs of long descriptions held at once were ~600 MB (262,144 pairs at a time: ~86 MB). A backend
+        that scores pairs where the pass tables are (Backend.token_set: Spark) does it there, and the
+        texts never reach the driver."""
         with stage(f"{text.method}({text.left_column}, {text.right_column}) x {len(left):,}"):
             held = self.session.backend.token_set(self.relations, text.alias, left, right)
             if held is not None:
