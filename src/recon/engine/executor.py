@@ -571,23 +571,30 @@ class Session:
         """The frequency adjustment of a weighted item's raw similarities of these pairs."""
         vocabulary = self.vocabulary(text)
         with stage(f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(raw):,}"):
-            # Once per distinct pair of texts: a customer's invoices repeat its name, and the members of a
-            # group_by group share theirs.
-            # The dense near pass has 2.7M candidates: each array per pair is 22 MB, so the ones not needed
-            # any more go before the next is made (the pass's peak).
+            # Once per distinct pair of texts (a customer's invoices repeat its name, and the members of a
+            # group_by group share theirs), WEIGHT_CHUNK pairs at a time in the order of their text pair:
+            # equal text pairs are neighbours, so a chunk computes each of its text pairs once and only a
+            # text pair cut by a chunk's end is computed twice (the same value). The dense near pass has
+            # 2.7M candidates: all at once, the distinct pairs' search and their per-pair arrays were
+            # ~12 arrays of 22 MB; now two (the text pair numbers and their order) and one chunk's.
             left, right = pairs
-            codes_r = self.text_codes("right", text.right_column, text.normalize)[right]
+            codes_r = self.text_codes("right", text.right_column, text.normalize)
             text_pair = self.text_codes("left", text.left_column, text.normalize)[left]
             text_pair *= int(codes_r.max(initial=0)) + 1
-            text_pair += codes_r
-            del codes_r
-            first, inverse = np.unique(text_pair, return_index=True, return_inverse=True)[1:]
-            del text_pair
-            weighted, plain = frequency.weighted_similarity(
-                vocabulary, left[first], right[first], text.method
-            )
-            del first
-            return frequency.adjusted(raw, weighted[inverse], plain[inverse])
+            text_pair += codes_r[right]
+            order = np.argsort(text_pair, kind="stable")
+            result = np.empty(len(raw))
+            for start in range(0, len(order), WEIGHT_CHUNK):
+                rows = order[start : start + WEIGHT_CHUNK]
+                codes = text_pair[rows]
+                starts = np.r_[True, codes[1:] != codes[:-1]]
+                first = rows[starts]
+                inverse = np.cumsum(starts) - 1
+                weighted, plain = frequency.weighted_similarity(
+                    vocabulary, left[first], right[first], text.method
+                )
+                result[rows] = frequency.adjusted(raw[rows], weighted[inverse], plain[inverse])
+            return result
 
     def text_codes(self, side: str, column: str, normalizers: tuple[str, ...]) -> IntArray:
         """Per record: a number for its normalized text (equal texts, equal numbers; no text: 0)."""
@@ -678,7 +685,8 @@ def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> F
     return np.asarray(sims, dtype=np.float64) / 100.0
 
 
-TEXT_CHUNK = 1 << 18  # pairs of texts handed to rapidfuzz at once
+TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (Python strings: ~20 MB of long texts)
+WEIGHT_CHUNK = 1 << 18  # pairs whose frequency adjustment is computed at once (Session.weighted)
 LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
 
 
@@ -703,8 +711,9 @@ class ScoreTexts:
 
     def token_set(self, text: TextCompare, left: IntArray, right: IntArray) -> FloatArray:
         """rapidfuzz's token_set_ratio of the pairs, TEXT_CHUNK pairs at a time: Python strings of 2.8M
-        pairs of long descriptions held at once were ~600 MB. A backend that scores pairs where the pass
-        tables are (Backend.token_set: Spark) does it there, and the texts never reach the driver."""
+        pairs of long descriptions held at once were ~600 MB (262,144 pairs at a time: ~86 MB). A backend
+        that scores pairs where the pass tables are (Backend.token_set: Spark) does it there, and the
+        texts never reach the driver."""
         with stage(f"{text.method}({text.left_column}, {text.right_column}) x {len(left):,}"):
             held = self.session.backend.token_set(self.relations, text.alias, left, right)
             if held is not None:
