@@ -1,6 +1,11 @@
-"""Bulk writing of a run's results: COPY on PostgreSQL, multi-row INSERTs on SQLite, on the session's
-connection, i.e. inside the caller's transaction (the run task commits groups, items and the run's final
-status together, so nobody ever sees part of a result)."""
+"""Bulk writing of a run's results: COPY on PostgreSQL, multi-row INSERTs on SQLite.
+
+SQLite (one writer): groups, items and the run's final status commit in ONE transaction, the caller's.
+PostgreSQL: the items are COPYed on a second connection in their own transaction, committed first, while the
+caller's transaction (which holds the run's row lock) writes the groups and then flips the run to
+`succeeded`: two backends on two cores. Every reader of the results gates on the run having succeeded, so
+items committed before the run's flip are visible to nobody; the next attempt of the run deletes them first,
+and a run that ends failed or cancelled loses them (docs/adr/0033-persist-on-two-connections.md)."""
 
 from __future__ import annotations
 
@@ -97,11 +102,13 @@ UTC_TS = pa.timestamp("us", tz="UTC")
 # (explanation, description, ...), whose statistics no plan uses and which cost the ANALYZE most (detoasting
 # and hashing every sampled value): 2.1-2.2 -> 1.1-1.2 s at 100k x 100k; at 1M x 1M 0.8-2.6 s either way,
 # within the noise of a shared machine (docs/adr/0016).
-ANALYZE_RESULTS = (
+ANALYZE_GROUPS = (
     "ANALYZE match_groups (run_id, seq, status, pass_name, score, left_total, difference, opened_at,"
     " assignee_id, currency),"
-    " matched_group_amounts,"
-    " run_items (run_id, side, state, reason, group_id, row_no, amount, date, opened_at, assignee_id,"
+    " matched_group_amounts"
+)
+ANALYZE_ITEMS = (
+    "ANALYZE run_items (run_id, side, state, reason, group_id, row_no, amount, date, opened_at, assignee_id,"
     " currency)"
 )
 
@@ -116,7 +123,15 @@ def _driver(session: Session) -> Any:
 
 def delete_results(session: Session, run_id: str) -> None:
     """Rows of an earlier attempt of the run (items first: they point at groups)."""
+    delete_items(session, run_id)
+    delete_groups(session, run_id)
+
+
+def delete_items(session: Session, run_id: str) -> None:
     session.execute(delete(RunItem).where(RunItem.run_id == run_id))
+
+
+def delete_groups(session: Session, run_id: str) -> None:
     session.execute(delete(MatchedGroupAmount).where(MatchedGroupAmount.run_id == run_id))
     session.execute(delete(MatchGroup).where(MatchGroup.run_id == run_id))
 
@@ -482,11 +497,18 @@ def _write(
     now: dt.datetime,
     carry: CarryMap | None,
 ) -> Outcome:
-    """Items first (their group ids are drawn before the groups exist), then the groups of `finish()`. On
-    PostgreSQL the items' COPY runs in a thread on the session's connection while this thread finishes the
-    outcome (the main thread does not touch the session meanwhile); SQLite's inserts are Python work that
-    holds the GIL, so they run first, then `finish`."""
-    delete_results(session, run.id)
+    """Items first (their group ids are drawn before the groups exist), then the groups of `finish()`.
+
+    PostgreSQL: the items go on a second connection in their own transaction (`_write_items`, in a thread)
+    while this thread finishes the outcome and COPYs the groups and matched_group_amounts in the caller's
+    transaction; it returns once the items' transaction has committed, so the caller's commit (the run's flip
+    to `succeeded`) always comes after it. The caller holds the run's row lock (FOR UPDATE) throughout: no
+    other attempt of the run can start or write meanwhile. SQLite's inserts are Python work that holds the
+    GIL and SQLite has one writer: one transaction, items first, then `finish`."""
+    if _is_postgres(session):
+        delete_groups(session, run.id)
+    else:
+        delete_results(session, run.id)
     carried = carried_opened_at(session, run)
     ids = allocate_group_ids(session, group_count)
     with _write_cache(session):
@@ -494,23 +516,44 @@ def _write(
         order = insert_order(items)
         if _is_postgres(session):
             with ThreadPoolExecutor(1, thread_name_prefix="recon-items") as pool:
-                writing = pool.submit(insert_rows, session, RunItem.__tablename__, rows, order)
+                writing = pool.submit(_write_items, session.get_bind(), run.id, rows, order)
                 try:
-                    outcome = finish()
+                    outcome = _write_groups(
+                        session, run, finish=finish, group_count=group_count, ids=ids, now=now
+                    )
                 finally:
-                    writing.result()  # its error first: the items' COPY failed
-        else:
-            insert_rows(session, RunItem.__tablename__, rows, order)
-            outcome = finish()
-        if outcome.groups.num_rows != group_count:
-            raise EngineError(f"{outcome.groups.num_rows} groups, the items point at {group_count}")
-        groups = group_rows(run.id, outcome.groups, ids, now)
-        insert_rows(session, MatchGroup.__tablename__, groups)
-        insert_rows(session, MatchedGroupAmount.__tablename__, matched_amount_rows(groups))
+                    writing.result()  # committed, or its error first: the items' COPY failed
+            return outcome
+        insert_rows(session, RunItem.__tablename__, rows, order)
+        return _write_groups(session, run, finish=finish, group_count=group_count, ids=ids, now=now)
+
+
+def _write_items(bind: Any, run_id: str, rows: pa.Table, order: npt.NDArray[np.int64]) -> None:
+    """PostgreSQL: the run's items in their own transaction on their own connection, committed (replacing
+    those of an earlier attempt). Their statistics are taken in it (ANALYZE samples the transaction's own
+    new rows), so they commit with the items: run after the commit, the ANALYZE raced the first list
+    requests (docs/adr/0016-results-lists-and-storage.md)."""
+    with Session(bind=bind) as items_session, items_session.begin():
+        delete_items(items_session, run_id)
+        insert_rows(items_session, RunItem.__tablename__, rows, order)
+        items_session.execute(text(ANALYZE_ITEMS))
+
+
+def _write_groups(
+    session: Session,
+    run: Run,
+    *,
+    finish: Callable[[], Outcome],
+    group_count: int,
+    ids: npt.NDArray[np.int64],
+    now: dt.datetime,
+) -> Outcome:
+    outcome = finish()
+    if outcome.groups.num_rows != group_count:
+        raise EngineError(f"{outcome.groups.num_rows} groups, the items point at {group_count}")
+    groups = group_rows(run.id, outcome.groups, ids, now)
+    insert_rows(session, MatchGroup.__tablename__, groups)
+    insert_rows(session, MatchedGroupAmount.__tablename__, matched_amount_rows(groups))
     if _is_postgres(session):
-        # Planner statistics in the same transaction (ANALYZE samples the transaction's own new rows), so
-        # they commit with the results. Run after the commit, the ANALYZE raced the first list requests, and
-        # after a 1M x 1M run the tables had no statistics at all minutes later: the members of a page of
-        # breaks took 2.3-3.1 s instead of 10-15 ms (docs/adr/0016-results-lists-and-storage.md).
-        session.execute(text(ANALYZE_RESULTS))
+        session.execute(text(ANALYZE_GROUPS))  # in the caller's transaction: they commit with the groups
     return outcome
