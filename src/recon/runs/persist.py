@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import structlog
 from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
@@ -42,6 +44,7 @@ from recon.models.runs import (
 )
 from recon.runs.outcome import BuiltItems, Outcome, finish_outcome
 
+log = structlog.get_logger("recon.runs")
 COPY_BATCH_ROWS = 100_000
 SQLITE_BATCH_ROWS = 20_000
 SQLITE_ROWS_PER_STATEMENT = 100
@@ -515,28 +518,36 @@ def _write(
         rows = item_rows(run.id, items, ids, now, carried, carry=carry)
         order = insert_order(items)
         if _is_postgres(session):
+            started = time.perf_counter()
             with ThreadPoolExecutor(1, thread_name_prefix="recon-items") as pool:
                 writing = pool.submit(_write_items, session.get_bind(), run.id, rows, order)
                 try:
                     outcome = _write_groups(
                         session, run, finish=finish, group_count=group_count, ids=ids, now=now
                     )
+                    groups_s = time.perf_counter() - started
                 finally:
-                    writing.result()  # committed, or its error first: the items' COPY failed
+                    items_s = writing.result()  # committed, or its error first: the items' COPY failed
+            # which of the two connections was the persist's critical path
+            log.info(
+                "run_results_written", run_id=run.id, items_s=round(items_s, 3), groups_s=round(groups_s, 3)
+            )
             return outcome
         insert_rows(session, RunItem.__tablename__, rows, order)
         return _write_groups(session, run, finish=finish, group_count=group_count, ids=ids, now=now)
 
 
-def _write_items(bind: Any, run_id: str, rows: pa.Table, order: npt.NDArray[np.int64]) -> None:
+def _write_items(bind: Any, run_id: str, rows: pa.Table, order: npt.NDArray[np.int64]) -> float:
     """PostgreSQL: the run's items in their own transaction on their own connection, committed (replacing
     those of an earlier attempt). Their statistics are taken in it (ANALYZE samples the transaction's own
     new rows), so they commit with the items: run after the commit, the ANALYZE raced the first list
     requests (docs/adr/0016-results-lists-and-storage.md)."""
+    started = time.perf_counter()
     with Session(bind=bind) as items_session, items_session.begin():
         delete_items(items_session, run_id)
         insert_rows(items_session, RunItem.__tablename__, rows, order)
         items_session.execute(text(ANALYZE_ITEMS))
+    return time.perf_counter() - started  # committed
 
 
 def _write_groups(
