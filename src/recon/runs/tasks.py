@@ -88,7 +88,7 @@ def _finish_unsuccessful(session: Session, job: Job, status: RunStatus, error: s
     run.status = status
     run.error = error
     run.finished_at = utcnow()
-    # Items an attempt committed before its run could succeed (PostgreSQL: recon.runs.persist): a run that
+    # Rows an attempt committed before its run could succeed (PostgreSQL: recon.runs.persist): a run that
     # never succeeded has no results.
     delete_results(session, run.id)
     record_entity_event(
