@@ -20,7 +20,7 @@ from recon.core.time import utcnow
 from recon.jobs import JobFailed
 from recon.models import MatchedGroupAmount, MatchGroup, RunItem
 from recon.models.jobs import Job
-from recon.runs import tasks
+from recon.runs import persist, tasks
 from recon.worker.runner import WorkerRunner
 
 
@@ -143,3 +143,22 @@ def test_a_run_that_fails_for_good_keeps_no_rows(
     assert done["finished_at"] is not None
     assert _counts(session_factory, run_id) == (0, 0, 0)
     _assert_no_results_visible(client, scene, run_id)
+
+
+def test_the_items_roll_back_when_the_groups_fail_first(
+    client: TestClient,
+    scene: Scene,
+    runner: WorkerRunner,
+    session_factory: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken_groups(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the groups could not be built")
+
+    monkeypatch.setattr(persist, "finish_outcome", broken_groups)
+    run_id = _create(client, scene)
+    runner.run_until_idle()
+
+    seen = client.get(f"/api/v1/runs/{run_id}", headers=scene.headers).json()
+    assert seen["status"] == "queued" and "(RuntimeError)" in seen["error"]
+    assert _counts(session_factory, run_id) == (0, 0, 0)  # the items' transaction abandoned, not committed
