@@ -154,7 +154,11 @@ def _persist_once(
         items = persist.item_rows(run.id, outcome.items, ids, now, {"left": {}, "right": {}}, carry=carry)
         if variant == "narrow":
             items = items.drop_columns(RECORD_TEXTS)
-        analyze = "ANALYZE match_groups, run_items" if variant == "analyze-all" else persist.ANALYZE_RESULTS
+        analyze = (
+            ["ANALYZE match_groups, run_items"]
+            if variant == "analyze-all"
+            else [persist.ANALYZE_GROUPS, persist.ANALYZE_ITEMS]
+        )
         clock = Clock(session)
         figures = []
         wall, cpu = clock.now()
@@ -169,7 +173,7 @@ def _persist_once(
             amounts = persist.matched_amount_rows(groups)
             steps.append(("amounts", lambda: persist.insert_rows(session, "matched_group_amounts", amounts)))
         if postgres:
-            steps.append(("analyze", lambda: session.execute(text(analyze))))
+            steps.append(("analyze", lambda: [session.execute(text(sql)) for sql in analyze]))
         # the page cache of the task's write (SQLite), unless the variant sets its own
         cache = nullcontext() if variant.startswith("cache") else persist._write_cache(session)
         with cache:

@@ -1,9 +1,11 @@
 """Runs (one reconciliation of two datasets with a pinned rule-set version) and their results: match groups
 and one item per input record of either side.
 
-Results are written in ONE transaction by the run task (bulk insert, see recon.runs.persist), so a killed
-worker never leaves partial groups visible. Review actions (recon.review) change groups and items afterwards;
-both carry a `version` for optimistic concurrency.
+Results are written by the run task (bulk insert, see recon.runs.persist): the groups in the transaction that
+flips the run to succeeded, the items in it (SQLite) or just before it on a second connection (PostgreSQL).
+Every reader gates on the run having succeeded, so a killed worker never leaves partial results visible
+(docs/adr/0033-persist-on-two-connections.md). Review actions (recon.review) change groups and items
+afterwards; both carry a `version` for optimistic concurrency.
 
 Bulk tables (match_groups, run_items: millions of rows per run) are tuned for the COPY of a run's results
 (docs/adr/0004-run-results-storage.md, measured): no foreign keys on `run_id`/`group_id` (PostgreSQL checks

@@ -1,14 +1,21 @@
-"""Bulk writing of a run's results: COPY on PostgreSQL, multi-row INSERTs on SQLite, on the session's
-connection, i.e. inside the caller's transaction (the run task commits groups, items and the run's final
-status together, so nobody ever sees part of a result)."""
+"""Bulk writing of a run's results: COPY on PostgreSQL, multi-row INSERTs on SQLite.
+
+SQLite (one writer): groups, items and the run's final status commit in ONE transaction, the caller's.
+PostgreSQL: the items and matched_group_amounts are COPYed on a second connection in their own transaction,
+committed first, while the caller's transaction (which holds the run's row lock) writes the groups and then
+flips the run to `succeeded`: two backends on two cores. Every reader of the results gates on the run having
+succeeded, so rows committed before the run's flip are visible to nobody; the next attempt of the run deletes
+them first, and a run that ends failed or cancelled loses them (docs/adr/0033-persist-on-two-connections.md).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain
@@ -20,6 +27,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import structlog
 from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
@@ -37,6 +45,7 @@ from recon.models.runs import (
 )
 from recon.runs.outcome import BuiltItems, Outcome, finish_outcome
 
+log = structlog.get_logger("recon.runs")
 COPY_BATCH_ROWS = 100_000
 SQLITE_BATCH_ROWS = 20_000
 SQLITE_ROWS_PER_STATEMENT = 100
@@ -97,12 +106,13 @@ UTC_TS = pa.timestamp("us", tz="UTC")
 # (explanation, description, ...), whose statistics no plan uses and which cost the ANALYZE most (detoasting
 # and hashing every sampled value): 2.1-2.2 -> 1.1-1.2 s at 100k x 100k; at 1M x 1M 0.8-2.6 s either way,
 # within the noise of a shared machine (docs/adr/0016).
-ANALYZE_RESULTS = (
+ANALYZE_GROUPS = (
     "ANALYZE match_groups (run_id, seq, status, pass_name, score, left_total, difference, opened_at,"
-    " assignee_id, currency),"
-    " matched_group_amounts,"
-    " run_items (run_id, side, state, reason, group_id, row_no, amount, date, opened_at, assignee_id,"
-    " currency)"
+    " assignee_id, currency)"
+)
+ANALYZE_ITEMS = (
+    "ANALYZE run_items (run_id, side, state, reason, group_id, row_no, amount, date, opened_at, assignee_id,"
+    " currency), matched_group_amounts"
 )
 
 
@@ -116,9 +126,21 @@ def _driver(session: Session) -> Any:
 
 def delete_results(session: Session, run_id: str) -> None:
     """Rows of an earlier attempt of the run (items first: they point at groups)."""
+    delete_items(session, run_id)
+    delete_groups(session, run_id)
+
+
+def delete_items(session: Session, run_id: str) -> None:
     session.execute(delete(RunItem).where(RunItem.run_id == run_id))
-    session.execute(delete(MatchedGroupAmount).where(MatchedGroupAmount.run_id == run_id))
+
+
+def delete_groups(session: Session, run_id: str) -> None:
+    delete_amounts(session, run_id)
     session.execute(delete(MatchGroup).where(MatchGroup.run_id == run_id))
+
+
+def delete_amounts(session: Session, run_id: str) -> None:
+    session.execute(delete(MatchedGroupAmount).where(MatchedGroupAmount.run_id == run_id))
 
 
 def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.datetime]]:
@@ -482,35 +504,96 @@ def _write(
     now: dt.datetime,
     carry: CarryMap | None,
 ) -> Outcome:
-    """Items first (their group ids are drawn before the groups exist), then the groups of `finish()`. On
-    PostgreSQL the items' COPY runs in a thread on the session's connection while this thread finishes the
-    outcome (the main thread does not touch the session meanwhile); SQLite's inserts are Python work that
-    holds the GIL, so they run first, then `finish`."""
-    delete_results(session, run.id)
+    """Items first (their group ids are drawn before the groups exist), then the groups of `finish()`.
+    PostgreSQL: on two connections at once (`_write_postgres`). SQLite's inserts are Python work that holds
+    the GIL and SQLite has one writer: one transaction, the caller's, items first, then `finish`."""
+    if _is_postgres(session):
+        session.execute(delete(MatchGroup).where(MatchGroup.run_id == run.id))  # the rest: `_write_items`
+    else:
+        delete_results(session, run.id)
     carried = carried_opened_at(session, run)
     ids = allocate_group_ids(session, group_count)
     with _write_cache(session):
         rows = item_rows(run.id, items, ids, now, carried, carry=carry)
         order = insert_order(items)
         if _is_postgres(session):
-            with ThreadPoolExecutor(1, thread_name_prefix="recon-items") as pool:
-                writing = pool.submit(insert_rows, session, RunItem.__tablename__, rows, order)
-                try:
-                    outcome = finish()
-                finally:
-                    writing.result()  # its error first: the items' COPY failed
-        else:
-            insert_rows(session, RunItem.__tablename__, rows, order)
-            outcome = finish()
-        if outcome.groups.num_rows != group_count:
-            raise EngineError(f"{outcome.groups.num_rows} groups, the items point at {group_count}")
+            return _write_postgres(
+                session, run, rows, order, finish=finish, group_count=group_count, ids=ids, now=now
+            )
+        insert_rows(session, RunItem.__tablename__, rows, order)
+        outcome = _finished(finish, group_count)
         groups = group_rows(run.id, outcome.groups, ids, now)
         insert_rows(session, MatchGroup.__tablename__, groups)
         insert_rows(session, MatchedGroupAmount.__tablename__, matched_amount_rows(groups))
-    if _is_postgres(session):
-        # Planner statistics in the same transaction (ANALYZE samples the transaction's own new rows), so
-        # they commit with the results. Run after the commit, the ANALYZE raced the first list requests, and
-        # after a 1M x 1M run the tables had no statistics at all minutes later: the members of a page of
-        # breaks took 2.3-3.1 s instead of 10-15 ms (docs/adr/0016-results-lists-and-storage.md).
-        session.execute(text(ANALYZE_RESULTS))
+        return outcome
+
+
+def _finished(finish: Callable[[], Outcome], group_count: int) -> Outcome:
+    outcome = finish()
+    if outcome.groups.num_rows != group_count:
+        raise EngineError(f"{outcome.groups.num_rows} groups, the items point at {group_count}")
     return outcome
+
+
+class _Abandoned(Exception):
+    """The groups' side failed before the items' transaction committed: it rolls back."""
+
+
+def _write_postgres(
+    session: Session,
+    run: Run,
+    rows: pa.Table,
+    order: npt.NDArray[np.int64],
+    *,
+    finish: Callable[[], Outcome],
+    group_count: int,
+    ids: npt.NDArray[np.int64],
+    now: dt.datetime,
+) -> Outcome:
+    """The items and matched_group_amounts on a second connection in their own transaction (`_write_items`,
+    in a thread), while this thread finishes the outcome and COPYs the groups in the caller's transaction:
+    two backends, two cores, each path about half of the rows' bytes. Returns once the items' transaction
+    has committed, so the caller's commit (the groups and the run's flip to `succeeded`) always comes after
+    it; when this thread fails before handing over the amounts, the items' transaction rolls back instead.
+    The caller holds the run's row lock (FOR UPDATE) throughout: no other attempt of the run can start or
+    write meanwhile."""
+    amounts: Future[pa.Table] = Future()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(1, thread_name_prefix="recon-items") as pool:
+        writing = pool.submit(_write_items, session.get_bind(), run.id, rows, order, amounts)
+        try:
+            outcome = _finished(finish, group_count)
+            groups = group_rows(run.id, outcome.groups, ids, now)
+            amounts.set_result(matched_amount_rows(groups))
+            insert_rows(session, MatchGroup.__tablename__, groups)
+            # in the caller's transaction (ANALYZE samples the transaction's own new rows): the statistics
+            # commit with the groups (docs/adr/0016-results-lists-and-storage.md)
+            session.execute(text(ANALYZE_GROUPS))
+            groups_s = time.perf_counter() - started
+        except BaseException:
+            if not amounts.done():
+                amounts.set_exception(_Abandoned())
+            with suppress(_Abandoned):
+                writing.result()  # rolled back (or committed already: deleted by the retry or the failure)
+            raise
+        items_s = writing.result()  # committed, or its error: the items' COPY failed
+    # which of the two connections was the persist's critical path
+    log.info("run_results_written", run_id=run.id, items_s=round(items_s, 3), groups_s=round(groups_s, 3))
+    return outcome
+
+
+def _write_items(
+    bind: Any, run_id: str, rows: pa.Table, order: npt.NDArray[np.int64], amounts: Future[pa.Table]
+) -> float:
+    """PostgreSQL: the run's items, then its matched_group_amounts once `amounts` has them, in their own
+    transaction on their own connection, committed (replacing those of an earlier attempt). Their
+    statistics are taken in it (ANALYZE samples the transaction's own new rows), so they commit with the
+    rows: run after the commit, the ANALYZE raced the first list requests (docs/adr/0016)."""
+    started = time.perf_counter()
+    with Session(bind=bind) as items_session, items_session.begin():
+        delete_items(items_session, run_id)
+        delete_amounts(items_session, run_id)
+        insert_rows(items_session, RunItem.__tablename__, rows, order)
+        insert_rows(items_session, MatchedGroupAmount.__tablename__, amounts.result())
+        items_session.execute(text(ANALYZE_ITEMS))
+    return time.perf_counter() - started  # committed

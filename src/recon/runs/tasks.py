@@ -1,9 +1,13 @@
-"""The `run_execute` job: load the pinned inputs, reconcile, and store the results in ONE transaction.
+"""The `run_execute` job: load the pinned inputs, reconcile, and store the results.
 
-Crash safety: groups, items, the run's final status and summary, the audit event and the job's success
-commit together (`ctx.finish_in`), fenced by the job's lease and by `run.job_id`. A worker killed at any point
-leaves the run without results (never part of them); the retried attempt re-executes the engine, which is
-deterministic, and writes identical rows.
+Crash safety: the groups, the run's final status and summary, the audit event and the job's success commit
+together (`ctx.finish_in`), fenced by the job's lease and by `run.job_id`, in a transaction that holds the
+run's row lock from before the first result row is written. On SQLite the items commit in it too; on
+PostgreSQL they are written on a second connection and committed just before it (recon.runs.persist). No
+reader sees any result row of a run that has not succeeded, so a worker killed at any point leaves the run
+without visible results (never part of them): the retried attempt re-executes the engine, which is
+deterministic, deletes whatever an earlier attempt committed, and writes identical rows; a run that ends
+failed or cancelled has its rows deleted.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_entity_event
@@ -27,7 +31,7 @@ from recon.jobs import JobCancelled, JobContext, JobFailed, task
 from recon.jobs.errors import public_error
 from recon.jobs.names import RUN_EXECUTE
 from recon.models.jobs import Job
-from recon.models.runs import Run, RunStatus
+from recon.models.runs import MatchedGroupAmount, MatchGroup, Run, RunItem, RunStatus
 from recon.observability.metrics import observe_run
 from recon.observability.tracing import pass_spans, span
 from recon.storage import get_store
@@ -58,6 +62,12 @@ def write_results(
     return write(session, run, built, now, carry)
 
 
+def delete_results(session: Session, run_id: str) -> None:
+    """recon.runs.persist.delete_results without the data stack (the API process may end a run)."""
+    for model in (RunItem, MatchedGroupAmount, MatchGroup):
+        session.execute(delete(model).where(model.run_id == run_id))
+
+
 log = structlog.get_logger("recon.runs")
 ENTITY = "run"
 RECORD_RESULTS = ("matched", "suggested", "break", "unmatched", "duplicate", "rejected")
@@ -78,6 +88,9 @@ def _finish_unsuccessful(session: Session, job: Job, status: RunStatus, error: s
     run.status = status
     run.error = error
     run.finished_at = utcnow()
+    # Rows an attempt committed before its run could succeed (PostgreSQL: recon.runs.persist): a run that
+    # never succeeded has no results.
+    delete_results(session, run.id)
     record_entity_event(
         session,
         ENTITY,
