@@ -165,20 +165,23 @@ class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+# The type of an HTTP error raised outside the ProblemError family (routing, FastAPI): the slug of the class
+# for its status, and two only routing raises.
 _SLUG_BY_STATUS = {
-    400: "bad-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    422: "validation-error",
-    429: "rate-limited",
-    503: "service-unavailable",
-}
+    error.status: error.slug
+    for error in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        Unprocessable,
+        TooManyRequests,
+        ServiceUnavailable,
+    )
+} | {405: "method-not-allowed", 406: "not-acceptable"}
 
 
 def or_404(found: _T | None, noun: str) -> _T:

@@ -135,21 +135,28 @@ def after_key(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[b
     answer with a range scan of an index on (..., a, b): a page deep in a million rows costs what the first
     page costs. Mixed directions expand to `a > :a OR (a = :a AND b < :b) ...`."""
     if len(keys) == 1:
-        key = keys[0]
-        single: ColumnElement[bool] = (
-            key.column < _bind(key, values[0]) if key.descending else key.column > _bind(key, values[0])
-        )
-        return single
+        return _beyond(keys[0], values[0])
     if len({key.descending for key in keys}) == 1:
         pair = tuple_(*(key.column for key in keys))
         bound = tuple_(*(_bind(key, value) for key, value in zip(keys, values, strict=True)))
         return pair < bound if keys[0].descending else pair > bound
-    clauses = []
-    for i, key in enumerate(keys):
-        equal_prefix = [keys[j].column == _bind(keys[j], values[j]) for j in range(i)]
-        step = key.column < _bind(key, values[i]) if key.descending else key.column > _bind(key, values[i])
-        clauses.append(and_(*equal_prefix, step))
-    return or_(*clauses)
+    return or_(*_steps(keys, values))
+
+
+def _beyond(key: SortKey, value: Any) -> ColumnElement[bool]:
+    """The key's column strictly after `value` in the key's direction."""
+    bound = _bind(key, value)
+    beyond: ColumnElement[bool] = key.column < bound if key.descending else key.column > bound
+    return beyond
+
+
+def _steps(keys: Sequence[SortKey], values: Sequence[Any]) -> list[ColumnElement[bool]]:
+    """Per key, in the keys' order: the keys before it equal to their values and it beyond its own
+    (`a > :a`, then `a = :a AND b < :b`, ...); together, every row after `values`."""
+    return [
+        and_(*(keys[j].column == _bind(keys[j], values[j]) for j in range(i)), _beyond(keys[i], values[i]))
+        for i in range(len(keys))
+    ]
 
 
 def order_by(keys: Sequence[SortKey]) -> list[Any]:
@@ -224,13 +231,7 @@ def _after_ranges(keys: Sequence[SortKey], values: Sequence[Any]) -> list[Column
     strict bound: `a = :a AND id > :id`, then `a > :a`. SQLite range-scans a row value `(a, id) > (:a, :id)`
     on the first column only when `id` is the rowid, so a deep page walked every row of its `a` before the
     cursor (all the exceptions of a run open at one time: an age list's page cost grew with its depth)."""
-    ranges = []
-    for i in reversed(range(len(keys))):
-        equal_prefix = [keys[j].column == _bind(keys[j], values[j]) for j in range(i)]
-        key = keys[i]
-        bound = _bind(key, values[i])
-        ranges.append(and_(*equal_prefix, key.column < bound if key.descending else key.column > bound))
-    return ranges
+    return _steps(keys, values)[::-1]
 
 
 def _segment_queries(

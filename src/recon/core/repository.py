@@ -3,13 +3,13 @@ it and add their queries; they flush, never commit (the request/task boundary co
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import CursorResult, Select, TextClause, Update, select
 from sqlalchemy.orm import Session
 
-from recon.core.errors import Conflict, or_404
+from recon.core.errors import Conflict, IdempotencyKeyReused, or_404
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.models.base import Base
 
@@ -54,6 +54,25 @@ class Repository(Generic[M]):
                 columns.idempotency_key == key,
             )
         )
+
+    def replayed(
+        self,
+        scope_id: str,
+        user_id: str,
+        key: str | None,
+        *,
+        same: Callable[[M], bool],
+        what: str = "request body",
+    ) -> M | None:
+        """The row an earlier request with this Idempotency-Key created (None: no key, or a new one), to be
+        answered again; 422 idempotency-key-reused (`what` differed) unless `same(row)` says the request is
+        the one that created it."""
+        if key is None:
+            return None
+        earlier = self.by_idempotency_key(scope_id, user_id, key)
+        if earlier is not None and not same(earlier):
+            raise IdempotencyKeyReused(what)
+        return earlier
 
     def add(self, obj: M) -> M:
         self.session.add(obj)

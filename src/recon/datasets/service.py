@@ -21,7 +21,6 @@ from recon.config import Settings
 from recon.core.errors import (
     Conflict,
     FieldError,
-    IdempotencyKeyReused,
     ProblemError,
     Unprocessable,
     or_404,
@@ -119,6 +118,9 @@ def _clean_filename(raw: str) -> str:
     return name[:500]
 
 
+REPLAYED = "repeated request (same Idempotency-Key): this is the dataset the first request created"
+
+
 class DatasetService:
     def __init__(self, session: Session, store: ObjectStore | None = None) -> None:
         self.session = session
@@ -132,10 +134,16 @@ class DatasetService:
         mapping = check_mapping(upload.mapping)
         read_options = check_read_options(upload.read_options)
         project_id, user = access.project.id, access.user
-        if upload.idempotency_key is not None:
-            earlier = self.datasets.by_idempotency_key(project_id, user.id, upload.idempotency_key)
-            if earlier is not None:
-                return self._replay(earlier, upload.stream, max_bytes)
+        # The same Idempotency-Key from the same user: the same dataset again, provided it is the same file.
+        earlier = self.datasets.replayed(
+            project_id,
+            user.id,
+            upload.idempotency_key,
+            same=lambda dataset: _sha256_of(upload.stream, max_bytes) == dataset.sha256,
+            what="file",
+        )
+        if earlier is not None:
+            return Accepted(earlier, [REPLAYED])
         filename = _clean_filename(upload.filename)
         head = upload.stream.read(SNIFF_BYTES)
         upload.stream.seek(0)
@@ -188,16 +196,6 @@ class DatasetService:
         )
         log.info("dataset_uploaded", dataset_id=dataset.id, size=stored.size, format=fmt)
         return Accepted(dataset, warnings)
-
-    def _replay(self, earlier: Dataset, stream: BinaryIO, max_bytes: int) -> Accepted:
-        """Same Idempotency-Key from the same user: the same dataset again, provided it is the same file."""
-        limiter = HashingLimiter(max_bytes)
-        for chunk in iter_chunks(stream):
-            limiter.update(chunk)
-        if limiter.hexdigest != earlier.sha256:
-            raise IdempotencyKeyReused("file")
-        warnings = ["repeated request (same Idempotency-Key): this is the dataset the first request created"]
-        return Accepted(earlier, warnings)
 
     def _enqueue_ingestion(self, dataset: Dataset, user_id: str) -> None:
         job = enqueue(
@@ -432,3 +430,11 @@ def record_out(record: DatasetRecord, dataset: Dataset) -> RecordOut:
         description=record.description,
         extra=record.extra or {},
     )
+
+
+def _sha256_of(stream: BinaryIO, max_bytes: int) -> str:
+    """The SHA-256 of the rest of `stream` (413 beyond `max_bytes`, as an upload)."""
+    limiter = HashingLimiter(max_bytes)
+    for chunk in iter_chunks(stream):
+        limiter.update(chunk)
+    return limiter.hexdigest

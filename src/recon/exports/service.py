@@ -12,7 +12,6 @@ from recon.audit.service import record_entity_event
 from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
-    IdempotencyKeyReused,
     ProblemError,
     Unprocessable,
     or_404,
@@ -72,10 +71,17 @@ class ExportService:
         project_id, user = access.project.id, access.user
         run = self.run(project_id, run_id)
         dialect = resolve(body.csv) if body.format == ExportFormat.CSV else None
-        if idempotency_key is not None:
-            earlier = self.exports.by_idempotency_key(project_id, user.id, idempotency_key)
-            if earlier is not None:
-                return self._replay(earlier, run_id, body)
+        earlier = self.exports.replayed(
+            project_id,
+            user.id,
+            idempotency_key,
+            same=lambda export: (
+                (export.run_id, export.what, export.format) == (run_id, body.what, body.format)
+            ),
+            what="export",
+        )
+        if earlier is not None:
+            return earlier
         check_exportable(run, body.what)
         now = utcnow()
         export = Export(
@@ -108,11 +114,6 @@ class ExportService:
         self.session.flush()
         log.info("export_created", export_id=export.id, run_id=run.id, what=export.what, format=export.format)
         return export
-
-    def _replay(self, earlier: Export, run_id: str, body: ExportCreate) -> Export:
-        if (earlier.run_id, earlier.what, earlier.format) != (run_id, body.what, body.format):
-            raise IdempotencyKeyReused("export")
-        return earlier
 
     # -- download -------------------------------------------------------------------------------------------
     def open_download(self, access: ProjectAccess, export_id: str) -> tuple[Export, BinaryIO]:

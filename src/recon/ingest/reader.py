@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -153,23 +154,25 @@ def check_bounds(raw: RawTable, limits: IngestLimits) -> None:
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
         lengths = np.asarray(pc.fill_null(pc.binary_length(as_array(column)), 0), dtype=np.int64)
-        if lengths.max(initial=0) > limits.max_cell_bytes:
-            at = int(lengths.argmax())
-            raise LimitExceeded(
-                "max_cell_bytes",
-                limits.max_cell_bytes,
-                f"a cell holds {int(lengths[at]):,} bytes",
-                row=_row_number(raw, at),
-                column=name,
-            )
+        _check_largest(raw, lengths, "max_cell_bytes", limits.max_cell_bytes, "a cell", column=name)
         row_bytes += lengths
-    if row_bytes.max(initial=0) > limits.max_row_bytes:
-        at = int(row_bytes.argmax())
+    _check_largest(raw, row_bytes, "max_row_bytes", limits.max_row_bytes, "a row")
+
+
+def _check_largest(
+    raw: RawTable,
+    sizes: npt.NDArray[np.int64],
+    limit: str,
+    allowed: int,
+    what: str,
+    *,
+    column: str | None = None,
+) -> None:
+    """LimitExceeded naming the row (and column) of the largest of `sizes` when it is above `allowed`."""
+    if sizes.max(initial=0) > allowed:
+        at = int(sizes.argmax())
         raise LimitExceeded(
-            "max_row_bytes",
-            limits.max_row_bytes,
-            f"a row holds {int(row_bytes[at]):,} bytes",
-            row=_row_number(raw, at),
+            limit, allowed, f"{what} holds {int(sizes[at]):,} bytes", row=_row_number(raw, at), column=column
         )
 
 

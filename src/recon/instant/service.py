@@ -90,12 +90,8 @@ class InstantService:
 
     def reconcile(self, access: ProjectAccess, body: ReconcileRequest, idempotency_key: str | None) -> Answer:
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        if idempotency_key is not None:
-            earlier = self._earlier(access, idempotency_key)
-            if earlier is not None:
-                if earlier.request_sha256 != digest:
-                    raise IdempotencyKeyReused()
-                return Answer(earlier.response, replayed=True)
+        if (earlier := self._replayed(access, idempotency_key, digest)) is not None:
+            return earlier
         _refuse_duplicate_ids(body)
         dataset = self._dataset(access.project.id, body.dataset_id)
         ruleset, version = pinned_version(
@@ -121,12 +117,9 @@ class InstantService:
                 title="Open items being indexed",
             )
         self._lock(book)
-        if idempotency_key is not None:  # a twin sent concurrently may have committed while we waited
-            earlier = self._earlier(access, idempotency_key)
-            if earlier is not None:
-                if earlier.request_sha256 != digest:
-                    raise IdempotencyKeyReused()
-                return Answer(earlier.response, replayed=True)
+        # A twin sent concurrently may have committed while we waited.
+        if (earlier := self._replayed(access, idempotency_key, digest)) is not None:
+            return earlier
         txns = [t.__dict__ for t in body.transactions]  # the validated fields, not copied
         outcome = reconcile(self.session, book.id, plan, txns)
         request_id = new_id()
@@ -204,14 +197,23 @@ class InstantService:
         self.session.flush()
         return book
 
-    def _earlier(self, access: ProjectAccess, key: str) -> InstantRequest | None:
-        return self.session.scalar(
+    def _replayed(self, access: ProjectAccess, key: str | None, digest: str) -> Answer | None:
+        """The answer an earlier request with this Idempotency-Key got (None: no key, or a new one); 422 when
+        that request's body was another (`digest`: the SHA-256 of this one)."""
+        if key is None:
+            return None
+        earlier = self.session.scalar(
             select(InstantRequest).where(
                 InstantRequest.project_id == access.project.id,
                 InstantRequest.user_id == access.user.id,
                 InstantRequest.idempotency_key == key,
             )
         )
+        if earlier is None:
+            return None
+        if earlier.request_sha256 != digest:
+            raise IdempotencyKeyReused()
+        return Answer(earlier.response, replayed=True)
 
     def _dataset(self, project_id: str, dataset_id: str) -> Dataset:
         dataset = self.session.scalar(

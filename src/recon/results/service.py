@@ -13,7 +13,7 @@ from pydantic_core import to_json
 from sqlalchemy.orm import Session
 
 from recon.auth.access import ProjectAccess
-from recon.core.errors import Conflict, NotFound
+from recon.core.errors import Conflict, or_404
 from recon.core.money import render_amount, render_stored_amount
 from recon.core.pagination import PageParams
 from recon.core.time import utcnow
@@ -321,9 +321,7 @@ class ResultsService:
 
     def _check_run(self, access: ProjectAccess, run_id: str) -> None:
         """404 unless the run is one of the project's, 409 unless it has succeeded."""
-        status = RunRepository(self.session).status_in_project(access.project.id, run_id)
-        if status is None:
-            raise NotFound("run not found")
+        status = or_404(RunRepository(self.session).status_in_project(access.project.id, run_id), "run")
         if status != RunStatus.SUCCEEDED:
             raise Conflict(f"run {run_id} is {status}; results exist once it has succeeded")
 
@@ -339,9 +337,7 @@ class ResultsService:
 
     def group(self, access: ProjectAccess, run_id: str, group_id: int) -> GroupOut:
         self._check_run(access, run_id)
-        group = self.results.group(run_id, group_id)
-        if group is None:
-            raise NotFound("group not found")
+        group = or_404(self.results.group(run_id, group_id), "group")
         group_id = group[GROUP_ID]
         members = self.results.members(run_id, [group_id])[group_id]
         return GroupOut.model_validate(group_dict(group, members, utcnow().date()))
@@ -357,9 +353,7 @@ class ResultsService:
 
     def item(self, access: ProjectAccess, run_id: str, item_id: int) -> ItemOut:
         self._check_run(access, run_id)
-        item = self.results.item(run_id, item_id)
-        if item is None:
-            raise NotFound("item not found")
+        item = or_404(self.results.item(run_id, item_id), "item")
         return ItemOut.model_validate(item_dict(item, utcnow().date()))
 
     def tab_counts(self, access: ProjectAccess, run_id: str) -> TabCounts:

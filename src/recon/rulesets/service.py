@@ -13,7 +13,6 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
     FieldError,
-    IdempotencyKeyReused,
     Unprocessable,
     problem_type,
 )
@@ -80,17 +79,17 @@ class RuleSetService:
     # -- writes ---------------------------------------------------------------------------------------------
     def create(self, access: ProjectAccess, data: RuleSetCreate, idempotency_key: str | None) -> Saved:
         project_id, user = access.project.id, access.user
-        if idempotency_key is not None:
-            earlier = self.rulesets.by_idempotency_key(project_id, user.id, idempotency_key)
-            if earlier is not None:
-                first = self.versions.get_version_or_404(earlier, 1)
-                if (earlier.name, earlier.description, first.text) != (
-                    data.name,
-                    data.description,
-                    data.text,
-                ):
-                    raise IdempotencyKeyReused()
-                return Saved(earlier, self.versions.get_version_or_404(earlier, earlier.latest_version), True)
+        earlier = self.rulesets.replayed(
+            project_id,
+            user.id,
+            idempotency_key,
+            same=lambda ruleset: (
+                (ruleset.name, ruleset.description, self.versions.get_version_or_404(ruleset, 1).text)
+                == (data.name, data.description, data.text)
+            ),
+        )
+        if earlier is not None:
+            return Saved(earlier, self.versions.get_version_or_404(earlier, earlier.latest_version), True)
         rules = parse_or_422(data.text)
         if self.rulesets.by_name(project_id, data.name) is not None:
             raise Conflict(
@@ -121,12 +120,11 @@ class RuleSetService:
     ) -> Saved:
         ruleset = self.get(access, ruleset_id)
         user_id = access.user.id
-        if idempotency_key is not None:
-            earlier = self.versions.by_idempotency_key(ruleset.id, user_id, idempotency_key)
-            if earlier is not None:
-                if earlier.text != data.text:
-                    raise IdempotencyKeyReused()
-                return Saved(ruleset, earlier, True)
+        earlier = self.versions.replayed(
+            ruleset.id, user_id, idempotency_key, same=lambda version: version.text == data.text
+        )
+        if earlier is not None:
+            return Saved(ruleset, earlier, True)
         rules = parse_or_422(data.text)
         version = self._add_version(ruleset, data.text, rules, user_id, idempotency_key)
         return Saved(ruleset, version)

@@ -17,7 +17,6 @@ from recon.auth.access import ProjectAccess
 from recon.core.errors import (
     Conflict,
     FieldError,
-    IdempotencyKeyReused,
     Unprocessable,
     problem_type,
 )
@@ -77,14 +76,18 @@ class RunService:
     # -- create ---------------------------------------------------------------------------------------------
     def create(self, access: ProjectAccess, body: RunCreate, idempotency_key: str | None) -> Created:
         project_id, user = access.project.id, access.user
-        if idempotency_key is not None:
-            earlier = self.runs.by_idempotency_key(project_id, user.id, idempotency_key)
-            if earlier is not None:
-                requested = (body.left_dataset_id, body.right_dataset_id, body.ruleset_id)
-                same = requested == (earlier.left_dataset_id, earlier.right_dataset_id, earlier.ruleset_id)
-                if not same or body.ruleset_version not in (None, earlier.ruleset_version):
-                    raise IdempotencyKeyReused()
-                return Created(earlier, replayed=True)
+        requested = (body.left_dataset_id, body.right_dataset_id, body.ruleset_id)
+        earlier = self.runs.replayed(
+            project_id,
+            user.id,
+            idempotency_key,
+            same=lambda run: (
+                requested == (run.left_dataset_id, run.right_dataset_id, run.ruleset_id)
+                and body.ruleset_version in (None, run.ruleset_version)
+            ),
+        )
+        if earlier is not None:
+            return Created(earlier, replayed=True)
         ruleset, version = pinned_version(self.session, project_id, body.ruleset_id, body.ruleset_version)
         left = ready_input_dataset(
             self.session, project_id, body.left_dataset_id, field="left_dataset_id", needed_by="a run"
