@@ -17,22 +17,13 @@ from engine.helpers import rules_for
 from engine.test_properties import rule_sets, tables
 from recon.engine import executor, parse_rules, reconcile
 
-from .outcomes import explanations, outcome
+from .outcomes import explanations, outcome, texts
 
 pytestmark = pytest.mark.spark
 # collected by `make pytest` (-m 'not spark') too, where the spark group (sqlglot) is absent
 spark_explain = pytest.importorskip(
     "recon.engine.spark.explain", reason="the spark dependency group is not installed"
 )
-
-
-def texts(result) -> dict[tuple[str, ...], str]:
-    """Per one_to_one group (its ids sorted) the explanation as written (the bytes, not parsed)."""
-    found: dict[int, dict] = {}
-    for row in result.matches.to_pylist():
-        group = found.setdefault(row["group_id"], {"ids": [], "e": row["explanation"]})
-        group["ids"].append(f"{row['side']}:{row['id']}")
-    return {tuple(sorted(g["ids"])): g["e"] for g in found.values()}
 
 
 def on_the_driver(monkeypatch):
@@ -139,7 +130,7 @@ def test_the_guard_sees_explanations_read_on_the_driver(spark, monkeypatch):
     left, right = _sides()
     on_the_driver(monkeypatch)
     no_values_on_the_driver(monkeypatch)
-    with pytest.raises(AssertionError, match="an explanation read left.amount on the driver"):
+    with pytest.raises(AssertionError, match=r"an explanation read left\.amount on the driver"):
         reconcile(left, right, rules_for(PASSES.format(tf="false")), backend=SparkBackend(spark))
 
 

@@ -27,6 +27,7 @@ from recon.engine.spark.classic import is_classic
 from recon.engine.spark.components import solve_in_spark
 from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_of, select_of, to_spark
 from recon.engine.spark.explain import pair_explanations_in_spark
+from recon.engine.spark.grouped import by_group
 from recon.engine.spark.scores import TOKEN_SET_UDF, token_set, token_set_in_spark
 
 if TYPE_CHECKING:
@@ -103,7 +104,9 @@ def default_session() -> SparkSession:
 class SparkBackend:
     """Runs the plan's SQL on Spark (every pass kind: one_to_one and the grouped kinds); one_to_one
     assignments above `driver_edges` candidate edges are solved in Spark, per connected component; a query
-    that writes JSON (a grouped pass's explanations) runs in DuckDB on the driver over the rows it needs.
+    that writes JSON (a grouped pass's explanations) runs in DuckDB inside Spark, per partition of groups
+    (spark.grouped), or, when its relations cannot be cut by group, in DuckDB on the driver over the rows
+    it needs.
 
     Dates travel as day numbers (see recon.engine.spark.dialect); relations are temp views of this backend
     (dropped by close()); a `CREATE TEMP TABLE` of the plan is a checkpointed view."""
@@ -144,7 +147,11 @@ class SparkBackend:
 
     def arrow(self, query: str) -> pa.Table:
         if builds_json(query):
-            return self._on_driver(query)
+            try:
+                made = by_group(self, query, relations_of(query))
+            except Exception as exc:  # the JVM's and the Python workers' errors come as several classes
+                raise query_failed(type(exc).__name__, str(exc)) from exc
+            return self._on_driver(query) if made is None else made
         frame = self._sql(to_spark(query))
         try:
             table: pa.Table = frame.toArrow()
