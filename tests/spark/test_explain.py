@@ -64,8 +64,8 @@ def _sides():
             "date": pa.array([_date(d) for d in days], pa.date32()),
             "at": pa.array([dt.datetime(2024, 3, 1, k, 30) for k in range(8)], pa.timestamp("us")),
             "name": names,
-            "units": pa.array([1, 2, 3, None, 5, 6, 7, 8], pa.int64()),
-            "rate": pa.array([0.5, 1.25, None, 2.0, 1e-7, 3.0, 0.1, 0.2], pa.float64()),
+            "n.units": pa.array([1, 2, 3, None, 5, 6, 7, 8], pa.int64()),
+            "fx rate": pa.array([0.5, 1.25, None, 2.0, 1e-7, 3.0, 0.1, 0.2], pa.float64()),
         }
     )
     right = pa.table(
@@ -75,8 +75,8 @@ def _sides():
             "date": pa.array([_date(d) for d in [*days[1:], "2024-03-09"]], pa.date32()),
             "at": pa.array([dt.datetime(2024, 3, 2, k) for k in range(8)], pa.timestamp("us")),
             "name": others,
-            "units": pa.array([1, 2, 4, 4, None, 6, 7, 9], pa.int64()),
-            "rate": pa.array([0.5, 1.0, 2.0, None, 1e-7, 3.5, 0.1, 0.3], pa.float64()),
+            "n.units": pa.array([1, 2, 4, 4, None, 6, 7, 9], pa.int64()),
+            "fx rate": pa.array([0.5, 1.0, 2.0, None, 1e-7, 3.5, 0.1, 0.3], pa.float64()),
         }
     )
     return left, right
@@ -93,8 +93,8 @@ PASSES = """\
     compare:
       - {{left: date, right: date, days: 1}}
       - {{left: at, right: at}}
-      - {{left: units, right: units}}
-      - {{left: rate, right: rate, abs: 0.1}}
+      - {{left: n.units, right: n.units}}
+      - {{left: fx rate, right: fx rate, abs: 0.1}}
       - {{left: amount, right: amount, abs: 0.005}}
     min_score: 0.2
     margin: 0.3

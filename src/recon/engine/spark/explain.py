@@ -23,6 +23,7 @@ from recon.engine.executor import ALIAS
 from recon.engine.explain import PairFacts, pair_json
 from recon.engine.model import CompareItem, Condition, PassSpec, ScoreItem
 from recon.engine.planner import ItemKey
+from recon.engine.spark.grouped import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -58,6 +59,8 @@ def pair_explanations_in_spark(
     backend: Sides, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts
 ) -> pa.Array:
     """pair_json of the pairs (left rid, right rid), in Spark over the sides Spark holds; in pair order."""
+    from pyspark.sql import functions as F
+
     rows = len(pairs[0])
     if rows == 0:
         return pa.array([], pa.string())
@@ -73,8 +76,8 @@ def pair_explanations_in_spark(
     joined = backend.stage(name, table)
     for side, rid in (("left", "__l"), ("right", "__r")):
         frame = backend.frame(ALIAS[side])
-        columns = [frame["__rid"].alias(rid)]
-        columns += [frame[column].alias(names[side, column]) for column in shown[side]]
+        columns = [F.col("__rid").alias(rid)]
+        columns += [F.col(quoted(column)).alias(names[side, column]) for column in shown[side]]
         joined = joined.join(frame.select(*columns), rid)
     run = _explainer(spec, names, types, layout)
     made = joined.mapInArrow(run, f"{ROW} long, e string").toArrow()

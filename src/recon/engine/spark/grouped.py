@@ -56,7 +56,7 @@ def by_group(backend: Relations, query: str, relations: list[str]) -> pa.Table |
         else:
             return None
         columns = [F.col(GROUP), F.lit(k).alias(PART)]
-        columns += [F.col(c).alias(f"__{k}_{c}") for c in frame.columns if c != GROUP]
+        columns += [F.col(quoted(c)).alias(f"__{k}_{c}") for c in frame.columns if c != GROUP]
         pieces.append(frame.select(*columns))
     stacked = pieces[0]
     for piece in pieces[1:]:
@@ -69,6 +69,11 @@ def by_group(backend: Relations, query: str, relations: list[str]) -> pa.Table |
     )
     order = np.argsort(np.asarray(made.column("g").to_numpy(), dtype=np.int64), kind="stable")
     return made.take(pa.array(order))
+
+
+def quoted(column: str) -> str:
+    """A column name as PySpark's col() reads it literally (dots and spaces included)."""
+    return "`" + column.replace("`", "``") + "`"
 
 
 def _result_schema(backend: Relations, query: str, relations: list[str]) -> pa.Schema:
