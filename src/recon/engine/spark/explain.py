@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from recon.engine.errors import EngineError
 from recon.engine.executor import ALIAS
 from recon.engine.explain import PairFacts, pair_json
 from recon.engine.model import CompareItem, Condition, PassSpec, ScoreItem
@@ -82,7 +83,7 @@ def pair_explanations_in_spark(
     run = _explainer(spec, names, types, layout)
     made = joined.mapInArrow(run, f"{ROW} long, e string").toArrow()
     if made.num_rows != rows:
-        raise RuntimeError(f"pass '{spec.name}': {made.num_rows} explanations made in Spark for {rows} pairs")
+        raise EngineError(f"pass '{spec.name}': {made.num_rows} explanations made in Spark for {rows} pairs")
     order = np.argsort(np.asarray(made.column(ROW).to_numpy(), dtype=np.int64), kind="stable")
     return made.column("e").combine_chunks().take(pa.array(order))
 
