@@ -97,8 +97,9 @@ def _result_schema(backend: Relations, query: str, relations: list[str]) -> pa.S
 
 def _runner(query: str, kinds: list[tuple[str, bool]], dates: set[str], schema: pa.Schema) -> Any:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = pa.Table.from_batches(list(batches))
-        if table.num_rows:
+        rows = list(batches)  # a partition without groups may have no batch at all
+        table = pa.Table.from_batches(rows) if rows else None
+        if table is not None and table.num_rows:
             yield from run_part(query, kinds, dates, table).cast(schema).to_batches()
 
     return run
