@@ -33,9 +33,10 @@ def spark():
         pytest.skip(missing)
     from recon.engine.spark import spark_session
 
-    session = spark_session(
-        "local[2]", {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
-    )
+    config = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+    if os.environ.get("RECON_SPARK_TEST_MEMORY"):  # a smaller JVM heap on a shared machine, e.g. 1g
+        config["spark.driver.memory"] = os.environ["RECON_SPARK_TEST_MEMORY"]
+    session = spark_session("local[2]", config)
     yield session
     session.stop()
 

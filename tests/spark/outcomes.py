@@ -35,3 +35,12 @@ def explanations(result: Any) -> dict[tuple[str, ...], Any]:
         group = found.setdefault(row["group_id"], {"ids": [], "e": row["explanation"]})
         group["ids"].append(f"{row['side']}:{row['id']}")
     return {tuple(sorted(g["ids"])): json.loads(g["e"]) if g["e"] else None for g in found.values()}
+
+
+def texts(result: Any) -> dict[tuple[str, ...], str | None]:
+    """Per group (its ids sorted) the explanation as written (the bytes, not parsed)."""
+    found: dict[int, dict[str, Any]] = {}
+    for row in result.matches.to_pylist():
+        group = found.setdefault(row["group_id"], {"ids": [], "e": row["explanation"]})
+        group["ids"].append(f"{row['side']}:{row['id']}")
+    return {tuple(sorted(g["ids"])): g["e"] for g in found.values()}

@@ -26,6 +26,8 @@ from recon.engine.errors import InputError, QueryFailed
 from recon.engine.margin import Rivals, find_rivals
 
 if TYPE_CHECKING:
+    from recon.engine.explain import PairFacts
+    from recon.engine.model import PassSpec
     from recon.engine.planner import Plan
 
 IntArray = npt.NDArray[np.int64]
@@ -96,6 +98,13 @@ class Backend(Protocol):
         two relations, comparing their `column`, computed where the relations are; None: the engine
         reads the texts and computes it on the driver."""
 
+    def pair_explanations(
+        self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts
+    ) -> pa.Array | None:
+        """The explanations of a one_to_one pass's chosen pairs (left rid, right rid) in pair order, made by
+        recon.engine.explain.pair_json where the sides are held (their values joined to the pairs there);
+        `facts`: what the driver knows of each pair. None: the driver reads the sides' values itself."""
+
     def close(self) -> None: ...
 
 
@@ -161,6 +170,11 @@ class DuckDBBackend:
         self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
     ) -> FloatArray | None:
         return None  # in process: the driver's threads compare the texts DuckDB hands over
+
+    def pair_explanations(
+        self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts
+    ) -> pa.Array | None:
+        return None  # the driver holds the sides: their columns are taken as they are
 
     def close(self) -> None:
         self.con.close()

@@ -23,7 +23,8 @@ Money differences are decimal strings (left - right), date differences are days 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +36,7 @@ from recon.engine.errors import EngineError
 from recon.engine.executor import Session
 from recon.engine.frequency import Vocabularies, Vocabulary
 from recon.engine.margin import LEFT_RIVAL, RIGHT_RIVAL, Rivals
-from recon.engine.model import CompareItem, Condition
+from recon.engine.model import CompareItem, Condition, PassSpec
 from recon.engine.planner import ItemKey, ItemKind, PassPlan
 
 FloatArray = npt.NDArray[np.float64]
@@ -190,6 +191,20 @@ def _pair_explanations(
     vocabularies: Vocabularies | None,
     date_bits: DateBits | None = None,
 ) -> pa.Array:
+    words: dict[int, tuple[pa.Array, pa.Array]] = {}
+    for i, part in enumerate(plan.scores):
+        if part.text.weighted:
+            vocabulary = session.vocabulary(part.text, vocabularies)
+            words[i] = (
+                word_weights(vocabulary, "left", pairs[0]),
+                word_weights(vocabulary, "right", pairs[1]),
+            )
+    rival = rival_text(session, rivals) if rivals is not None and rivals.present.any() else None
+    made = session.backend.pair_explanations(
+        plan.spec, pairs, PairFacts(sims, compare_ok, greedy, words, date_bits, rival)
+    )
+    if made is not None:
+        return made
     left_rids, right_rids = pa.array(pairs[0]), pa.array(pairs[1])
     cache: dict[tuple[str, str], pa.Array] = {}
 
@@ -199,9 +214,34 @@ def _pair_explanations(
             cache[side, column] = session.column(side, column).take(rids)
         return cache[side, column]
 
-    out = JsonRows(len(pairs[0]))
+    return pair_json(
+        plan.spec, len(pairs[0]), value, PairFacts(sims, compare_ok, greedy, words, date_bits, rival)
+    )
+
+
+@dataclass(frozen=True)
+class PairFacts:
+    """What a pair explanation says besides the records' values, per pair (numpy/Arrow, made on the
+    driver): the items' similarities, the compare items' outcomes, greedy assignments, the weighted score
+    items' word weights (by score item: the left and right records' JSON objects), the date evidence and
+    the rival texts (None: no pair has a rival)."""
+
+    sims: dict[ItemKey, FloatArray]
+    compare_ok: dict[ItemKey, npt.NDArray[np.bool_]]
+    greedy: npt.NDArray[np.bool_]
+    words: dict[int, tuple[pa.Array, pa.Array]]
+    date_bits: DateBits | None
+    rival: pa.Array | None
+
+
+def pair_json(spec: PassSpec, rows: int, value: Callable[[str, str], pa.Array], facts: PairFacts) -> pa.Array:
+    """The pair explanations (see the module doc) of `rows` pairs: `value(side, column)` gives the pairs'
+    records' values of a column, in pair order. Both backends run this function: the driver over its
+    sides' columns, the Spark backend in Spark over the pairs joined to the sides (engine.spark.explain)."""
+    sims, compare_ok = facts.sims, facts.compare_ok
+    out = JsonRows(rows)
     out.lit('{"match":[')
-    for i, cond in enumerate(plan.spec.match):
+    for i, cond in enumerate(spec.match):
         out.lit(("," if i else "") + '{"field":' + json.dumps(field_name(cond.left, cond.right)) + ',"left":')
         out.string(value("left", cond.left))
         out.lit(',"right":')
@@ -217,9 +257,9 @@ def _pair_explanations(
             out.raw(_sim(sims[ItemKey(ItemKind.CHECK, i)]))
         out.lit(',"ok":true}')
     out.lit("]")
-    if plan.spec.score:
+    if spec.score:
         out.lit(',"score":[')
-        for i, item in enumerate(plan.spec.score):
+        for i, item in enumerate(spec.score):
             out.lit(("," if i else "") + '{"field":' + json.dumps(field_name(item.left, item.right)))
             out.lit(f',"method":"{item.method}","left":')
             out.string(value("left", item.left))
@@ -228,21 +268,19 @@ def _pair_explanations(
             out.lit(',"sim":')
             out.raw(_sim(sims[ItemKey(ItemKind.SCORE, i)]))
             out.lit(f',"weight":{item.weight!r}')
-            part = plan.scores[i]
-            if part.text.weighted:
-                vocabulary = session.vocabulary(part.text, vocabularies)
+            if i in facts.words:
                 out.lit(',"words":{"left":')
-                out.pieces.append(word_weights(vocabulary, "left", pairs[0]))
+                out.pieces.append(facts.words[i][0])
                 out.lit(',"right":')
-                out.pieces.append(word_weights(vocabulary, "right", pairs[1]))
+                out.pieces.append(facts.words[i][1])
                 out.lit("}")
             out.lit("}")
         out.lit("]")
-    if date_bits is not None:
-        out.pieces.append(date_text(*date_bits))
-    if plan.spec.compare:
+    if facts.date_bits is not None:
+        out.pieces.append(date_text(*facts.date_bits))
+    if spec.compare:
         out.lit(',"compare":[')
-        for i, cmp in enumerate(plan.spec.compare):
+        for i, cmp in enumerate(spec.compare):
             out.lit(
                 ("," if i else "") + '{"field":' + json.dumps(field_name(cmp.left, cmp.right)) + ',"left":'
             )
@@ -261,10 +299,10 @@ def _pair_explanations(
             out.raw(pa.array(compare_ok[ItemKey(ItemKind.COMPARE, i)]))
             out.lit("}")
         out.lit("]")
-    if greedy.any():
-        out.pieces.append(pc.if_else(pa.array(greedy), ',"assignment":"greedy"', ""))
-    if rivals is not None and rivals.present.any():
-        out.pieces.append(rival_text(session, rivals))
+    if facts.greedy.any():
+        out.pieces.append(pc.if_else(pa.array(facts.greedy), ',"assignment":"greedy"', ""))
+    if facts.rival is not None:
+        out.pieces.append(facts.rival)
     out.lit("}")
     return out.build()
 

@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +26,15 @@ from recon.engine.spark.checks import held_totals
 from recon.engine.spark.classic import is_classic
 from recon.engine.spark.components import solve_in_spark
 from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_of, select_of, to_spark
+from recon.engine.spark.explain import pair_explanations_in_spark
+from recon.engine.spark.grouped import by_group
 from recon.engine.spark.scores import TOKEN_SET_UDF, token_set, token_set_in_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from recon.engine.explain import PairFacts
+    from recon.engine.model import PassSpec
     from recon.engine.planner import Plan
 
 IntArray = npt.NDArray[np.int64]
@@ -99,7 +104,9 @@ def default_session() -> SparkSession:
 class SparkBackend:
     """Runs the plan's SQL on Spark (every pass kind: one_to_one and the grouped kinds); one_to_one
     assignments above `driver_edges` candidate edges are solved in Spark, per connected component; a query
-    that writes JSON (a grouped pass's explanations) runs in DuckDB on the driver over the rows it needs.
+    that writes JSON (a grouped pass's explanations) runs in DuckDB inside Spark, per partition of groups
+    (spark.grouped), or, when its relations cannot be cut by group, in DuckDB on the driver over the rows
+    it needs.
 
     Dates travel as day numbers (see recon.engine.spark.dialect); relations are temp views of this backend
     (dropped by close()); a `CREATE TEMP TABLE` of the plan is a checkpointed view."""
@@ -140,7 +147,11 @@ class SparkBackend:
 
     def arrow(self, query: str) -> pa.Table:
         if builds_json(query):
-            return self._on_driver(query)
+            try:
+                made = by_group(self, query, relations_of(query))
+            except Exception as exc:  # the JVM's and the Python workers' errors come as several classes
+                raise query_failed(type(exc).__name__, str(exc)) from exc
+            return self._on_driver(query) if made is None else made
         frame = self._sql(to_spark(query))
         try:
             table: pa.Table = frame.toArrow()
@@ -222,6 +233,26 @@ class SparkBackend:
         """Score pairs in Spark by the driver's token_set code in a pandas UDF (spark.scores)."""
         return token_set_in_spark(self, relations, column, left, right)
 
+    def pair_explanations(
+        self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts
+    ) -> pa.Array | None:
+        """A one_to_one pass's pair explanations made in Spark by the driver's code (spark.explain)."""
+        return pair_explanations_in_spark(self, spec, pairs, facts)
+
+    def frame(self, name: str) -> DataFrame:
+        """A relation of this backend as a DataFrame (bound to the relation as it is now)."""
+        try:
+            return self.spark.table(name)
+        except Exception as exc:
+            raise query_failed(type(exc).__name__, str(exc)) from exc
+
+    def stage(self, name: str, table: pa.Table) -> DataFrame:
+        """An Arrow table as a DataFrame without a view (safe beside the engine's next pass: the pair
+        explanations are made in a background thread): staged as Parquet like register()."""
+        if self.staging is None:
+            return self.spark.createDataFrame(spark_ready(table))
+        return self.spark.read.parquet(self.staging.write(name, spark_ready(table, keep_large_strings=True)))
+
     def close(self) -> None:
         for name in sorted(self.views):
             self.spark.catalog.dropTempView(name)
@@ -263,11 +294,13 @@ class Staging:
             remove_stale(tempfile.gettempdir())
         self.folder = folder or tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-")
         self.written = 0
+        self._lock = threading.Lock()  # the pair explanations stage tables from a background thread
 
     def write(self, name: str, table: pa.Table) -> str:
-        self.written += 1
-        # Spark skips files whose names start with "_" or "." (hidden): the count comes first
-        path = os.path.join(self.folder, f"{self.written}-{name}.parquet")
+        with self._lock:
+            self.written += 1
+            # Spark skips files whose names start with "_" or "." (hidden): the count comes first
+            path = os.path.join(self.folder, f"{self.written}-{name}.parquet")
         pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS)
         return path
 
