@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +27,6 @@ from recon.worker.runner import WorkerRunner
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(embedded_worker=False)
-
-
-@pytest.fixture
-def runner(session_factory: SessionFactory, settings: Settings) -> Iterator[WorkerRunner]:
-    worker = WorkerRunner(session_factory, settings=settings, lease_s=30, poll_interval_s=0.05)
-    yield worker
-    if worker._threads:
-        worker.stop(grace_s=5)
-
-
-@pytest.fixture
-def drain(runner: WorkerRunner) -> Callable[[], object]:
-    return runner.run_until_idle
 
 
 scene = scene_fixture(rows=200, drain="drain")
