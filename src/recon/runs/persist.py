@@ -44,6 +44,7 @@ from recon.models.runs import (
     RunStatus,
 )
 from recon.runs.outcome import BuiltItems, Outcome, finish_outcome
+from recon.runs.repository import delete_amounts, delete_items, delete_results
 
 log = structlog.get_logger("recon.runs")
 COPY_BATCH_ROWS = 100_000
@@ -122,25 +123,6 @@ def _is_postgres(session: Session) -> bool:
 
 def _driver(session: Session) -> Any:
     return session.connection().connection.driver_connection
-
-
-def delete_results(session: Session, run_id: str) -> None:
-    """Rows of an earlier attempt of the run (items first: they point at groups)."""
-    delete_items(session, run_id)
-    delete_groups(session, run_id)
-
-
-def delete_items(session: Session, run_id: str) -> None:
-    session.execute(delete(RunItem).where(RunItem.run_id == run_id))
-
-
-def delete_groups(session: Session, run_id: str) -> None:
-    delete_amounts(session, run_id)
-    session.execute(delete(MatchGroup).where(MatchGroup.run_id == run_id))
-
-
-def delete_amounts(session: Session, run_id: str) -> None:
-    session.execute(delete(MatchedGroupAmount).where(MatchedGroupAmount.run_id == run_id))
 
 
 def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.datetime]]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
 
 from recon.core.pagination import Page, PageParams, SortKey, keyset_page
 from recon.core.repository import Repository
-from recon.models.runs import Run, RunStatus
+from recon.models.runs import MatchedGroupAmount, MatchGroup, Run, RunItem, RunStatus
 
 _RUN_SEEN = "recon.runs.seen"  # session.info key: run id -> (project id, status) read this session
 
@@ -66,3 +67,24 @@ class RunRepository(Repository[Run]):
             .order_by(Run.created_at)
             .limit(1)
         )
+
+
+# A run's result rows (an earlier attempt's, or those of a run that ended without succeeding): the
+# persist and the API process, which ends runs without the data stack, delete them the same way.
+def delete_results(session: Session, run_id: str) -> None:
+    """Rows of an earlier attempt of the run (items first: they point at groups)."""
+    delete_items(session, run_id)
+    delete_groups(session, run_id)
+
+
+def delete_items(session: Session, run_id: str) -> None:
+    session.execute(delete(RunItem).where(RunItem.run_id == run_id))
+
+
+def delete_groups(session: Session, run_id: str) -> None:
+    delete_amounts(session, run_id)
+    session.execute(delete(MatchGroup).where(MatchGroup.run_id == run_id))
+
+
+def delete_amounts(session: Session, run_id: str) -> None:
+    session.execute(delete(MatchedGroupAmount).where(MatchedGroupAmount.run_id == run_id))

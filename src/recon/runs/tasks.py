@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recon.audit.service import record_entity_event
@@ -31,9 +31,10 @@ from recon.jobs import JobCancelled, JobContext, JobFailed, task
 from recon.jobs.errors import public_error
 from recon.jobs.names import RUN_EXECUTE
 from recon.models.jobs import Job
-from recon.models.runs import MatchedGroupAmount, MatchGroup, Run, RunItem, RunStatus
+from recon.models.runs import Run, RunStatus
 from recon.observability.metrics import observe_run
 from recon.observability.tracing import pass_spans, span
+from recon.runs.repository import delete_results
 from recon.storage import get_store
 
 if TYPE_CHECKING:
@@ -60,12 +61,6 @@ def write_results(
     from recon.runs.persist import write_built_results as write
 
     return write(session, run, built, now, carry)
-
-
-def delete_results(session: Session, run_id: str) -> None:
-    """recon.runs.persist.delete_results without the data stack (the API process may end a run)."""
-    for model in (RunItem, MatchedGroupAmount, MatchGroup):
-        session.execute(delete(model).where(model.run_id == run_id))
 
 
 log = structlog.get_logger("recon.runs")
