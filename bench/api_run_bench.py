@@ -238,6 +238,7 @@ def run_through_api(
         job = api.call("GET", f"/api/v1/jobs/{dataset['job_id']}")
         report[f"ingest_{side}_s"] = round(stamp(job["finished_at"]) - stamp(job["started_at"]), 2)
     report["uploads_and_ingests_s"] = round(time.perf_counter() - t0, 2)
+    report["dataset_ids"] = {side: str(dataset["id"]) for side, dataset in datasets.items()}
 
     run = api.call(
         "POST",
@@ -273,11 +274,11 @@ LOG_FIELDS = {"event", "run_id", "pid", "job_kind", "job_id", "level", "logger",
 LOG_FIELDS |= {"trace_id"}
 
 
-def logged_stages(run: dict[str, Any], wait_s: float = 10.0) -> dict[str, Any]:
+def logged_stages(run_id: str, dataset_ids: dict[str, str], wait_s: float = 10.0) -> dict[str, Any]:
     """The stages the server logs (wall seconds): each ingestion's parse and store (COPY of the records and
     the records' Arrow file), the persist's two paths and their parts (`run_results_written`, PostgreSQL),
     and the task's final commit (`run_succeeded`)."""
-    sides = {run["left_dataset_id"]: "left", run["right_dataset_id"]: "right"}
+    sides = {dataset_id: side for side, dataset_id in dataset_ids.items()}
     deadline = time.monotonic() + wait_s
     while True:
         found: dict[str, Any] = {}
@@ -293,7 +294,7 @@ def logged_stages(run: dict[str, Any], wait_s: float = 10.0) -> dict[str, Any]:
                         side = sides[event["dataset_id"]]
                         found[f"ingest_{side}_parse_s"] = event["parse_s"]
                         found[f"ingest_{side}_store_s"] = event["store_s"]
-                    elif event.get("run_id") == run["id"]:
+                    elif event.get("run_id") == run_id:
                         found |= {k: v for k, v in event.items() if k not in LOG_FIELDS}
         if "commit_s" in found or time.monotonic() > deadline:
             return found
@@ -464,7 +465,7 @@ def main() -> None:
             backends = CpuSampler(backend_pids(url) if database == "postgres" else list)
             with CpuSampler(lambda: descendants(server.pid)) as server_cpu, backends:
                 run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
-            report["stages_s"] = logged_stages(run)
+            report["stages_s"] = logged_stages(run["id"], report["dataset_ids"])
             report["server_cpu_s"] = server_cpu.total_s
             if database == "postgres":
                 report["postgres_backends_cpu_s"] = backends.total_s
