@@ -11,7 +11,9 @@ Phases (wall seconds, measured from outside except where noted): upload of each 
 ingest of each dataset (its job's started -> finished), the run (queue wait, then the task's own phases from
 summary.phases_s: load, match, build, persist), and end to end: first upload byte -> run succeeded; the CPU
 seconds of that span of the server with its job processes and, on PostgreSQL, of the bench database's backends
-(sampled from /proc: on a shared machine the figures that survive the load).
+(sampled from /proc: on a shared machine the figures that survive the load). `stages_s`: what the server logs
+(each ingestion's parse and store; on PostgreSQL the persist's two paths and their parts: items delete, COPY,
+the wait for the amounts, their COPY, ANALYZE and commit; groups finish, COPY and ANALYZE; the run's commit).
 `--cli` also times `recon match` on the same files and prints the run through the API against it (issue 12:
 <= 2x on SQLite at 100k x 100k).
 Then every list the review workspace uses (`--lists`: groups per status, pass, each sort and filters;
@@ -236,6 +238,7 @@ def run_through_api(
         job = api.call("GET", f"/api/v1/jobs/{dataset['job_id']}")
         report[f"ingest_{side}_s"] = round(stamp(job["finished_at"]) - stamp(job["started_at"]), 2)
     report["uploads_and_ingests_s"] = round(time.perf_counter() - t0, 2)
+    report["dataset_ids"] = {side: str(dataset["id"]) for side, dataset in datasets.items()}
 
     run = api.call(
         "POST",
@@ -264,6 +267,38 @@ def run_through_api(
         "matched_left": summary["left"]["matched"],
     }
     return run
+
+
+LOGGED_STAGES = {"dataset_ingested", "run_results_written", "run_succeeded"}
+LOG_FIELDS = {"event", "run_id", "pid", "job_kind", "job_id", "level", "logger", "timestamp", "request_id"}
+LOG_FIELDS |= {"trace_id"}
+
+
+def logged_stages(run_id: str, dataset_ids: dict[str, str], wait_s: float = 10.0) -> dict[str, Any]:
+    """The stages the server logs (wall seconds): each ingestion's parse and store (COPY of the records and
+    the records' Arrow file), the persist's two paths and their parts (`run_results_written`, PostgreSQL),
+    and the task's final commit (`run_succeeded`)."""
+    sides = {dataset_id: side for side, dataset_id in dataset_ids.items()}
+    deadline = time.monotonic() + wait_s
+    while True:
+        found: dict[str, Any] = {}
+        with (OUT / "api_run_bench_server.log").open("rb") as log:
+            for line in log:
+                if not line.startswith(b"{"):
+                    continue
+                with suppress(ValueError):
+                    event = json.loads(line)
+                    if event.get("event") not in LOGGED_STAGES:
+                        continue
+                    if event["event"] == "dataset_ingested" and event.get("dataset_id") in sides:
+                        side = sides[event["dataset_id"]]
+                        found[f"ingest_{side}_parse_s"] = event["parse_s"]
+                        found[f"ingest_{side}_store_s"] = event["store_s"]
+                    elif event.get("run_id") == run_id:
+                        found |= {k: v for k, v in event.items() if k not in LOG_FIELDS}
+        if "commit_s" in found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -430,6 +465,7 @@ def main() -> None:
             backends = CpuSampler(backend_pids(url) if database == "postgres" else list)
             with CpuSampler(lambda: descendants(server.pid)) as server_cpu, backends:
                 run = run_through_api(api, base, files, demo_dir / "rules.yaml", report)
+            report["stages_s"] = logged_stages(run["id"], report["dataset_ids"])
             report["server_cpu_s"] = server_cpu.total_s
             if database == "postgres":
                 report["postgres_backends_cpu_s"] = backends.total_s

@@ -1,5 +1,5 @@
 """Helpers shared by the runs and results tests: a demo project (two datasets and a rule set uploaded through
-the API) and waiting for a run to finish."""
+the API), creating a run and waiting for it to finish."""
 
 from __future__ import annotations
 
@@ -123,6 +123,27 @@ def scene_fixture(rows: int = 300, seed: int = 7, drain: str | None = None) -> A
         )
 
     return scene
+
+
+def create_run(client: TestClient, scene: Scene, **body: Any) -> dict[str, Any]:
+    """POST a run of the scene's datasets and rule set (`body` overrides the run's fields): the 202 body."""
+    response = client.post(
+        f"/api/v1/projects/{scene.project.id}/runs", json=scene.run_body(**body), headers=scene.headers
+    )
+    assert response.status_code == 202, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def finish_run(
+    client: TestClient, scene: Scene, drain: Callable[[], object] | None = None, **body: Any
+) -> dict[str, Any]:
+    """`create_run`, then `drain` (a test's own worker, tests/runs/conftest.py) when given, then the run once
+    it has finished (any final status)."""
+    created = create_run(client, scene, **body)
+    if drain is not None:
+        drain()
+    return wait_run(client, scene.headers, created["id"])
 
 
 def wait_run(client: TestClient, headers: dict[str, str], run_id: str) -> dict[str, Any]:

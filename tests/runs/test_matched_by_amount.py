@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from run_helpers import Scene, wait_run, walk
+from run_helpers import Scene, finish_run, walk
 from sqlalchemy import func, select, update
 
 from recon.core.db import SessionFactory
@@ -44,11 +44,7 @@ def _check_walks(client: TestClient, scene: Scene, url: str) -> list[Row]:
 def test_groups_by_amount_walks_after_status_changes(
     client: TestClient, scene: Scene, session_factory: SessionFactory
 ) -> None:
-    response = client.post(
-        f"/api/v1/projects/{scene.project.id}/runs", json=scene.run_body(), headers=scene.headers
-    )
-    assert response.status_code == 202, response.text
-    run = wait_run(client, scene.headers, response.json()["id"])
+    run = finish_run(client, scene)
     assert run["status"] == "succeeded", run
     url = f"/api/v1/runs/{run['id']}/groups"
     everything = _check_walks(client, scene, url)

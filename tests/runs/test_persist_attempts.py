@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from run_helpers import Scene, scene_fixture, stored_results, wait_run
+from run_helpers import Scene, create_run, finish_run, scene_fixture, stored_results, wait_run
 from sqlalchemy import func, select, update
 
 from recon.config import Settings
@@ -30,14 +30,6 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 scene = scene_fixture(rows=200, drain="drain")
-
-
-def _create(client: TestClient, scene: Scene) -> str:
-    response = client.post(
-        f"/api/v1/projects/{scene.project.id}/runs", json=scene.run_body(), headers=scene.headers
-    )
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
 
 
 def _counts(factory: SessionFactory, run_id: str) -> tuple[int, int, int]:
@@ -83,7 +75,7 @@ def test_a_retried_attempt_replaces_the_rows_an_attempt_left(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     failed = _fail_after_writing(monkeypatch, RuntimeError("the connection dropped before the commit"), 1)
-    run_id = _create(client, scene)
+    run_id = create_run(client, scene)["id"]
     runner.run_until_idle()
     assert failed == [run_id]
 
@@ -101,9 +93,8 @@ def test_a_retried_attempt_replaces_the_rows_an_attempt_left(
     done = wait_run(client, scene.headers, run_id)
     assert (done["status"], done["job"]["attempts"]) == ("succeeded", 2)
 
-    reference = _create(client, scene)
-    runner.run_until_idle()
-    again = wait_run(client, scene.headers, reference)
+    again = finish_run(client, scene, runner.run_until_idle)
+    reference = again["id"]
     assert again["status"] == "succeeded" and again["results_sha256"] == done["results_sha256"]
     retried, uninterrupted = (
         stored_results(session_factory, run_id),
@@ -122,7 +113,7 @@ def test_a_run_that_fails_for_good_keeps_no_rows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _fail_after_writing(monkeypatch, JobFailed("the results cannot be kept"), 1)
-    run_id = _create(client, scene)
+    run_id = create_run(client, scene)["id"]
     runner.run_until_idle()
 
     done = wait_run(client, scene.headers, run_id)
@@ -143,7 +134,7 @@ def test_the_items_roll_back_when_the_groups_fail_first(
         raise RuntimeError("the groups could not be built")
 
     monkeypatch.setattr(persist, "finish_outcome", broken_groups)
-    run_id = _create(client, scene)
+    run_id = create_run(client, scene)["id"]
     runner.run_until_idle()
 
     seen = client.get(f"/api/v1/runs/{run_id}", headers=scene.headers).json()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from run_helpers import Scene, stored_results, wait_run
+from run_helpers import Scene, finish_run, stored_results
 
 from recon.config import Settings
 from recon.core.db import SessionFactory
@@ -16,11 +16,7 @@ from recon.storage import get_store
 
 
 def _run(client: TestClient, scene: Scene) -> dict[str, Any]:
-    response = client.post(
-        f"/api/v1/projects/{scene.project.id}/runs", json=scene.run_body(), headers=scene.headers
-    )
-    assert response.status_code == 202, response.text
-    run = wait_run(client, scene.headers, response.json()["id"])
+    run = finish_run(client, scene)
     assert run["status"] == "succeeded", run
     return run
 

@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from run_helpers import Scene, scene_fixture, stored_results, upload_ready, wait_run, walk
+from run_helpers import (
+    Scene,
+    create_run,
+    finish_run,
+    scene_fixture,
+    stored_results,
+    upload_ready,
+    wait_run,
+    walk,
+)
 from sqlalchemy import select, update
 
 from recon.config import Settings
@@ -32,14 +41,6 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 scene = scene_fixture(rows=200, drain="drain")
 
 
-def _create(client: TestClient, scene: Scene) -> dict[str, Any]:
-    response = client.post(
-        f"/api/v1/projects/{scene.project.id}/runs", json=scene.run_body(), headers=scene.headers
-    )
-    assert response.status_code == 202, response.text
-    return dict(response.json())
-
-
 def _actions(factory: SessionFactory, run_id: str) -> list[str]:
     with session_scope(factory) as session:
         return list(
@@ -52,7 +53,7 @@ def _actions(factory: SessionFactory, run_id: str) -> list[str]:
 def test_cancel_a_queued_run_then_retry_it(
     client: TestClient, scene: Scene, runner: WorkerRunner, session_factory: SessionFactory
 ) -> None:
-    run = _create(client, scene)
+    run = create_run(client, scene)
     assert run["status"] == "queued"
 
     cancelled = client.post(f"/api/v1/runs/{run['id']}/cancel", headers=scene.headers)
@@ -93,7 +94,7 @@ def test_cancel_a_running_run_stores_nothing(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tasks, "run_engine", held_engine)
-    run = _create(client, scene)
+    run = create_run(client, scene)
     runner.start()
     assert started.wait(30)
     assert client.get(f"/api/v1/runs/{run['id']}", headers=scene.headers).json()["status"] == "running"
@@ -111,7 +112,7 @@ def test_cancel_a_running_run_stores_nothing(
 def test_changed_input_fails_the_run_and_a_retry_succeeds_once_it_is_back(
     client: TestClient, scene: Scene, runner: WorkerRunner, session_factory: SessionFactory
 ) -> None:
-    run = _create(client, scene)
+    run = create_run(client, scene)
     with session_scope(session_factory) as session:
         dataset = session.get(Dataset, scene.left_id)
         assert dataset is not None
@@ -129,9 +130,8 @@ def test_changed_input_fails_the_run_and_a_retry_succeeds_once_it_is_back(
 def test_rerun_reproduces_identicalstored_results(
     client: TestClient, scene: Scene, runner: WorkerRunner, session_factory: SessionFactory
 ) -> None:
-    original = _create(client, scene)
-    runner.run_until_idle()
-    assert wait_run(client, scene.headers, original["id"])["status"] == "succeeded"
+    original = finish_run(client, scene, runner.run_until_idle)
+    assert original["status"] == "succeeded"
 
     response = client.post(f"/api/v1/runs/{original['id']}/rerun", headers=scene.headers)
     assert response.status_code == 202, response.text
@@ -156,7 +156,7 @@ def test_rerun_reproduces_identicalstored_results(
 
 
 def test_progress_events_until_the_end(client: TestClient, scene: Scene, runner: WorkerRunner) -> None:
-    run = _create(client, scene)
+    run = create_run(client, scene)
     runner.start()
     events: list[tuple[str, dict[str, Any]]] = []
     with client.stream("GET", f"/api/v1/runs/{run['id']}/events", headers=scene.headers) as response:
@@ -177,9 +177,8 @@ def test_progress_events_until_the_end(client: TestClient, scene: Scene, runner:
 def test_exception_age_is_carried_over_to_the_next_run(
     client: TestClient, scene: Scene, runner: WorkerRunner, session_factory: SessionFactory
 ) -> None:
-    first = _create(client, scene)
-    runner.run_until_idle()
-    assert wait_run(client, scene.headers, first["id"])["status"] == "succeeded"
+    first = finish_run(client, scene, runner.run_until_idle)
+    assert first["status"] == "succeeded"
     opened = utcnow() - dt.timedelta(days=10)
     with session_scope(session_factory) as session:
         session.execute(
@@ -187,9 +186,8 @@ def test_exception_age_is_carried_over_to_the_next_run(
             .where(RunItem.run_id == first["id"], RunItem.opened_at.is_not(None))
             .values(opened_at=opened)
         )
-    second = _create(client, scene)
-    runner.run_until_idle()
-    assert wait_run(client, scene.headers, second["id"])["status"] == "succeeded"
+    second = finish_run(client, scene, runner.run_until_idle)
+    assert second["status"] == "succeeded"
 
     url = f"/api/v1/runs/{second['id']}/unmatched"
     items = walk(client, scene.headers, url, side="left")
@@ -226,7 +224,7 @@ def test_rejected_records_are_unmatched_items(
 def test_job_of_a_run_is_listed_with_the_project_jobs(
     client: TestClient, scene: Scene, runner: WorkerRunner, session_factory: SessionFactory
 ) -> None:
-    run = _create(client, scene)
+    run = create_run(client, scene)
     with session_scope(session_factory) as session:
         job = session.get(Job, run["job_id"])
         assert job is not None and (job.kind, job.payload) == ("run_execute", {"run_id": run["id"]})

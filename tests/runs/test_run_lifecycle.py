@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from run_helpers import Headers, Scene, wait_run
+from run_helpers import Headers, Scene, create_run, wait_run
 from sqlalchemy import func, select
 
 from recon.cli.match import MatchRequest, run_match
@@ -25,21 +24,12 @@ def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def _create(client: TestClient, scene: Scene, **body: Any) -> dict[str, Any]:
-    response = client.post(
-        f"/api/v1/projects/{scene.project.id}/runs", json=scene.run_body(**body), headers=scene.headers
-    )
-    assert response.status_code == 202, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
 def test_run_lifecycle_summary_equals_the_cli(
     client: TestClient, scene: Scene, session_factory: SessionFactory, tmp_path: Path
 ) -> None:
     matched_before = _sample("recon_run_records_total", side="left", result="matched")
     runs_before = _sample("recon_run_duration_seconds_count", outcome="succeeded")
-    created = _create(client, scene)
+    created = create_run(client, scene)
     assert created["status"] in ("queued", "running", "succeeded")
     assert created["job_id"] and created["job"]["id"] == created["job_id"]
     assert created["ruleset"]["version"] == 1
@@ -133,14 +123,14 @@ def test_viewer_reads_but_cannot_start_runs(
     viewer = auth_headers(make_user(role=Role.VIEWER, project=scene.project))
     url = f"/api/v1/projects/{scene.project.id}/runs"
     assert client.post(url, json=scene.run_body(), headers=viewer).status_code == 403
-    run = _create(client, scene)
+    run = create_run(client, scene)
     assert client.get(f"/api/v1/runs/{run['id']}", headers=viewer).status_code == 200
     assert client.post(f"/api/v1/runs/{run['id']}/retry", headers=viewer).status_code == 403
     wait_run(client, scene.headers, run["id"])
 
 
 def test_list_filters_and_pages(client: TestClient, scene: Scene) -> None:
-    first, second = _create(client, scene), _create(client, scene)
+    first, second = create_run(client, scene), create_run(client, scene)
     for run in (first, second):
         wait_run(client, scene.headers, run["id"])
     url = f"/api/v1/projects/{scene.project.id}/runs"
@@ -158,7 +148,7 @@ def test_list_filters_and_pages(client: TestClient, scene: Scene) -> None:
 
 
 def test_a_dataset_used_by_a_run_cannot_be_deleted(client: TestClient, scene: Scene) -> None:
-    run = _create(client, scene)
+    run = create_run(client, scene)
     wait_run(client, scene.headers, run["id"])
     response = client.delete(
         f"/api/v1/projects/{scene.project.id}/datasets/{scene.left_id}", headers=scene.headers
@@ -179,7 +169,7 @@ def test_rules_that_do_not_fit_fail_the_run_without_retries(
         headers=scene.headers,
     )
     assert version.status_code == 201, version.text
-    run = wait_run(client, scene.headers, _create(client, scene, ruleset_version=2)["id"])
+    run = wait_run(client, scene.headers, create_run(client, scene, ruleset_version=2)["id"])
     assert run["status"] == "failed"
     assert "payee" in run["error"] and not run["error"].startswith("JobFailed")
     assert run["job"]["attempts"] == 1 and run["summary"] is None

@@ -540,17 +540,21 @@ def _write_postgres(
     The caller holds the run's row lock (FOR UPDATE) throughout: no other attempt of the run can start or
     write meanwhile."""
     amounts: Future[pa.Table] = Future()
+    parts: dict[str, float] = {}  # the persist's parts, logged: which path was the critical one, and why
     started = time.perf_counter()
     with ThreadPoolExecutor(1, thread_name_prefix="recon-items") as pool:
         writing = pool.submit(_write_items, session.get_bind(), run.id, rows, order, amounts)
         try:
-            outcome = _finished(finish, group_count)
-            groups = group_rows(run.id, outcome.groups, ids, now)
-            amounts.set_result(matched_amount_rows(groups))
-            insert_rows(session, MatchGroup.__tablename__, groups)
+            with _part(parts, "groups_finish_s"):  # the groups and the digest (server CPU)
+                outcome = _finished(finish, group_count)
+                groups = group_rows(run.id, outcome.groups, ids, now)
+                amounts.set_result(matched_amount_rows(groups))
+            with _part(parts, "groups_copy_s"):
+                insert_rows(session, MatchGroup.__tablename__, groups)
             # in the caller's transaction (ANALYZE samples the transaction's own new rows): the statistics
             # commit with the groups (docs/adr/0016-results-lists-and-storage.md)
-            session.execute(text(ANALYZE_GROUPS))
+            with _part(parts, "groups_analyze_s"):
+                session.execute(text(ANALYZE_GROUPS))
             groups_s = time.perf_counter() - started
         except BaseException:
             if not amounts.done():
@@ -558,24 +562,51 @@ def _write_postgres(
             with suppress(_Abandoned):
                 writing.result()  # rolled back (or committed already: deleted by the retry or the failure)
             raise
-        items_s = writing.result()  # committed, or its error: the items' COPY failed
-    # which of the two connections was the persist's critical path
-    log.info("run_results_written", run_id=run.id, items_s=round(items_s, 3), groups_s=round(groups_s, 3))
+        items_s, items_parts = writing.result()  # committed, or its error: the items' COPY failed
+    # which of the two connections was the persist's critical path, and its parts
+    log.info(
+        "run_results_written",
+        run_id=run.id,
+        items_s=round(items_s, 3),
+        groups_s=round(groups_s, 3),
+        **{name: round(value, 3) for name, value in {**parts, **items_parts}.items()},
+    )
     return outcome
+
+
+@contextmanager
+def _part(parts: dict[str, float], name: str) -> Iterator[None]:
+    """Adds the wall seconds of the block to parts[name]."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        parts[name] = parts.get(name, 0.0) + time.perf_counter() - started
 
 
 def _write_items(
     bind: Any, run_id: str, rows: pa.Table, order: npt.NDArray[np.int64], amounts: Future[pa.Table]
-) -> float:
+) -> tuple[float, dict[str, float]]:
     """PostgreSQL: the run's items, then its matched_group_amounts once `amounts` has them, in their own
     transaction on their own connection, committed (replacing those of an earlier attempt). Their
     statistics are taken in it (ANALYZE samples the transaction's own new rows), so they commit with the
-    rows: run after the commit, the ANALYZE raced the first list requests (docs/adr/0016)."""
+    rows: run after the commit, the ANALYZE raced the first list requests (docs/adr/0016). Returns its wall
+    seconds and those of its parts."""
+    parts: dict[str, float] = {}
     started = time.perf_counter()
-    with Session(bind=bind) as items_session, items_session.begin():
-        delete_items(items_session, run_id)
-        delete_amounts(items_session, run_id)
-        insert_rows(items_session, RunItem.__tablename__, rows, order)
-        insert_rows(items_session, MatchedGroupAmount.__tablename__, amounts.result())
-        items_session.execute(text(ANALYZE_ITEMS))
-    return time.perf_counter() - started  # committed
+    with Session(bind=bind) as items_session:
+        with items_session.begin():
+            with _part(parts, "items_delete_s"):
+                delete_items(items_session, run_id)
+                delete_amounts(items_session, run_id)
+            with _part(parts, "items_copy_s"):
+                insert_rows(items_session, RunItem.__tablename__, rows, order)
+            with _part(parts, "amounts_wait_s"):  # the groups' thread still finishing the outcome
+                amount_rows = amounts.result()
+            with _part(parts, "amounts_copy_s"):
+                insert_rows(items_session, MatchedGroupAmount.__tablename__, amount_rows)
+            with _part(parts, "items_analyze_s"):
+                items_session.execute(text(ANALYZE_ITEMS))
+            commit_started = time.perf_counter()
+        parts["items_commit_s"] = time.perf_counter() - commit_started
+    return time.perf_counter() - started, parts  # committed
