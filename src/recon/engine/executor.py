@@ -446,8 +446,15 @@ class Session:
         source = join_clause(plan, left, right, words, tokens, hot=hot)
         query = f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(where)}"
         table = self.arrow(query + " ORDER BY lr, rr", f"{plan.name}: candidates ({self.backend.name})")
+        # Each column of the query's table is converted to the array it is read as and dropped from the
+        # table at once; the table itself goes before the candidates are subset (the 1M dense near pass's
+        # 2.7M candidates: every column of the table and its numpy copy were held to the end of the pass).
+        n = table.num_rows
         lr, rr = _ints(table, "lr"), _ints(table, "rr")
-        ok = np.ones(table.num_rows, bool)
+        compares = {c.key: _bools(table, c.key.column) for c in plan.compares}
+        extras = {alias: table.column(alias).to_numpy(zero_copy_only=False) for alias in (extra or {})}
+        table = table.drop_columns(["lr", "rr", *(c.key.column for c in plan.compares), *extras])
+        ok = np.ones(n, bool)
         sims: dict[ItemKey, FloatArray] = {}
         for check in plan.checks:
             if check.text is not None:
@@ -457,15 +464,18 @@ class Session:
         if plan.scores:
             texts = ScoreTexts(self, plan, (left, right))
             score = self.scores(plan, table, (lr, rr), ok, sims=sims, texts=texts)
+            del texts  # the operands' texts it read
         else:
             score = _floats(table, "__close")
-        compares = {c.key: _bools(table, c.key.column) for c in plan.compares}
-        compare_ok = np.ones(table.num_rows, bool)
+        del table
+        compare_ok = np.ones(n, bool)
         for values in compares.values():
             compare_ok &= values
-        result = PairCandidates(lr, rr, score, compare_ok, sims, compares)
-        result.extra = {alias: table.column(alias).to_numpy(zero_copy_only=False) for alias in (extra or {})}
-        result = result.subset(ok)
+        result = PairCandidates(lr, rr, score, compare_ok, sims, compares, extras)
+        del lr, rr, score, compare_ok, sims, compares, extras  # held by `result` alone: freed with it
+        if not ok.all():
+            result = result.subset(ok)
+        del ok
         if plan.spec.min_score is not None:
             result = apply_min_score(result, plan.spec.min_score)
         return result
