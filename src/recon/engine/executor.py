@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from recon.engine import calendar, frequency, normalize, sql
+from recon.engine.arrays import BoolArray, FloatArray, IntArray
 from recon.engine.backend import Backend, DuckDBBackend
 from recon.engine.errors import EngineError, InputError
 from recon.engine.model import Condition
@@ -30,10 +31,7 @@ from recon.engine.planner import (
 )
 from recon.engine.timing import stage
 
-IntArray = npt.NDArray[np.int64]
 DerivedKey = tuple[str, str, Derivation]  # (side, column, derivation)
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 ALIAS = {"left": "L", "right": "R"}
 T = TypeVar("T")
 
