@@ -107,5 +107,18 @@ def near_pass(
     return "\n".join(lines) + "\n"
 
 
+def name_memo_pass(*, name_weight: int, min_score: float, tf: bool = True) -> str:
+    """A one_to_one pass on equal amounts scored by jaro_winkler on `name` (weight `name_weight`) and
+    token_set on `memo` (weight 1): the score tests' rule set (lazy scores, weighted chunks)."""
+    options = "" if tf else ", tf: false"
+    return (
+        "  - name: near\n    kind: one_to_one\n    match:\n"
+        "      - {left: amount, right: amount, op: equals}\n    score:\n"
+        f"      - {{left: name, right: name, method: jaro_winkler, weight: {name_weight}{options}}}\n"
+        f"      - {{left: memo, right: memo, method: token_set, weight: 1{options}}}\n"
+        f"    min_score: {min_score}\n"
+    )
+
+
 def details_of(table: pa.Table) -> dict[str, str]:
     return dict(zip(table.column("id").to_pylist(), table.column("detail").to_pylist(), strict=True))

@@ -11,18 +11,9 @@ import pytest
 
 from recon.engine import executor, reconcile
 
-from .helpers import groups_of, rules_for, side
+from .helpers import groups_of, name_memo_pass, rules_for, side
 
-PASSES = """\
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: equals}
-    score:
-      - {left: name, right: name, method: jaro_winkler, weight: 3, tf: false}
-      - {left: memo, right: memo, method: token_set, weight: 1, tf: false}
-    min_score: 0.8
-"""
+PASSES = name_memo_pass(name_weight=3, min_score=0.8, tf=False)
 
 
 @pytest.fixture

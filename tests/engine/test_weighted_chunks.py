@@ -10,18 +10,9 @@ import pytest
 
 from recon.engine import executor, frequency, reconcile
 
-from .helpers import rules_for, side
+from .helpers import name_memo_pass, rules_for, side
 
-PASSES = """\
-  - name: near
-    kind: one_to_one
-    match:
-      - {left: amount, right: amount, op: equals}
-    score:
-      - {left: name, right: name, method: jaro_winkler, weight: 2}
-      - {left: memo, right: memo, method: token_set, weight: 1}
-    min_score: 0.5
-"""
+PASSES = name_memo_pass(name_weight=2, min_score=0.5)
 
 
 def _word(rng: random.Random) -> str:

@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import numpy.typing as npt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
+from recon.engine.arrays import BoolArray, FloatArray, IntArray
 
 SCORE_UNITS = 1_000_000  # scores are compared in millionths, so equal scores tie exactly
 PAIR_BONUS = 1  # added per pair (scores are scaled by 1024) so that equal totals prefer more pairs

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 # The rule's weights and penalties per level are plain Python (recon.engine.date_levels), shared with instant
 # reconciliation; this module applies them to a run's candidates as arrays.
+from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.date_levels import (
     MAX_BITS,
     MAX_PENALTY_BITS,
@@ -44,8 +45,6 @@ from recon.engine.model import PassSpec
 
 __all__ = ["MAX_BITS", "MAX_PENALTY_BITS", "MIN_CONFIDENT", "SCORE_PER_BIT", "DateEvidence", "date_window"]
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 DECISIVE_BITS = 4.0  # a candidate group this far below a record's best date level is dropped (ratio 16)
 DIFF_COLUMN = "__date_diff"

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from recon.engine import calendar, frequency, normalize, sql
+from recon.engine.arrays import BoolArray, FloatArray, IntArray
 from recon.engine.backend import Backend, DuckDBBackend
 from recon.engine.errors import EngineError, InputError
 from recon.engine.model import Condition
@@ -30,10 +31,7 @@ from recon.engine.planner import (
 )
 from recon.engine.timing import stage
 
-IntArray = npt.NDArray[np.int64]
 DerivedKey = tuple[str, str, Derivation]  # (side, column, derivation)
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 ALIAS = {"left": "L", "right": "R"}
 T = TypeVar("T")
 
@@ -445,9 +443,17 @@ class Session:
         tokens = self.token_tables(plan) if plan.tokens is not None else None
         source = join_clause(plan, left, right, words, tokens, hot=hot)
         query = f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(where)}"
+        self.prepare_weights(plan)
         table = self.arrow(query + " ORDER BY lr, rr", f"{plan.name}: candidates ({self.backend.name})")
+        # Each column of the query's table is converted to the array it is read as and dropped from the
+        # table at once; the table itself goes before the candidates are subset (the 1M dense near pass's
+        # 2.7M candidates: every column of the table and its numpy copy were held to the end of the pass).
+        n = table.num_rows
         lr, rr = _ints(table, "lr"), _ints(table, "rr")
-        ok = np.ones(table.num_rows, bool)
+        compares = {c.key: _bools(table, c.key.column) for c in plan.compares}
+        extras = {alias: table.column(alias).to_numpy(zero_copy_only=False) for alias in (extra or {})}
+        table = table.drop_columns(["lr", "rr", *(c.key.column for c in plan.compares), *extras])
+        ok = np.ones(n, bool)
         sims: dict[ItemKey, FloatArray] = {}
         for check in plan.checks:
             if check.text is not None:
@@ -457,18 +463,33 @@ class Session:
         if plan.scores:
             texts = ScoreTexts(self, plan, (left, right))
             score = self.scores(plan, table, (lr, rr), ok, sims=sims, texts=texts)
+            del texts  # the operands' texts it read
         else:
             score = _floats(table, "__close")
-        compares = {c.key: _bools(table, c.key.column) for c in plan.compares}
-        compare_ok = np.ones(table.num_rows, bool)
+        del table
+        compare_ok = np.ones(n, bool)
         for values in compares.values():
             compare_ok &= values
-        result = PairCandidates(lr, rr, score, compare_ok, sims, compares)
-        result.extra = {alias: table.column(alias).to_numpy(zero_copy_only=False) for alias in (extra or {})}
-        result = result.subset(ok)
+        result = PairCandidates(lr, rr, score, compare_ok, sims, compares, extras)
+        del lr, rr, score, compare_ok, sims, compares, extras  # held by `result` alone: freed with it
+        if not ok.all():
+            result = result.subset(ok)
+        del ok
         if plan.spec.min_score is not None:
             result = apply_min_score(result, plan.spec.min_score)
         return result
+
+    def prepare_weights(self, plan: PassPlan) -> None:
+        """Build the word weights and text codes of a pass's weighted score items before its candidates
+        are gathered: their building's transient arrays (a vocabulary of long descriptions: ~150 MB at the
+        1M dense near pass) then come on top of the pass tables alone, not of the candidates and their
+        scoring arrays. The same values as built on first use (they depend only on the pass's records)."""
+        for part in plan.scores:
+            text = part.text
+            if text.weighted:
+                self.vocabulary(text)
+                self.text_codes("left", text.left_column, text.normalize)
+                self.text_codes("right", text.right_column, text.normalize)
 
     def scores(
         self,

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon.engine import sql
+from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.errors import EngineError
 from recon.engine.executor import Session
 from recon.engine.frequency import Vocabularies, Vocabulary
@@ -39,8 +40,6 @@ from recon.engine.margin import LEFT_RIVAL, RIGHT_RIVAL, Rivals
 from recon.engine.model import CompareItem, Condition, PassSpec
 from recon.engine.planner import ItemKey, ItemKind, PassPlan
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 EXPLAIN_CHUNK = 1 << 17
 DateBits = tuple[IntArray, FloatArray, FloatArray]  # per pair: date difference, its bits, score adjustment
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from recon.engine.arrays import BoolArray, FloatArray, IntArray
 from recon.engine.executor import PairCandidates
 from recon.engine.margin import Rivals
 from recon.engine.passes import BELOW_MIN_SCORE, Reasons
 from recon.engine.planner import ItemKey, PassPlan
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass

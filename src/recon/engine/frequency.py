@@ -40,9 +40,7 @@ import pyarrow.compute as pc
 from rapidfuzz import distance, fuzz, process
 
 from recon.engine import normalize
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
+from recon.engine.arrays import FloatArray, IntArray
 
 MAX_WORDS = 6  # per value, the highest-weight words (long free text: its informative part)
 MIN_FUZZY_LENGTH = 4  # shorter words (AG, SA, CO) agree only when equal

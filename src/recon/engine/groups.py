@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon.engine import dates, sql
+from recon.engine.arrays import BoolArray, FloatArray, IntArray
 from recon.engine.assign import assign
 from recon.engine.executor import (
     PairCandidates,
@@ -61,9 +62,6 @@ from recon.engine.subset import (
 )
 from recon.engine.timing import stage
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 MAX_GROUP_OPEN = 256  # open records of a group_by group searched for subsets; larger groups are left alone
 MAX_WAYS = 16  # subsets (over all its groups) making a record's sum beyond which none is offered
 MAX_ROUNDS = 8  # rounds of elimination in _search_groups (each decides the records left with one way)

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-Int8Array = npt.NDArray[np.int8]
+from recon.engine.arrays import FloatArray, Int8Array, IntArray
 
 NO_RIVAL, LEFT_RIVAL, RIGHT_RIVAL = -1, 0, 1
 _EPS = 1e-9

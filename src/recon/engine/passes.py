@@ -7,10 +7,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from recon.engine import dates
+from recon.engine.arrays import BoolArray, FloatArray, Int8Array, IntArray
 from recon.engine.executor import Session
 from recon.engine.explain import pair_explanation_chunks
 from recon.engine.margin import Rivals
@@ -18,11 +18,6 @@ from recon.engine.model import PassSpec
 from recon.engine.packed import SLICE, PackedTexts
 from recon.engine.planner import PassPlan, condition_alias
 from recon.engine.timing import stage
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-Int8Array = npt.NDArray[np.int8]
 
 MATCHED, SUGGESTED, BREAK = 0, 1, 2
 STATUS_NAMES = ("matched", "suggested", "break")

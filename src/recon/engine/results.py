@@ -34,13 +34,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recon.engine.arrays import IntArray
 from recon.engine.backend import Backend, HeldSide, SideTotals
 from recon.engine.errors import EngineError, InputError
 from recon.engine.executor import ALIAS, Side
 from recon.engine.passes import AMBIGUOUS, BELOW_MIN_SCORE, STATUS_NAMES, PassResult, Reasons
 from recon.engine.rules import RuleSet
 
-IntArray = npt.NDArray[np.int64]
 REASONS = ("no_candidate", "below_min_score", "ambiguous", "duplicate", "rejected")
 UNMATCHED = 3  # status code of unmatched records (after matched/suggested/break)
 STATUS_KEYS = ("matched", "suggested", "break", "unmatched")

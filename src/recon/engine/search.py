@@ -7,11 +7,11 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.executor import PairCandidates, Session
 from recon.engine.found import Found, Membership, note_below
 from recon.engine.margin import LEFT_RIVAL, NO_RIVAL, RIGHT_RIVAL, Rivals
@@ -27,8 +27,6 @@ from recon.engine.subset import (
     sum_bounds,
 )
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 LEFT_UNITS, RIGHT_UNITS = "__lv", "__rv"  # candidate columns: each side's summed amount in whole units
 
 

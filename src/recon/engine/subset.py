@@ -16,9 +16,9 @@ from itertools import combinations
 from math import ceil, comb, floor
 
 import numpy as np
-import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
+from recon.engine.arrays import IntArray
+
 MAX_CANDIDATES = 24
 DIRECT_LIMIT = 14
 _PAIR_LIMIT = 2_000_000
