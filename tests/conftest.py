@@ -5,7 +5,7 @@ per backend of `db_backend`. Restrict a test to one backend with
 `@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)`.
 
 Isolation: SQLite gets a fresh copy of a migrated template file per test; PostgreSQL uses one throw-away
-database per session (per xdist worker) whose tables are truncated before each test.
+database per session (per xdist worker) whose tables are emptied before each test (`_postgres_cleaner`).
 PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) are skipped when unreachable locally,
 and required (the test fails) when CI=true.
 """
@@ -102,15 +102,25 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def _postgres_cleaner(postgres_url: str) -> Iterator[Callable[[], None]]:
-    engine = create_engine(postgres_url, poolclass=NullPool)
+    """Empties every table and restarts the used sequences, in one round trip.
+
+    DELETE, not TRUNCATE: TRUNCATE gives each table and index a new file, and its commit waits for the disk
+    to sync them all (measured: ~1.3 s per test on a busy CI machine, against ~30 ms for these DELETEs of
+    a test's few rows). Replica mode: neither the foreign keys' triggers nor user triggers (e.g. append-only
+    guards) fire, so the order of the tables does not matter. The sequences restart as TRUNCATE ... RESTART
+    IDENTITY would restart them."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
     tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
-    statement = "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+    statement = (
+        "SET LOCAL session_replication_role = replica;"
+        + "".join(f'DELETE FROM "{t}";' for t in tables)
+        + "SELECT setval((quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass,"
+        " start_value, false) FROM pg_sequences WHERE last_value IS NOT NULL;"
+    )
 
     def clean() -> None:
         with engine.begin() as conn:
-            # replica mode: user triggers (e.g. append-only guards) do not fire for the cleanup
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text(statement))
+            conn.exec_driver_sql(statement)
 
     yield clean
     engine.dispose()

@@ -9,11 +9,13 @@ the shared one plus its app's collectors, so several apps in one process (tests)
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from wsgiref.simple_server import WSGIServer
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
 from prometheus_client import (
@@ -23,9 +25,10 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
-    start_http_server,
+    make_wsgi_app,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
@@ -268,12 +271,39 @@ class MetricsServer:
         self.thread.join(timeout=5)
 
 
+# How often the server thread looks for a stop request: stop() waits up to this long. (prometheus_client's
+# start_http_server keeps serve_forever's 0.5 s, which made every app shutdown wait ~0.3 s on average.)
+_STOP_POLL_S = 0.05
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not logged."""
+
+
 def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> MetricsServer:
     """Serve `registry` at http://host:port/metrics in a daemon thread (port 0: a free port)."""
+
+    class Server(ThreadingWSGIServer):  # one class per server: its address family is this host's
+        pass
+
     try:
-        server, thread = start_http_server(port, addr=host, registry=registry)
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        Server.address_family = family
+        server = make_server(
+            str(address[0]), port, make_wsgi_app(registry), Server, handler_class=_QuietHandler
+        )
     except OSError as exc:
         raise MetricsServerError(f"cannot serve metrics on {host}:{port} (METRICS_PORT): {exc}") from exc
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": _STOP_POLL_S},
+        name="metrics-server",
+        daemon=True,
+    )
+    thread.start()
     metrics_server = MetricsServer(server, thread)
     log.info("metrics_server_started", host=host, port=metrics_server.port)
     return metrics_server
