@@ -47,8 +47,9 @@ SEQUENCES = [
     ("transliterate", "words", "upper"),
     ("trim", "collapse_spaces", "lower"),
     ("digits", "strip_leading_zeros"),
+    ("trim", "digits"),  # in Spark's own functions (sides.EXACT_IN_SQL)
 ]
-ALPHABET = [*"abcXYZ019 .,'’-&/", "é", "ß", "Ø", "ł", "\t", "  ", "İ", "ç", "贸"]
+ALPHABET = [*"abcXYZ019 .,'’-&/", "é", "ß", "Ø", "ł", "\t", "  ", "İ", "ç", "贸", "٣", "\r", "\x0b"]
 
 
 def _random_texts(count: int, seed: int) -> list[str | None]:

@@ -30,6 +30,7 @@ from recon.engine.spark.explain import pair_explanations_in_spark
 from recon.engine.spark.grouped import by_group
 from recon.engine.spark.scores import TOKEN_SET_UDF, token_set, token_set_in_spark
 from recon.engine.spark.sides import derive as derive_column
+from recon.engine.spark.sides import in_sql
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -179,10 +180,10 @@ class SparkBackend:
             # Parquet has one string type: large strings are written as they are, without a copy
             path = self.staging.write(name, spark_ready(table, keep_large_strings=True))
             frame = self.spark.read.parquet(path)
-        if derived:
-            for alias, (column, normalizers) in derived.items():
-                frame = derive_column(frame, column, normalizers, alias)
-            frame = self._kept(name, frame)
+        for alias, (column, normalizers) in derived.items():
+            frame = derive_column(frame, column, normalizers, alias)
+        if any(not in_sql(normalizers) for _, normalizers in derived.values()):
+            frame = self._kept(name, frame)  # a Python UDF: made once, not in every query
         self._view(name, frame)
 
     def _kept(self, name: str, frame: DataFrame) -> DataFrame:

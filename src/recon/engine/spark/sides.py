@@ -3,8 +3,8 @@
 - **Normalisers**: a pandas UDF runs `recon.engine.normalize.apply` (the engine's code, not a copy) on each
   Arrow batch of a column, so the texts are byte-identical to the driver's: accents folded
   (`transliterate`), punctuation as spaces (`words`), whitespace collapsed, empty results as NULL. Spark's
-  own functions (`upper`, `regexp_replace`, `translate`) could not promise the same folding and the same
-  Unicode classes, so none is used.
+  own functions are used only where they are exact equivalents (`digits`, `trim`: EXACT_IN_SQL); `upper`,
+  `lower`, `alnum`, `collapse_spaces` and the rest could not promise the same mappings and Unicode classes.
 - **Word weights** (`recon.engine.frequency`): the words of a normalised text are those of
   `frequency._split` (the `words` normaliser, then split on whitespace); each record counts a word once;
   a word's document frequency is the number of records (both sides, only the given records) that have it,
@@ -49,13 +49,34 @@ def text_words(values: pd.Series) -> pd.Series:
     return pd.Series([sorted(set(words)) if words else [] for words in lists], index=values.index)
 
 
+# Normalisers Spark's own functions compute exactly as recon.engine.normalize does, on every text: `digits`
+# (every character but 0-9 removed: Java's [^0-9] and RE2's are the same set of code points) and `trim`
+# (spaces only, as Spark's trim). Not the others: Java's upper/lower map some characters to several
+# (ŉ, ǰ, İ) where Arrow maps one to one, Java's `\s` includes VT and its `.` stops at CR (RE2's at LF
+# only), and \p{L}/\p{N} follow another Unicode version.
+EXACT_IN_SQL = frozenset({"digits", "trim"})
+
+
+def in_sql(normalizers: Sequence[str]) -> bool:
+    """Can Spark's own functions compute these normalisers exactly (no Python UDF)?"""
+    return all(step in EXACT_IN_SQL for step in normalizers)
+
+
 def normalized(column: Column | str, normalizers: Sequence[str]) -> Column:
-    """A Spark column of normalised texts, byte-identical to normalize.apply's."""
+    """A Spark column of normalised texts, byte-identical to normalize.apply's: Spark functions when
+    they are exact equivalents (in_sql), else a pandas UDF running normalize.apply."""
+    from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     chosen = tuple(normalizers)
     for step in chosen:  # an unknown normaliser fails here, not inside a Spark task
         normalize.apply(pa.array([], pa.string()), (step,))
+    if in_sql(chosen):
+        value = F.col(column) if isinstance(column, str) else column
+        value = value.cast("string")
+        for step in chosen:
+            value = F.regexp_replace(value, "[^0-9]+", "") if step == "digits" else F.trim(value)
+        return F.nullif(value, F.lit(""))  # empty results are NULL, as normalize.apply makes them
 
     def body(values: pd.Series) -> pd.Series:
         return normalized_texts(values, chosen)
