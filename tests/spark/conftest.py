@@ -41,6 +41,24 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The demo's ledger and bank (300 rows), its rules (one_to_one passes and the grouped `batches`) and
+    their DuckDB result: one home for the Spark group's demo, generated and reconciled on DuckDB once."""
+    from pathlib import Path
+
+    from recon.cli.match import read_side
+    from recon.demo.generator import generate
+    from recon.engine import parse_rules, reconcile
+
+    files = generate(300, tmp_path_factory.mktemp("demo"))
+    rules = parse_rules(files.rules.read_text(), source="demo.yaml")
+    assert {p.kind for p in rules.passes} >= {"one_to_one", "many_to_one"}
+    left = read_side(files.left, rules, "left", Path(files.rules))
+    right = read_side(files.right, rules, "right", Path(files.rules))
+    return left.table, right.table, rules, reconcile(left.table, right.table, rules)
+
+
 @pytest.fixture(params=["duckdb", "spark"])
 def backend(request):
     """A backend factory per backend: both run the same tests (results compared by the tests)."""

@@ -105,6 +105,14 @@ class Backend(Protocol):
         recon.engine.explain.pair_json where the sides are held (their values joined to the pairs there);
         `facts`: what the driver knows of each pair. None: the driver reads the sides' values itself."""
 
+    def derive(self, relation: str, alias: str, column: str, normalizers: tuple[str, ...]) -> bool:
+        """Compute a normalised copy of `column` as `alias` of the side `relation` where the side is held
+        (recon.engine.normalize's texts, every record), from now on and in every later register() of the
+        relation; False: the engine normalises on the driver and registers the values itself."""
+
+    def underive(self, relation: str, alias: str) -> None:
+        """Stop adding `alias` to `relation` (the engine now holds its values, or dropped it)."""
+
     def close(self) -> None: ...
 
 
@@ -175,6 +183,12 @@ class DuckDBBackend:
         self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts
     ) -> pa.Array | None:
         return None  # the driver holds the sides: their columns are taken as they are
+
+    def derive(self, relation: str, alias: str, column: str, normalizers: tuple[str, ...]) -> bool:
+        return False  # the driver holds the sides: it normalises once, for the open records only
+
+    def underive(self, relation: str, alias: str) -> None:
+        return None
 
     def close(self) -> None:
         self.con.close()

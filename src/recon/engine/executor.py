@@ -162,6 +162,8 @@ class Session:
         # per held derived column: the pass whose open records it covers (0: every record; see derive)
         self._covers: dict[DerivedKey, int] = {}
         self.extra: dict[str, dict[str, pa.Array]] = {"left": {}, "right": {}}
+        # derived columns the backend makes where the side is (Backend.derive): no values on the driver
+        self.held: dict[str, set[str]] = {"left": set(), "right": set()}
         self.columns: dict[tuple[str, str], pa.Array] = {}
         self._columns_lock = threading.Lock()
         self._codes: dict[tuple[str, str], IntArray] = {}
@@ -240,27 +242,47 @@ class Session:
         pass to pass, so a column made for a pass serves every later one."""
         return self._materialize((side, column, derivation), within)[0]
 
-    def _materialize(self, key: DerivedKey, within: frequency.Vocabularies | None) -> tuple[str, bool]:
-        """(alias, whether the values were made now) of a derived column (see materialize)."""
+    def _materialize(
+        self, key: DerivedKey, within: frequency.Vocabularies | None, in_backend: bool = False
+    ) -> tuple[str, bool]:
+        """(alias, whether the values were made now) of a derived column (see materialize). `in_backend`:
+        only the backend's queries read it, so a backend that normalises where the side is (Spark) makes
+        it there, for every record (Backend.derive); the driver's values are made when it needs them."""
         side, column, derivation = key
         generation = 0 if within is None else within.generation
         with self._columns_lock:
             known = self.derived.get(key)
-            if known is not None and self._covers[key] <= generation:
+            held = known is not None and known in self.held[side]
+            if known is not None and self._covers[key] <= generation and (in_backend or not held):
                 return known, False
+        if in_backend and not isinstance(derivation, BusinessDays):
+            with self._columns_lock:
+                alias = self._aliases.setdefault(key, f"__t{len(self._aliases)}")
+            if self.backend.derive(ALIAS[side], alias, column, derivation):
+                with self._columns_lock:
+                    self.extra[side].pop(alias, None)  # values for fewer records: Spark's cover all
+                    self._codes.pop((side, f"codes {alias}"), None)
+                    self.held[side].add(alias)
+                    self.derived[key] = alias
+                    self._covers[key] = 0  # every record
+                return alias, True
         rids = None
         if within is not None and within.records is not None:
             rids = within.records[0 if side == "left" else 1]
         derived = self._derived_column(side, column, derivation, rids)
         with self._columns_lock:
-            if key in self.derived and self._covers[key] <= generation:
-                return self.derived[key], False
+            known = self.derived.get(key)
+            if known is not None and self._covers[key] <= generation and known not in self.held[side]:
+                return known, False
             # a column dropped after its last planned pass and needed again keeps its name: plans made
             # before refer to it; one that covers too few records for an earlier pass's explanations is
             # replaced by the wider one (both agree on the records they share)
             alias = self._aliases.setdefault(key, f"__t{len(self._aliases)}")
             self.extra[side][alias] = derived
             self.derived[key] = alias
+            if alias in self.held[side]:  # the driver holds its values now: registered with the side
+                self.held[side].discard(alias)
+                self.backend.underive(ALIAS[side], alias)
             self._covers[key] = generation
             self._codes.pop((side, f"codes {alias}"), None)
             return alias, True
@@ -292,7 +314,7 @@ class Session:
                 within = None  # records outside the pass's open ones (not expected): every record
         made = False
         for key in keys:
-            made |= self._materialize(key, None if key in whole else within)[1]
+            made |= self._materialize(key, None if key in whole else within, in_backend=True)[1]
         if made:
             self.publish(side)
 
@@ -355,7 +377,10 @@ class Session:
             for key in dropped:
                 side, alias = key[0], self.derived.pop(key)
                 del self._covers[key]
-                del self.extra[side][alias]
+                self.extra[side].pop(alias, None)
+                if alias in self.held[side]:
+                    self.held[side].discard(alias)
+                    self.backend.underive(ALIAS[side], alias)
                 self._codes.pop((side, f"codes {alias}"), None)
         for side in sorted({key[0] for key in dropped}):
             self.publish(side)

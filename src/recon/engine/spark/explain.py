@@ -38,7 +38,7 @@ _made = [0]
 class Sides(Protocol):
     """What this module needs of the Spark backend."""
 
-    registered: dict[str, pa.Table]
+    schemas: dict[str, pa.Schema]
 
     def frame(self, name: str) -> DataFrame: ...
 
@@ -68,7 +68,7 @@ def pair_explanations_in_spark(
     shown = shown_columns(spec)
     names = {(side, column): f"__v{side[0]}{k}" for side in shown for k, column in enumerate(shown[side])}
     types = {
-        key: backend.registered[ALIAS[key[0]]].schema.field(key[1]).type for key in names
+        key: backend.schemas[ALIAS[key[0]]].field(key[1]).type for key in names
     }  # the driver's types: pair_json formats the values as the driver's path does
     table, layout = _facts_table(pairs, facts)
     with _NAMES:

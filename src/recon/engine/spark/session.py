@@ -29,6 +29,8 @@ from recon.engine.spark.dialect import JARO_WINKLER_UDF, builds_json, relations_
 from recon.engine.spark.explain import pair_explanations_in_spark
 from recon.engine.spark.grouped import by_group
 from recon.engine.spark.scores import TOKEN_SET_UDF, token_set, token_set_in_spark
+from recon.engine.spark.sides import derive as derive_column
+from recon.engine.spark.sides import in_sql
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -121,6 +123,9 @@ class SparkBackend:
         self.threads = max(1, int(spark.sparkContext.defaultParallelism)) if is_classic(spark) else 1
         self.views: set[str] = set()
         self.registered: dict[str, pa.Table] = {}
+        self.schemas: dict[str, pa.Schema] = {}  # of every registered table, as the engine gave it
+        # per relation: derived columns Spark adds (alias -> column, normalizers; see derive)
+        self.derivations: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {}
         self.dates: set[str] = set()  # names of date columns (day numbers in Spark)
         self.staging = Staging(stage_dir) if stage_dir or _local(spark) else None
         self._register_udfs()
@@ -160,19 +165,51 @@ class SparkBackend:
         return table
 
     def register(self, name: str, table: pa.Table) -> None:
-        self.registered[name] = table
+        """A side with derived columns made in Spark (derive) is not kept in `registered`: the Arrow table
+        lacks them, so a query on the driver reads the relation from Spark."""
+        derived = {a: d for a, d in self.derivations.get(name, {}).items() if a not in table.column_names}
+        self.schemas[name] = table.schema
+        if derived:
+            self.registered.pop(name, None)
+        else:
+            self.registered[name] = table
         self.dates.update(field.name for field in table.schema if pa.types.is_date(field.type))
         if self.staging is None:
-            self._view(name, self.spark.createDataFrame(spark_ready(table)))
+            frame = self.spark.createDataFrame(spark_ready(table))
         else:
             # Parquet has one string type: large strings are written as they are, without a copy
             path = self.staging.write(name, spark_ready(table, keep_large_strings=True))
-            self._view(name, self.spark.read.parquet(path))
+            frame = self.spark.read.parquet(path)
+        for alias, (column, normalizers) in derived.items():
+            frame = derive_column(frame, column, normalizers, alias)
+        if any(not in_sql(normalizers) for _, normalizers in derived.values()):
+            frame = self._kept(name, frame)  # a Python UDF: made once, not in every query
+        self._view(name, frame)
+
+    def _kept(self, name: str, frame: DataFrame) -> DataFrame:
+        """A side with derived columns made once (every query reading a view of UDF columns would run
+        the UDF again): written by Spark to the staging folder and read back, else checkpointed."""
+        if self.staging is not None:
+            path = self.staging.folder_for(f"{name}-derived")
+            frame.write.parquet(path)
+            return self.spark.read.parquet(path)
+        return frame.localCheckpoint() if is_classic(self.spark) else frame.cache()
+
+    def derive(self, relation: str, alias: str, column: str, normalizers: tuple[str, ...]) -> bool:
+        """Normalised texts made by the executors (spark.sides: a pandas UDF running
+        recon.engine.normalize), added to the relation at its next register(): the driver neither
+        computes nor holds them."""
+        self.derivations.setdefault(relation, {})[alias] = (column, tuple(normalizers))
+        return True
+
+    def underive(self, relation: str, alias: str) -> None:
+        self.derivations.get(relation, {}).pop(alias, None)
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
         self.views.discard(name)
         self.registered.pop(name, None)
+        self.schemas.pop(name, None)
 
     def _on_driver(self, query: str) -> pa.Table:
         """A query that writes JSON texts (a grouped pass's explanations: DuckDB's json_object, number and
@@ -303,6 +340,12 @@ class Staging:
             path = os.path.join(self.folder, f"{self.written}-{name}.parquet")
         pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS)
         return path
+
+    def folder_for(self, name: str) -> str:
+        """A path in the staging folder for Spark to write a table into (numbered as write() numbers)."""
+        with self._lock:
+            self.written += 1
+            return os.path.join(self.folder, f"{self.written}-{name}")
 
     def remove(self) -> None:
         if self.own:
