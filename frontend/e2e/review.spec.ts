@@ -35,6 +35,17 @@ async function actOnEverything(page: Page, action: string, reason: string | null
   await expect(dialog).toBeHidden();
 }
 
+// A tab's click changes the URL, and the panel of the tab is mounted after it: wait until the tab is the
+// selected one and its panel shows, so that what follows acts in this panel and not in the one it replaces.
+async function openTab(page: Page, name: RegExp) {
+  const tab = page.getByRole('tab', { name });
+  await tab.click();
+  await expect(tab).toHaveAttribute('aria-selected', 'true');
+  const panel = page.getByRole('tabpanel', { name });
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
 test.setTimeout(600_000);
 
 test('review, approve as a second user, sign off, export, verify the audit chain', async ({ page, request }) => {
@@ -88,14 +99,15 @@ test('review, approve as a second user, sign off, export, verify the audit chain
   await expect(suggestedTab).toHaveAccessibleName(`Suggested ${before - 1}`);
 
   // Manual match of a left and a right record with a write-off of their difference.
-  await page.getByRole('tab', { name: /^Unmatched left/ }).click();
-  await page.getByLabel('Search').fill(left.ext_id);
-  await page.getByRole('button', { name: 'Apply filters' }).click();
+  const leftPanel = await openTab(page, /^Unmatched left/);
+  await leftPanel.getByLabel('Search').fill(left.ext_id);
+  await leftPanel.getByRole('button', { name: 'Apply filters' }).click();
   await expect(page).toHaveURL(new RegExp(`q=${left.ext_id}`));
   await page.getByRole('checkbox', { name: `Select record ${left.ext_id}` }).check();
-  await page.getByRole('tab', { name: /^Unmatched right/ }).click();
-  await page.getByLabel('Search').fill(right.ext_id);
-  await page.getByRole('button', { name: 'Apply filters' }).click();
+  const rightPanel = await openTab(page, /^Unmatched right/);
+  await rightPanel.getByLabel('Search').fill(right.ext_id);
+  await rightPanel.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(new RegExp(`q=${right.ext_id}`));
   await page.getByRole('checkbox', { name: `Select record ${right.ext_id}` }).check();
   const selection = page.getByRole('region', { name: 'Selection' });
   await expect(selection).toContainText('Difference');
@@ -109,10 +121,10 @@ test('review, approve as a second user, sign off, export, verify the audit chain
   // Everything else: bulk actions on what each tab's (empty) filter shows.
   await page.goto(`${review}&tab=suggested`);
   await actOnEverything(page, 'Confirm', 'bank_fee');
-  await page.getByRole('tab', { name: /^Breaks/ }).click();
+  await openTab(page, /^Breaks/);
   await actOnEverything(page, 'Write off (breaks)', 'bank_fee');
   for (const tab of ['Unmatched left', 'Unmatched right']) {
-    await page.getByRole('tab', { name: new RegExp(`^${tab}`) }).click();
+    await openTab(page, new RegExp(`^${tab}`));
     await actOnEverything(page, 'Write off each record', 'timing');
   }
   for (const tab of ['Suggested', 'Breaks', 'Unmatched left', 'Unmatched right']) {
