@@ -91,7 +91,7 @@ def test_each_one_to_one_kind(backend, kind):
 
 
 @settings(
-    max_examples=12,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -150,7 +150,7 @@ def test_no_pairs_no_spark_job(spark):
 
 
 @settings(
-    max_examples=10,
+    max_examples=5,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
