@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
+from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.assign import Assignment, assign
 from recon.engine.errors import InputError, QueryFailed
 from recon.engine.margin import Rivals, find_rivals
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from recon.engine.model import PassSpec
     from recon.engine.planner import Plan
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 BACKENDS = ("duckdb", "spark")
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
+from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.assign import Assignment
 from recon.engine.backend import solve_here
 from recon.engine.errors import EngineError
@@ -26,8 +26,6 @@ from recon.engine.timing import stage
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 BATCHES_PER_CORE = 4
 MAX_ROUNDS = 64
 CHOSEN, AMBIGUOUS_LEFT, AMBIGUOUS_RIGHT, LOSER_LEFT, LOSER_RIGHT = range(5)

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
+from recon.engine.arrays import IntArray
 from recon.engine.errors import EngineError
 from recon.engine.executor import ALIAS
 from recon.engine.explain import PairFacts, pair_json
@@ -29,7 +29,6 @@ from recon.engine.spark.grouped import quoted
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-IntArray = npt.NDArray[np.int64]
 ROW = "__i"
 _NAMES = threading.Lock()
 _made = [0]

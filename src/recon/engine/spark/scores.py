@@ -11,15 +11,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
 from recon.engine import sql
+from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.executor import token_set_ratios
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 TOKEN_SET_UDF = "recon_token_set"  # noqa: S105 (a function name, not a secret)
 PAIRS = "__ts_pairs"
 

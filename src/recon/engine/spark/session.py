@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.assign import Assignment
 from recon.engine.backend import HeldSide, SideTotals, query_failed, solve_here
 from recon.engine.errors import EngineError
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from recon.engine.model import PassSpec
     from recon.engine.planner import Plan
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 SUPPORTED_KINDS = ("one_to_one", "many_to_one", "one_to_many", "many_to_many")
 # Candidate sets up to this many edges are solved on the driver, which holds them already (scipy solves a
 # million edges in about a second); larger ones in Spark, per batch of connected components.

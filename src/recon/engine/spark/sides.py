@@ -21,18 +21,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon.engine import normalize
+from recon.engine.arrays import FloatArray, IntArray
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def normalized_texts(values: pd.Series, normalizers: Sequence[str]) -> pd.Series:
