@@ -28,6 +28,9 @@ export function StartRun({ projectId }: { projectId: string }) {
     mutationFn: () =>
       unwrap(api.POST('/api/v1/projects/{project_id}/runs', { params: { path: { project_id: projectId } }, body: { left_dataset_id: left!, right_dataset_id: right!, ruleset_id: ruleset! } })),
     onSuccess: (run) => {
+      // The run page starts from the run as created (queued), so it always follows it over server-sent events,
+      // even when a small run has finished before the page could fetch it.
+      queryClient.setQueryData(runKeys.one(run.id), run);
       void queryClient.invalidateQueries({ queryKey: runKeys.list(projectId) });
       navigate(run.id);
     },
