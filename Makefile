@@ -52,14 +52,20 @@ imports: setup
 # The images are built before pytest (a first build takes minutes); tests/deploy refreshes them from the
 # layer cache when run on its own.
 pytest: setup deploy-tools images
-	$(UV) run pytest -n $(PYTEST_WORKERS) --timeout 900 -m "not spark"
+	$(UV) run pytest -n $(PYTEST_WORKERS) --timeout 900 --durations 25 -m "not spark"
 
 # The Spark backend (docs/scaling.md) as its own group: PySpark and sqlglot (the `spark` dependency group)
 # are added to the environment here only, the tests share one local Spark session (Java 17: /usr/bin/java).
 pytest-spark: setup
-	$(UV) run --frozen --group spark pytest tests/spark -m spark -n 0 --timeout 900
+	$(UV) run --frozen --group spark pytest tests/spark -m spark -n 0 --timeout 900 --durations 10
 
-test: lint types imports frontend-test pytest pytest-spark
+# Each stage in turn, with its wall time (the CI must stay under 45 minutes; the pytest stages print their
+# slowest tests).
+TEST_STAGES := lint types imports frontend-test images pytest pytest-spark
+test:
+	@for stage in $(TEST_STAGES); do \
+		start=$$(date +%s); $(MAKE) --no-print-directory $$stage || exit $$?; \
+		echo "== make test: $$stage took $$(( $$(date +%s) - start )) s"; done
 
 format: setup
 	$(UV) run ruff format src tests bench
