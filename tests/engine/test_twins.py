@@ -107,3 +107,11 @@ def test_no_group_with_a_twin_elsewhere_in_its_day_is_matched(day):
             mine = {amount_of[m] for m in lefts}
             elsewhere = [m for m in amount_of if slot.get(m) != k and amount_of[m] in mine]
             assert not elsewhere, (found, elsewhere)
+
+
+def test_among_equally_contended_subsets_the_closest_in_record_order_is_taken():
+    """7.00 is 3 + 4 (L01, L05) or 5 + 2 (L04, L06): nothing else wants either; the pick is the pair whose
+    records lie closer together, and it stays `suggested` (the other pair is its rival)."""
+    left = _ledger(["3.00", "9.00", "1.00", "5.00", "4.00", "2.00"])
+    result = reconcile(left, bank_lines(["7.00"]), rules_for(BATCHES))
+    assert groups_of(result) == [("batches", "suggested", ("L04", "L06"), ("R1",))]

@@ -440,7 +440,9 @@ def _search_groups(
             open_options = [o for o in options if not used.intersection(o)]
             if not open_options:
                 continue
-            picked = min(open_options, key=lambda o: sum(len(needed[r]) for r in o))
+            # the least contended; among those, the one whose members lie closest in record order (a
+            # payment's documents are usually booked together, as in recon.engine.twins)
+            picked = min(open_options, key=lambda o: (sum(len(needed[r]) for r in o), max(o) - min(o)))
             rival: tuple[int, int] | None = None
             if count > 1:
                 other = options[1] if options[0] == picked else options[0]
