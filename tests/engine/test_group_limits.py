@@ -49,9 +49,10 @@ def test_a_sum_made_many_ways_is_not_guessed() -> None:
 
 
 def test_a_suggested_subset_names_its_rival() -> None:
-    left, right = _book(MAX_CANDIDATES + 16, pays="5.05")  # 1.01 + 4.04 and 2.02 + 3.03
+    # 1.01 + 4.04 and 2.02 + 3.03: equally contended, the pair closer in record order is taken (ADR 0037)
+    left, right = _book(MAX_CANDIDATES + 16, pays="5.05")
     result = reconcile(left, right, rules_for(BATCHES))
-    assert groups_of(result) == [("batches", "suggested", ("L000", "L003"), ("R1",))]
+    assert groups_of(result) == [("batches", "suggested", ("L001", "L002"), ("R1",))]
     explanation = json.loads(result.matches.column("explanation")[0].as_py())
     assert explanation["rival"]["side"] == "left"
 

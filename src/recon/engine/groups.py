@@ -61,6 +61,7 @@ from recon.engine.subset import (
     sum_bounds,
 )
 from recon.engine.timing import stage
+from recon.engine.twins import Pick, exchange_twins
 
 MAX_GROUP_OPEN = 256  # open records of a group_by group searched for subsets; larger groups are left alone
 MAX_WAYS = 16  # subsets (over all its groups) making a record's sum beyond which none is offered
@@ -259,7 +260,10 @@ def _search_groups(
     of its size in its group for its record, its record makes the sum in no other group and no other
     record's first subset wants its members; otherwise it is `suggested` and names a rival (a member of
     another subset, or the other record). A record with more than MAX_WAYS subsets making its sum gets none
-    (unmatched, `ambiguous`): at 1M dense most such picks were wrong."""
+    (unmatched, `ambiguous`): at 1M dense most such picks were wrong. Last, the twins of each group (equal
+    amounts that two subsets, or a subset and the group's open records, could exchange) go to the subset
+    whose other members lie nearest in record order, and a subset with a twin elsewhere is `suggested`
+    (recon.engine.twins)."""
     spec = plan.spec
     assert spec.sum is not None
     scale = units_scale(session, plan)
@@ -424,8 +428,7 @@ def _search_groups(
         for name, column in candidates.sims.items():
             sims[name].append(float(column[edge]))
 
-    for one in sorted(fixed):
-        emit(one, *fixed[one], joint_rival.get(one))
+    picks: list[Pick] = [(one, *fixed[one], joint_rival.get(one)) for one in sorted(fixed)]
     guesses: list[int] = []
     for one in sorted(by_one, key=lambda one: (one not in sure_left, ways[one], one)):
         edges = by_one[one]
@@ -437,7 +440,9 @@ def _search_groups(
             open_options = [o for o in options if not used.intersection(o)]
             if not open_options:
                 continue
-            picked = min(open_options, key=lambda o: sum(len(needed[r]) for r in o))
+            # the least contended; among those, the one whose members lie closest in record order (a
+            # payment's documents are usually booked together, as in recon.engine.twins)
+            picked = min(open_options, key=lambda o: (sum(len(needed[r]) for r in o), max(o) - min(o)))
             rival: tuple[int, int] | None = None
             if count > 1:
                 other = options[1] if options[0] == picked else options[0]
@@ -450,8 +455,18 @@ def _search_groups(
                 if others:
                     rival = (one_rival, others[0])
             used.update(picked)
-            emit(one, edge, picked, rival)
+            picks.append((one, edge, picked, rival))
             break
+    group_of = np.full(len(open_mask), -1, np.int64)
+    if members.groups is not None and members.rids is not None:
+        group_of[members.rids] = members.groups
+    left_open = np.flatnonzero(open_mask)
+    left_open = left_open[~np.isin(left_open, np.fromiter(used, np.int64, len(used)))]
+    picks = exchange_twins(
+        picks, group_of=group_of, values_of=values_of, open_rids=left_open, many_rival=many_rival
+    )
+    for pick in picks:
+        emit(*pick)
     one_side, many_side = _expand_groups(groups)
     left, right = (many_side, one_side) if many == "left" else (one_side, many_side)
     result = Rivals(
