@@ -739,8 +739,8 @@ class Session:
         with stage(f"{plan.name}: rarest words"):
             tables[sought] = found.rarest(sought)
         del found
-        for (rids, words), name in zip(tables, names, strict=True):
-            self.register(name, pa.table({"rid": rids, "w": words}))
+        for (owners, codes), name in zip(tables, names, strict=True):
+            self.register(name, pa.table({"rid": owners, "w": codes}))  # int32 (frequency.record_words)
         return names
 
     def vocabulary(
