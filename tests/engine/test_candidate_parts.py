@@ -32,7 +32,7 @@ def test_candidates_gathered_in_parts_give_the_results_of_one_query(shape, rows,
         return original(plan, left, *args, **kwargs)
 
     monkeypatch.setattr(executor, "join_clause", spy)
-    for size in (37, 400):
+    for size in (17, 60):
         monkeypatch.setattr(executor, "CANDIDATE_CHUNK", size)
         parts.clear()
         chunked = _outputs(files, tmp_path / f"parts-{size}")

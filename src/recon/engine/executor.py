@@ -513,11 +513,13 @@ class Session:
         *,
         hot: str | None,
     ) -> pa.Table:
-        """The candidate query's table (ORDER BY lr, rr). A pass that blocks on keys or a band gathers it
-        CANDIDATE_CHUNK left records at a time, in rid order (the parts concatenate in the whole query's
-        order), its crowded blocks counted once between the whole tables (hot_blocks): DuckDB's join, sort
-        and result of one part live at once, not those of every pair (the 1M dense near pass: +325 MB for
-        2.7M pairs). Each pair's row depends only on its two records, so the table is the same."""
+        """The candidate query's table (ORDER BY lr, rr). A pass that blocks on keys or a band and scores
+        its candidates (many a record: a near pass) gathers it CANDIDATE_CHUNK left records at a time, in
+        rid order (the parts concatenate in the whole query's order), its crowded blocks counted once
+        between the whole tables (hot_blocks): DuckDB's join, sort and result of one part live at once,
+        not those of every pair (the 1M dense near pass: +380 MB for 2.7M pairs). Each pair's row
+        depends only on its two records, so the table is the same. Exact passes (a candidate or two a
+        record) take one query: every part would scan their views again for little memory."""
         left, right = tables
         words, tokens = blocking
 
@@ -526,7 +528,7 @@ class Session:
             return f"SELECT {', '.join(select)} FROM {joined} WHERE {' AND '.join(where)} ORDER BY lr, rr"
 
         blocked = bool(plan.keys) or plan.band is not None
-        if not blocked or self.backend.name != "DuckDB":
+        if not (blocked and plan.scores) or self.backend.name != "DuckDB":
             return self.backend.arrow(query(left))
         rids = _ints(self.backend.arrow(f"SELECT __rid FROM {left} ORDER BY __rid"), "__rid")
         if len(rids) <= CANDIDATE_CHUNK:
