@@ -1,5 +1,6 @@
-"""A pass that blocks on keys or a band gathers its candidates CANDIDATE_CHUNK left records at a time
-(recon.engine.executor.Session.candidate_table): any part size gives the same results as one query."""
+"""A pass that blocks on keys or a band and scores its candidates gathers them CANDIDATE_CHUNK left records
+at a time (recon.engine.executor.Session.candidate_table) and computes each score item for SCORE_CHUNK of
+them at a time (Session.similarities_at): any sizes give the results of one query and one call."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def test_candidates_gathered_in_parts_give_the_results_of_one_query(shape, rows,
     monkeypatch.setattr(executor, "join_clause", spy)
     for size in (17, 60):
         monkeypatch.setattr(executor, "CANDIDATE_CHUNK", size)
+        monkeypatch.setattr(executor, "SCORE_CHUNK", size // 2)
         parts.clear()
         chunked = _outputs(files, tmp_path / f"parts-{size}")
         assert parts.count("__left_part") > 1, size  # the parts were taken

@@ -27,6 +27,7 @@ from recon.engine.planner import (
     Derivation,
     ItemKey,
     PassPlan,
+    ScorePart,
     TextCompare,
 )
 from recon.engine.timing import stage
@@ -588,9 +589,7 @@ class Session:
         remaining = total_weight
         for part in sorted(parts, key=lambda p: _cost(p.text)):
             rows = np.flatnonzero(alive)
-            values[part.key][rows] = self.similarity_of(
-                part.text, table, part.key, pairs, rows=rows, texts=texts
-            )
+            self.similarities_at(part, table, pairs, rows, values=values[part.key], texts=texts)
             done[part.key][rows] = True
             if floor is None:
                 continue
@@ -604,9 +603,7 @@ class Session:
             for part in parts:
                 rows = np.flatnonzero(late & ~done[part.key])
                 if len(rows):
-                    values[part.key][rows] = self.similarity_of(
-                        part.text, table, part.key, pairs, rows=rows, texts=texts
-                    )
+                    self.similarities_at(part, table, pairs, rows, values=values[part.key], texts=texts)
             computed = alive | late
         else:
             computed = ok
@@ -614,6 +611,24 @@ class Session:
         score = _weighted_mean(parts, values, total_weight, computed)
         score[ok & ~computed] = -np.inf
         return score
+
+    def similarities_at(
+        self,
+        part: ScorePart,
+        table: pa.Table,
+        pairs: tuple[IntArray, IntArray],
+        rows: IntArray,
+        *,
+        values: FloatArray,
+        texts: ScoreTexts,
+    ) -> None:
+        """values[rows] = the item's similarity of those candidates, SCORE_CHUNK of them at a time: the
+        chosen pairs' copies, raw similarities and the frequency adjustment's arrays live for one chunk,
+        not for all the pass's candidates (the 1M dense near pass: 2.7M). Each pair's value depends only
+        on its two records, so the values are those of one call."""
+        for start in range(0, len(rows), SCORE_CHUNK):
+            chunk = rows[start : start + SCORE_CHUNK] if len(rows) > SCORE_CHUNK else rows
+            values[chunk] = self.similarity_of(part.text, table, part.key, pairs, rows=chunk, texts=texts)
 
     def similarity_of(
         self,
@@ -775,6 +790,7 @@ def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> F
 
 TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (Python strings: ~20 MB of long texts)
 CANDIDATE_CHUNK = 1 << 16  # left records whose candidates one query gathers (Session.candidate_table)
+SCORE_CHUNK = 1 << 20  # candidates a score item is computed for at once (Session.similarities_at)
 WEIGHT_CHUNK = 1 << 18  # pairs whose frequency adjustment is computed at once (Session.weighted)
 LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
 
