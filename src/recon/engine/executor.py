@@ -27,6 +27,7 @@ from recon.engine.planner import (
     Derivation,
     ItemKey,
     PassPlan,
+    ScorePart,
     TextCompare,
 )
 from recon.engine.timing import stage
@@ -432,14 +433,14 @@ class Session:
         self.run(f"CREATE OR REPLACE TEMP {kind} {relation} AS {select}")
         return relation
 
-    def hot_blocks(self, plan: PassPlan, left: str, right: str) -> str | None:
+    def hot_blocks(self, plan: PassPlan, left: str, right: str, name: str = "__hot") -> str | None:
         """A table of the crowded blocks (more than HOT_BLOCK_PAIRS pairs) between two pass tables, for a
         pass that gathers its candidates a part of one side at a time (pair_candidates' `hot`): a block
         is then crowded or not by all its pairs, not by those of the part. None: the pass has no refine."""
         if plan.refine is None or not (plan.keys or plan.band is not None):
             return None
-        self.run(f"CREATE OR REPLACE TEMP TABLE __hot AS {_hot_query(plan, left, right)}")
-        return "__hot"
+        self.run(f"CREATE OR REPLACE TEMP TABLE {name} AS {_hot_query(plan, left, right)}")
+        return name
 
     def pair_candidates(
         self,
@@ -466,10 +467,9 @@ class Session:
         where += list(where_extra)
         words = self.block_words(plan) if plan.refine is not None else None
         tokens = self.token_tables(plan) if plan.tokens is not None else None
-        source = join_clause(plan, left, right, words, tokens, hot=hot)
-        query = f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(where)}"
         self.prepare_weights(plan)
-        table = self.arrow(query + " ORDER BY lr, rr", f"{plan.name}: candidates ({self.backend.name})")
+        with stage(f"{plan.name}: candidates ({self.backend.name})"):
+            table = self.candidate_table(plan, (left, right), select, where, (words, tokens), hot=hot)
         # Each column of the query's table is converted to the array it is read as and dropped from the
         # table at once; the table itself goes before the candidates are subset (the 1M dense near pass's
         # 2.7M candidates: every column of the table and its numpy copy were held to the end of the pass).
@@ -503,6 +503,49 @@ class Session:
         if plan.spec.min_score is not None:
             result = apply_min_score(result, plan.spec.min_score)
         return result
+
+    def candidate_table(
+        self,
+        plan: PassPlan,
+        tables: tuple[str, str],
+        select: list[str],
+        where: list[str],
+        blocking: tuple[tuple[str, str] | None, tuple[str, str] | None],
+        *,
+        hot: str | None,
+    ) -> pa.Table:
+        """The candidate query's table (ORDER BY lr, rr). A pass that blocks on keys or a band and scores
+        its candidates (many a record: a near pass) gathers it CANDIDATE_CHUNK left records at a time, in
+        rid order (the parts concatenate in the whole query's order), its crowded blocks counted once
+        between the whole tables (hot_blocks): DuckDB's join, sort and result of one part live at once,
+        not those of every pair (the 1M dense near pass: +380 MB for 2.7M pairs). Each pair's row
+        depends only on its two records, so the table is the same. Exact passes (a candidate or two a
+        record) take one query: every part would scan their views again for little memory."""
+        left, right = tables
+        words, tokens = blocking
+
+        def query(source: str) -> str:
+            joined = join_clause(plan, source, right, words, tokens, hot=hot)
+            return f"SELECT {', '.join(select)} FROM {joined} WHERE {' AND '.join(where)} ORDER BY lr, rr"
+
+        blocked = bool(plan.keys) or plan.band is not None
+        if not (blocked and plan.scores) or self.backend.name != "DuckDB":
+            return self.backend.arrow(query(left))
+        rids = _ints(self.backend.arrow(f"SELECT __rid FROM {left} ORDER BY __rid"), "__rid")
+        if len(rids) <= CANDIDATE_CHUNK:
+            return self.backend.arrow(query(left))
+        if words is not None and hot is None:
+            hot = self.hot_blocks(plan, left, right, "__hot_parts")
+        parts = []
+        for start in range(0, len(rids), CANDIDATE_CHUNK):
+            low, high = rids[start], rids[min(start + CANDIDATE_CHUNK, len(rids)) - 1]
+            self.backend.run(
+                f"CREATE OR REPLACE TEMP TABLE __left_part AS "
+                f"SELECT * FROM {left} WHERE __rid BETWEEN {int(low)} AND {int(high)}"
+            )
+            parts.append(self.backend.arrow(query("__left_part")))
+        self.backend.run("DROP TABLE IF EXISTS __left_part")
+        return pa.concat_tables(parts)
 
     def prepare_weights(self, plan: PassPlan) -> None:
         """Build the word weights and text codes of a pass's weighted score items before its candidates
@@ -546,9 +589,7 @@ class Session:
         remaining = total_weight
         for part in sorted(parts, key=lambda p: _cost(p.text)):
             rows = np.flatnonzero(alive)
-            values[part.key][rows] = self.similarity_of(
-                part.text, table, part.key, pairs, rows=rows, texts=texts
-            )
+            self.similarities_at(part, table, pairs, rows, values=values[part.key], texts=texts)
             done[part.key][rows] = True
             if floor is None:
                 continue
@@ -562,9 +603,7 @@ class Session:
             for part in parts:
                 rows = np.flatnonzero(late & ~done[part.key])
                 if len(rows):
-                    values[part.key][rows] = self.similarity_of(
-                        part.text, table, part.key, pairs, rows=rows, texts=texts
-                    )
+                    self.similarities_at(part, table, pairs, rows, values=values[part.key], texts=texts)
             computed = alive | late
         else:
             computed = ok
@@ -572,6 +611,24 @@ class Session:
         score = _weighted_mean(parts, values, total_weight, computed)
         score[ok & ~computed] = -np.inf
         return score
+
+    def similarities_at(
+        self,
+        part: ScorePart,
+        table: pa.Table,
+        pairs: tuple[IntArray, IntArray],
+        rows: IntArray,
+        *,
+        values: FloatArray,
+        texts: ScoreTexts,
+    ) -> None:
+        """values[rows] = the item's similarity of those candidates, SCORE_CHUNK of them at a time: the
+        chosen pairs' copies, raw similarities and the frequency adjustment's arrays live for one chunk,
+        not for all the pass's candidates (the 1M dense near pass: 2.7M). Each pair's value depends only
+        on its two records, so the values are those of one call."""
+        for start in range(0, len(rows), SCORE_CHUNK):
+            chunk = rows[start : start + SCORE_CHUNK] if len(rows) > SCORE_CHUNK else rows
+            values[chunk] = self.similarity_of(part.text, table, part.key, pairs, rows=chunk, texts=texts)
 
     def similarity_of(
         self,
@@ -699,8 +756,8 @@ class Session:
         with stage(f"{plan.name}: rarest words"):
             tables[sought] = found.rarest(sought)
         del found
-        for (rids, words), name in zip(tables, names, strict=True):
-            self.register(name, pa.table({"rid": rids, "w": words}))
+        for (owners, codes), name in zip(tables, names, strict=True):
+            self.register(name, pa.table({"rid": owners, "w": codes}))  # int32 (frequency.record_words)
         return names
 
     def vocabulary(
@@ -732,6 +789,8 @@ def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> F
 
 
 TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (Python strings: ~20 MB of long texts)
+CANDIDATE_CHUNK = 1 << 16  # left records whose candidates one query gathers (Session.candidate_table)
+SCORE_CHUNK = 1 << 20  # candidates a score item is computed for at once (Session.similarities_at)
 WEIGHT_CHUNK = 1 << 18  # pairs whose frequency adjustment is computed at once (Session.weighted)
 LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
 

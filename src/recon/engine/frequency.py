@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from rapidfuzz import distance, fuzz, process
 
 from recon.engine import normalize
-from recon.engine.arrays import FloatArray, IntArray
+from recon.engine.arrays import FloatArray, Int32Array, IntArray
 
 MAX_WORDS = 6  # per value, the highest-weight words (long free text: its informative part)
 MIN_FUZZY_LENGTH = 4  # shorter words (AG, SA, CO) agree only when equal
@@ -111,6 +111,7 @@ def key_words(vocab: Vocabulary, side: str, per_record: int = KEY_WORDS) -> tupl
     return pairs // size, pairs % size
 
 
+_NONE = np.zeros(0, np.int32)
 WORD_CHUNK = 1 << 18  # records split into words at once (their word strings are the transient memory)
 
 
@@ -119,11 +120,11 @@ class RecordWords:
     """The distinct words of each record of both sides as codes into one pooled dictionary (equal words,
     equal codes on both sides): side s's record rids[s][i] has the word dictionary[codes[s][i]]."""
 
-    rids: tuple[IntArray, IntArray]
-    codes: tuple[IntArray, IntArray]
+    rids: tuple[Int32Array, Int32Array]
+    codes: tuple[Int32Array, Int32Array]
     dictionary: pa.Array
 
-    def rarest(self, side: int) -> tuple[IntArray, IntArray]:
+    def rarest(self, side: int) -> tuple[Int32Array, Int32Array]:
         """(rid, code) of each record's word on one side that the fewest records of both sides have
         (ties: the lower word in string order)."""
         rids, codes = self.rids[side], self.codes[side]
@@ -141,7 +142,7 @@ def record_words(left: pa.Array, right: pa.Array, chunk: int = WORD_CHUNK) -> Re
     `chunk` records at a time: each chunk's words are dictionary-encoded and deduplicated per record
     while its strings live, then the chunk dictionaries are encoded once more into the pooled one. Only
     the distinct words of a chunk outlive it, not the ~11 words per record a long description has."""
-    parts: list[tuple[int, IntArray, IntArray]] = []  # (side, rid, code into its chunk's dictionary)
+    parts: list[tuple[int, Int32Array, Int32Array]] = []  # (side, rid, code into its chunk's dictionary)
     dictionaries: list[pa.Array] = []
     for side, text in enumerate((left, right)):
         plain = normalize.only_words(text)  # decided for the whole column, as _split does
@@ -158,26 +159,41 @@ def record_words(left: pa.Array, right: pa.Array, chunk: int = WORD_CHUNK) -> Re
                 owner * size + np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
             )
             keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
-            parts.append((side, start + keys // size, keys % size))
+            # int32: a record index and a chunk's word number fit (at most MAX_ROWS records, WORD_CHUNK
+            # records' words), and the tables are ~11 words a record of long descriptions on one side
+            rid, local = (start + keys // size).astype(np.int32), (keys % size).astype(np.int32)
+            del keys
+            parts.append((side, rid, local))
             dictionaries.append(encoded.dictionary)
     pooled = pc.dictionary_encode(pa.concat_arrays(dictionaries)) if dictionaries else None
     mapping = (
-        np.asarray(pooled.indices.to_numpy(zero_copy_only=False), np.int64) if pooled is not None else None
+        np.asarray(pooled.indices.to_numpy(zero_copy_only=False), np.int32) if pooled is not None else None
     )
-    rids: list[list[IntArray]] = [[], []]
-    codes: list[list[IntArray]] = [[], []]
+    rids: list[list[Int32Array]] = [[], []]
+    codes: list[list[Int32Array]] = [[], []]
     cursor = 0
-    for (side, rid, local), dictionary in zip(parts, dictionaries, strict=True):
+    for at, dictionary in enumerate(dictionaries):
         assert mapping is not None
+        side, rid, local = parts[at]
+        parts[at] = (side, rid, _NONE)  # each chunk's local numbers go as soon as they are pooled
         rids[side].append(rid)
         codes[side].append(mapping[cursor : cursor + len(dictionary)][local])
+        del local
         cursor += len(dictionary)
-    empty = np.zeros(0, np.int64)
+    del parts
+    empty = np.zeros(0, np.int32)
     return RecordWords(
-        (np.concatenate(rids[0] or [empty]), np.concatenate(rids[1] or [empty])),
-        (np.concatenate(codes[0] or [empty]), np.concatenate(codes[1] or [empty])),
+        (_joined(rids[0], empty), _joined(rids[1], empty)),
+        (_joined(codes[0], empty), _joined(codes[1], empty)),
         pooled.dictionary if pooled is not None else pa.array([], pa.string()),
     )
+
+
+def _joined(pieces: list[Int32Array], empty: Int32Array) -> Int32Array:
+    """The pieces as one array, the list emptied (the pieces go as soon as the whole is made)."""
+    whole = np.concatenate(pieces or [empty])
+    pieces.clear()
+    return whole
 
 
 def _split(text: pa.Array) -> pa.ListArray:
