@@ -65,6 +65,13 @@ def one_day(amounts, *, payer="A", day="2024-01-01", ids=None) -> pa.Table:
     return side(ids, amounts, [day] * len(amounts), payer=[payer] * len(amounts))
 
 
+def told_apart_day(amounts, *, digits: int = 1) -> pa.Table:
+    """one_day() with a text that tells records of equal amounts apart (else they are duplicates); ids L1,
+    L2, ... zero-padded to `digits` (L01, L02, ...: their text order is then the record order)."""
+    ids = [f"L{str(k + 1).zfill(digits)}" for k in range(len(amounts))]
+    return side(ids, amounts, ["2024-01-01"] * len(amounts), payer=["A"] * len(amounts), text=ids)
+
+
 def bank_lines(amounts, *, day="2024-01-01", ids=None, **text_columns) -> pa.Table:
     """Bank lines of one day (ids R1, R2, ... unless given)."""
     ids = ids or [f"R{k + 1}" for k in range(len(amounts))]

@@ -10,13 +10,7 @@ from hypothesis import strategies as st
 from recon.engine import reconcile
 from recon.engine.subset import exact_covers
 
-from .helpers import BATCHES, bank_lines, groups_of, one_day, rules_for, side
-
-
-def _day(amounts):
-    """one_day() with a text that tells records of equal amounts apart (else they are duplicates)."""
-    ids = [f"L{k + 1}" for k in range(len(amounts))]
-    return side(ids, amounts, ["2024-01-01"] * len(amounts), payer=["A"] * len(amounts), text=ids)
+from .helpers import BATCHES, bank_lines, groups_of, one_day, rules_for, told_apart_day
 
 
 def test_the_split_using_every_member_beats_fewest_members_first():
@@ -35,7 +29,7 @@ def test_the_split_using_every_member_beats_fewest_members_first():
 def test_a_split_with_equal_amounts_in_two_shares_is_suggested():
     """5 + 7 and 5 + 9 split the day whichever 5.00 goes where: no data tells the twins apart, so both
     groups are suggested (each names a rival) and every record still lands once."""
-    left = _day(["5.00", "7.00", "5.00", "9.00"])
+    left = told_apart_day(["5.00", "7.00", "5.00", "9.00"])
     right = bank_lines(["12.00", "14.00"])
     result = reconcile(left, right, rules_for(BATCHES))
     found = groups_of(result)
@@ -46,7 +40,7 @@ def test_a_split_with_equal_amounts_in_two_shares_is_suggested():
 
 
 def test_the_joint_solve_decides_the_same_on_every_run():
-    left = _day(["1.00", "2.00", "5.00", "3.00", "10.00", "20.00", "4.00", "4.00"])
+    left = told_apart_day(["1.00", "2.00", "5.00", "3.00", "10.00", "20.00", "4.00", "4.00"])
     right = bank_lines(["8.00", "33.00", "8.00"])
     runs = {tuple(groups_of(reconcile(left, right, rules_for(BATCHES)))) for _ in range(3)}
     assert len(runs) == 1
@@ -126,7 +120,7 @@ def test_a_day_not_all_paid_is_split_among_its_payments():
     """A's day: two bank lines pay some of it, 4.00 and 50.00 are paid by neither. No split uses every
     member. Line by line, R1 (5.00) has two ways (1 + 4, 2 + 3) and so has R2 (7.00: 1 + 6, 3 + 4); giving
     both lines a share at once, members left out, only 2 + 3 and 1 + 6 fit: the partial split decides."""
-    left = _day(["1.00", "2.00", "3.00", "4.00", "6.00", "50.00"])
+    left = told_apart_day(["1.00", "2.00", "3.00", "4.00", "6.00", "50.00"])
     right = bank_lines(["5.00", "7.00"])
     result = reconcile(left, right, rules_for(BATCHES))
     assert sorted(groups_of(result)) == [

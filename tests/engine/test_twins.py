@@ -12,15 +12,9 @@ from hypothesis import strategies as st
 from recon.engine import reconcile
 from recon.engine.twins import Pick, exchange_twins
 
-from .helpers import BATCHES, bank_lines, groups_of, rules_for, side
+from .helpers import BATCHES, bank_lines, groups_of, rules_for, told_apart_day
 
 RIVAL, OTHER = 0, 1  # rival codes of the grouped side and of the other (exchange_twins passes them on)
-
-
-def _ledger(amounts):
-    """One payer's day; ids L01, L02, ... in the order given (a payment's invoices booked together)."""
-    ids = [f"L{k + 1:02d}" for k in range(len(amounts))]
-    return side(ids, amounts, ["2024-01-01"] * len(amounts), payer=["A"] * len(amounts), text=ids)
 
 
 def test_a_crowded_day_with_several_payments_resolves_each_payment_exactly():
@@ -28,7 +22,9 @@ def test_a_crowded_day_with_several_payments_resolves_each_payment_exactly():
     every sum is made (the search's own order gave R1 the first 100.00 and the last). Each payment gets its
     own invoices (the twin beside its other invoices), and every group stays `suggested`: the sums alone
     had other answers."""
-    left = _ledger(["61.10", "100.00", "12.25", "100.00", "250.00", "37.50", "100.00", "250.00"])
+    left = told_apart_day(
+        ["61.10", "100.00", "12.25", "100.00", "250.00", "37.50", "100.00", "250.00"], digits=2
+    )
     right = bank_lines(["161.10", "362.25", "387.50"])
     result = reconcile(left, right, rules_for(BATCHES))
     assert sorted(groups_of(result)) == [
@@ -39,7 +35,7 @@ def test_a_crowded_day_with_several_payments_resolves_each_payment_exactly():
 
 
 def test_a_day_without_twins_stays_matched():
-    left = _ledger(["100.00", "37.50", "250.00", "101.00", "12.25", "251.00"])
+    left = told_apart_day(["100.00", "37.50", "250.00", "101.00", "12.25", "251.00"], digits=2)
     right = bank_lines(["387.50", "364.25"])
     result = reconcile(left, right, rules_for(BATCHES))
     assert sorted(groups_of(result)) == [
@@ -92,7 +88,7 @@ def test_no_group_with_a_twin_elsewhere_in_its_day_is_matched(day):
     """Every record lands at most once, every group makes its line's sum, and a group holding an amount
     that another group of the day (or an open invoice of it) holds too is never `matched`."""
     amounts, totals = day
-    left = _ledger(amounts)
+    left = told_apart_day(amounts, digits=2)
     right = bank_lines(totals)
     rules = rules_for(BATCHES.replace("max_group_size: 3", "max_group_size: 4"))
     found = groups_of(reconcile(left, right, rules))
@@ -112,6 +108,6 @@ def test_no_group_with_a_twin_elsewhere_in_its_day_is_matched(day):
 def test_among_equally_contended_subsets_the_closest_in_record_order_is_taken():
     """7.00 is 3 + 4 (L01, L05) or 5 + 2 (L04, L06): nothing else wants either; the pick is the pair whose
     records lie closer together, and it stays `suggested` (the other pair is its rival)."""
-    left = _ledger(["3.00", "9.00", "1.00", "5.00", "4.00", "2.00"])
+    left = told_apart_day(["3.00", "9.00", "1.00", "5.00", "4.00", "2.00"], digits=2)
     result = reconcile(left, bank_lines(["7.00"]), rules_for(BATCHES))
     assert groups_of(result) == [("batches", "suggested", ("L04", "L06"), ("R1",))]
