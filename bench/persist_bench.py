@@ -32,7 +32,18 @@ the groups' COPY, the items' COPY and the ANALYZE (medians, min and max in secon
 - narrow: items without the record texts they copy (ext_id, reference, counterparty, description): the
   floor of items pointing at `dataset_records` instead (the lists would join them);
 - bare: no secondary index on either table but the primary and unique keys (dropped inside the
-  transaction): the floor of the inserts.
+  transaction): the floor of the inserts;
+- no-members: run_items without its (run_id, group_id, side, row_no) index (the members' and every scan of
+  a run's items): what that one full index costs;
+- no-open: run_items without its partial indexes (the exception lists' four, the assignee's): what they cost;
+- fresh (PostgreSQL): each table's rows COPYed (FREEZE) into a table of the same columns, defaults and checks
+  created in the transaction, then the same indexes (primary and unique keys included) built on it at once
+  (step `indexes`) and the ANALYZE of the same columns: the floor of a run's results in tables of their own
+  (per-run partitions), against `stored`'s one index entry at a time into the shared tables.
+
+`--wal` (PostgreSQL, on the database's machine, as root or postgres) also prints the WAL each step wrote,
+from `pg_waldump --stats` over the step's LSN range filtered by the transaction's id: records, bytes and
+full-page images, exact however many other databases write meanwhile.
 """
 
 from __future__ import annotations
@@ -40,12 +51,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -81,8 +94,19 @@ SETUP = {
     "cache": "PRAGMA cache_size = -262144",
     "cache64": "PRAGMA cache_size = -65536",
     "cache-default": "PRAGMA cache_size = -2000",
+    "no-members": "DROP INDEX ix_run_items_run_id_group_id_side_row_no",
+    "no-open": ";".join(
+        f"DROP INDEX ix_run_items_{columns}_open"
+        for columns in (
+            "run_id_side_state_id",
+            "run_id_side_state_amount_id",
+            "run_id_side_state_date_id",
+            "run_id_side_state_opened_at_id",
+            "run_id_assignee_id_id",
+        )
+    ),
 }
-POSTGRES_ONLY = ("json", "analyze-all", "amount-order")
+POSTGRES_ONLY = ("json", "analyze-all", "amount-order", "no-members", "no-open", "fresh")
 AMOUNT_INDEX = ("status", "left_total", "seq")
 SQLITE_ONLY = ("cache", "cache64", "cache-default")
 RECORD_TEXTS = ["ext_id", "reference", "counterparty", "description"]
@@ -114,6 +138,66 @@ class Clock:
         return time.perf_counter(), self.cpu()
 
 
+PG_WAL = os.environ.get("RECON_BENCH_PG_WAL", "/var/lib/postgresql/15/main/pg_wal")
+PG_WALDUMP = os.environ.get("RECON_BENCH_PG_WALDUMP", "/usr/lib/postgresql/15/bin/pg_waldump")
+
+
+def _wal_of(session: Session, xid: str, start: str, end: str) -> tuple[int, int, int] | None:
+    """(records, bytes, full-page image bytes) transaction `xid` wrote between the two LSNs; None when the
+    segments are gone already (recycled by a checkpoint while other databases wrote much)."""
+    # a committed transaction on another connection flushes the WAL up to its commit, i.e. beyond `end`
+    with session.get_bind().connect() as other:
+        other.execute(text("SELECT pg_current_xact_id()"))
+        other.commit()
+    found = subprocess.run(
+        [PG_WALDUMP, "-p", PG_WAL, "-s", start, "-e", end, "-x", xid, "--stats"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in found.stdout.splitlines():
+        if line.startswith("Total"):
+            # Total  <count>  <record bytes> [pct]  <fpi bytes> [pct]  <combined> [100%]
+            fields = line.split()
+            return int(fields[1]), int(fields[6]), int(fields[4])
+    print(f"pg_waldump: {found.stderr.strip() or found.stdout[-300:]}")
+    return None
+
+
+RESULT_TABLES = ("match_groups", "run_items", "matched_group_amounts")
+
+
+def _fresh_tables(session: Session) -> list[str]:
+    """`fresh`: a table like each results table (columns, defaults, checks), created in the transaction;
+    returns the statements that build the real tables' indexes on them."""
+    indexes = []
+    for table in RESULT_TABLES:
+        session.execute(
+            text(f"CREATE TABLE fresh_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        )
+        for name, definition in session.execute(
+            text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"), {"t": table}
+        ):
+            built = definition.replace(f" ON public.{table} ", f" ON fresh_{table} ")
+            indexes.append(built.replace(f"INDEX {name} ", f"INDEX fresh_{name} "))
+    return indexes
+
+
+def _copy_freeze(session: Session, table: str, rows: pa.Table, order: Any = None) -> None:
+    """persist's COPY (the same CSV batches) with FREEZE (the table was created in this transaction)."""
+    columns = ", ".join(f'"{c}"' for c in rows.column_names)
+    sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, FREEZE)"
+    with persist._driver(session).cursor() as cursor, cursor.copy(sql) as copy:
+        for batch in persist._csv_batches(rows, order):
+            copy.write(batch)
+
+
+def _wal_text(wal: tuple[int, int, int] | None) -> str:
+    if wal is None:
+        return ""
+    return f"  WAL {wal[0]:,} records, {wal[1] / 1e6:.1f} MB (full-page images {wal[2] / 1e6:.1f} MB)"
+
+
 def _drop_secondary_indexes(session: Session) -> None:
     postgres = session.get_bind().dialect.name == "postgresql"
     names = session.scalars(text(SECONDARY_INDEXES if postgres else SQLITE_INDEXES)).all()
@@ -122,8 +206,8 @@ def _drop_secondary_indexes(session: Session) -> None:
 
 
 def _persist_once(
-    factory: SessionFactory, run_id: str, variant: str, outcome: Outcome, carry: CarryMap
-) -> list[tuple[str, float, float]]:
+    factory: SessionFactory, run_id: str, variant: str, outcome: Outcome, carry: CarryMap, wal: bool = False
+) -> list[tuple[str, float, float, tuple[int, int, int] | None]]:
     """Write the outcome in one transaction with the variant's setup; (step, wall s, CPU s); rolled back."""
     session = factory()
     try:
@@ -159,8 +243,13 @@ def _persist_once(
             if variant == "analyze-all"
             else [persist.ANALYZE_GROUPS, persist.ANALYZE_ITEMS]
         )
+        if variant == "fresh":
+            return _persist_fresh(session, groups, items, persist.insert_order(outcome.items), wal)
         clock = Clock(session)
         figures = []
+        lsn = "SELECT CAST(pg_current_wal_insert_lsn() AS text)"
+        xid = session.scalar(text("SELECT CAST(pg_current_xact_id() AS text)")) if wal and postgres else None
+        marks = [session.scalar(text(lsn))] if xid else []
         wall, cpu = clock.now()
         steps: list[tuple[str, Callable[[], object]]] = [
             ("groups", lambda: persist.insert_rows(session, "match_groups", groups)),
@@ -181,13 +270,57 @@ def _persist_once(
                 step()
                 wall_after, cpu_after = clock.now()
                 figures.append((name, wall_after - wall, cpu_after - cpu))
-                wall, cpu = wall_after, cpu_after
-        return figures
+                if xid:
+                    marks.append(session.scalar(text(lsn)))
+                wall, cpu = clock.now()
+        if xid:
+            return [
+                (*figure, _wal_of(session, str(xid), marks[i], marks[i + 1]))
+                for i, figure in enumerate(figures)
+            ]
+        return [(*figure, None) for figure in figures]
     finally:
         session.rollback()
         if variant.startswith("cache"):
             session.execute(text("PRAGMA cache_size = -2000"))  # SQLite's default again
         session.close()
+
+
+def _persist_fresh(
+    session: Session, groups: pa.Table, items: pa.Table, order: Any, wal: bool
+) -> list[tuple[str, float, float, tuple[int, int, int] | None]]:
+    """The `fresh` variant's steps: COPY FREEZE into new tables, their indexes built at once, ANALYZE."""
+    indexes = _fresh_tables(session)
+    amounts = persist.matched_amount_rows(groups)
+    analyze = [
+        sql.replace("match_groups", "fresh_match_groups")
+        .replace("run_items", "fresh_run_items")
+        .replace(" matched_group_amounts", " fresh_matched_group_amounts")
+        for sql in (persist.ANALYZE_GROUPS, persist.ANALYZE_ITEMS)
+    ]
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("groups", lambda: _copy_freeze(session, "fresh_match_groups", groups)),
+        ("items", lambda: _copy_freeze(session, "fresh_run_items", items, order)),
+        ("amounts", lambda: _copy_freeze(session, "fresh_matched_group_amounts", amounts)),
+        ("indexes", lambda: [session.execute(text(sql)) for sql in indexes]),
+        ("analyze", lambda: [session.execute(text(sql)) for sql in analyze]),
+    ]
+    clock = Clock(session)
+    lsn = "SELECT CAST(pg_current_wal_insert_lsn() AS text)"
+    xid = session.scalar(text("SELECT CAST(pg_current_xact_id() AS text)")) if wal else None
+    marks = [session.scalar(text(lsn))]
+    figures = []
+    wall, cpu = clock.now()
+    for name, step in steps:
+        step()
+        wall_after, cpu_after = clock.now()
+        figures.append((name, wall_after - wall, cpu_after - cpu))
+        marks.append(session.scalar(text(lsn)))
+        wall, cpu = clock.now()
+    return [
+        (*figure, _wal_of(session, str(xid), marks[i], marks[i + 1]) if xid else None)
+        for i, figure in enumerate(figures)
+    ]
 
 
 def _indexes(session: Session) -> set[str]:
@@ -211,6 +344,7 @@ def main() -> None:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--variants", default="stored,analyze-all,json,constant,amount-partial")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--wal", action="store_true", help="the WAL of each step (pg_waldump; PostgreSQL)")
     args = parser.parse_args()
     engine = create_db_engine(Settings(_env_file=None, database_url=args.database_url, environment="test"))
     variants = args.variants.split(",")
@@ -233,12 +367,16 @@ def main() -> None:
         schema = _indexes(session)
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
     cpus: dict[tuple[str, str], list[float]] = defaultdict(list)
+    wals: dict[tuple[str, str], tuple[int, int, int]] = {}
     for _ in range(args.repeat):
         for variant in variants:
             _vacuum(engine)
-            for name, seconds, cpu in _persist_once(factory, args.run_id, variant, outcome, inputs.carry):
+            written = _persist_once(factory, args.run_id, variant, outcome, inputs.carry, args.wal)
+            for name, seconds, cpu, wal in written:
                 times[(variant, name)].append(seconds)
                 cpus[(variant, name)].append(cpu)
+                if wal is not None:
+                    wals[(variant, name)] = wal
             with factory() as session:  # a variant's set-up must not outlive its rolled-back transaction
                 if _indexes(session) != schema:
                     raise SystemExit(f"variant {variant} left the results' indexes changed")
@@ -250,7 +388,7 @@ def main() -> None:
         cpu = cpus[(variant, name)]
         print(
             f"{variant:14s} {name:8s} {statistics.median(values):7.2f} {min(values):7.2f} {max(values):7.2f}"
-            f" {statistics.median(cpu):7.2f} {min(cpu):7.2f}"
+            f" {statistics.median(cpu):7.2f} {min(cpu):7.2f}" + _wal_text(wals.get((variant, name)))
         )
 
 
