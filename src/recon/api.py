@@ -1,8 +1,13 @@
-"""All /api/v1 routers. A new domain adds one `api_router.include_router(...)` line here."""
+"""All /api/v1 routers. A new domain adds its router to `API_ROUTERS` here.
+
+The routers are included in the app one by one under the /api/v1 prefix rather than through one /api/v1
+router: FastAPI looks a request's route up through every level of nested routers twice (to find the
+matching branch, then again inside it), so one level less halves the route matching of every API request
+(docs/adr/0039). The routes, their order, the OpenAPI document and the policies are the same."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from recon.audit.endpoints import router as audit_router
 from recon.auth.endpoints import router as auth_router
@@ -24,20 +29,27 @@ from recon.users.endpoints import router as users_router
 
 API_PREFIX = "/api/v1"
 
-api_router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
-api_router.include_router(build_health_router(include_in_schema=True))
-api_router.include_router(projects_router)
-api_router.include_router(auth_router)
-api_router.include_router(audit_router)
-api_router.include_router(jobs_router)
-api_router.include_router(datasets_router)
-api_router.include_router(rulesets_router)
-api_router.include_router(exports_router)
-api_router.include_router(review_router)
-api_router.include_router(runs_router)
-api_router.include_router(results_router)
-api_router.include_router(dashboard_router)
-api_router.include_router(users_router)
-api_router.include_router(feeds_router)
-api_router.include_router(schedules_router)
-api_router.include_router(instant_router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    build_health_router(include_in_schema=True),
+    projects_router,
+    auth_router,
+    audit_router,
+    jobs_router,
+    datasets_router,
+    rulesets_router,
+    exports_router,
+    review_router,
+    runs_router,
+    results_router,
+    dashboard_router,
+    users_router,
+    feeds_router,
+    schedules_router,
+    instant_router,
+)
+
+
+def include_api(app: FastAPI) -> None:
+    """Every /api/v1 route, in `API_ROUTERS` order, each router with the problem responses."""
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, responses=PROBLEM_RESPONSES)

@@ -19,7 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 
 from recon import __version__
-from recon.api import api_router
+from recon.api import include_api
 from recon.auth.bootstrap import bootstrap_admin
 from recon.auth.policy import api_routes
 from recon.config import Settings, get_settings
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_request_guard(app, settings)  # bounds and refuses hostile input before any route parses it
     app.add_middleware(RequestContextMiddleware)  # added last = outermost
     app.include_router(build_health_router(include_in_schema=False))
-    app.include_router(api_router)
+    include_api(app)
     install_openapi(app)
     install_docs(app)
     install_spa(app, settings.frontend_dist)  # last: its catch-all route must not shadow any other

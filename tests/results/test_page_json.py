@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from recon.core.money import sortable_text as sortable_money
-from recon.results import service
 from recon.results.service import (
     GROUP_FIELDS,
     ITEM_FIELDS,
@@ -86,10 +85,6 @@ def _page(references: list[str | None], **changes: Any) -> tuple[bytes, bytes]:
     return group_page_json(rows, members, TODAY, "next"), group_page_json_from_dicts(
         rows, members, TODAY, "next"
     )
-
-
-def test_the_writers_unpack_the_columns_read() -> None:
-    assert service.WRITERS_MATCH_COLUMNS
 
 
 def test_direct_and_dict_writers_agree() -> None:

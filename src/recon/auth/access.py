@@ -9,11 +9,11 @@ come back in one query.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from recon.auth import api_keys
@@ -129,3 +129,58 @@ def load_project_access(
     if not access.role.at_least(minimum):
         raise Forbidden(f"this action needs the {minimum} role or higher (you are {access.role})")
     return access
+
+
+class ResourceProject:
+    """The project of a resource addressed without it (`/runs/{run_id}/...`), read with the caller's
+    membership in **one** statement: the resource's row joined to its project and the caller's membership,
+    where `project_of` + `load_project_access` take two (two round trips on PostgreSQL on every request of
+    such a route; docs/adr/0039). Same answers: no such resource, another organisation's or a deleted
+    project, not a member, or an API key restricted to another project -> 404 "project not found"; a role
+    below `minimum` -> 403. `columns`: more of the resource's columns, handed to `seen(session, resource id,
+    project id, values)` when the caller may see it (e.g. a run's status, kept for the request)."""
+
+    def __init__(
+        self,
+        model: type[Any],
+        param: str,
+        columns: Sequence[Any] = (),
+        seen: Callable[[Session, str, str, tuple[Any, ...]], None] | None = None,
+    ) -> None:
+        table = model.__table__
+        self.param = param
+        self.seen = seen
+        self.statement = (
+            select(Project, ProjectMember, table.c.project_id, *columns)
+            .select_from(table)
+            .join(Project, Project.id == table.c.project_id)
+            .join(
+                ProjectMember,
+                and_(ProjectMember.project_id == Project.id, ProjectMember.user_id == bindparam("user_id")),
+            )
+            .where(
+                table.c.id == bindparam("resource_id"),
+                Project.org_id == bindparam("org_id"),
+                Project.deleted_at.is_(None),
+            )
+        )
+
+    def access(
+        self, session: Session, principal: Principal, params: Mapping[str, str], minimum: Role
+    ) -> ProjectAccess:
+        user = principal.user
+        resource_id = params[self.param]
+        row = session.execute(
+            self.statement, {"resource_id": resource_id, "org_id": user.org_id, "user_id": user.id}
+        ).first()
+        if row is None:
+            raise NotFound("project not found")
+        project, member, project_id, *values = row
+        if principal.project_id is not None and principal.project_id != project_id:
+            raise NotFound("project not found")
+        access = ProjectAccess(project=project, member=member, user=user)
+        if not access.role.at_least(minimum):
+            raise Forbidden(f"this action needs the {minimum} role or higher (you are {access.role})")
+        if self.seen is not None:
+            self.seen(session, resource_id, project_id, tuple(values))
+        return access

@@ -23,6 +23,7 @@ from recon.auth.access import (
     Principal,
     ProjectAccess,
     ProjectIdResolver,
+    ResourceProject,
     authenticate_access_token,
     authenticate_api_key,
     load_project_access,
@@ -107,12 +108,19 @@ class RequireProjectRole:
     """Dependency: the caller's access to the addressed project, with at least `minimum` role.
 
     By default the project id is the `{project_id}` path parameter; for resources addressed without it
-    (e.g. /runs/{run_id}) pass `project_id_from` to look the project up from the resource.
+    (e.g. /jobs/{job_id}) pass `project_id_from` to look the project up from the resource, or `resource`
+    to read the resource's project and the caller's membership in one statement (/runs/{run_id}).
     """
 
-    def __init__(self, minimum: Role | str, project_id_from: ProjectIdResolver | None = None) -> None:
+    def __init__(
+        self,
+        minimum: Role | str,
+        project_id_from: ProjectIdResolver | None = None,
+        resource: ResourceProject | None = None,
+    ) -> None:
         self.minimum = Role(minimum)
         self.project_id_from = project_id_from
+        self.resource = resource
 
     # The caller is resolved here rather than through `CurrentPrincipal`: the credentials and the project
     # are checked in one worker-thread call instead of two (a thread hop per sync dependency, costly on a
@@ -127,19 +135,25 @@ class RequireProjectRole:
     ) -> ProjectAccess:
         principal = resolve_principal(request, session, settings, bearer, api_key)
         params = request.path_params
-        if self.project_id_from is None:
-            project_id = params.get("project_id")
+        if self.resource is not None:
+            access = self.resource.access(session, principal, params, self.minimum)
         else:
-            project_id = self.project_id_from(session, params)
-        access = load_project_access(session, principal, project_id, self.minimum)
+            if self.project_id_from is None:
+                project_id = params.get("project_id")
+            else:
+                project_id = self.project_id_from(session, params)
+            access = load_project_access(session, principal, project_id, self.minimum)
         structlog.contextvars.bind_contextvars(project_id=access.project.id)
         return access
 
 
 def require_project_role(
-    minimum: Role | str, *, project_id_from: ProjectIdResolver | None = None
+    minimum: Role | str,
+    *,
+    project_id_from: ProjectIdResolver | None = None,
+    resource: ResourceProject | None = None,
 ) -> RequireProjectRole:
-    return RequireProjectRole(minimum, project_id_from)
+    return RequireProjectRole(minimum, project_id_from, resource)
 
 
 ProjectViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER))]

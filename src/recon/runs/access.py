@@ -6,27 +6,26 @@ tenant's -> 404, role too low -> 403); then load the run scoped to `access.proje
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from recon.auth.access import ProjectAccess
+from recon.auth.access import ProjectAccess, ResourceProject
 from recon.auth.dependencies import require_project_role
 from recon.models import Role
+from recon.models.runs import Run
 from recon.runs.repository import RunRepository
 
 
-def run_project(session: Session, params: Mapping[str, str]) -> str | None:
-    """The project of the addressed run (None: unknown run -> 404)."""
-    return RunRepository(session).project_and_status(params["run_id"])
+def _remember_status(session: Session, run_id: str, project_id: str, values: tuple[Any, ...]) -> None:
+    RunRepository(session).remember_status(run_id, project_id, str(values[0]))
 
 
-RunViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, project_id_from=run_project))]
-RunPreparer = Annotated[
-    ProjectAccess, Depends(require_project_role(Role.PREPARER, project_id_from=run_project))
-]
-RunApprover = Annotated[
-    ProjectAccess, Depends(require_project_role(Role.APPROVER, project_id_from=run_project))
-]
+# The addressed run's project, the caller's membership and the run's status in one statement (unknown run
+# -> 404); the status is kept for the results' "has it succeeded" check (RunRepository.status_in_project).
+RUN = ResourceProject(Run, "run_id", (Run.status,), _remember_status)
+
+RunViewer = Annotated[ProjectAccess, Depends(require_project_role(Role.VIEWER, resource=RUN))]
+RunPreparer = Annotated[ProjectAccess, Depends(require_project_role(Role.PREPARER, resource=RUN))]
+RunApprover = Annotated[ProjectAccess, Depends(require_project_role(Role.APPROVER, resource=RUN))]

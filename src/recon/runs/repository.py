@@ -24,20 +24,16 @@ class RunRepository(Repository[Run]):
     def status_in_project(self, project_id: str, run_id: str) -> str | None:
         """The run's status (None: no such run in the project), without loading the run: every results
         page checks it, and the run's summary and progress documents are not needed for that. Read once
-        per session (a request's): the route's access check (`project_and_status`) has read it."""
+        per session (a request's): the route's access check (`recon.runs.access`) has read it."""
         seen = self.session.info.get(_RUN_SEEN, {}).get(run_id)
         if seen is not None and seen[0] == project_id:
             return str(seen[1])
         return self.session.scalar(select(Run.status).where(Run.id == run_id, Run.project_id == project_id))
 
-    def project_and_status(self, run_id: str) -> str | None:
-        """The run's project (None: no such run), remembering its status for `status_in_project` in the
-        same session: one statement fewer per results request (a round trip on PostgreSQL)."""
-        row = self.session.execute(select(Run.project_id, Run.status).where(Run.id == run_id)).first()
-        if row is None:
-            return None
-        self.session.info.setdefault(_RUN_SEEN, {})[run_id] = (row.project_id, row.status)
-        return str(row.project_id)
+    def remember_status(self, run_id: str, project_id: str, status: str) -> None:
+        """Keep a run's status read by the route's access check (`recon.runs.access`) for
+        `status_in_project` in the same session: one statement fewer per results request."""
+        self.session.info.setdefault(_RUN_SEEN, {})[run_id] = (project_id, status)
 
     def page_in_project(
         self,
