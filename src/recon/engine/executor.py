@@ -408,6 +408,16 @@ class Session:
             self.publish(side)
         return dropped
 
+    def drop_pass_tables(self) -> None:
+        """Drop the temp tables a pass left in DuckDB (a grouped pass's tables and candidates, crowded
+        blocks): every pass makes its own, and the grouped `partial-payments` pass's (73 MB at 1M dense)
+        were held through the near pass until the next grouped pass replaced them."""
+        if self.backend.name != "DuckDB":
+            return
+        names = self.backend.arrow("SELECT table_name FROM duckdb_tables() WHERE temporary")
+        for name in names.column("table_name").to_pylist():
+            self.backend.run(f"DROP TABLE IF EXISTS {sql.quote(name)}")
+
     def duplicates(self, side: Side) -> tuple[IntArray, IntArray]:
         """(rid, first rid) of records identical to a lower-id record on every column but the id."""
         columns = [sql.quote(c) for c in side.table.column_names if c != side.id_column]
@@ -503,6 +513,8 @@ class Session:
             del table  # the part's table is taken apart as it is read (_scored_part)
             parts.append(self._scored_part(plan, box, extra, texts, across))
         del texts  # the operands' texts it read
+        for name in (*(words or ()), *(tokens or ())):
+            self.unregister(name)  # registered by each call; held by the backend to the end otherwise
         result = parts[0] if len(parts) == 1 else PairCandidates.concat(parts)
         del parts
         if plan.spec.min_score is not None:
