@@ -839,6 +839,15 @@ class Session:
         tables = [(found.rids[side], found.codes[side]) for side in (0, 1)]
         with stage(f"{plan.name}: rarest words"):
             tables[sought] = found.rarest(sought)
+            # a word of the text searched pairs records only when some value looked for has it as its
+            # rarest word: the others never join (the 1M dense descriptions' ~10M words: ~1M are kept)
+            other = 1 - sought
+            looked_for = np.zeros(len(found.dictionary), bool)
+            looked_for[tables[sought][1]] = True
+            keep = looked_for[found.codes[other]]
+            del looked_for
+            tables[other] = (found.rids[other][keep], found.codes[other][keep])
+            del keep
         del found
         for (owners, codes), name in zip(tables, names, strict=True):
             self.register(name, pa.table({"rid": owners, "w": codes}))  # int32 (frequency.record_words)
