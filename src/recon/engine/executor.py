@@ -882,7 +882,7 @@ def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> F
 
 
 TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (Python strings: ~20 MB of long texts)
-CANDIDATE_CHUNK = 1 << 16  # left records whose candidates one query gathers (Session.candidate_table)
+CANDIDATE_CHUNK = 1 << 14  # left records whose candidates are gathered and scored at once (candidate_tables)
 SCORE_CHUNK = 1 << 20  # candidates a score item is computed for at once (Session.similarities_at)
 WEIGHT_CHUNK = 1 << 18  # pairs whose frequency adjustment is computed at once (Session.weighted)
 LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
