@@ -1,8 +1,9 @@
 """A pass that blocks on keys or a band and scores its candidates gathers, scores and cuts them to min_score
-CANDIDATE_CHUNK left records at a time (recon.engine.executor.Session.candidate_tables; the right records'
-kept flags and best scores carried across the parts, AcrossParts) and computes each score item for
-SCORE_CHUNK of them at a time (Session.similarities_at): any sizes give the results of one query and one
-call, unmatched details (best scores below min_score) included."""
+in parts: CANDIDATE_CHUNK left records first, then about PART_PAIRS candidates a part
+(recon.engine.executor.Session.candidate_tables; the right records' kept flags and best scores carried
+across the parts, AcrossParts), and computes each score item for SCORE_CHUNK of them at a time
+(Session.similarities_at): any sizes give the results of one query and one call, unmatched details (best
+scores below min_score) included."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def test_candidates_gathered_in_parts_give_the_results_of_one_query(shape, rows,
     monkeypatch.setattr(executor, "join_clause", spy)
     for size in (17, 60):
         monkeypatch.setattr(executor, "CANDIDATE_CHUNK", size)
+        monkeypatch.setattr(executor, "PART_PAIRS", size * 3)
         monkeypatch.setattr(executor, "SCORE_CHUNK", size // 2)
         parts.clear()
         chunked = _outputs(files, tmp_path / f"parts-{size}")

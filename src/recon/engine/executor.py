@@ -606,15 +606,22 @@ class Session:
         if whole:
             yield box.pop()  # the caller holds the only reference (it frees columns as it reads them)
             return
-        for start in range(0, len(rids), CANDIDATE_CHUNK):
-            low, high = rids[start], rids[min(start + CANDIDATE_CHUNK, len(rids)) - 1]
+        # the first part has CANDIDATE_CHUNK left records, each next one as many as make about PART_PAIRS
+        # candidates at the rate of the part before (the 1M dense near pass: ~12 a record, ~22k records a
+        # part; classic: <1, so the rest in one more part: every part scans the right side's view again)
+        start, size = 0, CANDIDATE_CHUNK
+        while start < len(rids):
+            stop = min(start + size, len(rids))
+            low, high = rids[start], rids[stop - 1]
             with stage(label):
                 self.backend.run(
                     f"CREATE OR REPLACE TEMP TABLE __left_part AS "
                     f"SELECT * FROM {left} WHERE __rid BETWEEN {int(low)} AND {int(high)}"
                 )
                 box = [self.backend.arrow(query("__left_part"))]
+            rate = box[0].num_rows / (stop - start)
             yield box.pop()
+            start, size = stop, max(CANDIDATE_CHUNK, int(PART_PAIRS / max(rate, 1e-3)))
         self.backend.run("DROP TABLE IF EXISTS __left_part")
 
     def prepare_weights(self, plan: PassPlan) -> None:
@@ -882,7 +889,8 @@ def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> F
 
 
 TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (Python strings: ~20 MB of long texts)
-CANDIDATE_CHUNK = 1 << 14  # left records whose candidates are gathered and scored at once (candidate_tables)
+CANDIDATE_CHUNK = 1 << 14  # left records of a pass's first part of candidates (candidate_tables), at least
+PART_PAIRS = 1 << 18  # candidates a later part aims at (gathered and scored at once)
 SCORE_CHUNK = 1 << 20  # candidates a score item is computed for at once (Session.similarities_at)
 WEIGHT_CHUNK = 1 << 18  # pairs whose frequency adjustment is computed at once (Session.weighted)
 LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
