@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -131,6 +131,27 @@ class PairCandidates:
     def take(self, rows: IntArray) -> PairCandidates:
         """The candidates at these positions (repeated when a position repeats)."""
         return self.subset(rows)  # numpy indexing takes positions as it takes a mask
+
+    @staticmethod
+    def concat(parts: list[PairCandidates]) -> PairCandidates:
+        """Candidates of consecutive parts (of left records, in rid order) as one, still sorted; the
+        parts' below_left (their left records are theirs alone) joined, below_right left to the caller."""
+        first = parts[0]
+
+        def joined(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+            return np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+
+        return PairCandidates(
+            joined([p.left for p in parts]),
+            joined([p.right for p in parts]),
+            joined([p.score for p in parts]),
+            joined([p.compare_ok for p in parts]),
+            {k: joined([p.sims[k] for p in parts]) for k in first.sims},
+            {k: joined([p.compares[k] for p in parts]) for k in first.compares},
+            {k: joined([p.extra[k] for p in parts]) for k in first.extra},
+            below_left=joined([p.below_left for p in parts]),
+            below_best_left=joined([p.below_best_left for p in parts]),
+        )
 
     def subset(self, keep: BoolArray | IntArray) -> PairCandidates:
         return PairCandidates(
@@ -387,6 +408,16 @@ class Session:
             self.publish(side)
         return dropped
 
+    def drop_pass_tables(self) -> None:
+        """Drop the temp tables a pass left in DuckDB (a grouped pass's tables and candidates, crowded
+        blocks): every pass makes its own, and the grouped `partial-payments` pass's (73 MB at 1M dense)
+        were held through the near pass until the next grouped pass replaced them."""
+        if self.backend.name != "DuckDB":
+            return
+        names = self.backend.arrow("SELECT table_name FROM duckdb_tables() WHERE temporary")
+        for name in names.column("table_name").to_pylist():
+            self.backend.run(f"DROP TABLE IF EXISTS {sql.quote(name)}")
+
     def duplicates(self, side: Side) -> tuple[IntArray, IntArray]:
         """(rid, first rid) of records identical to a lower-id record on every column but the id."""
         columns = [sql.quote(c) for c in side.table.column_names if c != side.id_column]
@@ -454,7 +485,12 @@ class Session:
     ) -> PairCandidates:
         """Candidates of a pass between two pass tables, every condition applied, scored (see rules doc).
         `where_extra`: further SQL conditions on the pairs (l, r), applied in the join.
-        `hot`: the crowded blocks as hot_blocks() found them (default: counted between these tables)."""
+        `hot`: the crowded blocks as hot_blocks() found them (default: counted between these tables).
+
+        A pass gathered in parts (candidate_tables) is scored and cut to min_score part by part: only
+        one part's candidates and their scoring arrays live at once, beside the candidates kept so far.
+        What a part's decisions need of the other parts (whether a right record has a candidate at or
+        above min_score, its best score) is carried across them (AcrossParts)."""
         select = ["l.__rid AS lr", "r.__rid AS rr"]
         # score items computed outside SQL read their operands per record (see ScoreTexts), not per pair
         select += similarity_columns(plan, score_operands=False)
@@ -468,8 +504,33 @@ class Session:
         words = self.block_words(plan) if plan.refine is not None else None
         tokens = self.token_tables(plan) if plan.tokens is not None else None
         self.prepare_weights(plan)
-        with stage(f"{plan.name}: candidates ({self.backend.name})"):
-            table = self.candidate_table(plan, (left, right), select, where, (words, tokens), hot=hot)
+        texts = ScoreTexts(self, plan, (left, right)) if plan.scores else None
+        across = AcrossParts(self.sides["right"].n if "right" in self.sides else 0)
+        parts: list[PairCandidates] = []
+        tables = self.candidate_tables(plan, (left, right), select, where, (words, tokens), hot=hot)
+        for table in tables:
+            box = [table]
+            del table  # the part's table is taken apart as it is read (_scored_part)
+            parts.append(self._scored_part(plan, box, extra, texts, across))
+        del texts  # the operands' texts it read
+        for name in (*(words or ()), *(tokens or ())):
+            self.unregister(name)  # registered by each call; held by the backend to the end otherwise
+        result = parts[0] if len(parts) == 1 else PairCandidates.concat(parts)
+        del parts
+        if plan.spec.min_score is not None:
+            result.below_right, result.below_best_right = across.below()
+        return result
+
+    def _scored_part(
+        self,
+        plan: PassPlan,
+        box: list[pa.Table],
+        extra: dict[str, str] | None,
+        texts: ScoreTexts | None,
+        across: AcrossParts,
+    ) -> PairCandidates:
+        """The candidates of one table of candidate_tables, checked, scored and cut to min_score."""
+        table = box.pop()
         # Each column of the query's table is converted to the array it is read as and dropped from the
         # table at once; the table itself goes before the candidates are subset (the 1M dense near pass's
         # 2.7M candidates: every column of the table and its numpy copy were held to the end of the pass).
@@ -486,9 +547,9 @@ class Session:
                 ok &= sim >= check.minimum - 1e-12
                 sims[check.key] = sim
         if plan.scores:
-            texts = ScoreTexts(self, plan, (left, right))
-            score = self.scores(plan, table, (lr, rr), ok, sims=sims, texts=texts)
-            del texts  # the operands' texts it read
+            assert texts is not None
+            across.fit(rr)
+            score = self.scores(plan, table, (lr, rr), ok, sims=sims, texts=texts, kept_right=across.kept)
         else:
             score = _floats(table, "__close")
         del table
@@ -501,10 +562,10 @@ class Session:
             result = result.subset(ok)
         del ok
         if plan.spec.min_score is not None:
-            result = apply_min_score(result, plan.spec.min_score)
+            result = apply_min_score(result, plan.spec.min_score, across)
         return result
 
-    def candidate_table(
+    def candidate_tables(
         self,
         plan: PassPlan,
         tables: tuple[str, str],
@@ -513,39 +574,55 @@ class Session:
         blocking: tuple[tuple[str, str] | None, tuple[str, str] | None],
         *,
         hot: str | None,
-    ) -> pa.Table:
-        """The candidate query's table (ORDER BY lr, rr). A pass that blocks on keys or a band and scores
-        its candidates (many a record: a near pass) gathers it CANDIDATE_CHUNK left records at a time, in
-        rid order (the parts concatenate in the whole query's order), its crowded blocks counted once
-        between the whole tables (hot_blocks): DuckDB's join, sort and result of one part live at once,
-        not those of every pair (the 1M dense near pass: +380 MB for 2.7M pairs). Each pair's row
-        depends only on its two records, so the table is the same. Exact passes (a candidate or two a
-        record) take one query: every part would scan their views again for little memory."""
+    ) -> Iterator[pa.Table]:
+        """The candidate query's table (ORDER BY lr, rr), in parts. A pass that blocks on keys or a band
+        and scores its candidates (many a record: a near pass) gathers it CANDIDATE_CHUNK left records at
+        a time, in rid order (the parts concatenate in the whole query's order), its crowded blocks
+        counted once between the whole tables (hot_blocks): DuckDB's join, sort and result of one part
+        live at once, not those of every pair (the 1M dense near pass: +380 MB for 2.7M pairs), and the
+        caller scores a part before the next is gathered. Each pair's row depends only on its two
+        records, so the rows are those of one query. Exact passes (a candidate or two a record) take one
+        query: every part would scan their views again for little memory."""
         left, right = tables
         words, tokens = blocking
+        label = f"{plan.name}: candidates ({self.backend.name})"
 
         def query(source: str) -> str:
             joined = join_clause(plan, source, right, words, tokens, hot=hot)
             return f"SELECT {', '.join(select)} FROM {joined} WHERE {' AND '.join(where)} ORDER BY lr, rr"
 
         blocked = bool(plan.keys) or plan.band is not None
-        if not (blocked and plan.scores) or self.backend.name != "DuckDB":
-            return self.backend.arrow(query(left))
-        rids = _ints(self.backend.arrow(f"SELECT __rid FROM {left} ORDER BY __rid"), "__rid")
-        if len(rids) <= CANDIDATE_CHUNK:
-            return self.backend.arrow(query(left))
-        if words is not None and hot is None:
-            hot = self.hot_blocks(plan, left, right, "__hot_parts")
-        parts = []
-        for start in range(0, len(rids), CANDIDATE_CHUNK):
-            low, high = rids[start], rids[min(start + CANDIDATE_CHUNK, len(rids)) - 1]
-            self.backend.run(
-                f"CREATE OR REPLACE TEMP TABLE __left_part AS "
-                f"SELECT * FROM {left} WHERE __rid BETWEEN {int(low)} AND {int(high)}"
-            )
-            parts.append(self.backend.arrow(query("__left_part")))
+        whole = not (blocked and plan.scores) or self.backend.name != "DuckDB"
+        rids = np.zeros(0, np.int64)
+        box: list[pa.Table] = []
+        with stage(label):
+            if not whole:
+                rids = _ints(self.backend.arrow(f"SELECT __rid FROM {left} ORDER BY __rid"), "__rid")
+                whole = len(rids) <= CANDIDATE_CHUNK
+            if whole:
+                box = [self.backend.arrow(query(left))]
+            elif words is not None and hot is None:
+                hot = self.hot_blocks(plan, left, right, "__hot_parts")
+        if whole:
+            yield box.pop()  # the caller holds the only reference (it frees columns as it reads them)
+            return
+        # the first part has CANDIDATE_CHUNK left records, each next one as many as make about PART_PAIRS
+        # candidates at the rate of the part before (the 1M dense near pass: ~12 a record, ~22k records a
+        # part; classic: <1, so the rest in one more part: every part scans the right side's view again)
+        start, size = 0, CANDIDATE_CHUNK
+        while start < len(rids):
+            stop = min(start + size, len(rids))
+            low, high = rids[start], rids[stop - 1]
+            with stage(label):
+                self.backend.run(
+                    f"CREATE OR REPLACE TEMP TABLE __left_part AS "
+                    f"SELECT * FROM {left} WHERE __rid BETWEEN {int(low)} AND {int(high)}"
+                )
+                box = [self.backend.arrow(query("__left_part"))]
+            rate = box[0].num_rows / (stop - start)
+            yield box.pop()
+            start, size = stop, max(CANDIDATE_CHUNK, int(PART_PAIRS / max(rate, 1e-3)))
         self.backend.run("DROP TABLE IF EXISTS __left_part")
-        return pa.concat_tables(parts)
 
     def prepare_weights(self, plan: PassPlan) -> None:
         """Build the word weights and text codes of a pass's weighted score items before its candidates
@@ -568,6 +645,7 @@ class Session:
         *,
         sims: dict[ItemKey, FloatArray],
         texts: ScoreTexts,
+        kept_right: BoolArray | None = None,
     ) -> FloatArray:
         """Weighted mean of the score items over the candidates that pass the checks (`ok`; others 0).
 
@@ -577,7 +655,14 @@ class Session:
         computed after all when one of their records has no candidate at or above min_score (its best
         score is reported); every other one is below min_score whatever its remaining items, and gets
         -inf. Each item's value of a pair does not depend on the other pairs: the scores that decide are
-        the same as computing every item for every pair."""
+        the same as computing every item for every pair.
+
+        `kept_right`: per right record, whether a candidate of an earlier part of the pass's candidates
+        (candidate_tables) reached min_score; updated with these. A part holds all the candidates of its
+        left records but not all of its right records': a pair left out is computed unless both its
+        records are known to have a candidate at or above min_score. A right record that reaches it in
+        a later part has had some of its pairs computed for nothing: they are below min_score, as they
+        would be with -inf, and its best score is not reported (it has a candidate above)."""
         parts = plan.scores
         n = len(pairs[0])
         total_weight = sum(part.weight for part in parts)
@@ -599,7 +684,13 @@ class Session:
         if floor is not None:
             scored = _weighted_mean(parts, values, total_weight, alive)
             kept = alive & (scored >= floor - 1e-12)
-            late = ok & ~alive & ~(_has(pairs[0], kept) & _has(pairs[1], kept))
+            if kept_right is None:
+                right_kept = _has(pairs[1], kept)
+            else:
+                kept_right[pairs[1][kept]] = True
+                right_kept = kept_right[pairs[1]]
+            late = ok & ~alive & ~(_has(pairs[0], kept) & right_kept)
+            del right_kept
             for part in parts:
                 rows = np.flatnonzero(late & ~done[part.key])
                 if len(rows):
@@ -755,6 +846,15 @@ class Session:
         tables = [(found.rids[side], found.codes[side]) for side in (0, 1)]
         with stage(f"{plan.name}: rarest words"):
             tables[sought] = found.rarest(sought)
+            # a word of the text searched pairs records only when some value looked for has it as its
+            # rarest word: the others never join (the 1M dense descriptions' ~10M words: ~1M are kept)
+            other = 1 - sought
+            looked_for = np.zeros(len(found.dictionary), bool)
+            looked_for[tables[sought][1]] = True
+            keep = looked_for[found.codes[other]]
+            del looked_for
+            tables[other] = (found.rids[other][keep], found.codes[other][keep])
+            del keep
         del found
         for (owners, codes), name in zip(tables, names, strict=True):
             self.register(name, pa.table({"rid": owners, "w": codes}))  # int32 (frequency.record_words)
@@ -789,7 +889,8 @@ def token_set_ratios(lefts: list[Any], rights: list[Any], workers: int = 1) -> F
 
 
 TEXT_CHUNK = 1 << 16  # pairs of texts handed to rapidfuzz at once (Python strings: ~20 MB of long texts)
-CANDIDATE_CHUNK = 1 << 16  # left records whose candidates one query gathers (Session.candidate_table)
+CANDIDATE_CHUNK = 1 << 14  # left records of a pass's first part of candidates (candidate_tables), at least
+PART_PAIRS = 1 << 18  # candidates a later part aims at (gathered and scored at once)
 SCORE_CHUNK = 1 << 20  # candidates a score item is computed for at once (Session.similarities_at)
 WEIGHT_CHUNK = 1 << 18  # pairs whose frequency adjustment is computed at once (Session.weighted)
 LAZY_SCORES = True  # off: every score item for every candidate (tests compare both ways)
@@ -1016,12 +1117,48 @@ def _refined_join(
     return f"{pairs} p JOIN {left} l ON l.__rid = p.__lr JOIN {right} r ON r.__rid = p.__rr"
 
 
-def apply_min_score(candidates: PairCandidates, min_score: float) -> PairCandidates:
-    """Drop candidates scoring below min_score, remembering nodes that only had such candidates."""
+@dataclass
+class AcrossParts:
+    """What the parts of a pass's candidates (Session.candidate_tables: each holds all the candidates of
+    its left records) need to know of each other about the right records: whether one has a candidate
+    at or above min_score (`kept`), and its best score (`best`, -inf: no candidate)."""
+
+    n_right: int
+    kept: BoolArray = field(init=False)
+    best: FloatArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kept = np.zeros(self.n_right, bool)
+        self.best = np.full(self.n_right, -np.inf)
+
+    def fit(self, nodes: IntArray) -> None:
+        """Room for these right records (record indexes; the side's size is known to the session)."""
+        size = int(nodes.max()) + 1 if len(nodes) else 0
+        if size > len(self.kept):
+            self.kept = np.concatenate([self.kept, np.zeros(size - len(self.kept), bool)])
+            self.best = np.concatenate([self.best, np.full(size - len(self.best), -np.inf)])
+
+    def below(self) -> tuple[IntArray, FloatArray]:
+        """Right records that had candidates, all below min_score, and their best score."""
+        below = np.flatnonzero(np.isfinite(self.best) & ~self.kept)
+        return below.astype(np.int64), self.best[below]
+
+
+def apply_min_score(
+    candidates: PairCandidates, min_score: float, across: AcrossParts | None = None
+) -> PairCandidates:
+    """Drop candidates scoring below min_score, remembering nodes that only had such candidates.
+    `across`: the candidates are a part of the pass's (all the candidates of their left records): the
+    right records' are gathered there and reported by the caller once every part is in."""
     keep = candidates.score >= min_score - 1e-12
     result = candidates.subset(keep)
     for side, nodes in (("left", candidates.left), ("right", candidates.right)):
         if len(nodes) == 0:
+            continue
+        if side == "right" and across is not None:
+            across.fit(nodes)
+            np.maximum.at(across.best, nodes, candidates.score)
+            across.kept[nodes[keep]] = True
             continue
         best = np.full(int(nodes.max()) + 1, -np.inf)  # node ids are record indexes (dense)
         np.maximum.at(best, nodes, candidates.score)
@@ -1047,4 +1184,4 @@ def _floats(table: pa.Table, column: str) -> FloatArray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-__all__ = ["PairCandidates", "Session", "Side", "order_by_id"]
+__all__ = ["AcrossParts", "PairCandidates", "Session", "Side", "order_by_id"]

@@ -128,7 +128,8 @@ class RecordWords:
         """(rid, code) of each record's word on one side that the fewest records of both sides have
         (ties: the lower word in string order)."""
         rids, codes = self.rids[side], self.codes[side]
-        records_with = np.bincount(np.concatenate(self.codes), minlength=len(self.dictionary))
+        records_with = np.bincount(self.codes[0], minlength=len(self.dictionary))
+        records_with += np.bincount(self.codes[1], minlength=len(self.dictionary))  # no joined copy
         rank = np.empty(len(self.dictionary), np.int64)
         rank[np.asarray(pc.sort_indices(self.dictionary).to_numpy(), np.int64)] = np.arange(len(rank))
         order = np.lexsort((rank[codes], records_with[codes], rids))

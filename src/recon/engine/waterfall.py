@@ -134,6 +134,7 @@ def reconcile(
             # normalized columns no later pass reads (explanations keep the vocabularies they need)
             with stage(f"pass {spec.index + 1} {spec.name}: drop derived columns"):
                 session.drop_derived(set().union(*needs[position + 1 :]))
+                session.drop_pass_tables()
             release_free_memory()  # the pass's candidate arrays and query results are gone
             if progress:
                 used_left, used_right = len(result.used(0)), len(result.used(1))
