@@ -10,13 +10,18 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, inspect
 from recon.config import Settings
 from recon.core.migrations import alembic_config, current_revisions, head_revisions
 from recon.models import Base
+from recon.runs.partitions import is_run_partition
+
+
+def _schema_names(name: str | None, type_: str, parent_names: object) -> bool:
+    """As migrations/env.py: per-run partitions are data, not schema."""
+    return not (type_ == "table" and name is not None and is_run_partition(name))
 
 
 def _diff(engine: Engine, metadata: MetaData) -> list[object]:
     with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
-        )
+        opts = {"compare_type": True, "compare_server_default": True, "include_name": _schema_names}
+        context = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(context, metadata))
 
 

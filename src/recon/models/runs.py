@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     false,
     text,
 )
@@ -319,3 +320,8 @@ class RunItem(VersionMixin, Base):
     # carried-from run) and the dataset its record comes from (row_no is its row there).
     carried_from_id: Mapped[int | None] = mapped_column(BigId, default=None)
     origin_dataset_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+# An item's group: by id and run, so that PostgreSQL prunes match_groups to the run's partition (its key is
+# (run_id, id) there, docs/adr/0038) instead of probing every run's.
+ITEM_GROUP_JOIN = and_(MatchGroup.run_id == RunItem.run_id, MatchGroup.id == RunItem.group_id)
