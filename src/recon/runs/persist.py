@@ -146,13 +146,16 @@ def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.date
         and_(RunItem.side == "left", Run.left_dataset_id == run.left_dataset_id),
         and_(RunItem.side == "right", Run.right_dataset_id == run.right_dataset_id),
     )
-    if session.scalar(select(func.count()).select_from(Run).where(earlier)) == 0:
+    # The earlier runs named in the query: PostgreSQL plans their partitions only, not every run's.
+    earlier_ids = list(session.scalars(select(Run.id).where(earlier)))
+    if not earlier_ids:
         return found
     rows = session.execute(
         select(RunItem.side, RunItem.row_no, func.min(RunItem.opened_at))
         .join(Run, Run.id == RunItem.run_id)
         # Open exceptions of earlier runs (the partial exception indexes serve this).
         .where(
+            RunItem.run_id.in_(earlier_ids),
             earlier,
             per_side,
             RunItem.state != ItemState.MATCHED,
