@@ -66,7 +66,7 @@ def build_partition(session: Session | Connection, table: str, run_id: str, anal
     """Keys and indexes of the parent built on the filled partition (each in one sorted pass), and its
     statistics (`analyze`: the column list, or None for all)."""
     name = partition_name(table, run_id)
-    for statement in _index_statements(session, table, name):
+    for statement in index_statements(session, table, name):
         session.execute(text(statement))
     session.execute(text(f"ANALYZE {name}{f' ({analyze})' if analyze else ''}"))
 
@@ -80,7 +80,7 @@ def attach_partition(session: Session | Connection, table: str, run_id: str) -> 
     session.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES IN ({bound})"))
 
 
-def _index_statements(session: Session | Connection, table: str, name: str) -> list[str]:
+def index_statements(session: Session | Connection, table: str, name: str) -> list[str]:
     """The parent's primary and unique keys as constraints (ATTACH adopts an index for a key only when a
     constraint backs it), its other indexes as CREATE INDEX on the partition."""
     keys = session.execute(
