@@ -350,6 +350,7 @@ def _persist_partitions(
         persist.insert_rows(session, name, rows, rows_order, freeze=True)
 
     def build() -> None:
+        session.execute(text("SET LOCAL max_parallel_maintenance_workers = 0"))  # as the persist
         for table in tables.values():
             name = partitions.partition_name(table, run_id)
             for sql in partitions.index_statements(session, table, name):

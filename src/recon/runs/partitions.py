@@ -51,7 +51,8 @@ def partition_exists(session: Session | Connection, table: str, run_id: str) -> 
 
 def create_partition(session: Session | Connection, table: str, run_id: str) -> str:
     """A plain table shaped like `table` (columns, collations, defaults, checks) holding only `run_id`'s
-    rows, not yet attached: COPY ... FREEZE into it in the same transaction, then `finish_partition`."""
+    rows, not yet attached: COPY ... FREEZE into it in the same transaction, then `build_partition` and
+    `attach_partition`."""
     name = partition_name(table, run_id)
     session.execute(
         text(
@@ -66,6 +67,9 @@ def build_partition(session: Session | Connection, table: str, run_id: str, anal
     """Keys and indexes of the parent built on the filled partition (each in one sorted pass), and its
     statistics (`analyze`: the column list, or None for all)."""
     name = partition_name(table, run_id)
+    # In this backend, without parallel workers: the persist keeps two backends busy already (the items' and
+    # the groups' connections, ADR 0033), and the workers' CPU would escape the benches' per-backend figures.
+    session.execute(text("SET LOCAL max_parallel_maintenance_workers = 0"))
     for statement in index_statements(session, table, name):
         session.execute(text(statement))
     session.execute(text(f"ANALYZE {name}{f' ({analyze})' if analyze else ''}"))
