@@ -41,6 +41,12 @@ the groups' COPY, the items' COPY and the ANALYZE (medians, min and max in secon
   (step `indexes`) and the ANALYZE of the same columns: the floor of a run's results in tables of their own
   (per-run partitions), against `stored`'s one index entry at a time into the shared tables.
 
+On a database with the results partitioned by run (PostgreSQL after migration 0013, docs/adr/0038 Update)
+the kept run's partitions are detached and dropped once (committed), and `stored` writes as the persist now
+does, in one transaction: each table's partition created, COPYed with FREEZE (steps `groups`, `items`,
+`amounts`), its keys and indexes built at once (`indexes`), ANALYZE of the partitions (`analyze`) and the
+ATTACHes (`attach`); the other variants change the shared tables and are refused there.
+
 `--wal` (PostgreSQL, on the database's machine, as root or postgres) also prints the WAL each step wrote,
 from `pg_waldump --stats` over the step's LSN range filtered by the transaction's id: records, bytes and
 full-page images, exact however many other databases write meanwhile.
@@ -70,7 +76,7 @@ from recon.core import money_arrow
 from recon.core.db import SessionFactory, create_db_engine, create_session_factory
 from recon.core.time import utcnow
 from recon.models.runs import Run
-from recon.runs import persist
+from recon.runs import partitions, persist
 from recon.runs.execute import load_inputs, run_engine
 from recon.runs.outcome import Outcome, build_outcome
 from recon.runs.persist import CarryMap
@@ -241,10 +247,15 @@ def _persist_once(
         analyze = (
             ["ANALYZE match_groups, run_items"]
             if variant == "analyze-all"
-            else [persist.ANALYZE_GROUPS, persist.ANALYZE_ITEMS]
+            else [
+                f"ANALYZE match_groups ({persist.ANALYZE_GROUPS})",
+                f"ANALYZE run_items ({persist.ANALYZE_ITEMS}), matched_group_amounts",
+            ]
         )
         if variant == "fresh":
             return _persist_fresh(session, groups, items, persist.insert_order(outcome.items), wal)
+        if _partitioned(session):
+            return _persist_partitions(session, run.id, groups, items, persist.insert_order(outcome.items))
         clock = Clock(session)
         figures = []
         lsn = "SELECT CAST(pg_current_wal_insert_lsn() AS text)"
@@ -293,10 +304,8 @@ def _persist_fresh(
     indexes = _fresh_tables(session)
     amounts = persist.matched_amount_rows(groups)
     analyze = [
-        sql.replace("match_groups", "fresh_match_groups")
-        .replace("run_items", "fresh_run_items")
-        .replace(" matched_group_amounts", " fresh_matched_group_amounts")
-        for sql in (persist.ANALYZE_GROUPS, persist.ANALYZE_ITEMS)
+        f"ANALYZE fresh_match_groups ({persist.ANALYZE_GROUPS})",
+        f"ANALYZE fresh_run_items ({persist.ANALYZE_ITEMS}), fresh_matched_group_amounts",
     ]
     steps: list[tuple[str, Callable[[], object]]] = [
         ("groups", lambda: _copy_freeze(session, "fresh_match_groups", groups)),
@@ -321,6 +330,54 @@ def _persist_fresh(
         (*figure, _wal_of(session, str(xid), marks[i], marks[i + 1]) if xid else None)
         for i, figure in enumerate(figures)
     ]
+
+
+def _partitioned(session: Session) -> bool:
+    kind = session.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('run_items')"))
+    return kind.scalar() == "p"
+
+
+def _persist_partitions(
+    session: Session, run_id: str, groups: pa.Table, items: pa.Table, order: Any
+) -> list[tuple[str, float, float, tuple[int, int, int] | None]]:
+    """`stored` on partitioned results: the persist's steps on one connection (the task's two)."""
+    amounts = persist.matched_amount_rows(groups)
+    tables = {"groups": "match_groups", "items": "run_items", "amounts": "matched_group_amounts"}
+    analyze = {"match_groups": persist.ANALYZE_GROUPS, "run_items": persist.ANALYZE_ITEMS}
+
+    def fill(step: str, rows: pa.Table, rows_order: Any = None) -> None:
+        name = partitions.create_partition(session, tables[step], run_id)
+        persist.insert_rows(session, name, rows, rows_order, freeze=True)
+
+    def build() -> None:
+        session.execute(text("SET LOCAL max_parallel_maintenance_workers = 0"))  # as the persist
+        for table in tables.values():
+            name = partitions.partition_name(table, run_id)
+            for sql in partitions.index_statements(session, table, name):
+                session.execute(text(sql))
+
+    def statistics() -> None:
+        for table in tables.values():
+            columns = f" ({analyze[table]})" if table in analyze else ""
+            session.execute(text(f"ANALYZE {partitions.partition_name(table, run_id)}{columns}"))
+
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("groups", lambda: fill("groups", groups)),
+        ("items", lambda: fill("items", items, order)),
+        ("amounts", lambda: fill("amounts", amounts)),
+        ("indexes", build),
+        ("analyze", statistics),
+        ("attach", lambda: [partitions.attach_partition(session, t, run_id) for t in tables.values()]),
+    ]
+    clock = Clock(session)
+    figures = []
+    wall, cpu = clock.now()
+    for name, step in steps:
+        step()
+        wall_after, cpu_after = clock.now()
+        figures.append((name, wall_after - wall, cpu_after - cpu, None))
+        wall, cpu = clock.now()
+    return figures
 
 
 def _indexes(session: Session) -> set[str]:
@@ -365,6 +422,11 @@ def main() -> None:
         persist.delete_results(session, args.run_id)
         session.commit()
         schema = _indexes(session)
+        partitioned = engine.dialect.name == "postgresql" and _partitioned(session)
+    if partitioned:
+        if set(variants) - {"stored"}:
+            raise SystemExit("results partitioned by run: only the variant `stored` (the persist's steps)")
+        partitions.drop_run_partitions(engine, args.run_id)
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
     cpus: dict[tuple[str, str], list[float]] = defaultdict(list)
     wals: dict[tuple[str, str], tuple[int, int, int]] = {}

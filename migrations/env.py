@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 import recon.models  # noqa: F401 - registers every model on Base.metadata
 from recon.models.base import Base
+from recon.runs.partitions import is_run_partition
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -29,6 +30,11 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     return False
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Per-run partitions of the results tables are data, not schema (recon.runs.partitions)."""
+    return not (type_ == "table" and name is not None and is_run_partition(name))
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -37,6 +43,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        include_name=include_name,
     )
 
 

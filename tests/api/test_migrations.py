@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, MetaData, String, Table, inspect
+from sqlalchemy import Column, Engine, MetaData, String, Table, inspect, text
 
 from recon.config import Settings
+from recon.core.db import SessionFactory
 from recon.core.migrations import alembic_config, current_revisions, head_revisions
-from recon.models import Base
+from recon.models import Base, Project
+from recon.runs.partitions import is_run_partition, partition_name
+from review.factory import build_run
+
+
+def _schema_names(name: str | None, type_: str, parent_names: object) -> bool:
+    """As migrations/env.py: per-run partitions are data, not schema."""
+    return not (type_ == "table" and name is not None and is_run_partition(name))
 
 
 def _diff(engine: Engine, metadata: MetaData) -> list[object]:
     with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
-        )
+        opts = {"compare_type": True, "compare_server_default": True, "include_name": _schema_names}
+        context = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(context, metadata))
 
 
@@ -67,3 +76,68 @@ def test_member_order_index_downgrade_and_upgrade_again(db_engine: Engine, setti
     indexes = {i["name"]: i["column_names"] for i in inspect(db_engine).get_indexes("run_items")}
     assert indexes.get(new) == ["run_id", "group_id", "side", "row_no"] and old not in indexes
     assert _diff(db_engine, Base.metadata) == []
+
+
+def _results(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    with engine.connect() as conn:
+        return {
+            table: [
+                tuple(row) for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY run_id, {order}"))
+            ]
+            for table, order in RESULT_ORDER.items()
+        }
+
+
+RESULT_ORDER = {"run_items": "id", "match_groups": "id", "matched_group_amounts": "left_total, seq"}
+
+
+def _kinds(engine: Engine) -> dict[str, str]:
+    """relkind of the results tables on PostgreSQL (p: partitioned) and how many partitions each has."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, c.relkind, (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid)"
+                " FROM pg_class c WHERE c.relname IN ('run_items', 'match_groups', 'matched_group_amounts')"
+            )
+        )
+        return {name: f"{kind}{count}" for name, kind, count in rows}
+
+
+def test_results_partitions_downgrade_and_upgrade_again_with_runs(
+    db_engine: Engine,
+    settings: Settings,
+    session_factory: SessionFactory,
+    make_project: Callable[..., Project],
+) -> None:
+    """0013 moves existing runs' rows into one partition per run (PostgreSQL), and back into plain tables;
+    every row unchanged both ways, the ids' sequences kept, the decisions' foreign key gone and back."""
+    project = make_project()
+    runs = [build_run(session_factory, project).run_id for _ in range(2)]
+    before = _results(db_engine)
+    assert {row[1] for row in before["run_items"]} == set(runs)
+    postgres = db_engine.dialect.name == "postgresql"
+    try:
+        with db_engine.begin() as conn:
+            command.downgrade(alembic_config(settings, conn), "0012_member_order_index")
+        assert _results(db_engine) == before
+        if postgres:
+            assert set(_kinds(db_engine).values()) == {"r0"}
+        fks = inspect(db_engine).get_foreign_keys("decisions")
+        assert any(fk["referred_table"] == "match_groups" for fk in fks)
+    finally:
+        with db_engine.begin() as conn:
+            command.upgrade(alembic_config(settings, conn), "head")
+    assert _results(db_engine) == before
+    if postgres:
+        assert _kinds(db_engine) == {table: "p2" for table in RESULT_ORDER}
+        for table in RESULT_ORDER:
+            assert all(inspect(db_engine).has_table(partition_name(table, run_id)) for run_id in runs)
+    assert not any(
+        fk["referred_table"] == "match_groups" for fk in inspect(db_engine).get_foreign_keys("decisions")
+    )
+    assert _diff(db_engine, Base.metadata) == []
+    # the ids continue from the same sequence: a new run's rows get ids above the migrated ones
+    newer = build_run(session_factory, project).run_id
+    after = _results(db_engine)
+    old_ids = [row[0] for row in before["run_items"]]
+    assert min(row[0] for row in after["run_items"] if row[1] == newer) > max(old_ids)

@@ -28,6 +28,7 @@ from recon.models import (
     RunStatus,
     User,
 )
+from recon.runs.partitions import ensure_run_partitions
 
 API = "/api/v1"
 WAIT_S = 120.0  # a deadline for export jobs, not a timing assertion
@@ -131,6 +132,7 @@ def make_run(session_factory: SessionFactory, project: Project, user: User, spec
         )
         session.add(run)
         session.flush()
+        ensure_run_partitions(session, run.id)
         row_no = {"left": 0, "right": 0}
 
         def item(member: Member, **extra: Any) -> dict[str, Any]:

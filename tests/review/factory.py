@@ -18,6 +18,7 @@ from decimal import Decimal
 from recon.core.db import SessionFactory, session_scope
 from recon.core.time import utcnow
 from recon.models import Dataset, MatchGroup, Project, RuleSet, RuleSetVersion, Run, RunItem
+from recon.runs.partitions import ensure_run_partitions
 
 D = Decimal
 
@@ -107,6 +108,7 @@ def build_run(
             run.created_at = created_at
         session.add(run)
         session.flush()
+        ensure_run_partitions(session, run.id)
         built = SyntheticRun(run_id=run.id, project_id=project.id)
         row_no = {"left": 0, "right": 0}
         for seq, (name, (group_status, kind, members)) in enumerate(GROUPS.items(), start=1):

@@ -28,7 +28,11 @@ class BackupError(RuntimeError):
 
 
 def user_tables(connection: Connection) -> list[str]:
-    names = inspect(connection).get_table_names()
+    """Every table but SQLite's own and PostgreSQL's partitions (the per-run results, docs/adr/0038): their
+    rows are counted and hashed once, in their parent's figures."""
+    names = set(inspect(connection).get_table_names())
+    if connection.dialect.name == "postgresql":
+        names -= set(connection.execute(text("SELECT relname FROM pg_class WHERE relispartition")).scalars())
     return sorted(name for name in names if not name.startswith("sqlite_"))
 
 

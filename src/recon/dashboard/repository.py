@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from recon.models import MatchGroup, Run, RunItem, User
-from recon.models.runs import GroupStatus, ItemState, RunStatus
+from recon.models.runs import ITEM_GROUP_JOIN, GroupStatus, ItemState, RunStatus
 from recon.models.types import money_sum
 from recon.review.statement_repository import item_category
 
@@ -64,7 +64,7 @@ def category_rows(session: Session, run_ids: Sequence[str]) -> list[CategoryRow]
             RunItem.run_id, RunItem.currency, RunItem.side, category, func.count(), money_sum(RunItem.amount)
         )
         .select_from(RunItem)
-        .outerjoin(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .outerjoin(MatchGroup, ITEM_GROUP_JOIN)
         .where(RunItem.run_id.in_(run_ids))
         .group_by(RunItem.run_id, RunItem.currency, RunItem.side, category)
     )

@@ -21,6 +21,7 @@ from recon.models import AuditEvent, Decision, GroupStatus, ItemState, MatchGrou
 from recon.models.datasets import RECORD_FIELDS
 from recon.models.exports import ExportWhat
 from recon.models.review import DecisionKind, DecisionStatus
+from recon.models.runs import ITEM_GROUP_JOIN
 
 CHUNK_ROWS = 5000
 RowsSelect = Select[*tuple[Any, ...]]
@@ -175,7 +176,7 @@ def _groups_query(scope: Scope) -> RowsSelect:
     maker, checker = aliased(User), aliased(User)
     stmt = (
         select(*_member_columns(maker, checker))
-        .join(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .join(MatchGroup, ITEM_GROUP_JOIN)
         .where(RunItem.run_id == scope.run_id, MatchGroup.status.not_in(DISSOLVED))
         .order_by(MatchGroup.seq, RunItem.side, RunItem.id)
     )
@@ -186,7 +187,7 @@ def _breaks_query(scope: Scope) -> RowsSelect:
     assignee, maker, checker = aliased(User), aliased(User), aliased(User)
     stmt = (
         select(*_member_columns(maker, checker), MatchGroup.opened_at, assignee.email)
-        .join(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .join(MatchGroup, ITEM_GROUP_JOIN)
         .outerjoin(assignee, assignee.id == MatchGroup.assignee_id)
         .where(RunItem.run_id == scope.run_id, MatchGroup.status == GroupStatus.BREAK)
         .order_by(MatchGroup.seq, RunItem.side, RunItem.id)
@@ -208,7 +209,7 @@ def _unmatched_query(scope: Scope) -> RowsSelect:
             assignee.email,
         )
         .outerjoin(assignee, assignee.id == RunItem.assignee_id)
-        .outerjoin(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .outerjoin(MatchGroup, ITEM_GROUP_JOIN)
         .where(RunItem.run_id == scope.run_id, RunItem.state.in_(OPEN_STATES))
         .order_by(RunItem.side, RunItem.id)
     )

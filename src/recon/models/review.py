@@ -65,10 +65,10 @@ class Decision(IdMixin, TimestampMixin, VersionMixin, Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     kind: Mapped[DecisionKind] = mapped_column(EnumText(DecisionKind, 16))
     status: Mapped[DecisionStatus] = mapped_column(EnumText(DecisionStatus, 16))
-    # The group decided on; for manual_match and item write-offs the group the decision created.
-    group_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("match_groups.id", ondelete="SET NULL"), default=None, index=True
-    )
+    # The group decided on; for manual_match and item write-offs the group the decision created: a
+    # match_groups.id without a foreign key (on PostgreSQL match_groups is partitioned by run, its key is
+    # (run_id, id), docs/adr/0038); the decision's run_id names the run, and a succeeded run's groups stay.
+    group_id: Mapped[int | None] = mapped_column(BigId, default=None, index=True)
     item_ids: Mapped[list[int]] = mapped_column(JSONDoc(), default=list)  # the records concerned
     maker_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     comment: Mapped[str] = mapped_column(Text, default="")

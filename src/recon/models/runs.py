@@ -14,6 +14,12 @@ deleted alone and projects only softly), byte-wise ("C") collation on the key an
 indexes for what lists sort by: exceptions (state <> 'matched', ~10% of the rows) rather than every row.
 "Matched groups by amount" reads `matched_group_amounts`, written in amount order beside the groups
 (docs/adr/0031-matched-groups-by-amount-beside-the-groups.md).
+
+On PostgreSQL the three results tables are partitioned by LIST (run_id), one partition per run, built by the
+run's persist (migration 0013, recon.runs.partitions, docs/adr/0038 Update). Their primary keys there are
+(run_id, id) (a partitioned table's keys include the partition key); the mapper keeps `id` as the identity,
+ids stay unique across runs (one sequence), and every query of results names its run so that it reads one
+partition. SQLite keeps the plain tables these classes describe.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     false,
     text,
 )
@@ -319,3 +326,8 @@ class RunItem(VersionMixin, Base):
     # carried-from run) and the dataset its record comes from (row_no is its row there).
     carried_from_id: Mapped[int | None] = mapped_column(BigId, default=None)
     origin_dataset_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+# An item's group: by id and run, so that PostgreSQL prunes match_groups to the run's partition (its key is
+# (run_id, id) there, docs/adr/0038) instead of probing every run's.
+ITEM_GROUP_JOIN = and_(MatchGroup.run_id == RunItem.run_id, MatchGroup.id == RunItem.group_id)

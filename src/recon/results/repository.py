@@ -269,7 +269,7 @@ def filtered_groups(stmt: Any, run_id: str, f: GroupFilters, today: dt.date) -> 
     if f.assignee_id is not None:
         stmt = stmt.where(MatchGroup.assignee_id == f.assignee_id)
     stmt = stmt.where(*age_bounds(MatchGroup.opened_at, f.min_age, f.max_age, today))
-    member = [RunItem.run_id == run_id, RunItem.group_id == MatchGroup.id]
+    member = [RunItem.run_id == run_id, RunItem.group_id == MatchGroup.id]  # run_id: one partition
     if f.date_from is not None or f.date_to is not None:
         stmt = stmt.where(exists().where(*member, *_range(RunItem.date, f.date_from, f.date_to)))
     if f.q:

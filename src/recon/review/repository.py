@@ -83,14 +83,14 @@ def items_by_id(session: Session, run_id: str, ids: Iterable[int]) -> dict[int, 
     return {row.id: row for row in _review_rows(session, RunItem, ids, run_id)}
 
 
-def group_states(session: Session, ids: Iterable[int]) -> list[Any]:
-    """The review columns of these groups, by id."""
-    return _review_rows(session, MatchGroup, ids)
+def group_states(session: Session, ids: Iterable[int], run_id: str | None) -> list[Any]:
+    """The review columns of these groups (of the run, when given), by id."""
+    return _review_rows(session, MatchGroup, ids, run_id)
 
 
-def item_states(session: Session, ids: Iterable[int]) -> list[Any]:
-    """The review columns of these records, by id."""
-    return _review_rows(session, RunItem, ids)
+def item_states(session: Session, ids: Iterable[int], run_id: str | None) -> list[Any]:
+    """The review columns of these records (of the run, when given), by id."""
+    return _review_rows(session, RunItem, ids, run_id)
 
 
 def next_seq(session: Session, run_id: str) -> int:

@@ -184,6 +184,8 @@ class ReviewService:
         self.user_id = access.user.id
         self.project_id = access.project.id
         self.settings = ProjectSettingsView.model_validate(access.project.settings or {})
+        # The run the action opened: its results are read back by run (PostgreSQL: one partition, not all).
+        self.run_id: str | None = None
 
     # -- the run ---------------------------------------------------------------------------------------------
     def open_run(self, run_id: str, *, exclusive: bool = False) -> Run:
@@ -191,6 +193,7 @@ class ReviewService:
         actions that number new groups; an action takes the lock it needs before anything else."""
         run = or_404(lock_run(self.session, run_id, project_id=self.project_id, exclusive=exclusive), "run")
         check_open_for_review(run, "reviewed")
+        self.run_id = run.id
         return run
 
     def _check_reason(self, code: str | None, field_name: str) -> str:
@@ -721,10 +724,12 @@ class ReviewService:
         return ActionResult(
             decisions=[DecisionOut.model_validate(d) for d in outcome.decisions],
             groups=[
-                GroupState.model_validate(r._asdict()) for r in group_states(self.session, outcome.group_ids)
+                GroupState.model_validate(r._asdict())
+                for r in group_states(self.session, outcome.group_ids, self.run_id)
             ],
             items=[
-                ItemStateOut.model_validate(r._asdict()) for r in item_states(self.session, outcome.item_ids)
+                ItemStateOut.model_validate(r._asdict())
+                for r in item_states(self.session, outcome.item_ids, self.run_id)
             ],
         )
 

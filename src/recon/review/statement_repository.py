@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from recon.models import Decision, MatchGroup, RunItem
 from recon.models.datasets import RECORD_FIELDS
 from recon.models.review import DecisionKind, DecisionStatus
-from recon.models.runs import GroupStatus, ItemState
+from recon.models.runs import ITEM_GROUP_JOIN, GroupStatus, ItemState
 from recon.models.types import money_sum
 
 
@@ -54,7 +54,7 @@ def category_totals(session: Session, run_id: str) -> list[tuple[str | None, str
     rows = session.execute(
         select(RunItem.currency, RunItem.side, category, func.count(), money_sum(RunItem.amount))
         .select_from(RunItem)
-        .outerjoin(MatchGroup, MatchGroup.id == RunItem.group_id)
+        .outerjoin(MatchGroup, ITEM_GROUP_JOIN)
         .where(RunItem.run_id == run_id)
         .group_by(RunItem.currency, RunItem.side, category)
     ).all()
@@ -108,7 +108,7 @@ def reconciling_items(session: Session, run_id: str) -> list[Any]:
                 Decision.maker_id,
                 Decision.checker_id,
             )
-            .join(MatchGroup, MatchGroup.id == RunItem.group_id)
+            .join(MatchGroup, ITEM_GROUP_JOIN)
             .outerjoin(
                 Decision,
                 and_(

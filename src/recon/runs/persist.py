@@ -6,6 +6,11 @@ committed first, while the caller's transaction (which holds the run's row lock)
 flips the run to `succeeded`: two backends on two cores. Every reader of the results gates on the run having
 succeeded, so rows committed before the run's flip are visible to nobody; the next attempt of the run deletes
 them first, and a run that ends failed or cancelled loses them (docs/adr/0033-persist-on-two-connections.md).
+
+PostgreSQL keeps each run's results in partitions of its own (recon.runs.partitions, docs/adr/0038): a
+first attempt creates them in the two transactions, COPYs with FREEZE, builds their indexes at once and
+attaches them last (the items' just before their commit, the groups' after the items' commit). A partition
+that exists already (an attempt whose items committed, or a failed run) is emptied and written as before.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import structlog
-from sqlalchemy import and_, delete, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from recon.core.money_arrow import to_sortable_text
@@ -44,7 +49,14 @@ from recon.models.runs import (
     RunStatus,
 )
 from recon.runs.outcome import BuiltItems, Outcome, finish_outcome
-from recon.runs.repository import delete_amounts, delete_items, delete_results
+from recon.runs.partitions import (
+    attach_partition,
+    build_partition,
+    create_partition,
+    partition_exists,
+    partition_name,
+)
+from recon.runs.repository import delete_results
 
 log = structlog.get_logger("recon.runs")
 COPY_BATCH_ROWS = 100_000
@@ -107,13 +119,13 @@ UTC_TS = pa.timestamp("us", tz="UTC")
 # (explanation, description, ...), whose statistics no plan uses and which cost the ANALYZE most (detoasting
 # and hashing every sampled value): 2.1-2.2 -> 1.1-1.2 s at 100k x 100k; at 1M x 1M 0.8-2.6 s either way,
 # within the noise of a shared machine (docs/adr/0016).
+# Of the run's partitions (the parents' statistics would sample every run's; plans pruned to one partition
+# use the partition's).
 ANALYZE_GROUPS = (
-    "ANALYZE match_groups (run_id, seq, status, pass_name, score, left_total, difference, opened_at,"
-    " assignee_id, currency)"
+    "run_id, seq, status, pass_name, score, left_total, difference, opened_at, assignee_id, currency"
 )
 ANALYZE_ITEMS = (
-    "ANALYZE run_items (run_id, side, state, reason, group_id, row_no, amount, date, opened_at, assignee_id,"
-    " currency), matched_group_amounts"
+    "run_id, side, state, reason, group_id, row_no, amount, date, opened_at, assignee_id, currency"
 )
 
 
@@ -134,13 +146,16 @@ def carried_opened_at(session: Session, run: Run) -> dict[str, dict[int, dt.date
         and_(RunItem.side == "left", Run.left_dataset_id == run.left_dataset_id),
         and_(RunItem.side == "right", Run.right_dataset_id == run.right_dataset_id),
     )
-    if session.scalar(select(func.count()).select_from(Run).where(earlier)) == 0:
+    # The earlier runs named in the query: PostgreSQL plans their partitions only, not every run's.
+    earlier_ids = list(session.scalars(select(Run.id).where(earlier)))
+    if not earlier_ids:
         return found
     rows = session.execute(
         select(RunItem.side, RunItem.row_no, func.min(RunItem.opened_at))
         .join(Run, Run.id == RunItem.run_id)
         # Open exceptions of earlier runs (the partial exception indexes serve this).
         .where(
+            RunItem.run_id.in_(earlier_ids),
             earlier,
             per_side,
             RunItem.state != ItemState.MATCHED,
@@ -342,13 +357,19 @@ def insert_order(items: pa.Table) -> npt.NDArray[np.int64]:
 
 
 def insert_rows(
-    session: Session, table_name: str, rows: pa.Table, order: npt.NDArray[np.int64] | None = None
+    session: Session,
+    table_name: str,
+    rows: pa.Table,
+    order: npt.NDArray[np.int64] | None = None,
+    *,
+    freeze: bool = False,
 ) -> None:
-    """Bulk insert `rows` (in `order`, row positions, when given)."""
+    """Bulk insert `rows` (in `order`, row positions, when given). `freeze` (PostgreSQL): into a table the
+    transaction created, rows written frozen (no hint-bit rewrite and no freezing vacuum later)."""
     if rows.num_rows == 0:
         return
     if _is_postgres(session):
-        _copy(session, table_name, rows, order)
+        _copy(session, table_name, rows, order, freeze=freeze)
     else:
         _sqlite_insert(session, table_name, rows if order is None else rows.take(pa.array(order)))
 
@@ -367,11 +388,13 @@ def _csv_batches(rows: pa.Table, order: npt.NDArray[np.int64] | None) -> Iterato
         yield buffer.getbuffer()
 
 
-def _copy(session: Session, table_name: str, rows: pa.Table, order: npt.NDArray[np.int64] | None) -> None:
+def _copy(
+    session: Session, table_name: str, rows: pa.Table, order: npt.NDArray[np.int64] | None, *, freeze: bool
+) -> None:
     """COPY in CSV; the next batch is taken and formatted (pyarrow, without the GIL) in a thread while
     PostgreSQL takes this one."""
     columns = ", ".join(f'"{c}"' for c in rows.column_names)
-    sql = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    sql = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv{', FREEZE' if freeze else ''})"
     with (
         ThreadPoolExecutor(1, thread_name_prefix="recon-copy") as pool,
         _driver(session).cursor() as cursor,
@@ -489,9 +512,7 @@ def _write(
     """Items first (their group ids are drawn before the groups exist), then the groups of `finish()`.
     PostgreSQL: on two connections at once (`_write_postgres`). SQLite's inserts are Python work that holds
     the GIL and SQLite has one writer: one transaction, the caller's, items first, then `finish`."""
-    if _is_postgres(session):
-        session.execute(delete(MatchGroup).where(MatchGroup.run_id == run.id))  # the rest: `_write_items`
-    else:
+    if not _is_postgres(session):
         delete_results(session, run.id)
     carried = carried_opened_at(session, run)
     ids = allocate_group_ids(session, group_count)
@@ -538,23 +559,27 @@ def _write_postgres(
     has committed, so the caller's commit (the groups and the run's flip to `succeeded`) always comes after
     it; when this thread fails before handing over the amounts, the items' transaction rolls back instead.
     The caller holds the run's row lock (FOR UPDATE) throughout: no other attempt of the run can start or
-    write meanwhile."""
+    write meanwhile. The groups' partition is attached last, after the items' commit: ATTACH holds its
+    locks (the parent's SHARE UPDATE EXCLUSIVE, SHARE ROW EXCLUSIVE on users for the assignee's key) until
+    the caller commits, a few statements later."""
     amounts: Future[pa.Table] = Future()
     parts: dict[str, float] = {}  # the persist's parts, logged: which path was the critical one, and why
     started = time.perf_counter()
     with ThreadPoolExecutor(1, thread_name_prefix="recon-items") as pool:
         writing = pool.submit(_write_items, session.get_bind(), run.id, rows, order, amounts)
         try:
+            groups_fresh = _open_partition(session, MatchGroup.__tablename__, run.id)
             with _part(parts, "groups_finish_s"):  # the groups and the digest (server CPU)
                 outcome = _finished(finish, group_count)
                 groups = group_rows(run.id, outcome.groups, ids, now)
                 amounts.set_result(matched_amount_rows(groups))
             with _part(parts, "groups_copy_s"):
-                insert_rows(session, MatchGroup.__tablename__, groups)
+                target = partition_name(MatchGroup.__tablename__, run.id)
+                insert_rows(session, target, groups, freeze=groups_fresh)
             # in the caller's transaction (ANALYZE samples the transaction's own new rows): the statistics
             # commit with the groups (docs/adr/0016-results-lists-and-storage.md)
-            with _part(parts, "groups_analyze_s"):
-                session.execute(text(ANALYZE_GROUPS))
+            with _part(parts, "groups_index_analyze_s"):
+                _close_partition(session, MatchGroup.__tablename__, run.id, groups_fresh, ANALYZE_GROUPS)
             groups_s = time.perf_counter() - started
         except BaseException:
             if not amounts.done():
@@ -563,6 +588,9 @@ def _write_postgres(
                 writing.result()  # rolled back (or committed already: deleted by the retry or the failure)
             raise
         items_s, items_parts = writing.result()  # committed, or its error: the items' COPY failed
+    if groups_fresh:
+        with _part(parts, "groups_attach_s"):
+            attach_partition(session, MatchGroup.__tablename__, run.id)
     # which of the two connections was the persist's critical path, and its parts
     log.info(
         "run_results_written",
@@ -572,6 +600,27 @@ def _write_postgres(
         **{name: round(value, 3) for name, value in {**parts, **items_parts}.items()},
     )
     return outcome
+
+
+def _open_partition(session: Session, table: str, run_id: str) -> bool:
+    """The run's partition of `table`, ready for its rows: created in this transaction (True: COPY FREEZE,
+    then `_close_partition` builds its indexes, then attach it), or the existing one emptied (an earlier
+    attempt's items committed, a failed run's partition): a DELETE, never a DROP, which would lock the
+    parent against every reader."""
+    if not partition_exists(session, table, run_id):
+        create_partition(session, table, run_id)
+        return True
+    session.execute(text(f"DELETE FROM {partition_name(table, run_id)}"))
+    return False
+
+
+def _close_partition(session: Session, table: str, run_id: str, fresh: bool, analyze: str | None) -> None:
+    """Indexes of a new partition built at once, and its statistics."""
+    if fresh:
+        build_partition(session, table, run_id, analyze)
+    else:
+        columns = f" ({analyze})" if analyze else ""
+        session.execute(text(f"ANALYZE {partition_name(table, run_id)}{columns}"))
 
 
 @contextmanager
@@ -590,23 +639,32 @@ def _write_items(
     """PostgreSQL: the run's items, then its matched_group_amounts once `amounts` has them, in their own
     transaction on their own connection, committed (replacing those of an earlier attempt). Their
     statistics are taken in it (ANALYZE samples the transaction's own new rows), so they commit with the
-    rows: run after the commit, the ANALYZE raced the first list requests (docs/adr/0016). Returns its wall
-    seconds and those of its parts."""
+    rows: run after the commit, the ANALYZE raced the first list requests (docs/adr/0016). New partitions
+    are attached just before the commit (ATTACH's locks are held until it). Returns its wall seconds and
+    those of its parts."""
     parts: dict[str, float] = {}
     started = time.perf_counter()
+    items, listed = RunItem.__tablename__, MatchedGroupAmount.__tablename__
     with Session(bind=bind) as items_session:
         with items_session.begin():
             with _part(parts, "items_delete_s"):
-                delete_items(items_session, run_id)
-                delete_amounts(items_session, run_id)
+                items_fresh = _open_partition(items_session, items, run_id)
+                amounts_fresh = _open_partition(items_session, listed, run_id)
             with _part(parts, "items_copy_s"):
-                insert_rows(items_session, RunItem.__tablename__, rows, order)
+                target = partition_name(items, run_id)
+                insert_rows(items_session, target, rows, order, freeze=items_fresh)
             with _part(parts, "amounts_wait_s"):  # the groups' thread still finishing the outcome
                 amount_rows = amounts.result()
             with _part(parts, "amounts_copy_s"):
-                insert_rows(items_session, MatchedGroupAmount.__tablename__, amount_rows)
-            with _part(parts, "items_analyze_s"):
-                items_session.execute(text(ANALYZE_ITEMS))
+                target = partition_name(listed, run_id)
+                insert_rows(items_session, target, amount_rows, freeze=amounts_fresh)
+            with _part(parts, "items_index_analyze_s"):
+                _close_partition(items_session, items, run_id, items_fresh, ANALYZE_ITEMS)
+                _close_partition(items_session, listed, run_id, amounts_fresh, None)
+            with _part(parts, "items_attach_s"):
+                for table, fresh in ((items, items_fresh), (listed, amounts_fresh)):
+                    if fresh:
+                        attach_partition(items_session, table, run_id)
             commit_started = time.perf_counter()
         parts["items_commit_s"] = time.perf_counter() - commit_started
     return time.perf_counter() - started, parts  # committed
