@@ -26,6 +26,7 @@ from recon.engine.margin import Rivals, find_rivals
 
 if TYPE_CHECKING:
     from recon.engine.explain import PairFacts
+    from recon.engine.frequency import Vocabulary
     from recon.engine.model import PassSpec
     from recon.engine.planner import Plan
 
@@ -61,6 +62,10 @@ class Backend(Protocol):
 
     name: str
     threads: int
+    # token_set similarities (score items and match conditions) and word weights of a one_to_one pass
+    # are computed where the pass tables are (token_set, word_vocabulary, weighted): the candidates
+    # query then selects no operand texts for the driver
+    scores_in_place: bool
 
     def check(self, plan: Plan) -> None:
         """Raise EngineError naming the first pass this backend cannot run (before any work is done)."""
@@ -95,6 +100,23 @@ class Backend(Protocol):
         two relations, comparing their `column`, computed where the relations are; None: the engine
         reads the texts and computes it on the driver."""
 
+    def word_vocabulary(self, relations: tuple[str, str], column: str) -> Vocabulary | None:
+        """The word weights of the normalised texts `column` of the two relations' records
+        (frequency.pooled_vocabulary: build_vocabulary's words, ids and weights, no record's words),
+        counted where the relations are; None: the engine builds the vocabulary on the driver."""
+
+    def weighted(
+        self,
+        relations: tuple[str, str],
+        column: str,
+        method: str,
+        vocabulary: Vocabulary,
+        pairs: tuple[IntArray, IntArray],
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """frequency.weighted_similarity (weighted, plain) of the pairs (left rid, right rid) of the two
+        relations' records, comparing their texts `column` under `vocabulary` (word_vocabulary's), computed
+        where the relations are; None: computed on the driver."""
+
     def pair_explanations(
         self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts
     ) -> pa.Array | None:
@@ -124,6 +146,7 @@ class DuckDBBackend:
     """One in-memory DuckDB connection; close() removes its spill directory."""
 
     name = "DuckDB"
+    scores_in_place = False  # in process: the driver's threads compare the texts DuckDB hands over
 
     def __init__(self, memory_limit: str | None, temp_dir: str | None, threads: int | None) -> None:
         self.threads = threads or os.cpu_count() or 1
@@ -175,6 +198,19 @@ class DuckDBBackend:
         self, relations: tuple[str, str], column: str, left: IntArray, right: IntArray
     ) -> FloatArray | None:
         return None  # in process: the driver's threads compare the texts DuckDB hands over
+
+    def word_vocabulary(self, relations: tuple[str, str], column: str) -> Vocabulary | None:
+        return None  # the driver holds the sides' texts: it counts their words itself
+
+    def weighted(
+        self,
+        relations: tuple[str, str],
+        column: str,
+        method: str,
+        vocabulary: Vocabulary,
+        pairs: tuple[IntArray, IntArray],
+    ) -> tuple[FloatArray, FloatArray] | None:
+        return None
 
     def pair_explanations(
         self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts

@@ -493,7 +493,10 @@ class Session:
         above min_score, its best score) is carried across them (AcrossParts)."""
         select = ["l.__rid AS lr", "r.__rid AS rr"]
         # score items computed outside SQL read their operands per record (see ScoreTexts), not per pair
-        select += similarity_columns(plan, score_operands=False)
+        # ... and so do a match condition's when the backend scores pairs where the pass tables are
+        select += similarity_columns(
+            plan, score_operands=False, check_operands=not self.backend.scores_in_place
+        )
         if not plan.scores:
             select.append(f"{sql.mean(plan.closeness)} AS __close")
         select += [f"{check.sql} AS {check.key.column}" for check in plan.compares]
@@ -504,7 +507,7 @@ class Session:
         words = self.block_words(plan) if plan.refine is not None else None
         tokens = self.token_tables(plan) if plan.tokens is not None else None
         self.prepare_weights(plan)
-        texts = ScoreTexts(self, plan, (left, right)) if plan.scores else None
+        texts = ScoreTexts(self, plan, (left, right), whole=self.weighs_in_place(plan))
         across = AcrossParts(self.sides["right"].n if "right" in self.sides else 0)
         parts: list[PairCandidates] = []
         tables = self.candidate_tables(plan, (left, right), select, where, (words, tokens), hot=hot)
@@ -526,7 +529,7 @@ class Session:
         plan: PassPlan,
         box: list[pa.Table],
         extra: dict[str, str] | None,
-        texts: ScoreTexts | None,
+        texts: ScoreTexts,
         across: AcrossParts,
     ) -> PairCandidates:
         """The candidates of one table of candidate_tables, checked, scored and cut to min_score."""
@@ -543,11 +546,10 @@ class Session:
         sims: dict[ItemKey, FloatArray] = {}
         for check in plan.checks:
             if check.text is not None:
-                sim = self.similarity(check.text, table, check.key, (lr, rr))
+                sim = self.similarity(check.text, table, check.key, (lr, rr), texts=texts)
                 ok &= sim >= check.minimum - 1e-12
                 sims[check.key] = sim
         if plan.scores:
-            assert texts is not None
             across.fit(rr)
             score = self.scores(plan, table, (lr, rr), ok, sims=sims, texts=texts, kept_right=across.kept)
         else:
@@ -628,13 +630,23 @@ class Session:
         """Build the word weights and text codes of a pass's weighted score items before its candidates
         are gathered: their building's transient arrays (a vocabulary of long descriptions: ~150 MB at the
         1M dense near pass) then come on top of the pass tables alone, not of the candidates and their
-        scoring arrays. The same values as built on first use (they depend only on the pass's records)."""
+        scoring arrays. The same values as built on first use (they depend only on the pass's records).
+        A backend that weighs words where the pass tables are (weighs_in_place) needs none of them."""
+        if self.weighs_in_place(plan):
+            return
         for part in plan.scores:
             text = part.text
             if text.weighted:
                 self.vocabulary(text)
                 self.text_codes("left", text.left_column, text.normalize)
                 self.text_codes("right", text.right_column, text.normalize)
+
+    def weighs_in_place(self, plan: PassPlan) -> bool:
+        """Are the pass's word weights counted, and its weighted items weighed, where its pass tables are
+        (Backend.word_vocabulary, weighted)? Only a one_to_one pass's: its pass tables hold exactly the
+        records open in the pass, which the weights are counted over; a grouped pass gathers its
+        candidates from tables of some groups' records at a time."""
+        return self.backend.scores_in_place and plan.spec.kind == "one_to_one"
 
     def scores(
         self,
@@ -738,7 +750,7 @@ class Session:
         raw = _floats(table, key.column)[rows] if text.sql is not None else texts.token_set(text, *chosen)
         if not text.weighted:
             return raw
-        return self.weighted(text, raw, chosen)
+        return self.weighted(text, raw, chosen, texts)
 
     def similarity(
         self,
@@ -747,22 +759,37 @@ class Session:
         key: ItemKey,
         pairs: tuple[IntArray, IntArray],
         needed: BoolArray | None = None,
+        *,
+        texts: ScoreTexts | None = None,
     ) -> FloatArray:
         """Similarity of candidate pairs: the method's (from the query's `key.column`, or rapidfuzz over
-        the operands `key.operands`), frequency-adjusted when the item is weighted (rows not `needed`
-        keep the unadjusted value); the query selected them with similarity_columns()."""
+        the operands `key.operands`; when the query has no operands, `texts` scores the pairs where the
+        pass tables are), frequency-adjusted when the item is weighted (rows not `needed` keep the
+        unadjusted value); the query selected them with similarity_columns()."""
         if text.sql is not None:
             raw = _floats(table, key.column).copy()
+        elif texts is not None and key.operands[0] not in table.column_names:
+            raw = texts.token_set(text, *pairs)
         else:
             raw = self.token_set(table, *key.operands)
         if not text.weighted:
             return raw
         rows = np.arange(len(pairs[0])) if needed is None else np.flatnonzero(needed)
-        raw[rows] = self.weighted(text, raw[rows], (pairs[0][rows], pairs[1][rows]))
+        raw[rows] = self.weighted(text, raw[rows], (pairs[0][rows], pairs[1][rows]), texts)
         return raw
 
-    def weighted(self, text: TextCompare, raw: FloatArray, pairs: tuple[IntArray, IntArray]) -> FloatArray:
-        """The frequency adjustment of a weighted item's raw similarities of these pairs."""
+    def weighted(
+        self,
+        text: TextCompare,
+        raw: FloatArray,
+        pairs: tuple[IntArray, IntArray],
+        texts: ScoreTexts | None = None,
+    ) -> FloatArray:
+        """The frequency adjustment of a weighted item's raw similarities of these pairs (by `texts`
+        where the pass tables are, when the backend weighs words there: ScoreTexts.weighted)."""
+        held = texts.weighted(text, raw, pairs) if texts is not None else None
+        if held is not None:
+            return held
         vocabulary = self.vocabulary(text)
         with stage(f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(raw):,}"):
             # Once per distinct pair of texts (a customer's invoices repeat its name, and the members of a
@@ -900,9 +927,12 @@ class ScoreTexts:
     """Operands of a pass's score items that rapidfuzz compares, read once per record of each pass
     table (not once per candidate pair: the dense shape's near pass has 2.8M pairs of long texts)."""
 
-    def __init__(self, session: Session, plan: PassPlan, relations: tuple[str, str]) -> None:
+    def __init__(
+        self, session: Session, plan: PassPlan, relations: tuple[str, str], *, whole: bool = False
+    ) -> None:
         self.session = session
         self.relations = relations
+        self.whole = whole  # the relations hold exactly the pass's open records (Session.weighs_in_place)
         self._read: dict[tuple[int, str], tuple[IntArray, pa.Array]] = {}
 
     def operand(self, side: int, alias: str, rids: IntArray) -> list[Any]:
@@ -932,6 +962,33 @@ class ScoreTexts:
                 rights = self.operand(1, text.alias, right[part])
                 sims[part] = token_set_ratios(lefts, rights, workers)
         return sims
+
+    def weighted(
+        self, text: TextCompare, raw: FloatArray, pairs: tuple[IntArray, IntArray]
+    ) -> FloatArray | None:
+        """The frequency adjustment of a weighted item's raw similarities of these pairs, weighed where
+        the pass tables are: the pass's word weights counted there once (Backend.word_vocabulary, kept
+        with the pass's vocabularies for its explanations), the pairs' texts weighed there
+        (Backend.weighted); the driver neither reads the texts nor builds any record's words. None: the
+        driver weighs them (Session.weighted): on DuckDB, in a grouped pass, or when the driver built the
+        pass's vocabulary already (to block crowded blocks on its words, Session.block_words)."""
+        session, backend = self.session, self.session.backend
+        vocabularies = session.vocabularies
+        if not self.whole or vocabularies.known(text.vocabulary) is not None:
+            return None
+        vocabulary = vocabularies.pooled(text.vocabulary)
+        if vocabulary is None:
+            with stage(f"word weights {text.left_column}/{text.right_column} ({backend.name})"):
+                counted = backend.word_vocabulary(self.relations, text.alias)
+            if counted is None:
+                return None
+            vocabulary = vocabularies.pool(text.vocabulary, counted)
+        label = f"weighted {text.method}({text.left_column}, {text.right_column}) x {len(raw):,}"
+        with stage(f"{label} ({backend.name})"):
+            found = backend.weighted(self.relations, text.alias, text.method, vocabulary, pairs)
+        if found is None:
+            return None
+        return frequency.adjusted(raw, *found)
 
 
 def _cost(text: TextCompare) -> int:
@@ -975,12 +1032,17 @@ def normalize_in_chunks(values: pa.Array, normalizers: tuple[str, ...]) -> pa.Ar
     return pa.concat_arrays(chunks)
 
 
-def similarity_columns(plan: PassPlan, score_operands: bool = True) -> list[str]:
+def similarity_columns(plan: PassPlan, score_operands: bool = True, check_operands: bool = True) -> list[str]:
     """SELECT items of the text similarities of a pass's score and match items, over l./r.: the value
     when SQL computes it, else both operands (see Session.similarity; without `score_operands`, not
-    those of score items: ScoreTexts reads them)."""
+    those of score items: ScoreTexts reads them; without `check_operands`, not those of match
+    conditions: ScoreTexts has them scored where the pass tables are)."""
     texts = [(part.key, part.text) for part in plan.scores if score_operands or part.text.sql is not None]
-    texts += [(check.key, check.text) for check in plan.checks if check.text is not None]
+    texts += [
+        (check.key, check.text)
+        for check in plan.checks
+        if check.text is not None and (check_operands or check.text.sql is not None)
+    ]
     select = []
     for key, text in texts:
         if text.sql is not None:

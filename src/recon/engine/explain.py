@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recon.engine import sql
+from recon.engine import frequency, normalize, sql
 from recon.engine.arrays import FloatArray, IntArray
 from recon.engine.errors import EngineError
 from recon.engine.executor import Session
@@ -191,19 +191,29 @@ def _pair_explanations(
     date_bits: DateBits | None = None,
 ) -> pa.Array:
     words: dict[int, tuple[pa.Array, pa.Array]] = {}
+    pooled: dict[int, PooledWords] = {}
+    chosen = vocabularies or session.vocabularies
     for i, part in enumerate(plan.scores):
-        if part.text.weighted:
-            vocabulary = session.vocabulary(part.text, vocabularies)
-            words[i] = (
-                word_weights(vocabulary, "left", pairs[0]),
-                word_weights(vocabulary, "right", pairs[1]),
-            )
+        text = part.text
+        if not text.weighted:
+            continue
+        counted = chosen.pooled(text.vocabulary)
+        if counted is not None and chosen.known(text.vocabulary) is None:
+            # weighed where the pass tables are: the backend makes the word texts there from the same
+            # vocabulary (the driver has no record's words)
+            pooled[i] = PooledWords(text.left_column, text.right_column, text.normalize, counted)
+            continue
+        vocabulary = session.vocabulary(text, vocabularies)
+        words[i] = (word_weights(vocabulary, "left", pairs[0]), word_weights(vocabulary, "right", pairs[1]))
     rival = rival_text(session, rivals) if rivals is not None and rivals.present.any() else None
     made = session.backend.pair_explanations(
-        plan.spec, pairs, PairFacts(sims, compare_ok, greedy, words, date_bits, rival)
+        plan.spec, pairs, PairFacts(sims, compare_ok, greedy, words, date_bits, rival, pooled)
     )
     if made is not None:
         return made
+    for i in pooled:  # the backend made no explanations: the driver's words, the same texts
+        vocabulary = session.vocabulary(plan.scores[i].text, vocabularies)
+        words[i] = (word_weights(vocabulary, "left", pairs[0]), word_weights(vocabulary, "right", pairs[1]))
     left_rids, right_rids = pa.array(pairs[0]), pa.array(pairs[1])
     cache: dict[tuple[str, str], pa.Array] = {}
 
@@ -223,7 +233,8 @@ class PairFacts:
     """What a pair explanation says besides the records' values, per pair (numpy/Arrow, made on the
     driver): the items' similarities, the compare items' outcomes, greedy assignments, the weighted score
     items' word weights (by score item: the left and right records' JSON objects), the date evidence and
-    the rival texts (None: no pair has a rival)."""
+    the rival texts (None: no pair has a rival); `pooled`: weighted score items whose word texts the
+    backend makes (pooled_word_texts) from the records' values and the pass's pooled vocabulary."""
 
     sims: dict[ItemKey, FloatArray]
     compare_ok: dict[ItemKey, npt.NDArray[np.bool_]]
@@ -231,6 +242,35 @@ class PairFacts:
     words: dict[int, tuple[pa.Array, pa.Array]]
     date_bits: DateBits | None
     rival: pa.Array | None
+    pooled: dict[int, PooledWords] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PooledWords:
+    """A weighted score item weighed where the pass tables are: its columns, normalizers and the pass's
+    pooled vocabulary (frequency.pooled_vocabulary)."""
+
+    left_column: str
+    right_column: str
+    normalize: tuple[str, ...]
+    vocabulary: Vocabulary
+
+
+def pooled_word_texts(
+    words: PooledWords, value: Callable[[str, str], pa.Array], index: dict[str, int] | None = None
+) -> tuple[pa.Array, pa.Array]:
+    """The word-weight texts (word_weights) of pairs of records from their values (`value(side,
+    column)`, in pair order, as pair_json reads them): each value normalised by the item's normalizers
+    (normalize.apply, as the engine derives the column) and its words taken from the pooled vocabulary
+    (frequency.texts_words: the words and ids build_vocabulary gives the record). `index`: the
+    vocabulary's word_index."""
+    owners = [
+        frequency.texts_words(words.vocabulary, normalize.apply(value(side, column), words.normalize), index)
+        for side, column in (("left", words.left_column), ("right", words.right_column))
+    ]
+    vocabulary = frequency.with_words(words.vocabulary, owners[0], owners[1])
+    rows = np.arange(len(owners[0].offsets) - 1, dtype=np.int64)
+    return word_weights(vocabulary, "left", rows), word_weights(vocabulary, "right", rows)
 
 
 def pair_json(spec: PassSpec, rows: int, value: Callable[[str, str], pa.Array], facts: PairFacts) -> pa.Array:

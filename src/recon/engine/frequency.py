@@ -30,7 +30,7 @@ on both sides scores its word similarity whatever the word's frequency (there is
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -146,7 +146,7 @@ def record_words(left: pa.Array, right: pa.Array, chunk: int = WORD_CHUNK) -> Re
     parts: list[tuple[int, Int32Array, Int32Array]] = []  # (side, rid, code into its chunk's dictionary)
     dictionaries: list[pa.Array] = []
     for side, text in enumerate((left, right)):
-        plain = normalize.only_words(text)  # decided for the whole column, as _split does
+        plain = normalize.only_words(text)  # decided for the whole column, as split_words does
         for start in range(0, len(text), chunk):
             part = text.slice(start, chunk)
             lists = pc.utf8_split_whitespace(part if plain else normalize.apply(part, ("words",)))
@@ -197,8 +197,8 @@ def _joined(pieces: list[Int32Array], empty: Int32Array) -> Int32Array:
     return whole
 
 
-def _split(text: pa.Array) -> pa.ListArray:
-    """Words of normalized text (separators: anything but letters and digits)."""
+def split_words(text: pa.Array) -> pa.ListArray:
+    """Words of normalized text (separators: anything but letters and digits), in text order."""
     if normalize.only_words(text):
         return pc.utf8_split_whitespace(text)  # already words (the default text form)
     return pc.utf8_split_whitespace(normalize.apply(text, ("words",)))
@@ -212,7 +212,7 @@ def build_vocabulary(
     columns = [left, right]
     if records is not None:
         columns = [column.take(pa.array(rids)) for column, rids in zip(columns, records, strict=True)]
-    lists = [_split(column) for column in columns]
+    lists = [split_words(column) for column in columns]
     flat = pa.concat_arrays([lst.flatten() for lst in lists])
     encoded = pc.dictionary_encode(flat)
     del flat
@@ -240,24 +240,78 @@ def build_vocabulary(
         sides.append(Words(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), ids))
     del codes, lists
     n_records = int(sum(int(np.count_nonzero(np.diff(words.offsets))) for words in sides))
-    weight = np.log2(
-        (n_records + 1) / np.maximum(doc_freq, 1)
-    )  # > 0: a word in every record still counts a little
-    words_array = encoded.dictionary
-    digits = np.asarray(pc.match_substring_regex(words_array, "[0-9]").to_numpy(zero_copy_only=False), bool)
-    length = np.asarray(pc.utf8_length(words_array).to_numpy(zero_copy_only=False), np.int64)
+    weight = word_weight(doc_freq, n_records)  # > 0: a word in every record still counts a little
     top = [_top_words(words, weight) for words in sides]
     if records is not None:
         top = [
             _spread(words, rids, len(column))
             for words, rids, column in zip(top, records, (left, right), strict=True)
         ]
-    initial = pc.dictionary_encode(pc.utf8_slice_codeunits(words_array, 0, 1)).indices
+    return _vocabulary(encoded.dictionary, weight, n_records, (top[0], top[1]))
+
+
+def _vocabulary(words: pa.Array, weight: FloatArray, records: int, owners: tuple[Words, Words]) -> Vocabulary:
+    """A Vocabulary of these pooled words (in word id order) and weights, the records' words `owners`."""
+    digits = np.asarray(pc.match_substring_regex(words, "[0-9]").to_numpy(zero_copy_only=False), bool)
+    length = np.asarray(pc.utf8_length(words).to_numpy(zero_copy_only=False), np.int64)
+    initial = pc.dictionary_encode(pc.utf8_slice_codeunits(words, 0, 1)).indices
     first = np.asarray(initial.to_numpy(zero_copy_only=False), np.int64)
-    letters, ascii_only = _letter_masks(words_array)
+    letters, ascii_only = _letter_masks(words)
     return Vocabulary(
-        words_array, weight, digits, length, top[0], top[1], n_records, first, letters, ascii_only
+        words, weight, digits, length, owners[0], owners[1], records, first, letters, ascii_only
     )
+
+
+NO_WORDS = Words(np.zeros(1, np.int64), np.zeros(0, np.int64))
+
+
+def word_weight(doc_freq: IntArray, records: int) -> FloatArray:
+    """build_vocabulary's weights of words that `doc_freq` of `records` records have."""
+    return np.log2((records + 1) / np.maximum(doc_freq, 1))
+
+
+def pooled_vocabulary(words: pa.Array, weight: FloatArray, records: int) -> Vocabulary:
+    """The vocabulary build_vocabulary makes of the same records, from its pooled words counted elsewhere
+    (recon.engine.spark.weights): `words` in build_vocabulary's word id order (first appearance: left
+    records in rid order, then right ones, each record's words in text order), their weights
+    (word_weight), `records` those with any word. No record owns words: texts_words gives a batch's."""
+    return _vocabulary(words.cast(pa.string()), weight, records, (NO_WORDS, NO_WORDS))
+
+
+def texts_words(vocab: Vocabulary, texts: pa.Array, index: dict[str, int] | None = None) -> Words:
+    """The words each of these normalised texts owns in `vocab`, as build_vocabulary gives a record's
+    (distinct word ids, ascending, at most MAX_WORDS of the highest weights): pairs of texts are then
+    weighed (with_words, weighted_similarity) and explained without every record's words at hand. A
+    word the vocabulary lacks (the text of a record it did not count) is left out. `index`: word_index
+    of the vocabulary, kept by a caller that looks up many batches (else the words are hashed per call)."""
+    lists = split_words(texts)
+    lengths = np.asarray(
+        pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False), np.int64
+    )
+    flat = lists.flatten()
+    if index is None:
+        found = pc.fill_null(pc.index_in(flat, value_set=vocab.words), -1).to_numpy(zero_copy_only=False)
+    else:
+        found = [index.get(word, -1) for word in flat.to_pylist()]
+    ids = np.asarray(found, np.int64)
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    known = ids >= 0
+    size = max(len(vocab.words), 1)
+    unique = np.sort(owner[known] * size + ids[known])
+    unique = unique[np.r_[True, unique[1:] != unique[:-1]]] if len(unique) else unique
+    counts = np.bincount(unique // size, minlength=len(lengths))
+    words = Words(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), unique % size)
+    return _top_words(words, vocab.weight)
+
+
+def word_index(vocab: Vocabulary) -> dict[str, int]:
+    """Word -> word id of a vocabulary (for texts_words)."""
+    return {word: at for at, word in enumerate(vocab.words.to_pylist())}
+
+
+def with_words(vocab: Vocabulary, left: Words, right: Words) -> Vocabulary:
+    """The vocabulary with these records' words (texts_words) as its left and right sides."""
+    return replace(vocab, left=left, right=right)
 
 
 def _letter_masks(words: pa.Array) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
@@ -314,12 +368,24 @@ class Vocabularies:
         self.records = records
         self.generation = generation if records is not None else 0
         self._built: dict[tuple[str, str, tuple[str, ...]], Vocabulary] = {}
+        # counted where the pass tables are (Backend.word_vocabulary): no record's words on the driver
+        self._pooled: dict[tuple[str, str, tuple[str, ...]], Vocabulary] = {}
         self._lock = threading.Lock()
 
     def known(self, key: tuple[str, str, tuple[str, ...]]) -> Vocabulary | None:
         """The vocabulary when it is built already."""
         with self._lock:
             return self._built.get(key)
+
+    def pooled(self, key: tuple[str, str, tuple[str, ...]]) -> Vocabulary | None:
+        """The pooled vocabulary (pooled_vocabulary) counted for this pass, when it is."""
+        with self._lock:
+            return self._pooled.get(key)
+
+    def pool(self, key: tuple[str, str, tuple[str, ...]], vocabulary: Vocabulary) -> Vocabulary:
+        """Keep a pooled vocabulary counted for this pass (the first one kept wins: the same words)."""
+        with self._lock:
+            return self._pooled.setdefault(key, vocabulary)
 
     def get(self, key: tuple[str, str, tuple[str, ...]], left: pa.Array, right: pa.Array) -> Vocabulary:
         with self._lock:
@@ -560,3 +626,31 @@ def _agreement(
     with np.errstate(invalid="ignore", divide="ignore"):
         result: FloatArray = np.where(total > 0, agreement / total, 0.0)
     return result
+
+
+def weigh_texts(
+    vocab: Vocabulary, lefts: pa.Array, rights: pa.Array, method: str, index: dict[str, int] | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """weighted_similarity of pairs of normalised texts (lefts[i], rights[i]) under a pooled vocabulary
+    (pooled_vocabulary): what it gives for the records that have these texts, each distinct pair of
+    texts computed once. `index`: the vocabulary's word_index (see texts_words)."""
+    if len(lefts) == 0:
+        return np.zeros(0), np.zeros(0)
+    left_codes, left_texts = _distinct(lefts)
+    right_codes, right_texts = _distinct(rights)
+    pairs, first, inverse = np.unique(
+        left_codes * (len(right_texts) + 1) + right_codes, return_index=True, return_inverse=True
+    )
+    del pairs
+    owners = texts_words(vocab, left_texts, index), texts_words(vocab, right_texts, index)
+    weighted, plain = weighted_similarity(
+        with_words(vocab, *owners), left_codes[first], right_codes[first], method
+    )
+    return weighted[inverse.reshape(-1)], plain[inverse.reshape(-1)]
+
+
+def _distinct(texts: pa.Array) -> tuple[IntArray, pa.Array]:
+    """(per text a code, the distinct texts by code: a missing text is one of them, as null)."""
+    encoded = pc.dictionary_encode(texts, null_encoding="encode")
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+    return codes, encoded.dictionary

@@ -21,10 +21,11 @@ import pyarrow as pa
 from recon.engine.arrays import IntArray
 from recon.engine.errors import EngineError
 from recon.engine.executor import ALIAS
-from recon.engine.explain import PairFacts, pair_json
+from recon.engine.explain import PairFacts, PooledWords, pair_json, pooled_word_texts
 from recon.engine.model import CompareItem, Condition, PassSpec, ScoreItem
 from recon.engine.planner import ItemKey
 from recon.engine.spark.grouped import quoted
+from recon.engine.spark.weights import Shipped
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -87,7 +88,9 @@ def pair_explanations_in_spark(
     return made.column("e").combine_chunks().take(pa.array(order))
 
 
-Layout = tuple[list[ItemKey], list[ItemKey], list[int], bool, bool]
+# per weighted score item weighed in Spark: its columns, normalizers and the pass's vocabulary, shipped
+Pooled = dict[int, tuple[str, str, tuple[str, ...], Shipped]]
+Layout = tuple[list[ItemKey], list[ItemKey], list[int], bool, bool, Pooled]
 
 
 def _facts_table(pairs: tuple[IntArray, IntArray], facts: PairFacts) -> tuple[pa.Table, Layout]:
@@ -108,7 +111,11 @@ def _facts_table(pairs: tuple[IntArray, IntArray], facts: PairFacts) -> tuple[pa
         columns["__dd"], columns["__db"], columns["__da"] = facts.date_bits
     if facts.rival is not None:
         columns["__rival"] = facts.rival
-    layout = (sims, oks, words, facts.date_bits is not None, facts.rival is not None)
+    pooled = {
+        item: (words.left_column, words.right_column, words.normalize, Shipped.of(words.vocabulary))
+        for item, words in facts.pooled.items()
+    }
+    layout = (sims, oks, words, facts.date_bits is not None, facts.rival is not None, pooled)
     return pa.table(columns), layout
 
 
@@ -136,7 +143,7 @@ def explain_batch(
 ) -> pa.RecordBatch:
     """pair_json of one batch of joined pairs: the pairs' values from the joined columns, cast back to the
     driver's types; the facts from the pairs' own columns."""
-    sims, oks, words, dated, rivals = layout
+    sims, oks, words, dated, rivals, pooled = layout
 
     def column(name: str) -> pa.Array:
         return table.column(name).combine_chunks()
@@ -151,11 +158,17 @@ def explain_batch(
             values = values.cast(pa.int32())  # dates travel as day numbers
         return values if values.type == wanted else values.cast(wanted)
 
+    texts = {item: (column(f"__wl{item}"), column(f"__wr{item}")) for item in words}
+    for item, (left_column, right_column, normalizers, shipped) in pooled.items():
+        # the word texts of items weighed in Spark: made here from the pairs' values, as the driver would
+        vocabulary, index = shipped.vocabulary()
+        made = PooledWords(left_column, right_column, normalizers, vocabulary)
+        texts[item] = pooled_word_texts(made, value, index)
     facts = PairFacts(
         sims={key: numbers(f"__s{k}", np.float64) for k, key in enumerate(sims)},
         compare_ok={key: numbers(f"__c{k}", np.bool_) for k, key in enumerate(oks)},
         greedy=numbers("__greedy", np.bool_),
-        words={item: (column(f"__wl{item}"), column(f"__wr{item}")) for item in words},
+        words=texts,
         date_bits=(
             (numbers("__dd", np.int64), numbers("__db", np.float64), numbers("__da", np.float64))
             if dated

@@ -31,11 +31,13 @@ from recon.engine.spark.grouped import by_group
 from recon.engine.spark.scores import TOKEN_SET_UDF, token_set, token_set_in_spark
 from recon.engine.spark.sides import derive as derive_column
 from recon.engine.spark.sides import in_sql
+from recon.engine.spark.weights import weighted_in_spark, word_vocabulary
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from recon.engine.explain import PairFacts
+    from recon.engine.frequency import Vocabulary
     from recon.engine.model import PassSpec
     from recon.engine.planner import Plan
 
@@ -112,6 +114,9 @@ class SparkBackend:
     (dropped by close()); a `CREATE TEMP TABLE` of the plan is a checkpointed view."""
 
     name = "Spark"
+    scores_in_place = (
+        True  # token_set and word weights: pandas UDFs of the engine's code (spark.scores, weights)
+    )
 
     def __init__(
         self, spark: SparkSession, driver_edges: int = DRIVER_EDGES, stage_dir: str | None = None
@@ -267,6 +272,31 @@ class SparkBackend:
     ) -> FloatArray | None:
         """Score pairs in Spark by the driver's token_set code in a pandas UDF (spark.scores)."""
         return token_set_in_spark(self, relations, column, left, right)
+
+    def word_vocabulary(self, relations: tuple[str, str], column: str) -> Vocabulary | None:
+        """The word weights of the relations' texts counted in one Spark job (spark.weights)."""
+        try:
+            return word_vocabulary(self, relations, column)
+        except EngineError:
+            raise
+        except Exception as exc:  # the JVM's and the Python workers' errors come as several classes
+            raise query_failed(type(exc).__name__, str(exc)) from exc
+
+    def weighted(
+        self,
+        relations: tuple[str, str],
+        column: str,
+        method: str,
+        vocabulary: Vocabulary,
+        pairs: tuple[IntArray, IntArray],
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """Weighted similarities of pairs in Spark by the engine's code in a pandas UDF (spark.weights)."""
+        try:
+            return weighted_in_spark(self, relations, column, method, vocabulary, pairs=pairs)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise query_failed(type(exc).__name__, str(exc)) from exc
 
     def pair_explanations(
         self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts

@@ -6,7 +6,7 @@
   own functions are used only where they are exact equivalents (`digits`, `trim`: EXACT_IN_SQL); `upper`,
   `lower`, `alnum`, `collapse_spaces` and the rest could not promise the same mappings and Unicode classes.
 - **Word weights** (`recon.engine.frequency`): the words of a normalised text are those of
-  `frequency._split` (the `words` normaliser, then split on whitespace); each record counts a word once;
+  `frequency.split_words` (the `words` normaliser, then split on whitespace); each record counts a word once;
   a word's document frequency is the number of records (both sides, only the given records) that have it,
   and `records` the number of records with at least one word. Both counts are a Spark aggregation; only
   the vocabulary (one row per distinct word) reaches the driver, where the weight is computed by the same
