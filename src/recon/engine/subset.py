@@ -267,6 +267,38 @@ def half_depth(n: int, max_size: int, limit: int = GROUP_SEARCH_LIMIT) -> int:
     return depth
 
 
+def _stable_order(values: IntArray) -> IntArray:
+    """np.argsort(values, kind="stable"), by sorting each value with its position as one number (about three
+    times faster than the stable sort of int64); the stable sort itself when that could overflow."""
+    n = len(values)
+    if n == 0 or int(np.abs(values).max()) >= (1 << 62) // n:
+        return np.argsort(values, kind="stable")
+    keyed = values * n
+    keyed += np.arange(n)
+    keyed.sort()
+    return keyed % n  # type: ignore[no-any-return]
+
+
+class Rows:
+    """The index rows (into a group's values) of a half's k-subsets, in the order of their sums: row p is
+    made when it is read."""
+
+    __slots__ = ("base", "order", "which")
+
+    def __init__(self, base: IntArray, order: IntArray, which: int) -> None:
+        self.base, self.order, self.which = base, order, which  # rows of the half's own indexes
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, position: int) -> IntArray:
+        return self.base[self.order[position]] * 2 + self.which  # type: ignore[no-any-return]
+
+    def rows(self, positions: IntArray) -> IntArray:
+        """The rows at these positions, as one matrix."""
+        return self.base[self.order[positions]] * 2 + self.which  # type: ignore[no-any-return]
+
+
 class HalfSums:
     """The subsets of a group's two halves, by size, with their sums sorted: shared by every target that is
     looked for in the group. The halves interleave (records 0, 2, 4, ... and 1, 3, 5, ...): the members of
@@ -276,24 +308,27 @@ class HalfSums:
         self.values = values
         self.h = (len(values) + 1) // 2  # records in the first half
         self.depth = depth
-        self._cache: dict[tuple[int, int], tuple[IntArray, IntArray]] = {}
+        self._cache: dict[tuple[int, int], tuple[Rows, IntArray]] = {}
         ascending = np.sort(values)
         # the smallest and the largest sum of any k records: sizes whose range misses a target are skipped
         self.least = np.r_[0, np.cumsum(ascending)]
         self.most = np.r_[0, np.cumsum(ascending[::-1])]
 
-    def part(self, which: int, k: int) -> tuple[IntArray, IntArray]:
-        """(index rows into values, sums), sorted by sum then index order, of the k-subsets of a half."""
+    def part(self, which: int, k: int) -> tuple[Rows, IntArray]:
+        """(index rows into values, sums), sorted by sum then index order, of the k-subsets of a half. The
+        rows are read one at a time (Rows): only a target's few listed subsets need theirs."""
         key = (which, k)
         if key not in self._cache:
             size = self.h if which == 0 else len(self.values) - self.h
-            rows = _index_rows(size, k) * 2 + which
-            sums = self.values[rows].sum(axis=1) if k else np.zeros(len(rows), np.int64)
-            order = np.argsort(sums, kind="stable")
-            self._cache[key] = (rows[order], sums[order])
+            base = _index_rows(size, k)
+            half = self.values[which::2]
+            sums = np.zeros(len(base), np.int64)
+            for column in range(k):  # a column at a time: faster than a sum over rows of k members
+                sums += half[base[:, column]]
+            self._cache[key] = (Rows(base, order := _stable_order(sums), which), sums[order])
         return self._cache[key]
 
-    def splits(self, size: int) -> list[tuple[int, IntArray, IntArray, IntArray, IntArray]]:
+    def splits(self, size: int) -> list[tuple[int, Rows, IntArray, Rows, IntArray]]:
         """The ways to take `size` members, ka from the first half and size - ka from the second (at most
         `depth` from each, both parts non-empty): (ka, first rows, first sums, second rows, second sums)."""
         n, found = len(self.values), []
@@ -318,7 +353,7 @@ def smallest_subsets(
     for size in range(2, min(max_size, len(halves.values)) + 1):
         if high < halves.least[size] or low > halves.most[size]:
             continue
-        found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]] = []
+        found: list[tuple[int, Rows, Rows, IntArray, IntArray]] = []
         total = 0
         for ka, a_rows, a_sums, b_rows, b_sums in halves.splits(size):
             start = np.searchsorted(b_sums, low - a_sums, side="left")
@@ -335,7 +370,7 @@ def smallest_subsets(
 
 
 def _options(
-    values: IntArray, target: int, found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]]
+    values: IntArray, target: int, found: list[tuple[int, Rows, Rows, IntArray, IntArray]]
 ) -> list[tuple[int, ...]]:
     """Up to OPTION_CAP of the subsets found (per split of the size: the first half's rows, the second
     half's rows, and per first-half subset its range of second-half subsets), closest sum first."""
@@ -352,15 +387,16 @@ def _options(
     return options[:OPTION_CAP]
 
 
-SEARCH_CELLS = 1 << 20  # (target, first-half subset) cells counted at once by smallest_subsets_many
+SEARCH_CELLS = 1 << 20  # (target, half subset) cells counted at once by smallest_subsets_many
+PAIR_SUMS = 1 << 20  # sums of a split's two parts sorted once for all its targets (at most)
 
 
 def smallest_subsets_many(
     halves: HalfSums, targets: IntArray, lows: IntArray, highs: IntArray, max_size: int
 ) -> list[tuple[int, list[tuple[int, ...]]]]:
     """smallest_subsets() for every target of one group at once (the same answers, in the order of
-    `targets`): per size, the targets still without a subset are counted together, a block of targets
-    against all subsets of a half in one binary search."""
+    `targets`): per size, the targets still without a subset are counted together (split_hits), and the
+    subsets of those that have some are listed from their pairs of half subsets (split_pairs)."""
     result: list[tuple[int, list[tuple[int, ...]]]] = [(0, [])] * len(targets)
     pending = np.arange(len(targets))
     for size in range(2, min(max_size, len(halves.values)) + 1):
@@ -373,28 +409,77 @@ def smallest_subsets_many(
         splits = halves.splits(size)
         if not splits:
             continue
-        width = sum(len(split[2]) for split in splits)
-        chunk = max(1, SEARCH_CELLS // width)
-        solved = []
-        for begin in range(0, len(sought), chunk):
-            block = sought[begin : begin + chunk]
-            low, high = lows[block, None], highs[block, None]
-            per_split = []
-            total = np.zeros(len(block), np.int64)
-            for ka, a_rows, a_sums, b_rows, b_sums in splits:
-                start = np.searchsorted(b_sums, low - a_sums[None, :], side="left")
-                counts = np.searchsorted(b_sums, high - a_sums[None, :], side="right") - start
-                hits = counts.sum(axis=1)
-                total += hits
-                per_split.append((ka, a_rows, b_rows, start, counts, hits))
-            for row in np.flatnonzero(total).tolist():
-                found = [(ka, a, b, st[row], ct[row]) for ka, a, b, st, ct, hits in per_split if hits[row]]
-                k = int(block[row])
-                result[k] = (int(total[row]), _options(halves.values, int(targets[k]), found))
-                solved.append(k)
-        if solved:
-            pending = np.setdiff1d(pending, np.array(solved, np.int64), assume_unique=True)
+        hits = [split_hits(a_sums, b_sums, lows[sought], highs[sought]) for _, _, a_sums, _, b_sums in splits]
+        total = np.sum(hits, axis=0)
+        for row in np.flatnonzero(total).tolist():
+            k = int(sought[row])
+            low, high = int(lows[k]), int(highs[k])
+            found = [
+                (a_rows, b_rows, *split_pairs(a_sums, b_sums, low, high))
+                for (_, a_rows, a_sums, b_rows, b_sums), counts in zip(splits, hits, strict=True)
+                if counts[row]
+            ]
+            result[k] = (int(total[row]), _listed(halves.values, int(targets[k]), found))
+        solved = sought[total > 0]
+        if len(solved):
+            pending = np.setdiff1d(pending, solved, assume_unique=True)
     return result
+
+
+def split_hits(a_sums: IntArray, b_sums: IntArray, lows: IntArray, highs: IntArray) -> IntArray:
+    """Per window [lows[t], highs[t]]: how many pairs (a, b) of the two sorted sum arrays have a + b in it.
+    The cheaper of two ways: every pair's sum sorted once (a small split, many windows), or per window a
+    binary search for each sum of the smaller part in the larger one (the count is symmetric: a group's
+    single members searched among its subsets of four, not the other way round)."""
+    small, large = (a_sums, b_sums) if len(a_sums) <= len(b_sums) else (b_sums, a_sums)
+    pairs = len(small) * len(large)
+    if pairs <= PAIR_SUMS and pairs <= len(lows) * len(small) * 4:
+        sums = np.sort((small[:, None] + large[None, :]).ravel())
+        return np.searchsorted(sums, highs, side="right") - np.searchsorted(sums, lows, side="left")
+    hits = np.zeros(len(lows), np.int64)
+    chunk = max(1, SEARCH_CELLS // max(len(small), 1))
+    for begin in range(0, len(lows), chunk):
+        low, high = lows[begin : begin + chunk, None], highs[begin : begin + chunk, None]
+        counts = np.searchsorted(large, high - small[None, :], side="right")
+        counts -= np.searchsorted(large, low - small[None, :], side="left")
+        hits[begin : begin + chunk] = counts.sum(axis=1)
+    return hits
+
+
+def split_pairs(a_sums: IntArray, b_sums: IntArray, low: int, high: int) -> tuple[IntArray, IntArray]:
+    """(a, b) positions of the pairs with a_sums[a] + b_sums[b] in [low, high], ordered by a then b (the
+    order smallest_subsets meets them in), found from the smaller of the two parts."""
+    a_first = len(a_sums) <= len(b_sums)
+    small, large = (a_sums, b_sums) if a_first else (b_sums, a_sums)
+    start = np.searchsorted(large, low - small, side="left")
+    counts = np.searchsorted(large, high - small, side="right") - start
+    owner = np.repeat(np.arange(len(small)), counts)
+    offsets = np.cumsum(counts) - counts
+    other = np.repeat(start - offsets, counts) + np.arange(int(counts.sum()))
+    if a_first:
+        return owner, other
+    order = np.lexsort((owner, other))
+    return other[order], owner[order]
+
+
+def _listed(
+    values: IntArray, target: int, found: list[tuple[Rows, Rows, IntArray, IntArray]]
+) -> list[tuple[int, ...]]:
+    """_options from the pairs of each split (first half's rows, second half's rows, pair positions in
+    each): the same subsets met in the same order, so the same OPTION_CAP are kept."""
+    met: list[IntArray] = []
+    listed = 0
+    for a_rows, b_rows, a_at, b_at in found:
+        # as _options: every split with pairs adds at least its first one
+        take = max(1, 4 * OPTION_CAP - listed)
+        a_at, b_at = a_at[:take], b_at[:take]
+        met.append(np.concatenate([a_rows.rows(a_at), b_rows.rows(b_at)], axis=1))
+        listed += len(a_at)
+    members = np.sort(np.concatenate(met), axis=1)
+    gaps = np.abs(values[members].sum(axis=1) - target)
+    # (gap, members): the members of two subsets differ, so this is _options' order
+    ranked = sorted(zip(gaps.tolist(), map(tuple, members.tolist()), strict=True))
+    return [option for _, option in ranked[:OPTION_CAP]]
 
 
 COVER_NODES = 20_000  # search steps per group in exact_covers before it gives up (None)
