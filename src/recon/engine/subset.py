@@ -276,7 +276,7 @@ def _stable_order(values: IntArray) -> IntArray:
     keyed = values * n
     keyed += np.arange(n)
     keyed.sort()
-    return keyed % n  # type: ignore[no-any-return]
+    return keyed % n
 
 
 class Rows:
@@ -296,7 +296,7 @@ class Rows:
 
     def rows(self, positions: IntArray) -> IntArray:
         """The rows at these positions, as one matrix."""
-        return self.base[self.order[positions]] * 2 + self.which  # type: ignore[no-any-return]
+        return self.base[self.order[positions]] * 2 + self.which
 
 
 class HalfSums:
@@ -469,10 +469,10 @@ def _listed(
     each): the same subsets met in the same order, so the same OPTION_CAP are kept."""
     met: list[IntArray] = []
     listed = 0
-    for a_rows, b_rows, a_at, b_at in found:
+    for a_rows, b_rows, a_pairs, b_pairs in found:
         # as _options: every split with pairs adds at least its first one
         take = max(1, 4 * OPTION_CAP - listed)
-        a_at, b_at = a_at[:take], b_at[:take]
+        a_at, b_at = a_pairs[:take], b_pairs[:take]
         met.append(np.concatenate([a_rows.rows(a_at), b_rows.rows(b_at)], axis=1))
         listed += len(a_at)
     members = np.sort(np.concatenate(met), axis=1)
