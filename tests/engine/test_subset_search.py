@@ -106,3 +106,56 @@ def test_stable_order_is_the_stable_argsort() -> None:
         np.zeros(0, np.int64),
     ):
         assert np.array_equal(subset._stable_order(values), np.argsort(values, kind="stable"))
+
+
+def _walk_reference(vals: list[int], window: tuple[int, int], room: int) -> tuple[list[tuple[int, ...]], int]:
+    """exact_covers' completions as it walked them, one node a call (before completions_walk)."""
+    size, found, picked, nodes = len(vals), [], [], [0]
+    suffix_most = [0] * (room + 2)
+    for j in range(1, room + 2):
+        suffix_most[j] = suffix_most[j - 1] + (vals[size - j] if j <= size else 0)
+
+    def walk(p: int, lo: int, hi: int, left: int) -> None:
+        nodes[0] += 1
+        if picked and lo <= 0 <= hi:
+            found.append(tuple(picked))
+        if left == 0:
+            return
+        for q in range(p, size):
+            if q > p and vals[q] == vals[q - 1]:
+                continue
+            least, reachable, below = 0, False, True
+            for j in range(1, min(left, size - q) + 1):
+                least += vals[q + j - 1]
+                if least <= hi:
+                    below = False
+                    if suffix_most[j] >= lo:
+                        reachable = True
+                        break
+            if below:
+                break
+            if reachable:
+                picked.append(q)
+                walk(q + 1, lo - vals[q], hi - vals[q], left - 1)
+                picked.pop()
+
+    walk(0, window[0], window[1], room)
+    return found, nodes[0]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_completions_walk_is_the_walk(seed: int) -> None:
+    """The level-by-level walk finds the completions of the node-by-node one, in its order, with its node
+    count (the steps exact_covers gives up by); round amounts, repeats, and negative ones in odd seeds."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(0, 22))
+    pool = [500, 500, 1000, 1500, 2000, 2500, 4000] + ([-700, -1500] if seed % 2 else [])
+    vals = sorted(int(v) for v in rng.choice(pool, size))
+    room = int(rng.integers(1, 7))
+    center = int(rng.integers(-2000, 9000))
+    window = (center - int(rng.integers(0, 3)), center + int(rng.integers(0, 3)))
+    expected, nodes = _walk_reference(vals, window, room)
+    assert subset.completions_walk(vals, window, room, 10**9) == (expected, nodes)
+    if nodes > 1:
+        _, counted = subset.completions_walk(vals, window, room, nodes - 1)
+        assert counted > nodes - 1  # over the budget: the caller gives up, as after walking nodes - 1 steps

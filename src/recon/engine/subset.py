@@ -8,7 +8,6 @@ the two halves are enumerated and combined by binary search (meet in the middle)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -578,45 +577,16 @@ def exact_covers(
         if steps[0] > nodes:
             raise _Stop
 
-    def completions(first: int, low: int, high: int) -> Iterator[tuple[int, ...]]:
+    def completions(first: int, low: int, high: int) -> list[tuple[int, ...]]:
         """Subsets (1..max_size - 1 members, value-distinct) of the uncovered members but `first` whose sum
-        lies in [low, high]."""
+        lies in [low, high] (completions_walk)."""
         rest = sorted((k for k in range(n) if not covered[k] and k != first), key=lambda k: (values[k], k))
-        vals = [values[k] for k in rest]
-        size = len(vals)
-        suffix_most = [0] * (max_size + 1)  # the largest sum of j members: the j largest (vals ascending)
-        for j in range(1, max_size + 1):
-            suffix_most[j] = suffix_most[j - 1] + (vals[size - j] if j <= size else 0)
-        picked: list[int] = []
-
-        def walk(p: int, lo: int, hi: int, room: int) -> Iterator[tuple[int, ...]]:
-            step()
-            if picked and lo <= 0 <= hi:
-                yield tuple(rest[q] for q in picked)
-            if room == 0:
-                return
-            for q in range(p, size):
-                if q > p and vals[q] == vals[q - 1]:
-                    continue  # an equal amount at this place gives a cover already met
-                # can 1..room members from q on reach [lo, hi]? (least: the next ones; most: the last ones)
-                least, reachable, below = 0, False, True
-                for j in range(1, min(room, size - q) + 1):
-                    least += vals[q + j - 1]
-                    most = suffix_most[j] if size - j >= q else least
-                    if least <= hi:
-                        below = False
-                        if most >= lo:
-                            reachable = True
-                            break
-                if below:
-                    break  # every later start has larger least sums
-                if not reachable:
-                    continue
-                picked.append(q)
-                yield from walk(q + 1, lo - vals[q], hi - vals[q], room - 1)
-                picked.pop()
-
-        yield from walk(0, low - values[first], high - values[first], max_size - 1)
+        window = (low - values[first], high - values[first])
+        found, taken = completions_walk([values[k] for k in rest], window, max_size - 1, nodes - steps[0])
+        steps[0] += taken
+        if steps[0] > nodes:
+            raise _Stop
+        return [tuple(rest[q] for q in picked) for picked in found]
 
     def place(k: int, sign: int) -> None:
         """Account for member k being placed (sign 1) or taken back (sign -1) in the out window's reach."""
@@ -678,3 +648,71 @@ def exact_covers(
     except _Stop:
         return None
     return covers
+
+
+def completions_walk(
+    vals: list[int], window: tuple[int, int], room: int, budget: int
+) -> tuple[list[tuple[int, ...]], int]:
+    """The walk of exact_covers' completions over `vals` (ascending): (the position tuples whose sum lies in
+    `window`, 1..room members, value-distinct, in the depth-first walk's order; the walk's nodes). A node
+    (members picked so far) takes as next member each start q after its last member that is not an equal
+    amount's repeat and from which some count j <= room of members can reach the window (the j from q sum
+    to at most its high end, the j largest to at least its low end); a start whose every such sum exceeds
+    the high end ends the node's starts. Returns early once the nodes exceed `budget` (the caller gives
+    up): the nodes are counted level by level on arrays, the nodes of a level at once (a crowded group's
+    walk has thousands of nodes: one Python call each took ~60 ms a group to give up)."""
+    size = len(vals)
+    values = np.asarray(vals, np.int64)
+    prefix = np.r_[0, np.cumsum(values)]
+    counts = np.arange(1, room + 1)
+    starts = np.arange(size)
+    fits = counts[None, :] <= (size - starts)[:, None]  # j members from q exist
+    least = prefix[np.minimum(starts[:, None] + counts[None, :], size)] - prefix[starts][:, None]
+    largest = np.cumsum(np.sort(values)[::-1])[:room] if size else np.zeros(0, np.int64)
+    most = np.r_[largest, np.full(max(room - len(largest), 0), largest[-1] if size else 0)]
+    repeat = np.r_[False, values[1:] == values[:-1]] if size else np.zeros(0, bool)
+    width = window[1] - window[0]
+    ascending = size == 0 or int(values[0]) >= 0  # no negative amount (the usual group)
+    # the nodes of the current level: first start allowed, low end still to reach, and (parent, member)
+    first, low = np.zeros(1, np.int64), np.array([window[0]], np.int64)
+    levels: list[tuple[IntArray, IntArray, IntArray]] = []  # per level below the root: (parent, q, low)
+    nodes = 1
+    for left in range(room, 0, -1):
+        if len(first) == 0 or size == 0:
+            break
+        high = low + width
+        if ascending:
+            # the least sum of j members from q grows with j, the most of j members too: the fewest j
+            # whose most reaches the low end is the one to test, and a start is below when it alone is
+            fewest = np.searchsorted(most[:left], low, side="left")  # j - 1; left: no j reaches
+            at = np.minimum(fewest, left - 1)
+            reach = (fewest < left)[:, None] & fits[:, at].T & (high[:, None] >= least[:, at].T)
+            below = values[None, :] > high[:, None]
+        else:
+            j = slice(0, left)
+            under = fits[None, :, j] & (least[None, :, j] <= high[:, None, None])
+            reach = (under & (most[None, None, j] >= low[:, None, None])).any(axis=2)
+            below = ~under.any(axis=2)
+        after = starts[None, :] >= first[:, None]
+        candidate = after & ~(repeat[None, :] & (starts[None, :] > first[:, None]))
+        stops = candidate & below
+        stop = np.where(stops.any(axis=1), stops.argmax(axis=1), size)
+        take = candidate & reach & (starts[None, :] < stop[:, None])
+        parent, q = np.nonzero(take)
+        low = low[parent] - values[q]
+        first = q + 1
+        levels.append((parent, q, low))
+        nodes += len(q)
+        if nodes > budget:
+            return [], nodes
+    found = []
+    for depth, (_, _, lows) in enumerate(levels):
+        for end in np.flatnonzero((lows <= 0) & (lows + width >= 0)).tolist():
+            picked, node = [], end
+            for back in range(depth, -1, -1):
+                parent, q, _ = levels[back]
+                picked.append(int(q[node]))
+                node = int(parent[node])
+            found.append(tuple(reversed(picked)))
+    found.sort()  # depth first, starts ascending: a prefix before its extensions, then by member
+    return found, nodes
