@@ -798,8 +798,8 @@ class Session:
             known = self._codes.get(key)
         if known is not None:
             return known
-        values = self.derived_values(side, column, normalizers, self.vocabularies)
-        with stage(f"text codes {side}.{column} x {len(values):,}"):
+        with stage(f"text codes {side}.{column} (with its normalized values)"):
+            values = self.derived_values(side, column, normalizers, self.vocabularies)
             encoded = pc.dictionary_encode(values)
             indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
             codes = np.asarray(indices, dtype=np.int64) + 1
