@@ -74,3 +74,88 @@ def test_reachable_range_holds_every_sum_that_meets_a_target(seed: int) -> None:
                     if tolerance[1] is not None:  # the targets within pct of this sum, both ways round
                         target_low, target_high = sorted((total * 0.975, total / 0.975))
                     assert low[k] <= target_low and target_high <= high[k]
+
+
+@pytest.mark.parametrize("pair_sums", [0, 1 << 30])
+def test_split_hits_count_every_pair_either_way(pair_sums: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of counting (every pair's sum sorted once, or a search per window) count the pairs."""
+    monkeypatch.setattr(subset, "PAIR_SUMS", pair_sums)
+    monkeypatch.setattr(subset, "SEARCH_CELLS", 7)
+    rng = np.random.default_rng(3)
+    a = np.sort(rng.choice([0, 500, 1000, 1500, 2500], 40)).astype(np.int64)
+    b = np.sort(rng.choice([0, 500, 1000, 2000], 9)).astype(np.int64)
+    lows = rng.integers(-100, 4_000, 25).astype(np.int64)
+    highs = lows + rng.integers(0, 600, 25)
+    every = (a[:, None] + b[None, :]).ravel()
+    expected = [int(((every >= lo) & (every <= hi)).sum()) for lo, hi in zip(lows, highs, strict=True)]
+    assert subset.split_hits(a, b, lows, highs).tolist() == expected
+    assert subset.split_hits(b, a, lows, highs).tolist() == expected
+    for lo, hi in zip(lows.tolist(), highs.tolist(), strict=True):
+        pairs = sorted((i, j) for i in range(len(a)) for j in range(len(b)) if lo <= a[i] + b[j] <= hi)
+        a_at, b_at = subset.split_pairs(a, b, lo, hi)
+        assert list(zip(a_at.tolist(), b_at.tolist(), strict=True)) == pairs
+        b_at, a_at = subset.split_pairs(b, a, lo, hi)
+        assert sorted(zip(a_at.tolist(), b_at.tolist(), strict=True)) == pairs
+
+
+def test_stable_order_is_the_stable_argsort() -> None:
+    rng = np.random.default_rng(5)
+    for values in (
+        rng.choice([-1500, 0, 500, 500, 2000], 1000).astype(np.int64),
+        np.array([2**61, -(2**61), 3, 3, 2**61], np.int64),  # too large to key with positions
+        np.zeros(0, np.int64),
+    ):
+        assert np.array_equal(subset._stable_order(values), np.argsort(values, kind="stable"))
+
+
+def _walk_reference(vals: list[int], window: tuple[int, int], room: int) -> tuple[list[tuple[int, ...]], int]:
+    """exact_covers' completions as it walked them, one node a call (before completions_walk)."""
+    size, found, picked, nodes = len(vals), [], [], [0]
+    suffix_most = [0] * (room + 2)
+    for j in range(1, room + 2):
+        suffix_most[j] = suffix_most[j - 1] + (vals[size - j] if j <= size else 0)
+
+    def walk(p: int, lo: int, hi: int, left: int) -> None:
+        nodes[0] += 1
+        if picked and lo <= 0 <= hi:
+            found.append(tuple(picked))
+        if left == 0:
+            return
+        for q in range(p, size):
+            if q > p and vals[q] == vals[q - 1]:
+                continue
+            least, reachable, below = 0, False, True
+            for j in range(1, min(left, size - q) + 1):
+                least += vals[q + j - 1]
+                if least <= hi:
+                    below = False
+                    if suffix_most[j] >= lo:
+                        reachable = True
+                        break
+            if below:
+                break
+            if reachable:
+                picked.append(q)
+                walk(q + 1, lo - vals[q], hi - vals[q], left - 1)
+                picked.pop()
+
+    walk(0, window[0], window[1], room)
+    return found, nodes[0]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_completions_walk_is_the_walk(seed: int) -> None:
+    """The level-by-level walk finds the completions of the node-by-node one, in its order, with its node
+    count (the steps exact_covers gives up by); round amounts, repeats, and negative ones in odd seeds."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(0, 22))
+    pool = [500, 500, 1000, 1500, 2000, 2500, 4000] + ([-700, -1500] if seed % 2 else [])
+    vals = sorted(int(v) for v in rng.choice(pool, size))
+    room = int(rng.integers(1, 7))
+    center = int(rng.integers(-2000, 9000))
+    window = (center - int(rng.integers(0, 3)), center + int(rng.integers(0, 3)))
+    expected, nodes = _walk_reference(vals, window, room)
+    assert subset.completions_walk(vals, window, room, 10**9) == (expected, nodes)
+    if nodes > 1:
+        _, counted = subset.completions_walk(vals, window, room, nodes - 1)
+        assert counted > nodes - 1  # over the budget: the caller gives up, as after walking nodes - 1 steps

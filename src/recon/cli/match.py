@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -421,10 +421,14 @@ def _run_match(req: MatchRequest, listener: Listener) -> dict[str, Any]:
         raise
     if not is_s3(out):
         req.out.mkdir(parents=True, exist_ok=True)
+    # The tables are handed over (the read results keep empty ones): reconcile drops the file-order table
+    # once it has the id-ordered copy, instead of both living through the run (ADR 0024).
+    tables = [left.table, right.table]
+    left, right = (replace(read, table=read.table.schema.empty_table()) for read in (left, right))
     with tempfile.TemporaryDirectory(prefix="recon-spill-") as spill, _input_errors(req):
         result = reconcile(
-            left.table,
-            right.table,
+            tables.pop(0),
+            tables.pop(0),
             rules,
             left_rejected=left.rejected,
             right_rejected=right.rejected,

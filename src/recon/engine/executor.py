@@ -825,9 +825,11 @@ class Session:
             known = self._codes.get(key)
         if known is not None:
             return known
-        encoded = pc.dictionary_encode(self.derived_values(side, column, normalizers, self.vocabularies))
-        indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        codes = np.asarray(indices, dtype=np.int64) + 1
+        with stage(f"text codes {side}.{column} (with its normalized values)"):
+            values = self.derived_values(side, column, normalizers, self.vocabularies)
+            encoded = pc.dictionary_encode(values)
+            indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+            codes = np.asarray(indices, dtype=np.int64) + 1
         with self._columns_lock:
             self._codes[key] = codes
         return codes

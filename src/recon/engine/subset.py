@@ -8,7 +8,6 @@ the two halves are enumerated and combined by binary search (meet in the middle)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -267,6 +266,38 @@ def half_depth(n: int, max_size: int, limit: int = GROUP_SEARCH_LIMIT) -> int:
     return depth
 
 
+def _stable_order(values: IntArray) -> IntArray:
+    """np.argsort(values, kind="stable"), by sorting each value with its position as one number (about three
+    times faster than the stable sort of int64); the stable sort itself when that could overflow."""
+    n = len(values)
+    if n == 0 or int(np.abs(values).max()) >= (1 << 62) // n:
+        return np.argsort(values, kind="stable")
+    keyed = values * n
+    keyed += np.arange(n)
+    keyed.sort()
+    return keyed % n
+
+
+class Rows:
+    """The index rows (into a group's values) of a half's k-subsets, in the order of their sums: row p is
+    made when it is read."""
+
+    __slots__ = ("base", "order", "which")
+
+    def __init__(self, base: IntArray, order: IntArray, which: int) -> None:
+        self.base, self.order, self.which = base, order, which  # rows of the half's own indexes
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, position: int) -> IntArray:
+        return self.base[self.order[position]] * 2 + self.which  # type: ignore[no-any-return]
+
+    def rows(self, positions: IntArray) -> IntArray:
+        """The rows at these positions, as one matrix."""
+        return self.base[self.order[positions]] * 2 + self.which
+
+
 class HalfSums:
     """The subsets of a group's two halves, by size, with their sums sorted: shared by every target that is
     looked for in the group. The halves interleave (records 0, 2, 4, ... and 1, 3, 5, ...): the members of
@@ -276,24 +307,27 @@ class HalfSums:
         self.values = values
         self.h = (len(values) + 1) // 2  # records in the first half
         self.depth = depth
-        self._cache: dict[tuple[int, int], tuple[IntArray, IntArray]] = {}
+        self._cache: dict[tuple[int, int], tuple[Rows, IntArray]] = {}
         ascending = np.sort(values)
         # the smallest and the largest sum of any k records: sizes whose range misses a target are skipped
         self.least = np.r_[0, np.cumsum(ascending)]
         self.most = np.r_[0, np.cumsum(ascending[::-1])]
 
-    def part(self, which: int, k: int) -> tuple[IntArray, IntArray]:
-        """(index rows into values, sums), sorted by sum then index order, of the k-subsets of a half."""
+    def part(self, which: int, k: int) -> tuple[Rows, IntArray]:
+        """(index rows into values, sums), sorted by sum then index order, of the k-subsets of a half. The
+        rows are read one at a time (Rows): only a target's few listed subsets need theirs."""
         key = (which, k)
         if key not in self._cache:
             size = self.h if which == 0 else len(self.values) - self.h
-            rows = _index_rows(size, k) * 2 + which
-            sums = self.values[rows].sum(axis=1) if k else np.zeros(len(rows), np.int64)
-            order = np.argsort(sums, kind="stable")
-            self._cache[key] = (rows[order], sums[order])
+            base = _index_rows(size, k)
+            half = self.values[which::2]
+            sums = np.zeros(len(base), np.int64)
+            for column in range(k):  # a column at a time: faster than a sum over rows of k members
+                sums += half[base[:, column]]
+            self._cache[key] = (Rows(base, order := _stable_order(sums), which), sums[order])
         return self._cache[key]
 
-    def splits(self, size: int) -> list[tuple[int, IntArray, IntArray, IntArray, IntArray]]:
+    def splits(self, size: int) -> list[tuple[int, Rows, IntArray, Rows, IntArray]]:
         """The ways to take `size` members, ka from the first half and size - ka from the second (at most
         `depth` from each, both parts non-empty): (ka, first rows, first sums, second rows, second sums)."""
         n, found = len(self.values), []
@@ -318,7 +352,7 @@ def smallest_subsets(
     for size in range(2, min(max_size, len(halves.values)) + 1):
         if high < halves.least[size] or low > halves.most[size]:
             continue
-        found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]] = []
+        found: list[tuple[int, Rows, Rows, IntArray, IntArray]] = []
         total = 0
         for ka, a_rows, a_sums, b_rows, b_sums in halves.splits(size):
             start = np.searchsorted(b_sums, low - a_sums, side="left")
@@ -335,7 +369,7 @@ def smallest_subsets(
 
 
 def _options(
-    values: IntArray, target: int, found: list[tuple[int, IntArray, IntArray, IntArray, IntArray]]
+    values: IntArray, target: int, found: list[tuple[int, Rows, Rows, IntArray, IntArray]]
 ) -> list[tuple[int, ...]]:
     """Up to OPTION_CAP of the subsets found (per split of the size: the first half's rows, the second
     half's rows, and per first-half subset its range of second-half subsets), closest sum first."""
@@ -352,15 +386,16 @@ def _options(
     return options[:OPTION_CAP]
 
 
-SEARCH_CELLS = 1 << 20  # (target, first-half subset) cells counted at once by smallest_subsets_many
+SEARCH_CELLS = 1 << 20  # (target, half subset) cells counted at once by smallest_subsets_many
+PAIR_SUMS = 1 << 20  # sums of a split's two parts sorted once for all its targets (at most)
 
 
 def smallest_subsets_many(
     halves: HalfSums, targets: IntArray, lows: IntArray, highs: IntArray, max_size: int
 ) -> list[tuple[int, list[tuple[int, ...]]]]:
     """smallest_subsets() for every target of one group at once (the same answers, in the order of
-    `targets`): per size, the targets still without a subset are counted together, a block of targets
-    against all subsets of a half in one binary search."""
+    `targets`): per size, the targets still without a subset are counted together (split_hits), and the
+    subsets of those that have some are listed from their pairs of half subsets (split_pairs)."""
     result: list[tuple[int, list[tuple[int, ...]]]] = [(0, [])] * len(targets)
     pending = np.arange(len(targets))
     for size in range(2, min(max_size, len(halves.values)) + 1):
@@ -373,28 +408,77 @@ def smallest_subsets_many(
         splits = halves.splits(size)
         if not splits:
             continue
-        width = sum(len(split[2]) for split in splits)
-        chunk = max(1, SEARCH_CELLS // width)
-        solved = []
-        for begin in range(0, len(sought), chunk):
-            block = sought[begin : begin + chunk]
-            low, high = lows[block, None], highs[block, None]
-            per_split = []
-            total = np.zeros(len(block), np.int64)
-            for ka, a_rows, a_sums, b_rows, b_sums in splits:
-                start = np.searchsorted(b_sums, low - a_sums[None, :], side="left")
-                counts = np.searchsorted(b_sums, high - a_sums[None, :], side="right") - start
-                hits = counts.sum(axis=1)
-                total += hits
-                per_split.append((ka, a_rows, b_rows, start, counts, hits))
-            for row in np.flatnonzero(total).tolist():
-                found = [(ka, a, b, st[row], ct[row]) for ka, a, b, st, ct, hits in per_split if hits[row]]
-                k = int(block[row])
-                result[k] = (int(total[row]), _options(halves.values, int(targets[k]), found))
-                solved.append(k)
-        if solved:
-            pending = np.setdiff1d(pending, np.array(solved, np.int64), assume_unique=True)
+        hits = [split_hits(a_sums, b_sums, lows[sought], highs[sought]) for _, _, a_sums, _, b_sums in splits]
+        total = np.sum(hits, axis=0)
+        for row in np.flatnonzero(total).tolist():
+            k = int(sought[row])
+            low, high = int(lows[k]), int(highs[k])
+            found = [
+                (a_rows, b_rows, *split_pairs(a_sums, b_sums, low, high))
+                for (_, a_rows, a_sums, b_rows, b_sums), counts in zip(splits, hits, strict=True)
+                if counts[row]
+            ]
+            result[k] = (int(total[row]), _listed(halves.values, int(targets[k]), found))
+        solved = sought[total > 0]
+        if len(solved):
+            pending = np.setdiff1d(pending, solved, assume_unique=True)
     return result
+
+
+def split_hits(a_sums: IntArray, b_sums: IntArray, lows: IntArray, highs: IntArray) -> IntArray:
+    """Per window [lows[t], highs[t]]: how many pairs (a, b) of the two sorted sum arrays have a + b in it.
+    The cheaper of two ways: every pair's sum sorted once (a small split, many windows), or per window a
+    binary search for each sum of the smaller part in the larger one (the count is symmetric: a group's
+    single members searched among its subsets of four, not the other way round)."""
+    small, large = (a_sums, b_sums) if len(a_sums) <= len(b_sums) else (b_sums, a_sums)
+    pairs = len(small) * len(large)
+    if pairs <= PAIR_SUMS and pairs <= len(lows) * len(small) * 4:
+        sums = np.sort((small[:, None] + large[None, :]).ravel())
+        return np.searchsorted(sums, highs, side="right") - np.searchsorted(sums, lows, side="left")
+    hits = np.zeros(len(lows), np.int64)
+    chunk = max(1, SEARCH_CELLS // max(len(small), 1))
+    for begin in range(0, len(lows), chunk):
+        low, high = lows[begin : begin + chunk, None], highs[begin : begin + chunk, None]
+        counts = np.searchsorted(large, high - small[None, :], side="right")
+        counts -= np.searchsorted(large, low - small[None, :], side="left")
+        hits[begin : begin + chunk] = counts.sum(axis=1)
+    return hits
+
+
+def split_pairs(a_sums: IntArray, b_sums: IntArray, low: int, high: int) -> tuple[IntArray, IntArray]:
+    """(a, b) positions of the pairs with a_sums[a] + b_sums[b] in [low, high], ordered by a then b (the
+    order smallest_subsets meets them in), found from the smaller of the two parts."""
+    a_first = len(a_sums) <= len(b_sums)
+    small, large = (a_sums, b_sums) if a_first else (b_sums, a_sums)
+    start = np.searchsorted(large, low - small, side="left")
+    counts = np.searchsorted(large, high - small, side="right") - start
+    owner = np.repeat(np.arange(len(small)), counts)
+    offsets = np.cumsum(counts) - counts
+    other = np.repeat(start - offsets, counts) + np.arange(int(counts.sum()))
+    if a_first:
+        return owner, other
+    order = np.lexsort((owner, other))
+    return other[order], owner[order]
+
+
+def _listed(
+    values: IntArray, target: int, found: list[tuple[Rows, Rows, IntArray, IntArray]]
+) -> list[tuple[int, ...]]:
+    """_options from the pairs of each split (first half's rows, second half's rows, pair positions in
+    each): the same subsets met in the same order, so the same OPTION_CAP are kept."""
+    met: list[IntArray] = []
+    listed = 0
+    for a_rows, b_rows, a_pairs, b_pairs in found:
+        # as _options: every split with pairs adds at least its first one
+        take = max(1, 4 * OPTION_CAP - listed)
+        a_at, b_at = a_pairs[:take], b_pairs[:take]
+        met.append(np.concatenate([a_rows.rows(a_at), b_rows.rows(b_at)], axis=1))
+        listed += len(a_at)
+    members = np.sort(np.concatenate(met), axis=1)
+    gaps = np.abs(values[members].sum(axis=1) - target)
+    # (gap, members): the members of two subsets differ, so this is _options' order
+    ranked = sorted(zip(gaps.tolist(), map(tuple, members.tolist()), strict=True))
+    return [option for _, option in ranked[:OPTION_CAP]]
 
 
 COVER_NODES = 20_000  # search steps per group in exact_covers before it gives up (None)
@@ -493,45 +577,16 @@ def exact_covers(
         if steps[0] > nodes:
             raise _Stop
 
-    def completions(first: int, low: int, high: int) -> Iterator[tuple[int, ...]]:
+    def completions(first: int, low: int, high: int) -> list[tuple[int, ...]]:
         """Subsets (1..max_size - 1 members, value-distinct) of the uncovered members but `first` whose sum
-        lies in [low, high]."""
+        lies in [low, high] (completions_walk)."""
         rest = sorted((k for k in range(n) if not covered[k] and k != first), key=lambda k: (values[k], k))
-        vals = [values[k] for k in rest]
-        size = len(vals)
-        suffix_most = [0] * (max_size + 1)  # the largest sum of j members: the j largest (vals ascending)
-        for j in range(1, max_size + 1):
-            suffix_most[j] = suffix_most[j - 1] + (vals[size - j] if j <= size else 0)
-        picked: list[int] = []
-
-        def walk(p: int, lo: int, hi: int, room: int) -> Iterator[tuple[int, ...]]:
-            step()
-            if picked and lo <= 0 <= hi:
-                yield tuple(rest[q] for q in picked)
-            if room == 0:
-                return
-            for q in range(p, size):
-                if q > p and vals[q] == vals[q - 1]:
-                    continue  # an equal amount at this place gives a cover already met
-                # can 1..room members from q on reach [lo, hi]? (least: the next ones; most: the last ones)
-                least, reachable, below = 0, False, True
-                for j in range(1, min(room, size - q) + 1):
-                    least += vals[q + j - 1]
-                    most = suffix_most[j] if size - j >= q else least
-                    if least <= hi:
-                        below = False
-                        if most >= lo:
-                            reachable = True
-                            break
-                if below:
-                    break  # every later start has larger least sums
-                if not reachable:
-                    continue
-                picked.append(q)
-                yield from walk(q + 1, lo - vals[q], hi - vals[q], room - 1)
-                picked.pop()
-
-        yield from walk(0, low - values[first], high - values[first], max_size - 1)
+        window = (low - values[first], high - values[first])
+        found, taken = completions_walk([values[k] for k in rest], window, max_size - 1, nodes - steps[0])
+        steps[0] += taken
+        if steps[0] > nodes:
+            raise _Stop
+        return [tuple(rest[q] for q in picked) for picked in found]
 
     def place(k: int, sign: int) -> None:
         """Account for member k being placed (sign 1) or taken back (sign -1) in the out window's reach."""
@@ -593,3 +648,71 @@ def exact_covers(
     except _Stop:
         return None
     return covers
+
+
+def completions_walk(
+    vals: list[int], window: tuple[int, int], room: int, budget: int
+) -> tuple[list[tuple[int, ...]], int]:
+    """The walk of exact_covers' completions over `vals` (ascending): (the position tuples whose sum lies in
+    `window`, 1..room members, value-distinct, in the depth-first walk's order; the walk's nodes). A node
+    (members picked so far) takes as next member each start q after its last member that is not an equal
+    amount's repeat and from which some count j <= room of members can reach the window (the j from q sum
+    to at most its high end, the j largest to at least its low end); a start whose every such sum exceeds
+    the high end ends the node's starts. Returns early once the nodes exceed `budget` (the caller gives
+    up): the nodes are counted level by level on arrays, the nodes of a level at once (a crowded group's
+    walk has thousands of nodes: one Python call each took ~60 ms a group to give up)."""
+    size = len(vals)
+    values = np.asarray(vals, np.int64)
+    prefix = np.r_[0, np.cumsum(values)]
+    counts = np.arange(1, room + 1)
+    starts = np.arange(size)
+    fits = counts[None, :] <= (size - starts)[:, None]  # j members from q exist
+    least = prefix[np.minimum(starts[:, None] + counts[None, :], size)] - prefix[starts][:, None]
+    largest = np.cumsum(np.sort(values)[::-1])[:room] if size else np.zeros(0, np.int64)
+    most = np.r_[largest, np.full(max(room - len(largest), 0), largest[-1] if size else 0)]
+    repeat = np.r_[False, values[1:] == values[:-1]] if size else np.zeros(0, bool)
+    width = window[1] - window[0]
+    ascending = size == 0 or int(values[0]) >= 0  # no negative amount (the usual group)
+    # the nodes of the current level: first start allowed, low end still to reach, and (parent, member)
+    first, low = np.zeros(1, np.int64), np.array([window[0]], np.int64)
+    levels: list[tuple[IntArray, IntArray, IntArray]] = []  # per level below the root: (parent, q, low)
+    nodes = 1
+    for left in range(room, 0, -1):
+        if len(first) == 0 or size == 0:
+            break
+        high = low + width
+        if ascending:
+            # the least sum of j members from q grows with j, the most of j members too: the fewest j
+            # whose most reaches the low end is the one to test, and a start is below when it alone is
+            fewest = np.searchsorted(most[:left], low, side="left")  # j - 1; left: no j reaches
+            at = np.minimum(fewest, left - 1)
+            reach = (fewest < left)[:, None] & fits[:, at].T & (high[:, None] >= least[:, at].T)
+            below = values[None, :] > high[:, None]
+        else:
+            j = slice(0, left)
+            under = fits[None, :, j] & (least[None, :, j] <= high[:, None, None])
+            reach = (under & (most[None, None, j] >= low[:, None, None])).any(axis=2)
+            below = ~under.any(axis=2)
+        after = starts[None, :] >= first[:, None]
+        candidate = after & ~(repeat[None, :] & (starts[None, :] > first[:, None]))
+        stops = candidate & below
+        stop = np.where(stops.any(axis=1), stops.argmax(axis=1), size)
+        take = candidate & reach & (starts[None, :] < stop[:, None])
+        parent, q = np.nonzero(take)
+        low = low[parent] - values[q]
+        first = q + 1
+        levels.append((parent, q, low))
+        nodes += len(q)
+        if nodes > budget:
+            return [], nodes
+    found = []
+    for depth, (_, _, lows) in enumerate(levels):
+        for end in np.flatnonzero((lows <= 0) & (lows + width >= 0)).tolist():
+            picked, node = [], end
+            for back in range(depth, -1, -1):
+                parent, q, _ = levels[back]
+                picked.append(int(q[node]))
+                node = int(parent[node])
+            found.append(tuple(reversed(picked)))
+    found.sort()  # depth first, starts ascending: a prefix before its extensions, then by member
+    return found, nodes

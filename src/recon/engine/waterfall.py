@@ -71,6 +71,9 @@ def reconcile(
                 "left": order_by_id("left", left, rules.left.id),
                 "right": order_by_id("right", right, rules.right.id),
             }
+        # the tables as given: a side not in id order was copied in id order, and the caller may have
+        # handed its own reference over (recon match: the ledger's file-order table, 154 MB at 1M dense)
+        del left, right
         for side in sides.values():
             session.add_side(side)
         categories = (sides["left"].categories(), sides["right"].categories())
