@@ -151,3 +151,20 @@ def test_a_normalised_column_only_queries_read_is_made_in_spark(spark, monkeypat
     assert len(outcome(result)["groups"]) == 2
     assert outcome(result) == outcome(expected)
     assert explanations(result) == explanations(expected)
+
+
+def test_spark_failures_become_the_engines_query_failed(spark):
+    """A query Spark refuses reaches the engine as QueryFailed (the kind for users, Spark's text in `detail`);
+    the engine's own errors pass through unchanged."""
+    from recon.engine.errors import EngineError, QueryFailed
+    from recon.engine.spark import SparkBackend
+    from recon.engine.spark.session import spark_failures
+
+    backend = SparkBackend(spark)
+    with pytest.raises(QueryFailed) as refused:
+        backend.arrow("SELECT * FROM no_such_relation_here")
+    assert refused.value.detail and "no_such_relation_here" in refused.value.detail
+    own = EngineError("the engine's own words")
+    with pytest.raises(EngineError) as passed, spark_failures():
+        raise own
+    assert passed.value is own

@@ -8,7 +8,8 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -103,6 +104,18 @@ def default_session() -> SparkSession:
     return _DEFAULT
 
 
+@contextmanager
+def spark_failures() -> Iterator[None]:
+    """Spark's errors (the JVM's and the Python workers' come as several pyspark classes) as the engine's
+    QueryFailed; the engine's own errors pass as they are."""
+    try:
+        yield
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise query_failed(type(exc).__name__, str(exc)) from exc
+
+
 class SparkBackend:
     """Runs the plan's SQL on Spark (every pass kind: one_to_one and the grouped kinds); one_to_one
     assignments above `driver_edges` candidate edges are solved in Spark, per connected component; a query
@@ -155,16 +168,12 @@ class SparkBackend:
 
     def arrow(self, query: str) -> pa.Table:
         if builds_json(query):
-            try:
+            with spark_failures():
                 made = by_group(self, query, relations_of(query))
-            except Exception as exc:  # the JVM's and the Python workers' errors come as several classes
-                raise query_failed(type(exc).__name__, str(exc)) from exc
             return self._on_driver(query) if made is None else made
         frame = self._sql(to_spark(query))
-        try:
+        with spark_failures():
             table: pa.Table = frame.toArrow()
-        except Exception as exc:  # the JVM's errors come as several pyspark classes
-            raise query_failed(type(exc).__name__, str(exc)) from exc
         return table
 
     def register(self, name: str, table: pa.Table) -> None:
@@ -233,10 +242,8 @@ class SparkBackend:
                     frame = frame.join(
                         self._sql("SELECT DISTINCT rid AS __rid FROM __fm"), "__rid", "leftsemi"
                     )
-                try:
+                with spark_failures():
                     con.register(name, self._dates_back(frame.toArrow()))
-                except Exception as exc:
-                    raise query_failed(type(exc).__name__, str(exc)) from exc
             try:
                 return con.sql(query).to_arrow_table()
             except duckdb.Error as exc:
@@ -275,12 +282,9 @@ class SparkBackend:
 
     def word_vocabulary(self, relations: tuple[str, str], column: str) -> Vocabulary | None:
         """The word weights of the relations' texts counted in one Spark job (spark.weights)."""
-        try:
-            return word_vocabulary(self, relations, column)
-        except EngineError:
-            raise
-        except Exception as exc:  # the JVM's and the Python workers' errors come as several classes
-            raise query_failed(type(exc).__name__, str(exc)) from exc
+        with spark_failures():
+            vocabulary = word_vocabulary(self, relations, column)
+        return vocabulary
 
     def weighted(
         self,
@@ -291,12 +295,9 @@ class SparkBackend:
         pairs: tuple[IntArray, IntArray],
     ) -> tuple[FloatArray, FloatArray] | None:
         """Weighted similarities of pairs in Spark by the engine's code in a pandas UDF (spark.weights)."""
-        try:
-            return weighted_in_spark(self, relations, column, method, vocabulary, pairs=pairs)
-        except EngineError:
-            raise
-        except Exception as exc:
-            raise query_failed(type(exc).__name__, str(exc)) from exc
+        with spark_failures():
+            scores = weighted_in_spark(self, relations, column, method, vocabulary, pairs=pairs)
+        return scores
 
     def pair_explanations(
         self, spec: PassSpec, pairs: tuple[IntArray, IntArray], facts: PairFacts
@@ -306,10 +307,9 @@ class SparkBackend:
 
     def frame(self, name: str) -> DataFrame:
         """A relation of this backend as a DataFrame (bound to the relation as it is now)."""
-        try:
-            return self.spark.table(name)
-        except Exception as exc:
-            raise query_failed(type(exc).__name__, str(exc)) from exc
+        with spark_failures():
+            frame = self.spark.table(name)
+        return frame
 
     def stage(self, name: str, table: pa.Table) -> DataFrame:
         """An Arrow table as a DataFrame without a view (safe beside the engine's next pass: the pair
@@ -326,10 +326,9 @@ class SparkBackend:
             self.staging.remove()
 
     def _sql(self, query: str) -> DataFrame:
-        try:
-            return self.spark.sql(query)
-        except Exception as exc:
-            raise query_failed(type(exc).__name__, str(exc)) from exc
+        with spark_failures():
+            frame = self.spark.sql(query)
+        return frame
 
     def _view(self, name: str, frame: DataFrame) -> None:
         frame.createOrReplaceTempView(name)
