@@ -9,9 +9,9 @@
   `frequency.split_words` (the `words` normaliser, then split on whitespace); each record counts a word once;
   a word's document frequency is the number of records (both sides, only the given records) that have it,
   and `records` the number of records with at least one word. Both counts are a Spark aggregation; only
-  the vocabulary (one row per distinct word) reaches the driver, where the weight is computed by the same
-  numpy expression as `build_vocabulary`'s (Spark's `log2` is Java's `StrictMath`, which may differ from
-  numpy's in the last bit), so the weights are identical.
+  the vocabulary (one row per distinct word) reaches the driver, where the weight is computed by
+  `build_vocabulary`'s own function, `frequency.word_weight` (Spark's `log2` is Java's `StrictMath`, which
+  may differ from numpy's in the last bit), so the weights are identical.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recon.engine import normalize
+from recon.engine import frequency, normalize
 from recon.engine.arrays import FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -135,5 +135,5 @@ def word_weights(left: DataFrame, right: DataFrame, text: tuple[str, str] = ("te
     is_word = np.asarray(pc.is_valid(found).to_numpy(zero_copy_only=False), bool)
     records = int(n[~is_word].sum())
     doc_freq = n[is_word]
-    weight = np.log2((records + 1) / np.maximum(doc_freq, 1))  # frequency.build_vocabulary's expression
+    weight = frequency.word_weight(doc_freq, records)  # build_vocabulary's weights
     return WordWeights(found.filter(pa.array(is_word)), doc_freq, weight, records)
